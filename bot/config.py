@@ -1,0 +1,129 @@
+"""Settings, read from the environment and an optional ``.env`` file.
+
+Commands that never talk to Slack (the CLI, migrations) must work without Slack credentials, so
+Slack settings are optional here and demanded by :meth:`Settings.require_slack` at the one place
+that starts the Slack app.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain.rules import BookingLimits
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///roombot.db"
+    approvals_channel: str | None = None
+    admin_user_ids: Annotated[frozenset[str], NoDecode] = frozenset()
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_from: str | None = None
+
+    default_timezone: str = "UTC"
+    port: int = Field(default=3000, ge=1, le=65535)
+    run_scheduler: bool = True
+    web_workers: int = Field(default=1, ge=1, le=64)
+    web_threads: int = Field(default=16, ge=1, le=256)
+    log_level: str = "INFO"
+
+    max_booking_hours: float = Field(default=8.0, gt=0, le=24 * 14)
+    booking_horizon_days: int = Field(default=90, ge=1, le=3650)
+    max_title_length: int = Field(default=150, ge=1, le=1000)
+
+    outbox_max_attempts: int = Field(default=8, ge=1, le=100)
+    outbox_backoff_base_seconds: float = Field(default=2.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    outbox_poll_seconds: float = Field(default=5.0, gt=0)
+    outbox_batch_size: int = Field(default=50, ge=1, le=1000)
+    reminder_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    admin_nudge_minutes: int = Field(default=120, ge=1)
+    user_cache_ttl_seconds: int = Field(default=3600, ge=0)
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a dialect+driver name.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @cached_property
+    def limits(self) -> BookingLimits:
+        return BookingLimits.of(
+            max_hours=self.max_booking_hours,
+            horizon_days=self.booking_horizon_days,
+            max_title_length=self.max_title_length,
+        )
+
+    @property
+    def email_enabled(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def require_slack(self) -> None:
+        """Fail with one line naming the first Slack setting the app cannot start without."""
+        needed = ["SLACK_BOT_TOKEN", "APPROVALS_CHANNEL"]
+        if not self.socket_mode:
+            needed.append("SLACK_SIGNING_SECRET")
+        for name in needed:
+            if not getattr(self, name.lower()):
+                hint = " (or set SLACK_APP_TOKEN for Socket Mode)" if "SIGNING" in name else ""
+                raise SettingsError(f"{name} is not set{hint}; see README.md, 'Configuration'")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning pydantic's multi-line report into one line that names the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"{name}: {first['msg']}") from None
