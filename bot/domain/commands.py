@@ -1,0 +1,69 @@
+"""Commands: what someone asks the system to do. ``by`` is always the Slack user id of the actor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Command:
+    pass
+
+
+@dataclass(frozen=True)
+class RequestBooking(Command):
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+    by: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ApproveBooking(Command):
+    booking_id: int
+    by: str
+
+
+@dataclass(frozen=True)
+class DenyBooking(Command):
+    booking_id: int
+    by: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelBooking(Command):
+    booking_id: int
+    by: str
+
+
+@dataclass(frozen=True)
+class ExpirePending(Command):
+    """Expire every request whose start has passed without a decision."""
+
+    by: str = "system"
+
+
+@dataclass(frozen=True)
+class AddRoom(Command):
+    room_id: str
+    name: str
+    capacity: int
+    by: str
+
+
+@dataclass(frozen=True)
+class UpdateRoom(Command):
+    room_id: str
+    by: str
+    name: str | None = None
+    capacity: int | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class DeactivateRoom(Command):
+    room_id: str
+    by: str

@@ -1,0 +1,81 @@
+"""The domain's errors: a small hierarchy with messages written for the person who caused them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class BookingError(Exception):
+    """Base of every refusal the domain can give. ``field`` names the input at fault, if one is."""
+
+    field: str | None = None
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if field is not None:
+            self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidBooking(BookingError):
+    """The request itself is malformed: times, title, length or horizon."""
+
+
+class UnknownRoom(BookingError):
+    field = "room"
+
+
+class RoomInactive(BookingError):
+    field = "room"
+
+
+class UnknownBooking(BookingError):
+    pass
+
+
+class NotAllowed(BookingError):
+    """The actor may not do this (not an admin, not the booker)."""
+
+
+class InvalidTransition(BookingError):
+    """The status machine refuses the change (for example approving a cancelled booking)."""
+
+
+class DuplicateRoom(BookingError):
+    field = "room_id"
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An active booking that holds (part of) a requested slot."""
+
+    booking_id: int
+    booker: str
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+
+
+class RoomUnavailable(BookingError):
+    """The slot overlaps an active booking.
+
+    Carries the conflict, so the user can be told who holds the room and until when.
+    """
+
+    field = "start"
+
+    def __init__(self, room_id: str, conflict: Conflict | None = None) -> None:
+        if conflict is None:
+            message = f"Room {room_id} is already booked for (part of) that time."
+        else:
+            message = (
+                f"Room {room_id} is already booked by <@{conflict.booker}> "
+                f"from {conflict.starts_at:%Y-%m-%d %H:%M} to {conflict.ends_at:%H:%M} UTC."
+            )
+        super().__init__(message)
+        self.room_id = room_id
+        self.conflict = conflict

@@ -1,0 +1,67 @@
+"""Validation rules for a booking request. Pure: the current time is passed in, never read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.errors import InvalidBooking
+
+
+@dataclass(frozen=True)
+class BookingLimits:
+    max_length: timedelta = timedelta(hours=8)
+    horizon: timedelta = timedelta(days=90)
+    max_title_length: int = 150
+
+    @classmethod
+    def of(cls, *, max_hours: float, horizon_days: int, max_title_length: int) -> BookingLimits:
+        return cls(timedelta(hours=max_hours), timedelta(days=horizon_days), max_title_length)
+
+
+def _hours(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:g} hour" + ("" if hours == 1 else "s")
+
+
+def require_aware(value: datetime, field: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidBooking(f"The {field} time has no time zone.", field=field)
+
+
+def validate_request(
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    title: str,
+    now: datetime,
+    limits: BookingLimits,
+) -> None:
+    """Raise :class:`InvalidBooking` naming the field at fault.
+
+    The checks run in the order a user fixes things: times first, then length, horizon, title.
+    """
+    require_aware(starts_at, "start")
+    require_aware(ends_at, "end")
+    if ends_at <= starts_at:
+        raise InvalidBooking("The end must be after the start.", field="end")
+    if starts_at < now:
+        raise InvalidBooking("The start is in the past.", field="start")
+    if ends_at - starts_at > limits.max_length:
+        raise InvalidBooking(
+            f"A booking can be at most {_hours(limits.max_length)} long.", field="end"
+        )
+    if starts_at > now + limits.horizon:
+        raise InvalidBooking(
+            f"Bookings can be made at most {limits.horizon.days} days ahead.", field="date"
+        )
+    if len(title) > limits.max_title_length:
+        raise InvalidBooking(
+            f"The title is {len(title)} characters long; the limit is {limits.max_title_length}.",
+            field="title",
+        )
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    """Half-open intervals ``[start, end)``: a booking ending at 10:00 leaves 10:00 free."""
+    return a_start < b_end and b_start < a_end
