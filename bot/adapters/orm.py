@@ -1,0 +1,182 @@
+"""Tables, and the mapping of the domain classes onto them.
+
+The schema is created only by the Alembic migrations in ``bot/migrations``; these table objects
+describe it for queries and must be kept in step with the migrations (a test compares them).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import registry
+
+from bot.domain.model import Approval, ApprovalStatus, Booking, BookingStatus, Room
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every database.
+
+    SQLite has no time zone type, so values are stored there as naive UTC; comparisons stay correct
+    because every value goes through this same conversion.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_status = Enum(BookingStatus, name="booking_status", native_enum=False, length=16)
+_approval_status = Enum(ApprovalStatus, name="approval_status", native_enum=False, length=16)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(80), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("room_id", String(32), ForeignKey("rooms.id"), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("booker", String(32), nullable=False),
+    Column("title", String(1000), nullable=False, default=""),
+    Column("status", _status, nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(32)),
+    Column("decided_at", UTCDateTime),
+    Column("reason", Text),
+    Index("ix_bookings_room_id_starts_at", "room_id", "starts_at"),
+    Index("ix_bookings_status_starts_at", "status", "starts_at"),
+    sqlite_autoincrement=True,
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("booking_id", Integer, ForeignKey("bookings.id"), primary_key=True),
+    Column("status", _approval_status, nullable=False),
+    Column("decided_by", String(32)),
+    Column("decided_at", UTCDateTime),
+    Column("card_channel", String(32)),
+    Column("card_ts", String(32)),
+)
+
+event_log = Table(
+    "event_log",
+    metadata,
+    Column("event_id", String(32), primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("booking_id", Integer, nullable=False),
+    Column("actor", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Index("ix_event_log_booking_id", "booking_id"),
+)
+
+booking_list = Table(
+    "booking_list",
+    metadata,
+    Column("booking_id", Integer, primary_key=True, autoincrement=False),
+    Column("room_id", String(32), nullable=False),
+    Column("room_name", String(80), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("booker", String(32), nullable=False),
+    Column("title", String(1000), nullable=False),
+    Column("status", _status, nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(32)),
+    Column("decided_at", UTCDateTime),
+    Column("reason", Text),
+    Index("ix_booking_list_booker_starts_at", "booker", "starts_at"),
+    Index("ix_booking_list_room_id_starts_at", "room_id", "starts_at"),
+    Index("ix_booking_list_status_starts_at", "status", "starts_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(32), ForeignKey("event_log.event_id"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("event_id", "channel", "recipient"),
+    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)
+
+mapper_registry = registry(metadata=metadata)
+_mapped = False
+
+
+def start_mappers() -> None:
+    """Map the domain classes onto the tables, once per process (tests and app share this)."""
+    global _mapped
+    if _mapped:
+        return
+    mapper_registry.map_imperatively(Room, rooms)
+    mapper_registry.map_imperatively(Booking, bookings)
+    mapper_registry.map_imperatively(Approval, approvals)
+    event.listen(Booking, "load", _fresh_event_list)
+    _mapped = True
+
+
+def _fresh_event_list(booking: Booking, _context: Any) -> None:
+    # A loaded aggregate never ran __init__, so it has no list to record events in yet.
+    booking.events = []

@@ -1,0 +1,205 @@
+"""SQLAlchemy implementations of the repositories the service layer uses."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.adapters import orm
+from bot.domain.errors import RoomUnavailable
+from bot.domain.events import Event
+from bot.domain.model import HOLDING, Approval, Booking, BookingStatus, Room
+from bot.services.ports import BookingRow, OutboxMessage
+
+#: SQLSTATE of a PostgreSQL exclusion-constraint violation: another transaction took the slot.
+EXCLUSION_VIOLATION = "23P01"
+
+
+class SqlRoomRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, room_id: str) -> Room | None:
+        return self.session.get(Room, room_id)
+
+    def add(self, room: Room) -> None:
+        self.session.add(room)
+        self.session.flush()
+
+    def list(self, *, include_inactive: bool = False) -> list[Room]:
+        query = select(Room).order_by(orm.rooms.c.id)
+        if not include_inactive:
+            query = query.where(orm.rooms.c.active.is_(True))
+        return list(self.session.scalars(query))
+
+
+class SqlBookingRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.seen: set[Booking] = set()
+
+    def add(self, booking: Booking) -> None:
+        # A savepoint keeps the transaction usable after PostgreSQL refuses the row, so the
+        # caller can be told who holds the slot.
+        try:
+            with self.session.begin_nested():
+                self.session.add(booking)
+                self.session.flush()
+        except IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
+                raise
+            from bot.services.handlers import conflict_of
+
+            taken = self.conflicts(booking.room_id, booking.starts_at, booking.ends_at)
+            raise RoomUnavailable(
+                booking.room_id, conflict_of(taken[0]) if taken else None
+            ) from None
+        self.seen.add(booking)
+
+    def get(self, booking_id: int) -> Booking | None:
+        booking = self.session.scalars(
+            select(Booking).where(orm.bookings.c.id == booking_id).with_for_update()
+        ).one_or_none()
+        if booking is not None:
+            self.seen.add(booking)
+        return booking
+
+    def conflicts(self, room_id: str, starts_at: datetime, ends_at: datetime) -> list[Booking]:
+        b = orm.bookings.c
+        return list(
+            self.session.scalars(
+                select(Booking)
+                .where(
+                    b.room_id == room_id,
+                    b.status.in_(list(HOLDING)),
+                    b.starts_at < ends_at,
+                    b.ends_at > starts_at,
+                )
+                .order_by(b.starts_at)
+            )
+        )
+
+    def pending_started(self, now: datetime) -> list[Booking]:
+        b = orm.bookings.c
+        found = list(
+            self.session.scalars(
+                select(Booking)
+                .where(b.status == BookingStatus.PENDING, b.starts_at <= now)
+                .order_by(b.starts_at)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        self.seen.update(found)
+        return found
+
+
+class SqlApprovalRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, booking_id: int) -> Approval | None:
+        return self.session.get(Approval, booking_id)
+
+    def add(self, approval: Approval) -> None:
+        self.session.add(approval)
+
+    def delete(self, booking_id: int) -> None:
+        approval = self.session.get(Approval, booking_id)
+        if approval is not None:
+            self.session.delete(approval)
+        self.session.flush()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class SqlEventLog:
+    """The append-only audit trail: who did what to which booking, and when."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(self, event: Event) -> None:
+        payload = {
+            f.name: _jsonable(getattr(event, f.name))
+            for f in dataclasses.fields(event)
+            if f.name not in {"event_id", "booking_id", "actor", "at"}
+        }
+        self.session.flush()  # the aggregate rows the event refers to go first
+        self.session.execute(
+            insert(orm.event_log).values(
+                event_id=event.event_id,
+                type=event.name,
+                booking_id=event.booking_id,
+                actor=event.actor,
+                at=event.at,
+                payload=payload,
+            )
+        )
+
+
+class SqlBookingList:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def upsert(self, row: BookingRow) -> None:
+        values = dataclasses.asdict(row)
+        t = orm.booking_list
+        done = self.session.execute(
+            update(t).where(t.c.booking_id == row.booking_id).values(values)
+        )
+        if done.rowcount == 0:  # type: ignore[attr-defined]
+            self.session.execute(insert(t).values(values))
+
+    def get(self, booking_id: int) -> BookingRow | None:
+        found = self.session.execute(
+            select(orm.booking_list).where(orm.booking_list.c.booking_id == booking_id)
+        ).one_or_none()
+        return row_of(found._mapping) if found is not None else None
+
+
+def row_of(mapping: Any) -> BookingRow:
+    return BookingRow(**{f.name: mapping[f.name] for f in dataclasses.fields(BookingRow)})
+
+
+class SqlOutbox:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, messages: Sequence[OutboxMessage]) -> None:
+        if not messages:
+            return
+        now = datetime.now(UTC)
+        self.session.execute(
+            insert(orm.outbox),
+            [
+                {
+                    "event_id": m.event_id,
+                    "channel": str(m.channel),
+                    "recipient": m.recipient,
+                    "payload": m.payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for m in messages
+            ],
+        )
+
+
+def delete_all(session: Session) -> None:
+    """Empty every table (tests only), children first."""
+    for table in reversed(orm.metadata.sorted_tables):
+        session.execute(delete(table))

@@ -1,0 +1,287 @@
+"""Use cases (one handler per command) and policies (handlers reacting to events).
+
+Both run inside the single transaction that :class:`~bot.services.messagebus.MessageBus` opens for a
+command, so a booking, its approval record, its read-model row and its outbox rows are committed
+together or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.domain import commands, events
+from bot.domain.errors import (
+    Conflict,
+    DuplicateRoom,
+    InvalidBooking,
+    NotAllowed,
+    RoomUnavailable,
+    UnknownBooking,
+    UnknownRoom,
+)
+from bot.domain.model import Approval, ApprovalStatus, Booking, BookingStatus, Room
+from bot.domain.rules import BookingLimits
+from bot.services.ports import BookingRow, Channel, OutboxMessage
+from bot.services.unit_of_work import AbstractUnitOfWork
+
+#: Actors that are not Slack users: the operator's shell and the scheduler. Slack user ids are
+#: upper-case (``U0123ABC``), so these can never be claimed by a Slack user.
+OPERATOR_ACTORS = frozenset({"cli", "system"})
+
+#: The recipient of approval-card rows: the dispatcher resolves it to APPROVALS_CHANNEL.
+APPROVALS = "approvals"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What handlers need besides the unit of work: the clock, the limits and who the admins are."""
+
+    admins: frozenset[str] = frozenset()
+    limits: BookingLimits = field(default_factory=BookingLimits)
+    clock: Callable[[], datetime] = _utcnow
+
+    def is_admin(self, user: str) -> bool:
+        return user in self.admins or user in OPERATOR_ACTORS
+
+    def require_admin(self, user: str, doing: str) -> None:
+        if not self.is_admin(user):
+            raise NotAllowed(f"Only admins can {doing}.")
+
+
+# --- use cases -----------------------------------------------------------------------------------
+
+
+def request_booking(cmd: commands.RequestBooking, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    room = uow.rooms.get(cmd.room_id)
+    if room is None:
+        raise UnknownRoom(f"There is no room {cmd.room_id!r}.")
+    booking = Booking.request(
+        room=room,
+        starts_at=cmd.starts_at,
+        ends_at=cmd.ends_at,
+        booker=cmd.by,
+        title=cmd.title,
+        now=ctx.clock(),
+        limits=ctx.limits,
+    )
+    taken = uow.bookings.conflicts(room.id, booking.starts_at, booking.ends_at)
+    if taken:
+        raise RoomUnavailable(room.id, conflict_of(taken[0]))
+    uow.bookings.add(booking)
+    assert booking.id is not None
+    return booking.id
+
+
+def conflict_of(booking: Booking) -> Conflict:
+    assert booking.id is not None
+    return Conflict(booking.id, booking.booker, booking.starts_at, booking.ends_at, booking.title)
+
+
+def _booking(uow: AbstractUnitOfWork, booking_id: int) -> Booking:
+    booking = uow.bookings.get(booking_id)
+    if booking is None:
+        raise UnknownBooking(f"There is no booking #{booking_id}.")
+    return booking
+
+
+def approve_booking(cmd: commands.ApproveBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    ctx.require_admin(cmd.by, "approve bookings")
+    _booking(uow, cmd.booking_id).approve(cmd.by, ctx.clock())
+
+
+def deny_booking(cmd: commands.DenyBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    ctx.require_admin(cmd.by, "deny bookings")
+    if cmd.reason is not None and len(cmd.reason) > 500:
+        raise InvalidBooking("A reason is at most 500 characters.", field="reason")
+    _booking(uow, cmd.booking_id).deny(cmd.by, ctx.clock(), cmd.reason)
+
+
+def cancel_booking(cmd: commands.CancelBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    _booking(uow, cmd.booking_id).cancel(cmd.by, ctx.clock(), is_admin=ctx.is_admin(cmd.by))
+
+
+def expire_pending(cmd: commands.ExpirePending, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    now = ctx.clock()
+    due = uow.bookings.pending_started(now)
+    for booking in due:
+        booking.expire(now)
+    return len(due)
+
+
+def add_room(cmd: commands.AddRoom, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    ctx.require_admin(cmd.by, "manage rooms")
+    room = Room(cmd.room_id, cmd.name, cmd.capacity)
+    if uow.rooms.get(room.id) is not None:
+        raise DuplicateRoom(f"Room {room.id} exists already.")
+    uow.rooms.add(room)
+
+
+def update_room(cmd: commands.UpdateRoom, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    ctx.require_admin(cmd.by, "manage rooms")
+    room = uow.rooms.get(cmd.room_id)
+    if room is None:
+        raise UnknownRoom(f"There is no room {cmd.room_id!r}.")
+    # Validate through the constructor before touching the stored room.
+    checked = Room(
+        room.id,
+        room.name if cmd.name is None else cmd.name,
+        room.capacity if cmd.capacity is None else cmd.capacity,
+        room.active if cmd.active is None else cmd.active,
+    )
+    room.name, room.capacity, room.active = checked.name, checked.capacity, checked.active
+
+
+def deactivate_room(cmd: commands.DeactivateRoom, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    update_room(commands.UpdateRoom(cmd.room_id, cmd.by, active=False), uow, ctx)
+
+
+# --- policies ------------------------------------------------------------------------------------
+
+
+def _row(uow: AbstractUnitOfWork, booking_id: int) -> BookingRow:
+    row = uow.booking_list.get(booking_id)
+    if row is None:  # pragma: no cover - a requested event always comes first
+        raise UnknownBooking(f"Booking #{booking_id} is missing from the booking list.")
+    return row
+
+
+def project_requested(
+    event: events.BookingRequested, uow: AbstractUnitOfWork, ctx: Context
+) -> None:
+    room = uow.rooms.get(event.room_id)
+    uow.booking_list.upsert(
+        BookingRow(
+            booking_id=event.booking_id,
+            room_id=event.room_id,
+            room_name=room.name if room else event.room_id,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            booker=event.actor,
+            title=event.title,
+            status=BookingStatus.PENDING,
+            requested_at=event.at,
+        )
+    )
+
+
+def project_decision(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    status = {
+        events.BookingApproved: BookingStatus.APPROVED,
+        events.BookingDenied: BookingStatus.DENIED,
+    }[type(event)]
+    reason = event.reason if isinstance(event, events.BookingDenied) else None
+    row = _row(uow, event.booking_id)
+    uow.booking_list.upsert(
+        dataclasses.replace(
+            row, status=status, decided_by=event.actor, decided_at=event.at, reason=reason
+        )
+    )
+
+
+def project_closed(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """Cancelled and expired bookings stay in the list, marked, so history and audit keep them."""
+    status = {
+        events.BookingCancelled: BookingStatus.CANCELLED,
+        events.BookingExpired: BookingStatus.EXPIRED,
+    }[type(event)]
+    uow.booking_list.upsert(dataclasses.replace(_row(uow, event.booking_id), status=status))
+
+
+def open_approval(event: events.BookingRequested, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    uow.approvals.add(Approval(booking_id=event.booking_id))
+
+
+def record_decision(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    status = (
+        ApprovalStatus.APPROVED
+        if isinstance(event, events.BookingApproved)
+        else ApprovalStatus.DENIED
+    )
+    approval = uow.approvals.get(event.booking_id)
+    if approval is None:
+        approval = Approval(booking_id=event.booking_id)
+        uow.approvals.add(approval)
+    approval.record(status, event.actor, event.at)
+
+
+def drop_approval(event: events.BookingCancelled, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """The saga of the original system: a cancelled booking leaves the approval queue."""
+    uow.approvals.delete(event.booking_id)
+
+
+NOTICE_KIND: dict[type[events.Event], str] = {
+    events.BookingRequested: "requested",
+    events.BookingApproved: "approved",
+    events.BookingDenied: "denied",
+    events.BookingCancelled: "cancelled",
+    events.BookingExpired: "expired",
+}
+
+
+def snapshot(row: BookingRow) -> dict[str, Any]:
+    """The booking as JSON, frozen into a notification so it reads as it was when it happened."""
+    data = dataclasses.asdict(row)
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            data[key] = value.isoformat()
+    data["status"] = str(row.status)
+    return data
+
+
+def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """Queue the booker's DM and email, the approval card refresh and App Home refreshes."""
+    row = _row(uow, event.booking_id)
+    notice: dict[str, Any] = {
+        "kind": NOTICE_KIND[type(event)],
+        "actor": event.actor,
+        "at": event.at.isoformat(),
+        "booking": snapshot(row),
+    }
+    if isinstance(event, events.BookingCancelled):
+        notice["was_approved"] = event.was_approved
+        notice["by_admin"] = event.by_admin
+    ref = {"booking_id": row.booking_id}
+    messages = [
+        OutboxMessage(event.event_id, Channel.DM, row.booker, notice),
+        OutboxMessage(event.event_id, Channel.EMAIL, row.booker, notice),
+        OutboxMessage(event.event_id, Channel.CARD, APPROVALS, ref),
+    ]
+    messages += [
+        OutboxMessage(event.event_id, Channel.HOME, user, ref)
+        for user in sorted({row.booker, *ctx.admins})
+    ]
+    uow.outbox.add(messages)
+
+
+Handler = Callable[[Any, AbstractUnitOfWork, Context], Any]
+
+COMMAND_HANDLERS: dict[type[commands.Command], Handler] = {
+    commands.RequestBooking: request_booking,
+    commands.ApproveBooking: approve_booking,
+    commands.DenyBooking: deny_booking,
+    commands.CancelBooking: cancel_booking,
+    commands.ExpirePending: expire_pending,
+    commands.AddRoom: add_room,
+    commands.UpdateRoom: update_room,
+    commands.DeactivateRoom: deactivate_room,
+}
+
+EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {
+    events.BookingRequested: [project_requested, open_approval, notify],
+    events.BookingApproved: [project_decision, record_decision, notify],
+    events.BookingDenied: [project_decision, record_decision, notify],
+    events.BookingCancelled: [project_closed, drop_approval, notify],
+    events.BookingExpired: [project_closed, notify],
+}
+
+
+def handlers_for(event: events.Event) -> Iterable[Handler]:
+    return EVENT_HANDLERS.get(type(event), [])

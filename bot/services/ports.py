@@ -1,0 +1,96 @@
+"""What the service layer needs from storage.
+
+SQL implementations live in ``bot.adapters``; unit tests use in-memory fakes of the same shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from bot.domain.events import Event
+from bot.domain.model import Approval, Booking, BookingStatus, Room
+
+
+class Channel(StrEnum):
+    """Where an outbox row is delivered.
+
+    ``dm`` and ``email`` carry a message about one event to one person. ``card`` and ``home`` are
+    renderings of *current* state (the approval card in the approvals channel, a user's App Home),
+    so the dispatcher renders them when it sends, and repeats or reordering do no harm.
+    """
+
+    DM = "dm"
+    EMAIL = "email"
+    CARD = "card"
+    HOME = "home"
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    event_id: str
+    channel: Channel
+    recipient: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    """A row of the read model (``booking_list``): all a list or card shows, no joins."""
+
+    booking_id: int
+    room_id: str
+    room_name: str
+    starts_at: datetime
+    ends_at: datetime
+    booker: str
+    title: str
+    status: BookingStatus
+    requested_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    reason: str | None = None
+
+
+class RoomRepository(Protocol):
+    def get(self, room_id: str) -> Room | None: ...
+    def add(self, room: Room) -> None: ...
+    def list(self, *, include_inactive: bool = False) -> list[Room]: ...
+
+
+class BookingRepository(Protocol):
+    seen: set[Booking]
+
+    def add(self, booking: Booking) -> None:
+        """Store a new booking and give it its id. Raises ``RoomUnavailable`` if the database
+        refuses an overlap that the in-transaction check could not see (another process won)."""
+
+    def get(self, booking_id: int) -> Booking | None:
+        """Load a booking locked for the rest of the transaction, so two decisions serialise."""
+
+    def conflicts(self, room_id: str, starts_at: datetime, ends_at: datetime) -> list[Booking]:
+        """Bookings of the room holding any part of ``[starts_at, ends_at)``, earliest first."""
+
+    def pending_started(self, now: datetime) -> list[Booking]: ...
+
+
+class ApprovalRepository(Protocol):
+    def get(self, booking_id: int) -> Approval | None: ...
+    def add(self, approval: Approval) -> None: ...
+    def delete(self, booking_id: int) -> None: ...
+
+
+class EventLog(Protocol):
+    def append(self, event: Event) -> None: ...
+
+
+class BookingList(Protocol):
+    def upsert(self, row: BookingRow) -> None: ...
+    def get(self, booking_id: int) -> BookingRow | None: ...
+
+
+class Outbox(Protocol):
+    def add(self, messages: Sequence[OutboxMessage]) -> None: ...

@@ -1,0 +1,119 @@
+"""The read side: answers come from the ``booking_list`` read model, never from the aggregates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, and_, func, or_, select
+
+from bot.adapters import orm
+from bot.adapters.db import READ_ONLY
+from bot.adapters.repositories import row_of
+from bot.domain.model import HOLDING, BookingStatus, Room
+from bot.services.ports import BookingRow
+
+T = orm.booking_list.c
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[BookingRow]
+    total: int
+
+
+class Queries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _rows(self, query: object) -> list[BookingRow]:
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            return [row_of(r._mapping) for r in conn.execute(query)]  # type: ignore[call-overload]
+
+    def _count(self, where: object) -> int:
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            query = select(func.count()).select_from(orm.booking_list).where(where)  # type: ignore[arg-type]
+            return int(conn.execute(query).scalar_one())
+
+    def booking(self, booking_id: int) -> BookingRow | None:
+        found = self._rows(select(orm.booking_list).where(T.booking_id == booking_id))
+        return found[0] if found else None
+
+    def upcoming_for(self, user: str, now: datetime, limit: int = 20, offset: int = 0) -> Page:
+        """A user's bookings that have not ended and still hold their slot, soonest first."""
+        where = and_(T.booker == user, T.ends_at > now, T.status.in_(list(HOLDING)))
+        rows = self._rows(
+            select(orm.booking_list)
+            .where(where)
+            .order_by(T.starts_at, T.booking_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return Page(rows, self._count(where))
+
+    def history_for(self, user: str, now: datetime, limit: int = 10) -> list[BookingRow]:
+        """A user's past or closed bookings, most recent first."""
+        where = and_(
+            T.booker == user,
+            or_(T.ends_at <= now, T.status.not_in(list(HOLDING))),
+        )
+        return self._rows(
+            select(orm.booking_list)
+            .where(where)
+            .order_by(T.starts_at.desc(), T.booking_id.desc())
+            .limit(limit)
+        )
+
+    def pending(self, limit: int = 20, offset: int = 0) -> Page:
+        """The approval queue: requests waiting for a decision, soonest start first."""
+        where = T.status == BookingStatus.PENDING
+        rows = self._rows(
+            select(orm.booking_list)
+            .where(where)
+            .order_by(T.starts_at, T.booking_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return Page(rows, self._count(where))
+
+    def room_schedule(self, room_id: str, day: date, tz: ZoneInfo) -> list[BookingRow]:
+        """Active bookings of a room touching the given local day."""
+        start = datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz).astimezone(UTC)
+        return self._rows(
+            select(orm.booking_list)
+            .where(
+                T.room_id == room_id,
+                T.status.in_(list(HOLDING)),
+                T.starts_at < end,
+                T.ends_at > start,
+            )
+            .order_by(T.starts_at)
+        )
+
+    def bookings(
+        self,
+        *,
+        room_id: str | None = None,
+        day: date | None = None,
+        tz: ZoneInfo = UTC_ZONE,
+        limit: int = 500,
+    ) -> list[BookingRow]:
+        """Every booking (any status), optionally of one room and one local day, by start."""
+        query = select(orm.booking_list)
+        if room_id is not None:
+            query = query.where(T.room_id == room_id)
+        if day is not None:
+            start = datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+            end = start + timedelta(days=1)
+            query = query.where(T.starts_at < end, T.ends_at > start)
+        return self._rows(query.order_by(T.starts_at, T.booking_id).limit(limit))
+
+    def rooms(self, *, include_inactive: bool = False) -> list[Room]:
+        query = select(orm.rooms).order_by(orm.rooms.c.id)
+        if not include_inactive:
+            query = query.where(orm.rooms.c.active.is_(True))
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            return [Room(r.id, r.name, r.capacity, r.active) for r in conn.execute(query)]

@@ -1,0 +1,94 @@
+"""The unit of work: one database transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.domain.events import Event
+from bot.services.ports import (
+    ApprovalRepository,
+    BookingList,
+    BookingRepository,
+    EventLog,
+    Outbox,
+    RoomRepository,
+)
+
+
+class AbstractUnitOfWork:
+    rooms: RoomRepository
+    bookings: BookingRepository
+    approvals: ApprovalRepository
+    event_log: EventLog
+    booking_list: BookingList
+    outbox: Outbox
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        raise NotImplementedError
+
+    def rollback(self) -> None:
+        raise NotImplementedError
+
+    def collect_new_events(self) -> Iterator[Event]:
+        """Take the events the touched aggregates recorded, with the booking id now known."""
+        for booking in self.bookings.seen:
+            while booking.events:
+                event = booking.events.pop(0)
+                if event.booking_id == 0 and booking.id is not None:
+                    event = dataclasses.replace(event, booking_id=booking.id)
+                yield event
+
+
+class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self._committed = False
+
+    def __enter__(self) -> Self:
+        # Imported here so that importing the service layer never needs the adapters' mappers.
+        from bot.adapters import repositories
+
+        self.session = self._session_factory()
+        self.rooms = repositories.SqlRoomRepository(self.session)
+        self.bookings = repositories.SqlBookingRepository(self.session)
+        self.approvals = repositories.SqlApprovalRepository(self.session)
+        self.event_log = repositories.SqlEventLog(self.session)
+        self.booking_list = repositories.SqlBookingList(self.session)
+        self.outbox = repositories.SqlOutbox(self.session)
+        return super().__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            super().__exit__(exc_type, exc, tb)
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+UnitOfWorkFactory = Callable[[], AbstractUnitOfWork]
