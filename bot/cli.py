@@ -1,0 +1,189 @@
+"""``python -m bot``: the operator's shell interface. Errors are one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from bot.adapters import migrate
+from bot.adapters.outbox import OutboxStore
+from bot.bootstrap import Container, bootstrap
+from bot.config import SettingsError, load_settings
+from bot.domain import commands
+from bot.domain.errors import BookingError
+
+OPERATOR = "cli"
+
+
+class CliError(Exception):
+    pass
+
+
+def _container() -> Container:
+    container = bootstrap(load_settings())
+    if not migrate.is_up_to_date(container.engine):
+        raise CliError("the database schema is not up to date: run `python -m bot db upgrade`")
+    return container
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    container = bootstrap(settings)
+    before = migrate.current_revision(container.engine)
+    migrate.upgrade(container.engine)
+    after = migrate.current_revision(container.engine)
+    print(f"database at revision {after}" + ("" if before == after else f" (was {before})"))
+
+
+def cmd_rooms_add(args: argparse.Namespace) -> None:
+    container = _container()
+    container.bus.handle(commands.AddRoom(args.id, args.name, args.capacity, by=OPERATOR))
+    print(f"added room {args.id}: {args.name} (capacity {args.capacity})")
+
+
+def cmd_rooms_list(args: argparse.Namespace) -> None:
+    rooms = _container().queries.rooms(include_inactive=True)
+    if not rooms:
+        print("no rooms yet: add one with `python -m bot rooms add <id> --name ... --capacity N`")
+        return
+    print(
+        _table(
+            ["ID", "NAME", "CAPACITY", "ACTIVE"],
+            [(r.id, r.name, r.capacity, "yes" if r.active else "no") for r in rooms],
+        )
+    )
+
+
+def cmd_rooms_remove(args: argparse.Namespace) -> None:
+    _container().bus.handle(commands.DeactivateRoom(args.id, by=OPERATOR))
+    print(f"room {args.id} deactivated (its bookings are kept)")
+
+
+def cmd_bookings_list(args: argparse.Namespace) -> None:
+    tz = ZoneInfo(args.tz)
+    rows = _container().queries.bookings(room_id=args.room, day=args.date, tz=tz)
+    if not rows:
+        print("no bookings")
+        return
+    print(
+        _table(
+            ["ID", "ROOM", "START", "END", "BOOKER", "STATUS", "TITLE"],
+            [
+                (
+                    r.booking_id,
+                    r.room_id,
+                    r.starts_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                    r.ends_at.astimezone(tz).strftime("%H:%M"),
+                    r.booker,
+                    r.status,
+                    r.title,
+                )
+                for r in rows
+            ],
+        )
+    )
+
+
+def cmd_outbox(args: argparse.Namespace) -> None:
+    container = _container()
+    store = OutboxStore(container.engine)
+    counts = store.counts()
+    print(_table(["STATUS", "ROWS"], sorted(counts.items())) if counts else "outbox is empty")
+    dead = store.dead()
+    if dead:
+        print("\ndead rows (gave up after the last attempt):")
+        print(
+            _table(
+                ["ID", "CHANNEL", "RECIPIENT", "ATTEMPTS", "LAST ERROR"],
+                [(d.id, d.channel, d.recipient, d.attempts, d.last_error) for d in dead],
+            )
+        )
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-12-01") from None
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except Exception:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an IANA time zone") from None
+    return value
+
+
+def _capacity(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="roombot operations")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="migrate the schema to the newest revision").set_defaults(
+        func=cmd_db_upgrade
+    )
+
+    rooms = sub.add_parser("rooms", help="manage rooms").add_subparsers(
+        dest="action", required=True
+    )
+    add = rooms.add_parser("add", help="add a room")
+    add.add_argument("id", help="short room id, such as 102")
+    add.add_argument("--name", required=True)
+    add.add_argument("--capacity", required=True, type=_capacity)
+    add.set_defaults(func=cmd_rooms_add)
+    rooms.add_parser("list", help="list rooms").set_defaults(func=cmd_rooms_list)
+    remove = rooms.add_parser("remove", help="deactivate a room (keeps its history)")
+    remove.add_argument("id")
+    remove.set_defaults(func=cmd_rooms_remove)
+
+    bookings = sub.add_parser("bookings", help="bookings").add_subparsers(
+        dest="action", required=True
+    )
+    listing = bookings.add_parser("list", help="list bookings")
+    listing.add_argument("--room")
+    listing.add_argument("--date", type=_date, help="local day, YYYY-MM-DD")
+    listing.add_argument("--tz", type=_zone, default="UTC", help="time zone for --date and times")
+    listing.set_defaults(func=cmd_bookings_list)
+
+    outbox = sub.add_parser("outbox", help="notification outbox: counts by status, dead rows")
+    outbox.set_defaults(func=cmd_outbox)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], None] = args.func
+    try:
+        func(args)
+    except (SettingsError, CliError, BookingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"error: cannot use the database: {exc.orig}".splitlines()[0], file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"error: database error: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+    return 0
