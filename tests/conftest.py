@@ -1,0 +1,136 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL, schema made by Alembic), clock, container.
+
+PostgreSQL comes from ``TEST_DATABASE_URL`` (for example
+``postgresql://postgres@127.0.0.1:5432/test``). Each test session creates its own database next to
+it and drops it afterwards. Without the variable the PostgreSQL cases skip, unless
+``REQUIRE_POSTGRES=1`` (set by ``.ci/run``), which turns a missing or unreachable server into a
+failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.adapters import migrate, orm
+from bot.adapters.db import make_engine
+from bot.bootstrap import Container, bootstrap
+from bot.config import Settings
+
+ADMIN = "UADMIN"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _require_postgres() -> bool:
+    return os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+class FixedClock:
+    """A settable clock: tests move time instead of sleeping."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated to head."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        if _require_postgres():
+            pytest.fail("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL")
+    admin_url = make_url(Settings(_env_file=None, database_url=base).database_url)
+    name = f"roombot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        if _require_postgres():
+            pytest.fail(f"cannot reach PostgreSQL at {base}: {exc}")
+        pytest.skip(f"cannot reach PostgreSQL at {base}: {exc}")
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating every time)."""
+    path = tmp_path_factory.mktemp("template") / "roombot.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()  # the last connection to close folds the WAL back into the file
+    return path
+
+
+def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(t.name for t in orm.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty, migrated database; parametrised over SQLite and PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "roombot.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "admin_user_ids": ADMIN,
+        "approvals_channel": "CAPPROVALS",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def container(engine: Engine, database_url: str, clock: FixedClock) -> Iterator[Container]:
+    orm.start_mappers()
+    container = bootstrap(make_settings(database_url), engine=engine, clock=clock)
+    yield container

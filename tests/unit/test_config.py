@@ -1,0 +1,59 @@
+"""Settings: names from DESIGN.md, one-line errors naming the variable, Slack only when needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in list(Settings.model_fields):
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_defaults_match_the_design() -> None:
+    s = load_settings()
+    assert s.database_url == "sqlite:///roombot.db"
+    assert s.slack_api_url == "https://slack.com/api/"
+    assert s.port == 3000 and s.run_scheduler is True and s.default_timezone == "UTC"
+    assert s.admin_user_ids == frozenset() and not s.email_enabled and not s.socket_mode
+    assert s.limits.max_length.total_seconds() == 8 * 3600 and s.limits.horizon.days == 90
+
+
+def test_values_come_from_the_environment_and_dotenv(monkeypatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ADMIN_USER_IDS=U1, U2 ,,U3\nDEFAULT_TIMEZONE=Asia/Seoul\n")
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@h/db")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
+    s = load_settings()
+    assert s.admin_user_ids == frozenset({"U1", "U2", "U3"})
+    assert s.default_timezone == "Asia/Seoul"
+    assert s.database_url == "postgresql+psycopg://u@h/db"
+    assert s.slack_api_url == "http://127.0.0.1:9/api/"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "eighty"), ("DEFAULT_TIMEZONE", "Mars/Olympus"), ("MAX_BOOKING_HOURS", "-1")],
+)
+def test_a_malformed_setting_is_one_line_naming_it(monkeypatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as failed:
+        load_settings()
+    assert str(failed.value).startswith(f"{name}:") and "\n" not in str(failed.value)
+
+
+def test_slack_settings_are_required_only_to_run_the_slack_app(monkeypatch) -> None:
+    s = load_settings()  # the CLI needs none of them
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN is not set"):
+        s.require_slack()
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("APPROVALS_CHANNEL", "C1")
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET is not set"):
+        load_settings().require_slack()
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")  # Socket Mode needs no signing secret
+    load_settings().require_slack()
