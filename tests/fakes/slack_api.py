@@ -1,0 +1,445 @@
+"""A fake Slack Web API on loopback, for tests that use the real ``slack_sdk.WebClient``.
+
+Mocking ``WebClient`` methods would skip what most often goes wrong in a Slack app: how
+arguments are serialised, how errors and rate limits surface as exceptions, and how retry
+handlers behave. So the tests point a real client at this server instead::
+
+    with running_fake_slack() as fake:
+        fake.add_user("U1", tz="Europe/Paris", email="ann@example.com")
+        client = WebClient(token="xoxb-test", base_url=fake.url)
+        client.users_info(user="U1")
+        assert fake.calls_to("users.info")[0].params == {"user": "U1"}
+
+The server answers in the shapes Slack documents, records every call (faulted ones too),
+and can be told, from the test thread at any time, to fail, rate-limit or slow down a method.
+Multipart bodies (file uploads) are not parsed: roombot does not upload files.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+JsonDict = dict[str, Any]
+
+API_PREFIX = "/api/"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T0ROOMBOT"
+ANY_METHOD = "*"
+
+# slack_sdk sends these either as JSON values or as JSON-encoded form fields; decoding them
+# lets a test assert on the blocks it sent rather than on a string.
+_JSON_ENCODED_FIELDS = frozenset({"view", "blocks", "attachments", "metadata", "unfurls"})
+_VIEW_METHODS = frozenset({"views.open", "views.update", "views.push", "views.publish"})
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the fake received.
+
+    ``at`` is ``time.monotonic()`` when the request arrived, so tests can order calls and
+    measure the gap between retries. ``status`` is the HTTP status the fake answered.
+    """
+
+    method: str
+    params: JsonDict
+    token: str | None
+    at: float
+    status: int = HTTPStatus.OK
+
+
+@dataclass(frozen=True)
+class _Fault:
+    """A canned failure, consumed by exactly one call."""
+
+    status: int
+    body: JsonDict
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    body: JsonDict
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlackApi:
+    """A loopback HTTP server speaking enough of the Slack Web API for roombot's tests.
+
+    All configuration methods are safe to call from the test thread while the server is
+    handling requests on its own threads.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host = host
+        self._port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._changed = threading.Condition()
+        self._calls: list[Call] = []
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._delays: dict[str, float] = {}
+        self._users: dict[str, JsonDict] = {}
+        # Message timestamps and view ids must be unique and increasing, like Slack's.
+        self._sequence = itertools.count(1)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Bind an ephemeral port and serve on a daemon thread, so a failing test never hangs."""
+        if self._server is not None:
+            raise RuntimeError("FakeSlackApi is already running")
+        server = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
+        server.daemon_threads = True
+        self._server = server
+        # A short poll interval keeps stop() (and so every test's teardown) fast.
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-slack-api",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port; safe to call twice."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The ``base_url`` for ``WebClient``; it ends with ``/`` because slack_sdk appends
+        the method name to it."""
+        if self._server is None:
+            raise RuntimeError("FakeSlackApi is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{API_PREFIX}"
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        tz: str = "UTC",
+        email: str | None = None,
+        name: str | None = None,
+    ) -> JsonDict:
+        """Make ``users.info`` know a user; roombot reads their time zone and email from it.
+
+        ``tz`` must be an IANA name: the offset and label are computed for "now" so tests
+        see what Slack would send today, daylight saving included.
+        """
+        zone = ZoneInfo(tz)
+        now = datetime.now(zone)
+        offset = now.utcoffset()
+        handle = name or user_id.lower()
+        profile: JsonDict = {"real_name": handle, "display_name": handle}
+        if email is not None:
+            profile["email"] = email
+        user: JsonDict = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": handle,
+            "real_name": handle,
+            "deleted": False,
+            "tz": tz,
+            "tz_label": now.tzname() or tz,
+            "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
+            "is_bot": False,
+            "profile": profile,
+        }
+        with self._changed:
+            self._users[user_id] = user
+        return user
+
+    def fail_next(
+        self,
+        method: str,
+        error: str = "internal_error",
+        status: int = HTTPStatus.OK,
+        count: int = 1,
+    ) -> None:
+        """Answer the next ``count`` calls to ``method`` with ``{ok: false, error}``.
+
+        Slack reports most errors with HTTP 200; pass ``status=500`` to simulate an outage.
+        """
+        self._queue_faults(method, _Fault(status, {"ok": False, "error": error}), count)
+
+    def rate_limit_next(self, method: str, retry_after: int = 1, count: int = 1) -> None:
+        """Answer the next ``count`` calls to ``method`` with HTTP 429 and ``Retry-After``."""
+        fault = _Fault(
+            HTTPStatus.TOO_MANY_REQUESTS,
+            {"ok": False, "error": "ratelimited"},
+            {"Retry-After": str(retry_after)},
+        )
+        self._queue_faults(method, fault, count)
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Sleep ``seconds`` before answering ``method`` (or every method, with ``"*"``).
+
+        A delay for a named method wins over ``"*"``; ``seconds=0`` clears it. Calls are
+        recorded on arrival, so ``wait_for`` returns while the slow answer is still pending.
+        """
+        with self._changed:
+            if seconds > 0:
+                self._delays[method] = seconds
+            else:
+                self._delays.pop(method, None)
+
+    def reset(self) -> None:
+        """Forget recorded calls, pending faults and delays; users stay configured."""
+        with self._changed:
+            self._calls.clear()
+            self._faults.clear()
+            self._delays.clear()
+
+    # -- inspection ------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        """A copy of every call so far, in arrival order."""
+        with self._changed:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The calls to one method, in arrival order."""
+        with self._changed:
+            return [call for call in self._calls if call.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Block until ``method`` was called at least ``count`` times; return those calls.
+
+        Bolt listeners and scheduled jobs call Slack from other threads, so a test has to
+        wait for the effect instead of asserting straight away.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                matching = [call for call in self._calls if call.method == method]
+                if len(matching) >= count:
+                    return matching
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = Counter(call.method for call in self._calls)
+                    raise AssertionError(
+                        f"expected {count} call(s) to {method} within {timeout}s, "
+                        f"got {len(matching)}; recorded: {dict(seen) or 'nothing'}"
+                    )
+                self._changed.wait(remaining)
+
+    # -- request handling (server threads) -------------------------------------------------
+
+    def _queue_faults(self, method: str, fault: _Fault, count: int) -> None:
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._changed:
+            self._faults.setdefault(method, deque()).extend([fault] * count)
+
+    def _handle(self, method: str, params: JsonDict, token: str | None) -> _Answer:
+        with self._changed:
+            pending = self._faults.get(method)
+            fault = pending.popleft() if pending else None
+            answer = (
+                _Answer(fault.status, fault.body, fault.headers)
+                if fault is not None
+                else _Answer(HTTPStatus.OK, self._default_answer(method, params))
+            )
+            pause = self._delays.get(method, self._delays.get(ANY_METHOD, 0.0))
+            self._calls.append(Call(method, params, token, time.monotonic(), int(answer.status)))
+            self._changed.notify_all()
+        if pause:
+            time.sleep(pause)
+        return answer
+
+    def _next_ts(self) -> str:
+        micros = 1_700_000_000_000_000 + 100 * next(self._sequence)
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _default_answer(self, method: str, params: JsonDict) -> JsonDict:
+        """Build the documented success shape; callers hold the lock."""
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://roombot-test.slack.com/",
+                "team": "Roombot Test",
+                "user": "roombot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+            }
+        if method == "users.info":
+            user = self._users.get(str(params.get("user")))
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": copy.deepcopy(user)}
+        if method == "conversations.open":
+            first_user = str(params.get("users", "")).split(",")[0]
+            return {"ok": True, "channel": {"id": f"D{first_user}"}}
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            message: JsonDict = {
+                "type": "message",
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "text": params.get("text", ""),
+                "ts": ts,
+            }
+            if "blocks" in params:
+                message["blocks"] = params["blocks"]
+            return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+        if method == "chat.update":
+            return {
+                "ok": True,
+                "channel": params.get("channel"),
+                "ts": params.get("ts"),
+                "text": params.get("text", ""),
+                "message": {"text": params.get("text", ""), "user": BOT_USER_ID},
+            }
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.delete":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method in _VIEW_METHODS:
+            return {"ok": True, "view": self._view_answer(method, params)}
+        return {"ok": True}
+
+    def _view_answer(self, method: str, params: JsonDict) -> JsonDict:
+        sent = params.get("view")
+        view: JsonDict = dict(sent) if isinstance(sent, dict) else {}
+        number = next(self._sequence)
+        view_id = params.get("view_id") if method == "views.update" else None
+        view.update(
+            {
+                "id": view_id or f"V{number:010d}",
+                "team_id": TEAM_ID,
+                "hash": f"{int(time.time())}.{number:08x}",
+                "app_id": "AROOMBOT",
+                "bot_id": BOT_ID,
+                "state": {"values": {}},
+            }
+        )
+        if method == "views.publish":
+            view["type"] = "home"
+        return view
+
+
+def _parse_body(raw: bytes, content_type: str) -> JsonDict:
+    if not raw:
+        return {}
+    if content_type.split(";")[0].strip().lower() == "application/json":
+        decoded = json.loads(raw)
+        return decoded if isinstance(decoded, dict) else {"_body": decoded}
+    return _flatten(parse_qs(raw.decode("utf-8"), keep_blank_values=True))
+
+
+def _flatten(form: dict[str, list[str]]) -> JsonDict:
+    """Turn ``parse_qs`` lists into scalars, as Slack reads a field sent once."""
+    return {key: values[0] if len(values) == 1 else values for key, values in form.items()}
+
+
+def _decode_json_fields(params: JsonDict) -> JsonDict:
+    decoded = dict(params)
+    for key in _JSON_ENCODED_FIELDS & decoded.keys():
+        value = decoded[key]
+        if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+            # A malformed value stays a string: the test then sees what was really sent.
+            with suppress(json.JSONDecodeError):
+                decoded[key] = json.loads(value)
+    return decoded
+
+
+def _bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else authorization.strip()
+
+
+def _handler_for(fake: FakeSlackApi) -> type[BaseHTTPRequestHandler]:
+    """Bind a request handler class to one fake, since http.server instantiates it per request."""
+
+    class _SlackApiHandler(BaseHTTPRequestHandler):
+        server_version = "FakeSlackApi/1.0"
+
+        def do_GET(self) -> None:
+            self._serve()
+
+        def do_POST(self) -> None:
+            self._serve()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Keep test output quiet; the recorded calls are the log."""
+
+        def _serve(self) -> None:
+            url = urlsplit(self.path)
+            if not url.path.startswith(API_PREFIX):
+                self._send(_Answer(HTTPStatus.NOT_FOUND, {"ok": False, "error": "not_found"}))
+                return
+            method = url.path.removeprefix(API_PREFIX).strip("/")
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = _parse_body(raw, self.headers.get("Content-Type", ""))
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                self._send(_Answer(HTTPStatus.OK, {"ok": False, "error": "invalid_json"}))
+                return
+            params = _decode_json_fields(
+                {**_flatten(parse_qs(url.query, keep_blank_values=True)), **body}
+            )
+            token = _bearer_token(self.headers.get("Authorization"))
+            if token is None and isinstance(params.get("token"), str):
+                token = params.pop("token")
+            self._send(fake._handle(method, params, token))
+
+        def _send(self, answer: _Answer) -> None:
+            payload = json.dumps(answer.body).encode("utf-8")
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return _SlackApiHandler
+
+
+@contextmanager
+def running_fake_slack() -> Iterator[FakeSlackApi]:
+    """Yield a started fake and stop it afterwards, even if the test fails."""
+    with FakeSlackApi() as fake:
+        yield fake
