@@ -71,7 +71,11 @@ class Room:
             )
         if not self.name or len(self.name) > 80:
             raise InvalidBooking("A room name is 1 to 80 characters.", field="name")
-        if not 1 <= self.capacity <= 10_000:
+        if (
+            isinstance(self.capacity, bool)
+            or not isinstance(self.capacity, int)
+            or not 1 <= self.capacity <= 10_000
+        ):
             raise InvalidBooking("Capacity is a whole number from 1 to 10000.", field="capacity")
 
     def ensure_bookable(self) -> None:
@@ -155,15 +159,17 @@ class Booking:
         return True
 
     def approve(self, by: str, at: datetime) -> None:
+        at = _utc(at)
         if self._move(BookingStatus.APPROVED):
-            self.decided_by, self.decided_at = by, _utc(at)
+            self.decided_by, self.decided_at = by, at
             self.events.append(events.BookingApproved(booking_id=self._event_id, actor=by, at=at))
 
     def deny(self, by: str, at: datetime, reason: str | None = None) -> None:
         """Deny the request; a denied booking frees its slot (the original's cancel-on-deny)."""
-        reason = " ".join(reason.split()) if reason else None
+        reason = " ".join((reason or "").split()) or None
+        at = _utc(at)
         if self._move(BookingStatus.DENIED):
-            self.decided_by, self.decided_at, self.reason = by, _utc(at), reason
+            self.decided_by, self.decided_at, self.reason = by, at, reason
             self.events.append(
                 events.BookingDenied(booking_id=self._event_id, actor=by, at=at, reason=reason)
             )
@@ -171,6 +177,7 @@ class Booking:
     def cancel(self, by: str, at: datetime, *, is_admin: bool = False) -> None:
         if by != self.booker and not is_admin:
             raise NotAllowed("Only the person who booked it, or an admin, can cancel this booking.")
+        at = _utc(at)
         was_approved = self.status == BookingStatus.APPROVED
         if self._move(BookingStatus.CANCELLED):
             self.events.append(
@@ -184,6 +191,7 @@ class Booking:
             )
 
     def expire(self, at: datetime) -> None:
+        at = _utc(at)
         if self.status != BookingStatus.PENDING:
             raise InvalidTransition(f"Booking {self.id} is {self.status.lower()}, not pending.")
         if at < self.starts_at:

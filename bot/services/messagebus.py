@@ -34,8 +34,10 @@ class MessageBus:
     ) -> None:
         self.uow_factory = uow_factory
         self.context = context
-        self.command_handlers = command_handlers or handlers.COMMAND_HANDLERS
-        self.event_handlers = event_handlers or handlers.EVENT_HANDLERS
+        self.command_handlers = (
+            handlers.COMMAND_HANDLERS if command_handlers is None else command_handlers
+        )
+        self.event_handlers = handlers.EVENT_HANDLERS if event_handlers is None else event_handlers
         self.after_commit = list(after_commit)
 
     def handle(self, command: Command) -> Any:
