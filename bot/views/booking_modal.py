@@ -1,0 +1,172 @@
+"""The /book modal: building it, and reading a submission back into aware datetimes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.model import Room
+from bot.views import ids
+from bot.views.blocks import OPTION_TEXT_MAX, Block, clip, context, plain
+
+MAX_ROOM_OPTIONS = 100  # Slack's limit for a static_select
+
+
+def room_label(room: Room) -> str:
+    return clip(f"{room.name} ({room.id}) · {room.capacity} people", OPTION_TEXT_MAX)
+
+
+def _room_option(room: Room) -> dict[str, Any]:
+    return {"text": plain(room_label(room), OPTION_TEXT_MAX), "value": room.id}
+
+
+def _next_half_hour(now: datetime) -> datetime:
+    base = now.replace(second=0, microsecond=0)
+    return base + timedelta(minutes=30 - base.minute % 30)
+
+
+def booking_modal(
+    rooms: Sequence[Room],
+    tz: ZoneInfo,
+    now: datetime,
+    *,
+    room_id: str | None = None,
+    max_title: int = 150,
+) -> dict[str, Any]:
+    """The form, prefilled with today and the next half hour in the booker's time zone."""
+    # Arithmetic in UTC, then shown locally: a wall-clock sum could land in a DST gap.
+    start = _next_half_hour(now.astimezone(tz)).astimezone(UTC).astimezone(tz)
+    end = (start.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
+    options = [_room_option(r) for r in rooms[:MAX_ROOM_OPTIONS]]
+    room_select: Block = {
+        "type": "static_select",
+        "action_id": ids.ROOM_ACTION,
+        "placeholder": plain("Choose a room"),
+        "options": options,
+    }
+    chosen = next((o for o in options if o["value"] == room_id), None)
+    if chosen is not None:
+        room_select["initial_option"] = chosen
+    blocks: list[Block] = [
+        {
+            "type": "input",
+            "block_id": ids.ROOM_BLOCK,
+            "label": plain("Room"),
+            "element": room_select,
+        },
+        {
+            "type": "input",
+            "block_id": ids.DATE_BLOCK,
+            "label": plain("Date"),
+            "element": {
+                "type": "datepicker",
+                "action_id": ids.DATE_ACTION,
+                "initial_date": start.date().isoformat(),
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.START_BLOCK,
+            "label": plain("Start"),
+            "element": {
+                "type": "timepicker",
+                "action_id": ids.START_ACTION,
+                "initial_time": f"{start:%H:%M}",
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.END_BLOCK,
+            "label": plain("End"),
+            "element": {
+                "type": "timepicker",
+                "action_id": ids.END_ACTION,
+                "initial_time": f"{end:%H:%M}" if end.date() == start.date() else "23:59",
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.TITLE_BLOCK,
+            "optional": True,
+            "label": plain("Title"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": ids.TITLE_ACTION,
+                "max_length": max_title,
+                "placeholder": plain("What is it for? (optional)"),
+            },
+        },
+        context(f"Times are in your Slack time zone, *{tz.key}*. An admin approves each request."),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ids.BOOK_MODAL,
+        "title": plain("Book a room", 24),
+        "submit": plain("Request", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": json.dumps({"tz": tz.key}),
+        "blocks": blocks,
+    }
+
+
+@dataclass(frozen=True)
+class BookingForm:
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+
+
+def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
+    found: dict[str, Any] = values.get(block, {}).get(action, {})
+    return found
+
+
+def to_aware(day: date, at: time, tz: ZoneInfo) -> datetime | None:
+    """The local wall time as an aware datetime, or ``None`` if the clocks skip it (DST gap)."""
+    local = datetime.combine(day, at, tzinfo=tz)
+    round_trip = local.astimezone(ZoneInfo("UTC")).astimezone(tz)
+    if round_trip.replace(tzinfo=None) != local.replace(tzinfo=None):
+        return None
+    return local
+
+
+def read_booking(view: dict[str, Any]) -> tuple[BookingForm | None, dict[str, str], ZoneInfo]:
+    """Read a submitted modal. Returns the form, or the errors keyed by block id, and the zone."""
+    meta = json.loads(view.get("private_metadata") or "{}")
+    tz = ZoneInfo(meta.get("tz", "UTC"))
+    values = view.get("state", {}).get("values", {})
+    errors: dict[str, str] = {}
+    room = (_value(values, ids.ROOM_BLOCK, ids.ROOM_ACTION).get("selected_option") or {}).get(
+        "value"
+    )
+    day_text = _value(values, ids.DATE_BLOCK, ids.DATE_ACTION).get("selected_date")
+    start_text = _value(values, ids.START_BLOCK, ids.START_ACTION).get("selected_time")
+    end_text = _value(values, ids.END_BLOCK, ids.END_ACTION).get("selected_time")
+    title = _value(values, ids.TITLE_BLOCK, ids.TITLE_ACTION).get("value") or ""
+    if not room:
+        errors[ids.ROOM_BLOCK] = "Choose a room."
+    if not day_text:
+        errors[ids.DATE_BLOCK] = "Choose a date."
+    if not start_text:
+        errors[ids.START_BLOCK] = "Choose a start time."
+    if not end_text:
+        errors[ids.END_BLOCK] = "Choose an end time."
+    if errors:
+        return None, errors, tz
+    day = date.fromisoformat(day_text)
+    starts_at = to_aware(day, time.fromisoformat(start_text), tz)
+    ends_at = to_aware(day, time.fromisoformat(end_text), tz)
+    if starts_at is None:
+        errors[ids.START_BLOCK] = (
+            f"{start_text} does not exist on {day} in {tz.key} (clock change)."
+        )
+    if ends_at is None:
+        errors[ids.END_BLOCK] = f"{end_text} does not exist on {day} in {tz.key} (clock change)."
+    if starts_at is None or ends_at is None:
+        return None, errors, tz
+    return BookingForm(room, starts_at, ends_at, title), {}, tz

@@ -1,0 +1,93 @@
+"""The approval card in the approvals channel, in every state of its booking.
+
+Many people read the channel, so its times are Slack date tokens: each reader sees their own zone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain.model import BookingStatus
+from bot.services.ports import BookingRow
+from bot.views import ids
+from bot.views.blocks import (
+    actions,
+    button,
+    confirm_dialog,
+    context,
+    escape,
+    fields,
+    section,
+)
+from bot.views.timefmt import token, token_span
+
+_ICON = {
+    BookingStatus.PENDING: ":hourglass_flowing_sand:",
+    BookingStatus.APPROVED: ":white_check_mark:",
+    BookingStatus.DENIED: ":no_entry:",
+    BookingStatus.CANCELLED: ":wastebasket:",
+    BookingStatus.EXPIRED: ":clock3:",
+}
+
+
+def _outcome(row: BookingRow) -> str:
+    decided = f" {token(row.decided_at)}" if row.decided_at else ""
+    if row.status == BookingStatus.APPROVED:
+        return f"Approved by <@{row.decided_by}>{decided}"
+    if row.status == BookingStatus.DENIED:
+        reason = f": “{escape(row.reason)}”" if row.reason else ""
+        return f"Denied by <@{row.decided_by}>{decided}{reason}"
+    if row.status == BookingStatus.CANCELLED:
+        approved = f" (approved by <@{row.decided_by}> before)" if row.decided_by else ""
+        if row.cancelled_by in (None, row.booker):
+            return f"Cancelled by requester{approved}"
+        return f"Cancelled by admin <@{row.cancelled_by}>{approved}"
+    if row.status == BookingStatus.EXPIRED:
+        return "Expired: nobody decided before it started"
+    return "Waiting for an admin"
+
+
+def card(row: BookingRow) -> dict[str, Any]:
+    """``text`` and ``blocks`` for chat.postMessage / chat.update."""
+    title = escape(row.title) if row.title else "_no title_"
+    when = token_span(row.starts_at, row.ends_at)
+    headline = (
+        f"{_ICON[row.status]} *Room request #{row.booking_id}* · {escape(row.room_name)} "
+        f"({escape(row.room_id)})"
+    )
+    blocks = [
+        section(headline),
+        fields(
+            ("When", when),
+            ("Booker", f"<@{row.booker}>"),
+            ("Room", f"{escape(row.room_name)} ({escape(row.room_id)})"),
+            ("Title", title),
+        ),
+    ]
+    if row.status == BookingStatus.PENDING:
+        value = str(row.booking_id)
+        blocks.append(
+            actions(
+                button(
+                    "Approve",
+                    ids.APPROVE,
+                    value,
+                    style="primary",
+                    confirm=confirm_dialog(
+                        "Approve this booking?",
+                        f"Room {row.room_id} for the requester; they get a calendar invite.",
+                        "Approve",
+                        "Not yet",
+                    ),
+                ),
+                button("Deny", ids.DENY, value, style="danger"),
+                block_id=f"decide_{row.booking_id}",
+            )
+        )
+    blocks.append(context(f"{_outcome(row)} · requested {token(row.requested_at)}"))
+    text = (
+        f"Room request #{row.booking_id}: {escape(row.room_name)} ({escape(row.room_id)}) "
+        f"for <@{row.booker}>, "
+        f"{when} – {row.status.lower()}"
+    )
+    return {"text": text, "blocks": blocks}

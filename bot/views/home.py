@@ -1,0 +1,172 @@
+"""The App Home tab: book button, the user's bookings, and for admins the approval queue.
+
+Rendered from the read model. Slack allows 100 blocks in a home view, so each list shows a page and
+a "Show more" button; the budget below keeps the worst case (admin, every list full) under 100.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.model import BookingStatus
+from bot.services.ports import BookingRow
+from bot.views import ids
+from bot.views.blocks import (
+    Block,
+    actions,
+    clip,
+    button,
+    confirm_dialog,
+    context,
+    divider,
+    escape,
+    header,
+    section,
+)
+from bot.views.timefmt import span
+
+UPCOMING_PAGE = 10
+HISTORY_SIZE = 8
+PENDING_PAGE = 5  # a pending row takes two blocks (text, then Approve/Deny)
+MAX_PAGES = 4  # upcoming and pending grow by a page per "Show more", up to this many
+HISTORY_REASON_MAX = 120
+# Worst case, an admin with every list full: 4 + (10*4 + 1) + 2 + (2*5*4 + 1) + 1 + 3 = 92 <= 100.
+
+_STATUS = {
+    BookingStatus.PENDING: ":hourglass_flowing_sand: waiting for approval",
+    BookingStatus.APPROVED: ":white_check_mark: approved",
+    BookingStatus.DENIED: ":no_entry: denied",
+    BookingStatus.CANCELLED: ":wastebasket: cancelled",
+    BookingStatus.EXPIRED: ":clock3: expired",
+}
+
+
+@dataclass(frozen=True)
+class HomeData:
+    user: str
+    tz: ZoneInfo
+    now: datetime
+    upcoming: list[BookingRow]
+    upcoming_total: int
+    history: list[BookingRow]
+    is_admin: bool = False
+    pending: list[BookingRow] = field(default_factory=list)
+    pending_total: int = 0
+    dead_notifications: int = 0
+    pages: dict[str, int] = field(default_factory=dict)
+
+
+def status_text(row: BookingRow, reason_max: int | None = None) -> str:
+    text = _STATUS[row.status]
+    if row.status == BookingStatus.DENIED and row.reason:
+        reason = clip(row.reason, reason_max) if reason_max else row.reason
+        text += f" – “{escape(reason)}”"
+    return text
+
+
+def booking_line(row: BookingRow, tz: ZoneInfo) -> str:
+    title = f" · {escape(row.title)}" if row.title else ""
+    return (
+        f"*#{row.booking_id} {escape(row.room_name)}* ({escape(row.room_id)}){title}\n"
+        f"{span(row.starts_at, row.ends_at, tz)}\n{status_text(row)}"
+    )
+
+
+def cancel_button(row: BookingRow, tz: ZoneInfo) -> Block:
+    return button(
+        "Cancel",
+        ids.CANCEL,
+        str(row.booking_id),
+        style="danger",
+        confirm=confirm_dialog(
+            f"Cancel booking #{row.booking_id}?",
+            f"{row.room_name}, {span(row.starts_at, row.ends_at, tz, zone=False)}. "
+            "The slot is released for others.",
+            "Cancel booking",
+        ),
+    )
+
+
+def _more(list_name: str, shown: int, total: int, pages: int) -> list[Block]:
+    if shown >= total:
+        return []
+    if pages >= MAX_PAGES:
+        return [context(f"{total - shown} more not shown. `/book list` lists them all.")]
+    return [
+        actions(
+            button(f"Show more ({total - shown} more)", f"{ids.HOME_MORE}_{list_name}", list_name)
+        )
+    ]
+
+
+def home_view(data: HomeData) -> dict[str, Any]:
+    blocks: list[Block] = [
+        header("Meeting rooms"),
+        section(
+            f"Book a room: the request holds the slot until an admin decides. "
+            f"Times below are in *{data.tz.key}*.",
+            accessory=button("Book a room", ids.OPEN_BOOK_MODAL, "home", style="primary"),
+        ),
+        divider(),
+        header("Your upcoming bookings"),
+    ]
+    if data.upcoming:
+        blocks += [
+            section(booking_line(r, data.tz), accessory=cancel_button(r, data.tz)) for r in data.upcoming
+        ]
+        blocks += _more(
+            "upcoming", len(data.upcoming), data.upcoming_total, data.pages.get("upcoming", 1)
+        )
+    else:
+        blocks.append(context("Nothing booked. Use *Book a room* or `/book`."))
+
+    if data.is_admin:
+        blocks += [divider(), header(f"Waiting for your decision ({data.pending_total})")]
+        for row in data.pending:
+            blocks.append(section(booking_line(row, data.tz) + f"\nRequested by <@{row.booker}>"))
+            blocks.append(
+                actions(
+                    button("Approve", ids.APPROVE, str(row.booking_id), style="primary"),
+                    button("Deny", ids.DENY, str(row.booking_id), style="danger"),
+                    block_id=f"queue_{row.booking_id}",
+                )
+            )
+        if not data.pending:
+            blocks.append(context("No requests are waiting."))
+        blocks += _more(
+            "pending", len(data.pending), data.pending_total, data.pages.get("pending", 1)
+        )
+        if data.dead_notifications:
+            blocks.append(
+                context(
+                    f":warning: {data.dead_notifications} notification(s) could not be delivered "
+                    "after every retry. `python -m bot outbox` lists them."
+                )
+            )
+
+    if data.history:
+        blocks += [divider(), header("Recent history")]
+        lines = [
+            f"#{r.booking_id} {escape(r.room_name)} · "
+            f"{span(r.starts_at, r.ends_at, data.tz, zone=False)} · "
+            f"{status_text(r, HISTORY_REASON_MAX)}"
+            for r in data.history
+        ]
+        blocks.append(section("\n".join(lines)))
+    return {
+        "type": "home",
+        "private_metadata": json.dumps({"pages": data.pages}),
+        "blocks": blocks,
+    }
+
+
+def pages_of(view: dict[str, Any] | None) -> dict[str, int]:
+    try:
+        pages = json.loads((view or {}).get("private_metadata") or "{}").get("pages", {})
+        return {str(k): max(1, min(int(v), MAX_PAGES)) for k, v in pages.items()}
+    except (ValueError, TypeError, AttributeError, OverflowError, RecursionError):
+        return {}  # Slack hands back what we stored; anything else starts from the first page

@@ -1,0 +1,118 @@
+"""Small modals: the reason for a denial, and adding or editing a room."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.domain.model import Room
+from bot.services.ports import BookingRow
+from bot.views import ids
+from bot.views.blocks import context, escape, plain, section
+from bot.views.timefmt import token_span
+
+REASON_MAX = 500
+
+
+def deny_modal(row: BookingRow, *, channel: str | None, message_ts: str | None) -> dict[str, Any]:
+    meta = {"booking_id": row.booking_id, "channel": channel, "ts": message_ts}
+    return {
+        "type": "modal",
+        "callback_id": ids.DENY_MODAL,
+        "title": plain("Deny request", 24),
+        "submit": plain("Deny", 24),
+        "close": plain("Back", 24),
+        "private_metadata": json.dumps(meta),
+        "blocks": [
+            section(
+                f"*#{row.booking_id}* {escape(row.room_name)} for <@{row.booker}>, "
+                f"{token_span(row.starts_at, row.ends_at)}"
+            ),
+            {
+                "type": "input",
+                "block_id": ids.REASON_BLOCK,
+                "optional": True,
+                "label": plain("Reason (sent to the requester)"),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.REASON_ACTION,
+                    "multiline": True,
+                    "max_length": REASON_MAX,
+                },
+            },
+        ],
+    }
+
+
+def room_modal(room: Room | None = None) -> dict[str, Any]:
+    """Add a room (``room`` is None) or edit one; the id of an existing room cannot change."""
+    blocks: list[dict[str, Any]] = []
+    if room is None:
+        blocks.append(
+            _text_input(ids.ROOM_ID_BLOCK, ids.ROOM_ID_ACTION, "Room id (such as 102)", 32)
+        )
+    else:
+        blocks.append(context(f"Room id: *{escape(room.id)}*"))
+    blocks.append(
+        _text_input(
+            ids.ROOM_NAME_BLOCK, ids.ROOM_NAME_ACTION, "Name", 80, room.name if room else None
+        )
+    )
+    capacity: dict[str, Any] = {
+        "type": "number_input",
+        "action_id": ids.ROOM_CAPACITY_ACTION,
+        "is_decimal_allowed": False,
+        "min_value": "1",
+        "max_value": "10000",
+    }
+    if room is not None:
+        capacity["initial_value"] = str(room.capacity)
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": ids.ROOM_CAPACITY_BLOCK,
+            "label": plain("Capacity (people)"),
+            "element": capacity,
+        }
+    )
+    if room is not None:
+        active_option = {"text": plain("Open for booking"), "value": "active"}
+        checkbox: dict[str, Any] = {
+            "type": "checkboxes",
+            "action_id": ids.ROOM_ACTIVE_ACTION,
+            "options": [active_option],
+        }
+        if room.active:
+            checkbox["initial_options"] = [active_option]
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": ids.ROOM_ACTIVE_BLOCK,
+                "optional": True,
+                "label": plain("Status"),
+                "element": checkbox,
+            }
+        )
+        blocks.append(context("An inactive room keeps its bookings but takes no new ones."))
+    return {
+        "type": "modal",
+        "callback_id": ids.ROOM_MODAL,
+        "title": plain("Add a room" if room is None else "Edit room", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": json.dumps({"room_id": room.id if room else None}),
+        "blocks": blocks,
+    }
+
+
+def _text_input(
+    block_id: str, action_id: str, label: str, max_length: int, initial: str | None = None
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "max_length": max_length,
+    }
+    if initial is not None:
+        element["initial_value"] = initial
+    return {"type": "input", "block_id": block_id, "label": plain(label), "element": element}
