@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.domain.events import Event
@@ -18,6 +19,9 @@ from bot.services.ports import (
     Outbox,
     RoomRepository,
 )
+
+#: serialization_failure and deadlock_detected
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 
 class AbstractUnitOfWork:
@@ -44,6 +48,10 @@ class AbstractUnitOfWork:
 
     def rollback(self) -> None:
         raise NotImplementedError
+
+    def is_retryable(self, error: BaseException) -> bool:
+        """True if the transaction failed only because of another one, and may simply be rerun."""
+        return False
 
     def collect_new_events(self) -> Iterator[Event]:
         """Take the events the touched aggregates recorded, with the booking id now known."""
@@ -89,6 +97,14 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     def rollback(self) -> None:
         self.session.rollback()
+
+    def is_retryable(self, error: BaseException) -> bool:
+        # PostgreSQL aborts one of two transactions that wait for each other (for example
+        # both checking the exclusion constraint against the other's new row): it lost a
+        # race, not the argument, so it is rerun and then sees the winner's committed row.
+        return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in (
+            RETRYABLE_SQLSTATES
+        )
 
 
 UnitOfWorkFactory = Callable[[], AbstractUnitOfWork]

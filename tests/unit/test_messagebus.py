@@ -659,3 +659,49 @@ def test_many_threads_asking_for_one_slot_get_it_once(bus: MessageBus, store: St
     assert all(isinstance(outcome, RoomUnavailable) for outcome in outcomes if outcome not in won)
     assert list(store.bookings) == won
     assert len(store.event_log) == 1
+
+
+class LostRace(Exception):
+    """Stands for the database aborting a transaction that raced another (a deadlock)."""
+
+
+class RacingUnitOfWork(FakeUnitOfWork):
+    def is_retryable(self, error: BaseException) -> bool:
+        return isinstance(error, LostRace)
+
+
+def test_a_transaction_that_lost_a_race_is_rerun_once_more_and_commits_once(
+    store: Store, clock: FixedClock
+) -> None:
+    failures = iter([LostRace(), LostRace()])
+
+    def flaky(event: events.Event, uow: object, ctx: object) -> None:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+
+    table = {
+        **EVENT_HANDLERS,
+        events.BookingRequested: [*EVENT_HANDLERS[events.BookingRequested], flaky],
+    }
+    seen: list[Sequence[events.Event]] = []
+    bus = MessageBus(
+        lambda: RacingUnitOfWork(store),
+        Context(admins=ADMINS, clock=clock),
+        event_handlers=table,
+        after_commit=[seen.append],
+    )
+    booking_id = request(bus)
+    assert list(store.bookings) == [booking_id]
+    assert len(store.event_log) == 1 and len(seen) == 1  # one commit, one hook call
+
+
+def test_a_race_lost_every_time_gives_up_with_the_error(store: Store, clock: FixedClock) -> None:
+    def always(event: events.Event, uow: object, ctx: object) -> None:
+        raise LostRace()
+
+    table = {**EVENT_HANDLERS, events.BookingRequested: [always]}
+    bus = MessageBus(lambda: RacingUnitOfWork(store), Context(clock=clock), event_handlers=table)
+    with pytest.raises(LostRace):
+        request(bus)
+    assert store.bookings == {}
