@@ -1,16 +1,33 @@
-"""The outbox table seen from the operator's side: counts, dead rows."""
+"""The outbox table seen from the dispatcher's and the operator's side.
+
+A row moves ``pending -> sending -> sent | skipped | dead`` (and back to ``pending`` to be retried).
+``sending`` is a lease, not a lock held by a connection: :meth:`OutboxStore.claim` sets
+``next_attempt_at`` to the end of the lease, and a row whose lease expired is claimed again. So a
+worker that dies mid-send loses nothing; at worst the row in flight is sent twice.
+
+Every outcome is also appended to ``deliveries``, the notification log operators read.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, case, func, insert, select, update
 
 from bot.adapters import orm
 from bot.adapters.db import READ_ONLY
 
 OUTBOX = orm.outbox.c
+DELIVERIES = orm.deliveries.c
+
+#: Statuses a later mark may not leave: the row's story is over.
+FINAL = ("sent", "skipped")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -25,11 +42,33 @@ class OutboxRow:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One line of the notification log: what happened to one outbox row at one attempt."""
+
+    id: int
+    at: datetime
+    outbox_id: int
+    channel: str
+    recipient: str
+    kind: str | None
+    attempt: int
+    outcome: str
+    error: str | None
+    duration_ms: int | None
+
+
+_ROW_COLUMNS = [OUTBOX[f] for f in OutboxRow.__dataclass_fields__]
 
 
 class OutboxStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    # -- operator's view ------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
@@ -38,10 +77,222 @@ class OutboxStore:
 
     def dead(self, limit: int = 100) -> list[OutboxRow]:
         query = (
-            select(*[OUTBOX[f] for f in OutboxRow.__dataclass_fields__])
-            .where(OUTBOX.status == "dead")
-            .order_by(OUTBOX.id)
-            .limit(limit)
+            select(*_ROW_COLUMNS).where(OUTBOX.status == "dead").order_by(OUTBOX.id).limit(limit)
         )
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
             return [OutboxRow(**r._mapping) for r in conn.execute(query)]
+
+    def get(self, outbox_id: int) -> OutboxRow | None:
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            found = conn.execute(select(*_ROW_COLUMNS).where(OUTBOX.id == outbox_id)).first()
+            return OutboxRow(**found._mapping) if found is not None else None
+
+    def recent(self, limit: int = 50) -> list[Delivery]:
+        """The newest entries of the delivery log, newest first."""
+        query = (
+            select(
+                DELIVERIES.id,
+                DELIVERIES.at,
+                DELIVERIES.outbox_id,
+                OUTBOX.channel,
+                OUTBOX.recipient,
+                OUTBOX.payload,
+                DELIVERIES.attempt,
+                DELIVERIES.outcome,
+                DELIVERIES.error,
+                DELIVERIES.duration_ms,
+            )
+            .join_from(orm.deliveries, orm.outbox, DELIVERIES.outbox_id == OUTBOX.id)
+            .order_by(DELIVERIES.at.desc(), DELIVERIES.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            result = []
+            for r in conn.execute(query):
+                values = dict(r._mapping)
+                payload = values.pop("payload") or {}
+                kind = payload.get("kind") if isinstance(payload, dict) else None
+                result.append(Delivery(kind=kind, **values))
+            return result
+
+    def retry_dead(self, now: datetime | None = None) -> int:
+        """Give every dead row a fresh set of attempts (after the operator fixed the cause)."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(orm.outbox)
+                .where(OUTBOX.status == "dead")
+                .values(status="pending", attempts=0, next_attempt_at=now or _utcnow())
+            )
+            return int(done.rowcount)
+
+    # -- dispatcher's side ----------------------------------------------------------------------
+
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        lease_seconds: float,
+        *,
+        max_attempts: int | None = None,
+    ) -> list[OutboxRow]:
+        """Take up to ``limit`` due rows for this worker, oldest first, in one short transaction.
+
+        Due means pending and ``next_attempt_at <= now``, or sending with an expired lease (its
+        worker died). PostgreSQL skips rows another worker is claiming (``SKIP LOCKED``), so
+        workers never share a row; SQLite's ``BEGIN IMMEDIATE`` makes claims take turns.
+
+        A row whose lease expired after its last allowed attempt is not tried again: something
+        kills the worker while sending it, so it is marked dead instead of killing the next one.
+        """
+        due = (
+            select(OUTBOX.id, OUTBOX.status, OUTBOX.attempts)
+            .where(OUTBOX.status.in_(("pending", "sending")), OUTBOX.next_attempt_at <= now)
+            .order_by(OUTBOX.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self.engine.begin() as conn:
+            found = conn.execute(due).all()
+            if not found:
+                return []
+            exhausted = [
+                r.id
+                for r in found
+                if max_attempts is not None and r.status == "sending" and r.attempts >= max_attempts
+            ]
+            for outbox_id in exhausted:
+                self._mark(
+                    conn,
+                    outbox_id,
+                    "dead",
+                    now,
+                    error="the worker stopped while sending the last attempt (lease expired)",
+                    values={"status": "dead"},
+                )
+            ids = [r.id for r in found if r.id not in exhausted]
+            if not ids:
+                return []
+            claimed = conn.execute(
+                update(orm.outbox)
+                .where(OUTBOX.id.in_(ids))
+                .values(
+                    status="sending",
+                    next_attempt_at=now + timedelta(seconds=lease_seconds),
+                    attempts=OUTBOX.attempts + 1,
+                )
+                .returning(*_ROW_COLUMNS)
+            )
+            return sorted((OutboxRow(**r._mapping) for r in claimed), key=lambda r: r.id)
+
+    def mark_sent(self, outbox_id: int, now: datetime, *, duration_ms: int | None = None) -> bool:
+        """Record a delivery. A send that succeeded is always recorded, even if the lease had
+        expired meanwhile, so a retry already in flight does not send it a third time."""
+        with self.engine.begin() as conn:
+            return self._mark(
+                conn,
+                outbox_id,
+                "sent",
+                now,
+                duration_ms=duration_ms,
+                values={"status": "sent", "sent_at": now, "last_error": None},
+                only_from=None,
+            )
+
+    def mark_failed(
+        self,
+        outbox_id: int,
+        error: str,
+        now: datetime,
+        retry_at: datetime | None,
+        *,
+        duration_ms: int | None = None,
+    ) -> bool:
+        """A failed attempt: retry at ``retry_at``, or give up (``dead``) when it is ``None``."""
+        values: dict[str, Any] = {"last_error": error}
+        if retry_at is None:
+            values["status"] = "dead"
+        else:
+            values.update(status="pending", next_attempt_at=retry_at)
+        with self.engine.begin() as conn:
+            return self._mark(
+                conn,
+                outbox_id,
+                "failed" if retry_at is not None else "dead",
+                now,
+                error=error,
+                duration_ms=duration_ms,
+                values=values,
+            )
+
+    def mark_skipped(
+        self,
+        outbox_id: int,
+        reason: str,
+        *,
+        now: datetime | None = None,
+        duration_ms: int | None = None,
+    ) -> bool:
+        """Never deliver this row, and it is not an error (say, the user has no email)."""
+        with self.engine.begin() as conn:
+            return self._mark(
+                conn,
+                outbox_id,
+                "skipped",
+                now or _utcnow(),
+                error=reason,
+                duration_ms=duration_ms,
+                values={"status": "skipped", "last_error": reason},
+            )
+
+    def defer(self, outbox_id: int, until: datetime, *, now: datetime | None = None) -> bool:
+        """Put a claimed row back without trying it (its channel's circuit is open, or the batch
+        ran out of lease): pending again, and the claim's attempt is given back."""
+        with self.engine.begin() as conn:
+            return self._mark(
+                conn,
+                outbox_id,
+                "deferred",
+                now or _utcnow(),
+                values={
+                    "status": "pending",
+                    "next_attempt_at": until,
+                    "attempts": case((OUTBOX.attempts > 0, OUTBOX.attempts - 1), else_=0),
+                },
+            )
+
+    def _mark(
+        self,
+        conn: Connection,
+        outbox_id: int,
+        outcome: str,
+        now: datetime,
+        *,
+        values: dict[str, Any],
+        error: str | None = None,
+        duration_ms: int | None = None,
+        only_from: tuple[str, ...] | None = ("sending",),
+    ) -> bool:
+        """Change the row (unless another worker already moved it on) and log the outcome.
+
+        The log line is written either way: it records what this worker did.
+        """
+        condition = (
+            OUTBOX.status.in_(only_from) if only_from is not None else OUTBOX.status.not_in(FINAL)
+        )
+        attempt = conn.execute(select(OUTBOX.attempts).where(OUTBOX.id == outbox_id)).scalar()
+        if attempt is None:
+            return False
+        changed = conn.execute(
+            update(orm.outbox).where(OUTBOX.id == outbox_id, condition).values(values)
+        )
+        conn.execute(
+            insert(orm.deliveries).values(
+                outbox_id=outbox_id,
+                attempt=attempt,
+                at=now,
+                outcome=outcome,
+                error=error,
+                duration_ms=duration_ms,
+            )
+        )
+        return bool(changed.rowcount)

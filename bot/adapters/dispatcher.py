@@ -1,0 +1,358 @@
+"""Delivers outbox rows: claim a batch, hand each row to its channel's sender, record the outcome.
+
+Why it is shaped like this:
+
+- Booking commands only *write* rows (in their own transaction); this is the only code that talks
+  to Slack or SMTP for notifications, so a dead mail server never slows down or fails a booking.
+- Each channel has its own circuit breaker (``pybreaker``). After ``fail_max`` consecutive failures
+  the channel's rows are *deferred* (put back, the attempt not counted) until the breaker lets a
+  trial call through, so an outage neither burns every row's attempts nor holds up other channels.
+- Transient failures back off exponentially with full jitter, so rows failing together do not
+  retry together; after the last attempt a row is dead and the operator sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
+
+import pybreaker
+
+from bot.adapters.outbox import OutboxRow, OutboxStore
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+#: Delivers one row. Raises :class:`PermanentFailure` when retrying cannot help, anything else
+#: when it might.
+Sender = Callable[[OutboxRow], None]
+
+
+class PermanentFailure(Exception):
+    """Retrying will not help (unknown user, address refused): the row goes dead at once."""
+
+
+class NoRecipient(PermanentFailure):
+    """There is nobody to deliver to (the user has no email): the row is skipped, not an error."""
+
+    def __init__(self, message: str, user: str | None = None) -> None:
+        super().__init__(message)
+        self.user = user
+
+
+class UpstreamUnavailable(Exception):
+    """A transient failure of something the sender needs that is not the channel itself (Slack's
+    ``users.info`` for an email address): retried with backoff, but not held against the channel's
+    circuit breaker, which would otherwise stop email because Slack hiccuped."""
+
+
+class RetryLater(Exception):
+    """A transient failure whose sender knows when to try again (Slack's ``Retry-After``)."""
+
+    def __init__(self, message: str, after_seconds: float) -> None:
+        super().__init__(message)
+        self.after_seconds = after_seconds
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    batch_size: int = 50
+    max_attempts: int = 8
+    backoff_base_seconds: float = 2.0
+    backoff_max_seconds: float = 900.0
+    poll_seconds: float = 5.0
+    #: How long a claimed row is this worker's. A batch stops taking new rows after half of it,
+    #: so a slow batch hands its rest back instead of letting another worker send them twice.
+    lease_seconds: float = 300.0
+    breaker_fail_max: int = 5
+    breaker_reset_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> Self:
+        """Read the OUTBOX_* settings."""
+        values: dict[str, Any] = {
+            "batch_size": settings.outbox_batch_size,
+            "max_attempts": settings.outbox_max_attempts,
+            "backoff_base_seconds": settings.outbox_backoff_base_seconds,
+            "backoff_max_seconds": settings.outbox_backoff_max_seconds,
+            "poll_seconds": settings.outbox_poll_seconds,
+            "lease_seconds": settings.outbox_lease_seconds,
+            "breaker_fail_max": settings.outbox_breaker_fail_max,
+            "breaker_reset_seconds": settings.outbox_breaker_reset_seconds,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+class _OpenSince(pybreaker.CircuitBreakerListener):
+    """Remembers when the breaker opened, so deferred rows can wait exactly until it half-opens."""
+
+    def __init__(self) -> None:
+        self.opened_at: float | None = None
+
+    def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
+        self.opened_at = time.monotonic() if new_state.name == pybreaker.STATE_OPEN else None
+
+
+@dataclass
+class _Channel:
+    breaker: pybreaker.CircuitBreaker
+    opened: _OpenSince
+
+    def wait_seconds(self) -> float | None:
+        """Seconds until the breaker lets a trial call through; None when it lets calls now."""
+        if self.breaker.current_state != pybreaker.STATE_OPEN:
+            return None
+        since = self.opened.opened_at
+        if since is None:
+            return None
+        remaining = self.breaker.reset_timeout - (time.monotonic() - since)
+        return remaining if remaining > 0 else None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: OutboxStore,
+        senders: Mapping[str, Sender],
+        params: DispatchSettings | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        breakers: Mapping[str, pybreaker.CircuitBreaker] | None = None,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.senders = dict(senders)
+        self.params = params or DispatchSettings()
+        self.clock = clock
+        self._rng = rng or random.Random()
+        self._channels: dict[str, _Channel] = {}
+        self._channels_lock = threading.Lock()
+        for channel, breaker in (breakers or {}).items():
+            self._channels[channel] = self._watch(breaker)
+        self._told_no_email: set[str] = set()
+        self._told_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: Called by :meth:`close` after the loop stopped (the mailer's connection, say).
+        self.closers: list[Callable[[], None]] = []
+
+    # -- one batch ------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim one batch of due rows and deliver it; return how many rows were claimed."""
+        p = self.params
+        rows = self.store.claim(
+            self.clock(), p.batch_size, p.lease_seconds, max_attempts=p.max_attempts
+        )
+        started = time.monotonic()
+        for index, row in enumerate(rows):
+            if index and time.monotonic() - started > p.lease_seconds / 2:
+                rest = rows[index:]
+                log.warning(
+                    "batch is slow; handing %d row(s) back before the lease ends", len(rest)
+                )
+                for late in rest:
+                    self.store.defer(late.id, self.clock(), now=self.clock())
+                break
+            self._deliver(row)
+        return len(rows)
+
+    def drain(self, max_batches: int = 1000) -> int:
+        """Run batches until none is due (or ``max_batches``, so a flood cannot starve the loop's
+        stop check); return how many rows were handled."""
+        total = 0
+        for _ in range(max_batches):
+            if self._stop.is_set():
+                break
+            handled = self.run_once()
+            total += handled
+            if handled < self.params.batch_size:
+                break
+        return total
+
+    def breaker(self, channel: str) -> pybreaker.CircuitBreaker:
+        return self._channel(channel).breaker
+
+    def _deliver(self, row: OutboxRow) -> None:
+        sender = self.senders.get(row.channel)
+        if sender is None:
+            self.store.mark_skipped(row.id, f"{row.channel} is not configured", now=self.clock())
+            return
+        channel = self._channel(row.channel)
+        wait = channel.wait_seconds()
+        if wait is not None:
+            self._defer(row, wait)
+            return
+        started = time.perf_counter()
+        try:
+            channel.breaker.call(sender, row)
+        except pybreaker.CircuitBreakerError as exc:
+            tried = exc.__context__
+            if tried is None or isinstance(tried, pybreaker.CircuitBreakerError):
+                # Another thread opened the breaker between the check above and the call, or
+                # the breaker's own clock is a hair behind ours: look again soon.
+                self._defer(row, channel.wait_seconds() or min(1.0, channel.breaker.reset_timeout))
+            else:
+                # A breaker made with throw_new_error_on_trip=True: this attempt was made and
+                # failed, which is what tripped it.
+                self._failed(row, tried, started)
+        except NoRecipient as exc:
+            self._tell_no_recipient(row, exc)
+            self.store.mark_skipped(row.id, str(exc), now=self.clock(), duration_ms=_ms(started))
+        except PermanentFailure as exc:
+            log.warning(
+                "%s to %s (row %d) failed for good: %s", row.channel, row.recipient, row.id, exc
+            )
+            self.store.mark_failed(
+                row.id, _describe(exc), self.clock(), None, duration_ms=_ms(started)
+            )
+        except Exception as exc:
+            self._failed(row, exc, started)
+        else:
+            self.store.mark_sent(row.id, self.clock(), duration_ms=_ms(started))
+
+    def _failed(self, row: OutboxRow, exc: BaseException, started: float) -> None:
+        now = self.clock()
+        if row.attempts >= self.params.max_attempts:
+            log.error(
+                "%s to %s (row %d) is dead after %d attempts: %s",
+                row.channel,
+                row.recipient,
+                row.id,
+                row.attempts,
+                _describe(exc),
+            )
+            retry_at = None
+        else:
+            retry_at = now + timedelta(seconds=self.backoff(row.attempts, exc))
+            log.info(
+                "%s to %s (row %d) failed (attempt %d), retrying at %s: %s",
+                row.channel,
+                row.recipient,
+                row.id,
+                row.attempts,
+                retry_at.isoformat(timespec="seconds"),
+                _describe(exc),
+            )
+        self.store.mark_failed(row.id, _describe(exc), now, retry_at, duration_ms=_ms(started))
+
+    def backoff(self, attempts: int, exc: BaseException | None = None) -> float:
+        """Full jitter: a random delay up to ``min(max, base * 2**(attempts-1))``, and never
+        sooner than the server asked for."""
+        p = self.params
+        cap = min(p.backoff_max_seconds, p.backoff_base_seconds * 2 ** max(attempts - 1, 0))
+        delay = self._rng.uniform(0, cap)
+        if isinstance(exc, RetryLater):
+            delay = max(delay, exc.after_seconds)
+        return delay
+
+    def _defer(self, row: OutboxRow, seconds: float) -> None:
+        now = self.clock()
+        self.store.defer(row.id, now + timedelta(seconds=seconds), now=now)
+
+    def _tell_no_recipient(self, row: OutboxRow, exc: NoRecipient) -> None:
+        user = exc.user or row.recipient
+        with self._told_lock:
+            if user in self._told_no_email:
+                return
+            self._told_no_email.add(user)
+        log.info("not sending %s to %s: %s", row.channel, user, exc)
+
+    def _channel(self, name: str) -> _Channel:
+        with self._channels_lock:
+            found = self._channels.get(name)
+            if found is None:
+                found = self._watch(
+                    pybreaker.CircuitBreaker(
+                        fail_max=self.params.breaker_fail_max,
+                        reset_timeout=self.params.breaker_reset_seconds,
+                        exclude=[PermanentFailure, UpstreamUnavailable],
+                        name=name,
+                        # The call that trips the breaker raises its own error: it was tried.
+                        throw_new_error_on_trip=False,
+                    )
+                )
+                self._channels[name] = found
+            return found
+
+    @staticmethod
+    def _watch(breaker: pybreaker.CircuitBreaker) -> _Channel:
+        opened = _OpenSince()
+        breaker.add_listener(opened)
+        return _Channel(breaker, opened)
+
+    # -- background loop ------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Make the background loop run a batch now instead of at its next poll."""
+        self._wake.set()
+
+    def after_commit(self, events: Sequence[object]) -> None:
+        """Message-bus hook: a command that recorded events wrote outbox rows; send them now."""
+        if events:
+            self.wake()
+
+    def poll(self) -> None:
+        """Scheduler job: nudge the loop if it runs, otherwise deliver in the caller's thread."""
+        if self.running:
+            self.wake()
+        else:
+            self.drain()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="outbox-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the row in flight; a row still unsent keeps its lease and is retried."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        for closer in self.closers:
+            try:
+                closer()
+            except Exception:
+                log.exception("closing %r failed", closer)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.drain()
+            except Exception:
+                # The database may be briefly unreachable; the rows wait there, so try again later.
+                log.exception("outbox dispatch failed; retrying in %ss", self.params.poll_seconds)
+            self._wake.wait(self.params.poll_seconds)
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:2000]

@@ -1,0 +1,219 @@
+"""Senders for the booker's own notifications: a Slack DM and an email per booking event.
+
+Each sender turns one outbox row into one delivery and reports failures in the dispatcher's terms
+(:mod:`bot.adapters.dispatcher`): :class:`PermanentFailure` when retrying cannot help,
+:class:`NoRecipient` when there is nobody to send to, anything else when a retry might work.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import smtplib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.adapters import ics
+from bot.adapters.directory import Directory
+from bot.adapters.dispatcher import (
+    NoRecipient,
+    PermanentFailure,
+    RetryLater,
+    UpstreamUnavailable,
+)
+from bot.adapters.outbox import OutboxRow
+from bot.views.notifications import NON_PERSON_ACTORS, Notice, dm_message, email_content
+
+#: Slack errors about the recipient itself: retrying the same row cannot succeed.
+PERMANENT_SLACK_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "channel_not_found",
+        "account_inactive",
+        "user_disabled",
+        "is_archived",
+        "cannot_dm_bot",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "too_many_attachments",
+    }
+)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def notice_of(row: OutboxRow) -> Notice:
+    """The row's notice; a payload no version of the texts can render is a permanent failure."""
+    try:
+        return Notice.from_payload(row.payload)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PermanentFailure(f"cannot render {row.channel} row {row.id}: {exc!r}") from exc
+
+
+def slack_failure(exc: SlackApiError) -> Exception:
+    """Translate a Slack error for the dispatcher: rate limits wait as long as Slack asks,
+    errors about the recipient are permanent, the rest (5xx, timeouts) are retried."""
+    response = exc.response
+    status = getattr(response, "status_code", None)
+    error = response.get("error") if hasattr(response, "get") else None
+    if status == 429 or error == "ratelimited":
+        headers = {k.lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
+        value = headers.get("retry-after")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        try:
+            after = float(value) if value is not None else 1.0
+        except ValueError:
+            after = 1.0
+        return RetryLater(f"Slack rate limit ({error or status}), retry after {after:g}s", after)
+    if error in PERMANENT_SLACK_ERRORS:
+        return PermanentFailure(f"Slack refused: {error}")
+    return exc
+
+
+def slack_sender(send: Callable[[OutboxRow], None]) -> Callable[[OutboxRow], None]:
+    """Wrap a sender that calls Slack (approval cards, App Home) so the dispatcher sees its
+    errors translated: rate limits wait, refusals are permanent, outages are retried."""
+
+    def deliver(row: OutboxRow) -> None:
+        try:
+            send(row)
+        except SlackApiError as exc:
+            raise slack_failure(exc) from exc
+
+    return deliver
+
+
+class DmSender:
+    """The booker's DM: ``chat.postMessage`` to their user id (Slack opens the app's DM)."""
+
+    def __init__(self, client: WebClient, directory: Directory) -> None:
+        self.client = client
+        self.directory = directory
+
+    def __call__(self, row: OutboxRow) -> None:
+        notice = notice_of(row)
+        # If users.info fails, the default zone is used: the zone's name is shown with the
+        # times, so the message is still right, and Slack being up enough to post is what counts.
+        message = dm_message(notice, self.directory.tz(row.recipient))
+        try:
+            self.client.chat_postMessage(
+                channel=row.recipient,
+                text=message["text"],
+                blocks=message["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            raise slack_failure(exc) from exc
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class EmailSender:
+    """The booker's email, to their Slack profile address, with an .ics when a calendar changes."""
+
+    def __init__(
+        self,
+        mailer: Mailer,
+        directory: Directory,
+        mail_from: str,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.mailer = mailer
+        self.directory = directory
+        self.mail_from = mail_from
+        self.from_address = email.utils.parseaddr(mail_from)[1] or mail_from
+        self.domain = self.from_address.rpartition("@")[2] or "roombot"
+        self.clock = clock
+
+    def __call__(self, row: OutboxRow) -> None:
+        profile = self.directory.profile(row.recipient)
+        if not profile.known:
+            raise UpstreamUnavailable(f"cannot read the Slack profile of {row.recipient}")
+        if not profile.email:
+            raise NoRecipient(f"{row.recipient} has no email address in Slack", row.recipient)
+        notice_of(row)  # an unreadable row fails for good before anything is sent
+        message = self.build(row, profile.email, profile.tz, profile.name)
+        try:
+            self.mailer.send(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise PermanentFailure(f"mail server refused {profile.email}: {exc}") from exc
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(f"mail server refused the message: {exc}") from exc
+            raise
+
+    def build(self, row: OutboxRow, to: str, tz: ZoneInfo, name: str | None = None) -> EmailMessage:
+        """The whole message for one row; the body shows times in the recipient's zone."""
+        notice = Notice.from_payload(row.payload)
+        content = email_content(
+            notice, tz, recipient_name=name, actor_name=self._actor_name(notice)
+        )
+        message = EmailMessage()
+        message["From"] = self.mail_from
+        message["To"] = email.utils.formataddr((name or "", to))
+        message["Subject"] = content.subject
+        message["Date"] = email.utils.format_datetime(self.clock())
+        message["Message-ID"] = self.message_id(row)
+        message["Auto-Submitted"] = "auto-generated"  # no vacation replies to a robot
+        message["X-Auto-Response-Suppress"] = "All"
+        message.set_content(content.text)
+        message.add_alternative(content.html, subtype="html")
+        calendar = self._calendar(notice, to)
+        if calendar is not None:
+            method, data = calendar
+            message.add_attachment(
+                data,
+                maintype="text",
+                subtype="calendar",
+                filename="invite.ics" if method == "REQUEST" else "cancel.ics",
+                params={"method": method, "charset": "utf-8"},
+            )
+        return message
+
+    def message_id(self, row: OutboxRow) -> str:
+        """The same for every attempt at one (event, channel, recipient), so a retry that the
+        server had in fact accepted is recognisable as a duplicate by mail clients."""
+        key = f"{row.event_id}/{row.channel}/{row.recipient}".encode()
+        return f"<{hashlib.sha256(key).hexdigest()[:32]}@{self.domain}>"
+
+    def _actor_name(self, notice: Notice) -> str | None:
+        if not notice.actor or notice.actor in NON_PERSON_ACTORS or notice.actor == notice.booker:
+            return None
+        profile = self.directory.profile(notice.actor)
+        return profile.name if profile.known else None
+
+    def _calendar(self, notice: Notice, attendee: str) -> tuple[str, bytes] | None:
+        booking = {
+            "booking_id": notice.booking_id,
+            "room_id": notice.room_id,
+            "room_name": notice.room_name,
+            "starts_at": notice.starts_at,
+            "ends_at": notice.ends_at,
+            "title": notice.title,
+        }
+        # The event's time as DTSTAMP: a retried email carries a byte-identical attachment.
+        if notice.kind == "approved":
+            data = ics.invite(
+                booking, ics.INVITE_SEQUENCE, self.from_address, attendee, stamp=notice.at
+            )
+            return "REQUEST", data
+        if notice.withdraws_invite:
+            data = ics.cancel(
+                booking, ics.CANCEL_SEQUENCE, self.from_address, attendee, stamp=notice.at
+            )
+            return "CANCEL", data
+        return None

@@ -1,0 +1,204 @@
+"""Fault isolation: booking keeps working while notification channels fail, and what was held back
+is delivered exactly once when they recover.
+
+The original system's requirement: "if notification is down, booking and approval keep working".
+Each test runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from email.message import EmailMessage
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.adapters.dispatcher import DispatchSettings
+from bot.adapters.mailer import SmtpMailer
+from bot.adapters.slack import make_client
+from bot.bootstrap import bootstrap, build_notifications
+from bot.domain import commands as c
+from bot.services.ports import Channel
+from tests.conftest import ADMIN, FixedClock, make_settings
+from tests.e2e.mail import DeliveryClock, SilentServer, free_port, smtp_server
+from tests.fakes.slack_api import FakeSlackApi
+from tests.integration.helpers import add_rooms, outbox
+
+BOOKER, OTHER = "UBOOKER", "UOTHER"
+STATE_SENDERS = {Channel.CARD: lambda row: None, Channel.HOME: lambda row: None}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlackApi]:
+    with FakeSlackApi() as api:
+        api.add_user(BOOKER, tz="Asia/Seoul", email="booker@example.com")
+        api.add_user(OTHER, tz="Europe/Paris", email="other@example.com")
+        api.add_user(ADMIN, tz="Europe/Berlin", email="admin@example.com")
+        yield api
+
+
+class CountingMailer:
+    """The real mailer, counting the messages handed to it (each one is an SMTP conversation)."""
+
+    def __init__(self, inner: SmtpMailer) -> None:
+        self.inner = inner
+        self.sends = 0
+
+    def send(self, message: EmailMessage) -> None:
+        self.sends += 1
+        self.inner.send(message)
+
+
+def _emails(engine: Engine) -> list[dict]:
+    return [r for r in outbox(engine) if r["channel"] == "email"]
+
+
+@pytest.mark.parametrize("fault", ["refused", "hanging"])
+def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_back(
+    fault: str, database_url: str, engine: Engine, clock: FixedClock, fake: FakeSlackApi
+) -> None:
+    silent = SilentServer().__enter__() if fault == "hanging" else None
+    port = silent.port if silent else free_port()  # nobody listens there: connection refused
+    settings = make_settings(
+        database_url,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_starttls=False,
+        smtp_timeout_seconds=0.3,
+        mail_from="rooms@example.com",
+    )
+    container = bootstrap(settings, engine=engine, clock=clock)
+    mailer = CountingMailer(SmtpMailer.from_settings(settings))
+    later = DeliveryClock(clock)
+    params = DispatchSettings.from_settings(
+        settings,
+        breaker_fail_max=2,
+        breaker_reset_seconds=0.2,
+        backoff_base_seconds=1,
+        backoff_max_seconds=1,
+    )
+    dispatcher = build_notifications(
+        container,
+        WebClient(token="xoxb-test", base_url=fake.url),
+        extra_senders=STATE_SENDERS,
+        mailer=mailer,
+        params=params,
+        clock=later,
+    )
+    add_rooms(container.bus, "102")
+    bus = container.bus
+    try:
+        # booking, approving and denying never wait for the mail server, nor even call it
+        began = time.monotonic()
+        bookings = [
+            bus.handle(
+                c.RequestBooking(
+                    "102", *(clock.now + timedelta(hours=h + d) for d in (1, 2)), BOOKER
+                )
+            )
+            for h in (0, 2, 4)
+        ]
+        bus.handle(c.ApproveBooking(bookings[0], by=ADMIN))
+        bus.handle(c.DenyBooking(bookings[1], by=ADMIN, reason="cleaning"))
+        assert time.monotonic() - began < 5
+        assert mailer.sends == 0
+        assert silent is None or silent.accepted == 0
+
+        # the dispatcher tries, the breaker opens after two failures, the rest wait uncounted
+        dispatcher.run_once()
+        emails = _emails(engine)
+        assert len(emails) == 5
+        assert {r["status"] for r in emails} == {"pending"}
+        assert [r["attempts"] for r in emails] == [1, 1, 0, 0, 0]
+        assert mailer.sends == 2
+        assert silent is None or silent.accepted == 2
+        assert dispatcher.breaker(Channel.EMAIL).current_state == "open"
+        # ... while Slack DMs flow as usual
+        dms = [x for x in fake.calls_to("chat.postMessage") if x.params["channel"] == BOOKER]
+        assert len(dms) == 5
+
+        # the mail server comes back on the same port
+        if silent is not None:
+            silent.stop()
+        with smtp_server(port) as (inbox, _):
+            time.sleep(0.25)  # the breaker's reset timeout (wall clock) passes: a trial is allowed
+            later.advance(timedelta(seconds=2))  # and every backoff is over
+            dispatcher.drain()
+            received = inbox.wait_for(5)
+            later.advance(timedelta(hours=1))
+            dispatcher.drain()
+            assert len(inbox.received) == 5
+        ids = Counter(str(r.message["Message-ID"]) for r in received)
+        assert len(ids) == 5 and set(ids.values()) == {1}  # each email once
+        assert {r["status"] for r in _emails(engine)} == {"sent"}
+        assert dispatcher.breaker(Channel.EMAIL).current_state == "closed"
+    finally:
+        dispatcher.close()
+        if silent is not None:
+            silent.stop()
+
+
+@pytest.mark.parametrize("client_kind", ["plain", "production"])
+def test_slack_rate_limits_and_outages_delay_dms_but_never_duplicate_them(
+    client_kind: str, database_url: str, engine: Engine, clock: FixedClock, fake: FakeSlackApi
+) -> None:
+    """``plain``: a bare WebClient, so the dispatcher's own retries do the work. ``production``:
+    the app's client, whose retry handlers wait out 429s and retry 500s themselves."""
+    settings = make_settings(database_url)  # no SMTP_HOST: email is off
+    container = bootstrap(settings, engine=engine, clock=clock)
+    client = (
+        WebClient(token="xoxb-test", base_url=fake.url)
+        if client_kind == "plain"
+        else make_client("xoxb-test", fake.url, timeout=5)
+    )
+    later = DeliveryClock(clock)
+    dispatcher = build_notifications(
+        container,
+        client,
+        extra_senders=STATE_SENDERS,
+        params=DispatchSettings.from_settings(
+            settings, backoff_base_seconds=1, backoff_max_seconds=1
+        ),
+        clock=later,
+    )
+    add_rooms(container.bus, "102")
+    first = container.bus.handle(
+        c.RequestBooking(
+            "102", clock.now + timedelta(hours=1), clock.now + timedelta(hours=2), BOOKER
+        )
+    )
+    container.bus.handle(
+        c.RequestBooking(
+            "102", clock.now + timedelta(hours=3), clock.now + timedelta(hours=4), OTHER
+        )
+    )
+    container.bus.handle(c.ApproveBooking(first, by=ADMIN))
+
+    fake.rate_limit_next("chat.postMessage", retry_after=0)
+    fake.fail_next("chat.postMessage", status=500)
+    fake.rate_limit_next("chat.postMessage", retry_after=0)
+    try:
+        for _ in range(10):
+            dispatcher.drain()
+            dms = [r for r in outbox(engine) if r["channel"] == "dm"]
+            if {r["status"] for r in dms} == {"sent"}:
+                break
+            later.advance(timedelta(seconds=2))
+        assert {r["status"] for r in dms} == {"sent"}
+    finally:
+        dispatcher.close()
+
+    posts = fake.calls_to("chat.postMessage")
+    assert Counter(p.status for p in posts if p.status != 200) == {429: 2, 500: 1}
+    delivered = Counter((p.params["channel"], p.params["text"]) for p in posts if p.status == 200)
+    assert len(delivered) == 3 and set(delivered.values()) == {1}
+    assert sorted(channel for channel, _ in delivered) == [BOOKER, BOOKER, OTHER]
+    # email is off: its rows are skipped, said so, and never retried
+    emails = _emails(engine)
+    assert {(r["status"], r["last_error"]) for r in emails} == {
+        ("skipped", "email is not configured")
+    }
