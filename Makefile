@@ -24,6 +24,9 @@ run: $(VENV)/.runtime
 	$(BIN)/python -m bot db upgrade
 	$(BIN)/python app.py
 
+demo: $(VENV)/.runtime
+	$(BIN)/python -m bot demo
+
 worker: $(VENV)/.runtime
 	$(BIN)/python -m bot db upgrade
 	$(BIN)/python -m bot worker

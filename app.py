@@ -1,10 +1,21 @@
-"""Composition root: settings -> bootstrap -> Slack app -> HTTP server or Socket Mode."""
+"""Composition root: settings -> bootstrap -> Slack app -> HTTP server or Socket Mode.
+
+``python app.py`` serves Slack on ``PORT`` (``POST /slack/events``, ``GET /healthz``,
+``GET /readyz``), or connects through Socket Mode when ``SLACK_APP_TOKEN`` is set. Unless
+``RUN_SCHEDULER=false``, the same process delivers notifications and runs the periodic jobs.
+"""
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
+import threading
+from types import FrameType
 
-from bot.config import SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings
+
+log = logging.getLogger("roombot")
 
 
 def main() -> int:
@@ -14,11 +25,73 @@ def main() -> int:
     except SettingsError as exc:
         print(f"roombot: {exc}", file=sys.stderr)
         return 2
-    from bot.bootstrap import bootstrap
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return run(settings)
+
+
+def run(settings: Settings) -> int:
+    from bot.adapters import migrate
+    from bot.adapters.http import HttpServer, WebApp, readiness
+    from bot.adapters.scheduler import build_scheduler
+    from bot.bootstrap import bootstrap, build_notifications, build_slack
 
     container = bootstrap(settings)
-    rooms = container.queries.rooms()
-    print(f"roombot: settings loaded, database ready with {len(rooms)} active room(s)")
+    if not migrate.is_up_to_date(container.engine):
+        print(
+            "roombot: the database schema is not up to date: run `python -m bot db upgrade`",
+            file=sys.stderr,
+        )
+        return 2
+    slack = build_slack(container)
+    scheduler = None
+    dispatcher = None
+    if settings.run_scheduler:
+        dispatcher = build_notifications(
+            container, slack.client, extra_senders=slack.senders, directory=slack.directory
+        )
+        dispatcher.start()
+        scheduler = build_scheduler(container, dispatcher)
+        scheduler.start()
+    else:
+        log.info("RUN_SCHEDULER=false: notifications are delivered by `python -m bot worker`")
+
+    web = WebApp(slack.bolt, readiness(container.engine))
+    server = HttpServer(web, host="0.0.0.0", port=settings.port, threads=settings.web_threads)  # noqa: S104 - a server listens on all interfaces
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        log.info("signal %s: shutting down", signum)
+        if not settings.socket_mode:
+            raise SystemExit  # leaves waitress's loop, which finishes requests in flight
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            server.start()  # health checks only: Slack talks to us over the socket
+            handler = SocketModeHandler(slack.bolt, settings.slack_app_token)
+            handler.connect()
+            log.info("connected to Slack in Socket Mode; health checks on port %s", server.port)
+            stopping.wait()
+            handler.close()
+            server.stop()
+        else:
+            log.info("roombot listening on port %s", server.port)
+            server.serve_forever()
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        if dispatcher is not None:
+            dispatcher.stop()
+        container.close()
     return 0
 
 

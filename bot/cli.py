@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from datetime import date
+from types import FrameType
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -100,17 +103,86 @@ def cmd_bookings_list(args: argparse.Namespace) -> None:
 def cmd_outbox(args: argparse.Namespace) -> None:
     container = _container()
     store = OutboxStore(container.engine)
+    if args.action == "retry-dead":
+        count = store.retry_dead()
+        print(f"{count} dead row(s) queued for delivery again" if count else "no dead rows")
+        return
+    if args.recent is not None:
+        log = store.recent(args.recent)
+        if not log:
+            print("nothing delivered or attempted yet")
+            return
+        print(
+            _table(
+                ["AT", "ROW", "CHANNEL", "RECIPIENT", "KIND", "TRY", "OUTCOME", "MS", "ERROR"],
+                [
+                    (
+                        d.at.strftime("%Y-%m-%d %H:%M:%S"),
+                        d.outbox_id,
+                        d.channel,
+                        d.recipient,
+                        d.kind,
+                        d.attempt,
+                        d.outcome,
+                        d.duration_ms,
+                        (d.error or "")[:80],
+                    )
+                    for d in log
+                ],
+            )
+        )
+        return
     counts = store.counts()
     print(_table(["STATUS", "ROWS"], sorted(counts.items())) if counts else "outbox is empty")
     dead = store.dead()
     if dead:
-        print("\ndead rows (gave up after the last attempt):")
+        print("\ndead rows (gave up after the last attempt; `outbox retry-dead` tries again):")
         print(
             _table(
                 ["ID", "CHANNEL", "RECIPIENT", "ATTEMPTS", "LAST ERROR"],
                 [(d.id, d.channel, d.recipient, d.attempts, d.last_error) for d in dead],
             )
         )
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """Deliver notifications and run the periodic jobs until SIGTERM or SIGINT."""
+    from bot.adapters.scheduler import build_scheduler
+    from bot.bootstrap import build_notifications, build_slack
+
+    container = _container()
+    settings = container.settings
+    logging.getLogger().setLevel(settings.log_level.upper())
+    slack = build_slack(container, receiving=False)
+    dispatcher = build_notifications(
+        container, slack.client, extra_senders=slack.senders, directory=slack.directory
+    )
+    scheduler = build_scheduler(container, dispatcher)
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    dispatcher.start()
+    scheduler.start()
+    print("worker running: delivering notifications; stop with SIGTERM or Ctrl-C", flush=True)
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        scheduler.shutdown(wait=True)
+        dispatcher.close()
+        container.close()
+    print("worker stopped", flush=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """The original scenario offline: no Slack workspace, no mail server, nothing to set up."""
+    from bot.demo.scenario import run
+
+    run()
 
 
 def _date(value: str) -> date:
@@ -167,7 +239,24 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(func=cmd_bookings_list)
 
     outbox = sub.add_parser("outbox", help="notification outbox: counts by status, dead rows")
+    outbox.add_argument(
+        "action", nargs="?", choices=["retry-dead"], help="retry-dead: give dead rows new attempts"
+    )
+    outbox.add_argument(
+        "--recent",
+        nargs="?",
+        const=20,
+        type=int,
+        metavar="N",
+        help="show the delivery log, newest first (default 20 entries)",
+    )
     outbox.set_defaults(func=cmd_outbox)
+
+    worker = sub.add_parser("worker", help="deliver notifications and run jobs until stopped")
+    worker.set_defaults(func=cmd_worker)
+
+    demo = sub.add_parser("demo", help="run book/approve/deny/cancel offline and show the result")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

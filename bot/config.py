@@ -45,7 +45,6 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     port: int = Field(default=3000, ge=1, le=65535)
     run_scheduler: bool = True
-    web_workers: int = Field(default=1, ge=1, le=64)
     web_threads: int = Field(default=16, ge=1, le=256)
     log_level: str = "INFO"
 
@@ -58,6 +57,9 @@ class Settings(BaseSettings):
     outbox_backoff_max_seconds: float = Field(default=900.0, gt=0)
     outbox_poll_seconds: float = Field(default=5.0, gt=0)
     outbox_batch_size: int = Field(default=50, ge=1, le=1000)
+    outbox_lease_seconds: float = Field(default=300.0, gt=0)
+    outbox_breaker_fail_max: int = Field(default=5, ge=1, le=1000)
+    outbox_breaker_reset_seconds: float = Field(default=30.0, gt=0)
     reminder_minutes: int = Field(default=10, ge=0, le=24 * 60)
     admin_nudge_minutes: int = Field(default=120, ge=1)
     user_cache_ttl_seconds: int = Field(default=3600, ge=0)
@@ -108,10 +110,13 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return bool(self.slack_app_token)
 
-    def require_slack(self) -> None:
-        """Fail with one line naming the first Slack setting the app cannot start without."""
+    def require_slack(self, *, receiving: bool = True) -> None:
+        """Fail with one line naming the first Slack setting the app cannot start without.
+
+        ``receiving=False`` is for the worker, which only calls Slack and needs no signing secret.
+        """
         needed = ["SLACK_BOT_TOKEN", "APPROVALS_CHANNEL"]
-        if not self.socket_mode:
+        if receiving and not self.socket_mode:
             needed.append("SLACK_SIGNING_SECRET")
         for name in needed:
             if not getattr(self, name.lower()):

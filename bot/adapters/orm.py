@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Dialect,
@@ -94,6 +95,8 @@ bookings = Table(
     Column("decided_by", String(32)),
     Column("decided_at", UTCDateTime),
     Column("reason", Text),
+    Column("reminded_at", UTCDateTime),
+    Column("nudged_at", UTCDateTime),
     Index("ix_bookings_room_id_starts_at", "room_id", "starts_at"),
     Index("ix_bookings_status_starts_at", "status", "starts_at"),
     sqlite_autoincrement=True,
@@ -106,8 +109,15 @@ approvals = Table(
     Column("status", _approval_status, nullable=False),
     Column("decided_by", String(32)),
     Column("decided_at", UTCDateTime),
-    Column("card_channel", String(32)),
-    Column("card_ts", String(32)),
+)
+
+approval_cards = Table(
+    "approval_cards",
+    metadata,
+    Column("booking_id", Integer, ForeignKey("bookings.id"), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("posted_at", UTCDateTime, nullable=False),
 )
 
 event_log = Table(
@@ -137,6 +147,7 @@ booking_list = Table(
     Column("decided_by", String(32)),
     Column("decided_at", UTCDateTime),
     Column("reason", Text),
+    Column("cancelled_by", String(32)),
     Index("ix_booking_list_booker_starts_at", "booker", "starts_at"),
     Index("ix_booking_list_room_id_starts_at", "room_id", "starts_at"),
     Index("ix_booking_list_status_starts_at", "status", "starts_at"),
@@ -158,6 +169,25 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     UniqueConstraint("event_id", "channel", "recipient"),
     Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)
+
+#: Outbox statuses: ``skipped`` is a permanent non-delivery that is not an error (no email address).
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead", "skipped")
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("outbox_id", Integer, ForeignKey("outbox.id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("error", Text),
+    Column("duration_ms", Integer),
+    CheckConstraint("outcome IN ('sent', 'failed', 'dead', 'skipped', 'deferred')", name="outcome"),
+    Index("ix_deliveries_at", "at"),
+    Index("ix_deliveries_outbox_id", "outbox_id"),
     sqlite_autoincrement=True,
 )
 

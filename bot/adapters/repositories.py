@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -98,6 +98,37 @@ class SqlBookingRepository:
         self.seen.update(found)
         return found
 
+    def reminders_due(self, now: datetime, lead: timedelta) -> list[Booking]:
+        b = orm.bookings.c
+        return self._claim(
+            select(Booking)
+            .where(
+                b.status == BookingStatus.APPROVED,
+                b.reminded_at.is_(None),
+                b.starts_at >= now,
+                b.starts_at <= now + lead,
+            )
+            .order_by(b.starts_at)
+        )
+
+    def overdue_requests(self, requested_before: datetime) -> list[Booking]:
+        b = orm.bookings.c
+        return self._claim(
+            select(Booking)
+            .where(
+                b.status == BookingStatus.PENDING,
+                b.nudged_at.is_(None),
+                b.requested_at <= requested_before,
+            )
+            .order_by(b.requested_at)
+        )
+
+    def _claim(self, query: Any) -> list[Booking]:
+        """Lock what a periodic job will change; rows another worker holds are left to it."""
+        found = list(self.session.scalars(query.with_for_update(skip_locked=True)))
+        self.seen.update(found)
+        return found
+
 
 class SqlApprovalRepository:
     def __init__(self, session: Session) -> None:
@@ -180,7 +211,6 @@ class SqlOutbox:
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         if not messages:
             return
-        now = datetime.now(UTC)
         self.session.execute(
             insert(orm.outbox),
             [
@@ -191,8 +221,8 @@ class SqlOutbox:
                     "payload": m.payload,
                     "status": "pending",
                     "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
+                    "next_attempt_at": m.due,
+                    "created_at": m.due,
                 }
                 for m in messages
             ],

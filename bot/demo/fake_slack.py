@@ -53,7 +53,8 @@ class Call:
     """One request the fake received.
 
     ``at`` is ``time.monotonic()`` when the request arrived, so tests can order calls and
-    measure the gap between retries. ``status`` is the HTTP status the fake answered.
+    measure the gap between retries. ``status`` is the HTTP status the fake answered and
+    ``response`` the JSON body it answered with (a posted message's ``ts`` is there).
     """
 
     method: str
@@ -61,6 +62,7 @@ class Call:
     token: str | None
     at: float
     status: int = HTTPStatus.OK
+    response: JsonDict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -279,7 +281,9 @@ class FakeSlackApi:
                 else _Answer(HTTPStatus.OK, self._default_answer(method, params))
             )
             pause = self._delays.get(method, self._delays.get(ANY_METHOD, 0.0))
-            self._calls.append(Call(method, params, token, time.monotonic(), int(answer.status)))
+            self._calls.append(
+                Call(method, params, token, time.monotonic(), int(answer.status), answer.body)
+            )
             self._changed.notify_all()
         if pause:
             time.sleep(pause)

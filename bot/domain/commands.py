@@ -47,6 +47,20 @@ class ExpirePending(Command):
 
 
 @dataclass(frozen=True)
+class SendReminders(Command):
+    """Remind bookers of approved bookings that start within the reminder lead time."""
+
+    by: str = "system"
+
+
+@dataclass(frozen=True)
+class NudgeAdmins(Command):
+    """Tell admins about requests that have waited too long for a decision."""
+
+    by: str = "system"
+
+
+@dataclass(frozen=True)
 class AddRoom(Command):
     room_id: str
     name: str

@@ -54,6 +54,20 @@ class BookingExpired(Event):
     pass
 
 
+@dataclass(frozen=True, kw_only=True)
+class BookingReminderDue(Event):
+    """An approved booking starts soon; its booker gets one reminder."""
+
+    starts_in_minutes: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalOverdue(Event):
+    """A request has waited longer than admins promised to answer; they get one nudge."""
+
+    waiting_minutes: int
+
+
 BOOKING_EVENTS: tuple[type[Event], ...] = (
     BookingRequested,
     BookingApproved,

@@ -101,6 +101,8 @@ class Booking:
     decided_by: str | None = None
     decided_at: datetime | None = None
     reason: str | None = None
+    reminded_at: datetime | None = None
+    nudged_at: datetime | None = None
     id: int | None = None
     events: list[events.Event] = field(default_factory=list, repr=False)
 
@@ -199,6 +201,32 @@ class Booking:
         self._move(BookingStatus.EXPIRED)
         self.events.append(events.BookingExpired(booking_id=self._event_id, actor="system", at=at))
 
+    def remind(self, at: datetime) -> None:
+        """Record the one reminder of an approved booking; later calls do nothing."""
+        at = _utc(at)
+        if self.status != BookingStatus.APPROVED or self.reminded_at is not None:
+            return
+        self.reminded_at = at
+        minutes = max(0, round((self.starts_at - at).total_seconds() / 60))
+        self.events.append(
+            events.BookingReminderDue(
+                booking_id=self._event_id, actor="system", at=at, starts_in_minutes=minutes
+            )
+        )
+
+    def nudge(self, at: datetime) -> None:
+        """Record the one nudge to admins about a request still waiting; later calls do nothing."""
+        at = _utc(at)
+        if self.status != BookingStatus.PENDING or self.nudged_at is not None:
+            return
+        self.nudged_at = at
+        waiting = max(0, round((at - self.requested_at).total_seconds() / 60))
+        self.events.append(
+            events.ApprovalOverdue(
+                booking_id=self._event_id, actor="system", at=at, waiting_minutes=waiting
+            )
+        )
+
     @property
     def _event_id(self) -> int:
         return self.id or 0
@@ -206,17 +234,13 @@ class Booking:
 
 @dataclass(eq=False)
 class Approval:
-    """The approval record of a booking, alive while the booking is pending or decided.
-
-    ``card_channel``/``card_ts`` locate the approval card in Slack so it can be updated in place.
-    """
+    """The approval record of a booking (the original's *confirm*), alive while the booking is
+    pending or decided, and deleted when the booking is cancelled."""
 
     booking_id: int
     status: ApprovalStatus = ApprovalStatus.REQUESTED
     decided_by: str | None = None
     decided_at: datetime | None = None
-    card_channel: str | None = None
-    card_ts: str | None = None
 
     def record(self, status: ApprovalStatus, by: str, at: datetime) -> None:
         self.status, self.decided_by, self.decided_at = status, by, _utc(at)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain import commands, events
@@ -47,6 +47,8 @@ class Context:
     admins: frozenset[str] = frozenset()
     limits: BookingLimits = field(default_factory=BookingLimits)
     clock: Callable[[], datetime] = _utcnow
+    reminder_lead: timedelta = timedelta(minutes=10)
+    nudge_after: timedelta = timedelta(hours=2)
 
     def is_admin(self, user: str) -> bool:
         return user in self.admins or user in OPERATOR_ACTORS
@@ -113,6 +115,24 @@ def expire_pending(cmd: commands.ExpirePending, uow: AbstractUnitOfWork, ctx: Co
     due = uow.bookings.pending_started(now)
     for booking in due:
         booking.expire(now)
+    return len(due)
+
+
+def send_reminders(cmd: commands.SendReminders, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    if ctx.reminder_lead <= timedelta(0):
+        return 0  # REMINDER_MINUTES=0 turns reminders off
+    now = ctx.clock()
+    due = uow.bookings.reminders_due(now, ctx.reminder_lead)
+    for booking in due:
+        booking.remind(now)
+    return len(due)
+
+
+def nudge_admins(cmd: commands.NudgeAdmins, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    now = ctx.clock()
+    due = uow.bookings.overdue_requests(now - ctx.nudge_after)
+    for booking in due:
+        booking.nudge(now)
     return len(due)
 
 
@@ -192,7 +212,10 @@ def project_closed(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -
         events.BookingCancelled: BookingStatus.CANCELLED,
         events.BookingExpired: BookingStatus.EXPIRED,
     }[type(event)]
-    uow.booking_list.upsert(dataclasses.replace(_row(uow, event.booking_id), status=status))
+    cancelled_by = event.actor if isinstance(event, events.BookingCancelled) else None
+    uow.booking_list.upsert(
+        dataclasses.replace(_row(uow, event.booking_id), status=status, cancelled_by=cancelled_by)
+    )
 
 
 def open_approval(event: events.BookingRequested, uow: AbstractUnitOfWork, ctx: Context) -> None:
@@ -250,15 +273,44 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
         notice["by_admin"] = event.by_admin
     ref = {"booking_id": row.booking_id}
     messages = [
-        OutboxMessage(event.event_id, Channel.DM, row.booker, notice),
-        OutboxMessage(event.event_id, Channel.EMAIL, row.booker, notice),
-        OutboxMessage(event.event_id, Channel.CARD, APPROVALS, ref),
+        OutboxMessage(event.event_id, Channel.DM, row.booker, notice, event.at),
+        OutboxMessage(event.event_id, Channel.EMAIL, row.booker, notice, event.at),
+        OutboxMessage(event.event_id, Channel.CARD, APPROVALS, ref, event.at),
     ]
     messages += [
-        OutboxMessage(event.event_id, Channel.HOME, user, ref)
+        OutboxMessage(event.event_id, Channel.HOME, user, ref, event.at)
         for user in sorted({row.booker, *ctx.admins})
     ]
     uow.outbox.add(messages)
+
+
+def remind_booker(event: events.BookingReminderDue, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    row = _row(uow, event.booking_id)
+    notice = {
+        "kind": "reminder",
+        "actor": event.actor,
+        "at": event.at.isoformat(),
+        "minutes": event.starts_in_minutes,
+        "booking": snapshot(row),
+    }
+    uow.outbox.add([OutboxMessage(event.event_id, Channel.DM, row.booker, notice, event.at)])
+
+
+def nudge(event: events.ApprovalOverdue, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    row = _row(uow, event.booking_id)
+    notice = {
+        "kind": "nudge",
+        "actor": event.actor,
+        "at": event.at.isoformat(),
+        "waiting_minutes": event.waiting_minutes,
+        "booking": snapshot(row),
+    }
+    uow.outbox.add(
+        [
+            OutboxMessage(event.event_id, Channel.DM, admin, notice, event.at)
+            for admin in sorted(ctx.admins)
+        ]
+    )
 
 
 Handler = Callable[[Any, AbstractUnitOfWork, Context], Any]
@@ -269,6 +321,8 @@ COMMAND_HANDLERS: dict[type[commands.Command], Handler] = {
     commands.DenyBooking: deny_booking,
     commands.CancelBooking: cancel_booking,
     commands.ExpirePending: expire_pending,
+    commands.SendReminders: send_reminders,
+    commands.NudgeAdmins: nudge_admins,
     commands.AddRoom: add_room,
     commands.UpdateRoom: update_room,
     commands.DeactivateRoom: deactivate_room,
@@ -280,6 +334,8 @@ EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {
     events.BookingDenied: [project_decision, record_decision, notify],
     events.BookingCancelled: [project_closed, drop_approval, notify],
     events.BookingExpired: [project_closed, notify],
+    events.BookingReminderDue: [remind_booker],
+    events.ApprovalOverdue: [nudge],
 }
 
 

@@ -6,8 +6,8 @@ SQL implementations live in ``bot.adapters``; unit tests use in-memory fakes of 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -31,10 +31,14 @@ class Channel(StrEnum):
 
 @dataclass(frozen=True)
 class OutboxMessage:
+    """A delivery to make. ``due`` is when it may first be sent: the time of its event, from the
+    same clock the dispatcher claims by."""
+
     event_id: str
     channel: Channel
     recipient: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any]
+    due: datetime
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class BookingRow:
     decided_by: str | None = None
     decided_at: datetime | None = None
     reason: str | None = None
+    cancelled_by: str | None = None
 
 
 class RoomRepository(Protocol):
@@ -75,6 +80,12 @@ class BookingRepository(Protocol):
         """Bookings of the room holding any part of ``[starts_at, ends_at)``, earliest first."""
 
     def pending_started(self, now: datetime) -> list[Booking]: ...
+
+    def reminders_due(self, now: datetime, lead: timedelta) -> list[Booking]:
+        """Approved, not yet reminded bookings starting in ``[now, now + lead]``."""
+
+    def overdue_requests(self, requested_before: datetime) -> list[Booking]:
+        """Pending, not yet nudged requests made before the given instant."""
 
 
 class ApprovalRepository(Protocol):

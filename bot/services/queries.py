@@ -111,9 +111,72 @@ class Queries:
             query = query.where(T.starts_at < end, T.ends_at > start)
         return self._rows(query.order_by(T.starts_at, T.booking_id).limit(limit))
 
+    def busy(
+        self, room_id: str, since: datetime, until: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """The slots of a room held by active bookings between two instants, by start."""
+        query = (
+            select(T.starts_at, T.ends_at)
+            .where(
+                T.room_id == room_id,
+                T.status.in_(list(HOLDING)),
+                T.starts_at < until,
+                T.ends_at > since,
+            )
+            .order_by(T.starts_at)
+        )
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            return [(r.starts_at, r.ends_at) for r in conn.execute(query)]
+
+    def rooms_busy_between(self, starts_at: datetime, ends_at: datetime) -> set[str]:
+        query = select(T.room_id).where(
+            T.status.in_(list(HOLDING)), T.starts_at < ends_at, T.ends_at > starts_at
+        )
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            return {r.room_id for r in conn.execute(query.distinct())}
+
     def rooms(self, *, include_inactive: bool = False) -> list[Room]:
         query = select(orm.rooms).order_by(orm.rooms.c.id)
         if not include_inactive:
             query = query.where(orm.rooms.c.active.is_(True))
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
             return [Room(r.id, r.name, r.capacity, r.active) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Where a refused request could go instead: the same room later, or another room then."""
+
+    next_start: datetime | None
+    free_rooms: list[Room]
+
+
+def suggest(
+    queries: Queries,
+    room_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    search_hours: int = 12,
+    step: timedelta = timedelta(minutes=15),
+) -> Suggestion:
+    """The nearest start in the same room (same length, on a quarter hour, within
+    ``search_hours``), and the other active rooms free for the asked slot."""
+    length = ends_at - starts_at
+    busy = queries.busy(room_id, starts_at, starts_at + timedelta(hours=search_hours) + length)
+    candidate = starts_at
+    next_start = None
+    limit = starts_at + timedelta(hours=search_hours)
+    while candidate <= limit:
+        clash = next((b for b in busy if b[0] < candidate + length and candidate < b[1]), None)
+        if clash is None:
+            next_start = candidate
+            break
+        # jump to the end of the clash, rounded up to the step
+        candidate = clash[1]
+        remainder = (candidate - starts_at) % step
+        if remainder:
+            candidate += step - remainder
+    taken = queries.rooms_busy_between(starts_at, ends_at)
+    free = [r for r in queries.rooms() if r.id != room_id and r.id not in taken]
+    return Suggestion(next_start, free)

@@ -18,8 +18,8 @@ from bot.views import ids
 from bot.views.blocks import (
     Block,
     actions,
-    clip,
     button,
+    clip,
     confirm_dialog,
     context,
     divider,
@@ -116,7 +116,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
     ]
     if data.upcoming:
         blocks += [
-            section(booking_line(r, data.tz), accessory=cancel_button(r, data.tz)) for r in data.upcoming
+            section(booking_line(r, data.tz), accessory=cancel_button(r, data.tz))
+            for r in data.upcoming
         ]
         blocks += _more(
             "upcoming", len(data.upcoming), data.upcoming_total, data.pages.get("upcoming", 1)

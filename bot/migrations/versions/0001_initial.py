@@ -78,8 +78,13 @@ def upgrade() -> None:
         ),
         sa.Column("decided_by", sa.String(32)),
         sa.Column("decided_at", UTCDateTime),
-        sa.Column("card_channel", sa.String(32)),
-        sa.Column("card_ts", sa.String(32)),
+    )
+    op.create_table(
+        "approval_cards",
+        sa.Column("booking_id", sa.Integer, sa.ForeignKey("bookings.id"), primary_key=True),
+        sa.Column("channel", sa.String(32), nullable=False),
+        sa.Column("ts", sa.String(32), nullable=False),
+        sa.Column("posted_at", UTCDateTime, nullable=False),
     )
     op.create_table(
         "event_log",
@@ -105,6 +110,7 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(32)),
         sa.Column("decided_at", UTCDateTime),
         sa.Column("reason", sa.Text),
+        sa.Column("cancelled_by", sa.String(32)),
     )
     op.create_index("ix_booking_list_booker_starts_at", "booking_list", ["booker", "starts_at"])
     op.create_index("ix_booking_list_room_id_starts_at", "booking_list", ["room_id", "starts_at"])
@@ -132,5 +138,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("outbox", "booking_list", "event_log", "approvals", "bookings", "rooms"):
+    for table in (
+        "outbox",
+        "booking_list",
+        "event_log",
+        "approval_cards",
+        "approvals",
+        "bookings",
+        "rooms",
+    ):
         op.drop_table(table)

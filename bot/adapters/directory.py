@@ -1,0 +1,78 @@
+"""Who a Slack user is, as far as roombot cares: their time zone and email, from ``users.info``.
+
+Answers are cached with a TTL: a modal submission, a card and a home tab each need the viewer's
+time zone, and Slack rate-limits ``users.info``. A lookup that fails falls back to the default time
+zone (and no email) without caching the failure for long, so a passing outage heals itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+log = logging.getLogger(__name__)
+
+FAILURE_TTL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    user_id: str
+    tz: ZoneInfo
+    email: str | None = None
+    name: str | None = None
+    known: bool = True  # False: Slack could not be asked; values are fallbacks
+
+
+class Directory:
+    def __init__(
+        self,
+        client: WebClient,
+        default_tz: ZoneInfo,
+        ttl_seconds: float = 3600.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.default_tz = default_tz
+        self.ttl = ttl_seconds
+        self._now = monotonic
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[float, UserProfile]] = {}
+
+    def profile(self, user_id: str) -> UserProfile:
+        with self._lock:
+            hit = self._cache.get(user_id)
+            if hit is not None and hit[0] > self._now():
+                return hit[1]
+        profile, ttl = self._fetch(user_id)
+        with self._lock:
+            self._cache[user_id] = (self._now() + ttl, profile)
+        return profile
+
+    def tz(self, user_id: str) -> ZoneInfo:
+        return self.profile(user_id).tz
+
+    def forget(self, user_id: str) -> None:
+        with self._lock:
+            self._cache.pop(user_id, None)
+
+    def _fetch(self, user_id: str) -> tuple[UserProfile, float]:
+        try:
+            user = self.client.users_info(user=user_id)["user"]
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("users.info for %s failed (%s); using %s", user_id, exc, self.default_tz)
+            return UserProfile(user_id, self.default_tz, known=False), FAILURE_TTL_SECONDS
+        try:
+            tz = ZoneInfo(user.get("tz") or "")
+        except (ZoneInfoNotFoundError, ValueError):
+            tz = self.default_tz
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+        return UserProfile(user_id, tz, profile.get("email") or None, name or None), self.ttl

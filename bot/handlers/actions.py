@@ -1,0 +1,152 @@
+"""Buttons: approve, deny, cancel, open the booking form, page the home tab, edit rooms."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.domain import commands as c
+from bot.domain.errors import BookingError
+from bot.domain.model import BookingStatus
+from bot.handlers.commands import open_booking_modal
+from bot.handlers.deps import deps_of, refusal, tell
+from bot.views import ids, texts
+from bot.views.home import MAX_PAGES, pages_of
+from bot.views.lists import LIST_LIMIT, my_bookings
+from bot.views.modals import deny_modal, room_modal
+
+
+def _booking_id(body: dict[str, Any]) -> int:
+    return int(body["actions"][0]["value"])
+
+
+def _already(deps: Any, booking_id: int) -> str | None:
+    """A polite answer for a stale card or a second click, or None if a decision is possible."""
+    row = deps.queries.booking(booking_id)
+    if row is None:
+        return f"Booking #{booking_id} no longer exists."
+    if row.status == BookingStatus.PENDING:
+        return None
+    who = (
+        f" by <@{row.decided_by}>"
+        if row.decided_by and row.status != BookingStatus.CANCELLED
+        else ""
+    )
+    if row.status == BookingStatus.CANCELLED:
+        who = (
+            " by the requester"
+            if row.cancelled_by in (None, row.booker)
+            else f" by <@{row.cancelled_by}>"
+        )
+    return f"Booking #{booking_id} was already {row.status.lower()}{who}. Nothing was changed."
+
+
+def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    ack()
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    booking_id = _booking_id(body)
+    if not deps.is_admin(user):
+        tell(client, body, texts.NOT_ADMIN_DECIDE)
+        return
+    stale = _already(deps, booking_id)
+    if stale is not None:
+        tell(client, body, stale)
+        deps.cards.publish(booking_id)  # a stale card gets brought up to date
+        return
+    try:
+        deps.bus.handle(c.ApproveBooking(booking_id, by=user))
+    except BookingError as error:
+        tell(client, body, refusal(error))
+        return
+    if body.get("view", {}).get("type") == "home":
+        deps.homes.publish(user, pages_of(body.get("view")))
+
+
+def deny(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    ack()
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    booking_id = _booking_id(body)
+    if not deps.is_admin(user):
+        tell(client, body, texts.NOT_ADMIN_DECIDE)
+        return
+    stale = _already(deps, booking_id)
+    row = deps.queries.booking(booking_id)
+    if stale is not None or row is None:
+        tell(client, body, stale or f"Booking #{booking_id} no longer exists.")
+        return
+    channel = (body.get("channel") or {}).get("id")
+    message_ts = (body.get("message") or {}).get("ts")
+    client.views_open(
+        trigger_id=body["trigger_id"], view=deny_modal(row, channel=channel, message_ts=message_ts)
+    )
+
+
+def cancel(
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: Any
+) -> None:
+    ack()
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    booking_id = _booking_id(body)
+    try:
+        deps.bus.handle(c.CancelBooking(booking_id, by=user))
+    except BookingError as error:
+        tell(client, body, refusal(error))
+        return
+    container = body.get("container") or {}
+    if container.get("type") == "view":
+        deps.homes.publish(user, pages_of(body.get("view")))
+    elif body.get("response_url"):
+        page = deps.queries.upcoming_for(user, deps.clock(), limit=LIST_LIMIT)
+        reply = my_bookings(page.rows, page.total, deps.directory.tz(user))
+        reply["text"] = f":wastebasket: Booking #{booking_id} is cancelled. " + reply["text"]
+        respond(replace_original=True, **reply)
+
+
+def open_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    ack()
+    deps = deps_of(context)
+    if not open_booking_modal(client, deps, body["trigger_id"], body["user"]["id"]):
+        tell(client, body, texts.NO_ROOMS)
+
+
+def show_more(ack: Ack, body: dict[str, Any], context: Any) -> None:
+    ack()
+    deps = deps_of(context)
+    pages = pages_of(body.get("view"))
+    which = body["actions"][0]["value"]
+    pages[which] = min(pages.get(which, 1) + 1, MAX_PAGES)
+    deps.homes.publish(body["user"]["id"], pages)
+
+
+def room_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    ack()
+    deps = deps_of(context)
+    if not deps.is_admin(body["user"]["id"]):
+        tell(client, body, texts.NOT_ADMIN_ROOMS)
+        return
+    action = body["actions"][0]
+    room = None
+    if action["action_id"] == ids.ROOM_EDIT:
+        room = next(
+            (r for r in deps.queries.rooms(include_inactive=True) if r.id == action["value"]), None
+        )
+        if room is None:
+            tell(client, body, f"There is no room {action['value']!r} any more.")
+            return
+    client.views_open(trigger_id=body["trigger_id"], view=room_modal(room))
+
+
+def register(app: App) -> None:
+    app.action(ids.APPROVE)(approve)
+    app.action(ids.DENY)(deny)
+    app.action(ids.CANCEL)(cancel)
+    app.action(ids.OPEN_BOOK_MODAL)(open_form)
+    app.action(re.compile(f"^{ids.HOME_MORE}_"))(show_more)
+    app.action(ids.ROOM_ADD)(room_form)
+    app.action(ids.ROOM_EDIT)(room_form)

@@ -1,0 +1,119 @@
+"""``/book`` and its subcommands."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.domain import commands as c
+from bot.domain.errors import BookingError, RoomUnavailable
+from bot.handlers.deps import Deps, deps_of, refusal
+from bot.views import texts
+from bot.views.booking_modal import booking_modal, to_aware
+from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list
+from bot.views.timefmt import span
+
+ONE_LINE = re.compile(
+    r"^(?P<room>\S+)\s+(?P<day>\d{4}-\d{2}-\d{2})\s+"
+    r"(?P<start>\d{1,2}:\d{2})\s*[-–]\s*(?P<end>\d{1,2}:\d{2})(?:\s+(?P<title>.+))?$",
+    re.DOTALL,
+)
+
+
+def open_booking_modal(client: WebClient, deps: Deps, trigger_id: str, user: str) -> bool:
+    rooms = deps.queries.rooms()
+    if not rooms:
+        return False
+    view = booking_modal(
+        rooms, deps.directory.tz(user), deps.clock(), max_title=deps.settings.max_title_length
+    )
+    client.views_open(trigger_id=trigger_id, view=view)
+    return True
+
+
+def book(ack: Ack, command: dict[str, Any], client: WebClient, context: Any) -> None:
+    deps = deps_of(context)
+    user = command["user_id"]
+    text = (command.get("text") or "").strip()
+    word, _, rest = text.partition(" ")
+    word = word.lower()
+    if not text:
+        ack()
+        if not open_booking_modal(client, deps, command["trigger_id"], user):
+            client.chat_postEphemeral(channel=command["channel_id"], user=user, text=texts.NO_ROOMS)
+        return
+    if word == "help":
+        ack(text=texts.HELP)
+    elif word == "list":
+        tz = deps.directory.tz(user)
+        page = deps.queries.upcoming_for(user, deps.clock(), limit=LIST_LIMIT)
+        ack(**my_bookings(page.rows, page.total, tz))
+    elif word == "cancel":
+        ack(text=cancel_from_text(deps, user, rest))
+    elif word == "rooms":
+        ack(**rooms_list(deps.queries.rooms(include_inactive=True), is_admin=deps.is_admin(user)))
+    elif (match := ONE_LINE.match(text)) is not None:
+        ack(text=book_one_line(deps, user, match))
+    elif re.match(r"^\S+\s+\d{4}-", text):
+        ack(text=f"I could not read that booking. {texts.ONE_LINE_USAGE}")
+    else:
+        ack(text=texts.unknown_subcommand(word))
+
+
+def cancel_from_text(deps: Deps, user: str, rest: str) -> str:
+    number = rest.strip().lstrip("#")
+    if not number.isdigit():
+        return (
+            "Which booking? Use `/book cancel <id>`, for example `/book cancel 42`. "
+            "`/book list` shows the ids."
+        )
+    booking_id = int(number)
+    try:
+        deps.bus.handle(c.CancelBooking(booking_id, by=user))
+    except BookingError as error:
+        return refusal(error)
+    row = deps.queries.booking(booking_id)
+    where = (
+        f" ({row.room_name}, {span(row.starts_at, row.ends_at, deps.directory.tz(user))})"
+        if row
+        else ""
+    )
+    return f":wastebasket: Booking #{booking_id}{where} is cancelled."
+
+
+def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str:
+    tz = deps.directory.tz(user)
+    try:
+        day = date.fromisoformat(match["day"])
+        start_t, end_t = (
+            time.fromisoformat(match["start"].zfill(5)),
+            time.fromisoformat(match["end"].zfill(5)),
+        )
+    except ValueError:
+        return f"That date or time does not exist. {texts.ONE_LINE_USAGE}"
+    starts_at, ends_at = to_aware(day, start_t, tz), to_aware(day, end_t, tz)
+    if starts_at is None or ends_at is None:
+        return f"That time does not exist on {day} in {tz.key} (the clocks change)."
+    room_id = match["room"]
+    try:
+        booking_id = deps.bus.handle(
+            c.RequestBooking(room_id, starts_at, ends_at, by=user, title=match["title"] or "")
+        )
+    except RoomUnavailable as error:
+        from bot.handlers.submissions import unavailable_text
+
+        return ":no_entry: " + unavailable_text(deps, error, starts_at, ends_at, tz)
+    except BookingError as error:
+        return refusal(error)
+    return (
+        f":hourglass_flowing_sand: Requested room {room_id}, {span(starts_at, ends_at, tz)} "
+        f"(booking #{booking_id}). An admin will approve or deny it; you'll get a DM and an email."
+    )
+
+
+def register(app: App) -> None:
+    app.command("/book")(book)

@@ -1,0 +1,50 @@
+"""What listeners need, handed to them through Bolt's ``context`` by a global middleware."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.adapters.directory import Directory
+from bot.adapters.slack import CardPublisher, HomePublisher
+from bot.config import Settings
+from bot.domain.errors import BookingError
+from bot.services.messagebus import MessageBus
+from bot.services.queries import Queries
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    bus: MessageBus
+    queries: Queries
+    directory: Directory
+    homes: HomePublisher
+    cards: CardPublisher
+    clock: Callable[[], datetime]
+
+    def is_admin(self, user: str) -> bool:
+        return user in self.settings.admin_user_ids
+
+
+def deps_of(context: Any) -> Deps:
+    deps: Deps = context["deps"]
+    return deps
+
+
+def tell(client: WebClient, body: dict[str, Any], text: str) -> None:
+    """Say something to the user who acted, where they are: ephemeral in a channel, else a DM."""
+    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+    if channel and not str(channel).startswith("D"):
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+    else:
+        client.chat_postMessage(channel=user, text=text)
+
+
+def refusal(error: BookingError) -> str:
+    return f":warning: {error.message}"

@@ -1,0 +1,154 @@
+"""Modal submissions: booking requests, denial reasons, rooms. Errors go back onto the field."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt import Ack, App
+
+from bot.domain import commands as c
+from bot.domain.errors import BookingError, RoomUnavailable
+from bot.handlers.deps import Deps, deps_of
+from bot.services.queries import suggest
+from bot.views import ids
+from bot.views.blocks import context as note
+from bot.views.blocks import escape, plain, section
+from bot.views.booking_modal import read_booking
+from bot.views.timefmt import span
+
+FIELD_BLOCKS = {
+    "room": ids.ROOM_BLOCK,
+    "date": ids.DATE_BLOCK,
+    "start": ids.START_BLOCK,
+    "end": ids.END_BLOCK,
+    "title": ids.TITLE_BLOCK,
+}
+
+
+def unavailable_text(
+    deps: Deps, error: RoomUnavailable, starts_at: datetime, ends_at: datetime, tz: ZoneInfo
+) -> str:
+    """Who holds the room and until when, and where the booker could go instead."""
+    parts = []
+    conflict = error.conflict
+    if conflict is not None:
+        holder = deps.directory.profile(conflict.booker).name or "someone else"
+        until = conflict.ends_at.astimezone(tz)
+        held = span(conflict.starts_at, conflict.ends_at, tz)
+        parts.append(f"Room {error.room_id} is taken by {holder} until {until:%H:%M} ({held}).")
+    else:
+        parts.append(f"Room {error.room_id} is taken for that time.")
+    idea = suggest(deps.queries, error.room_id, starts_at, ends_at)
+    if idea.next_start is not None:
+        length = ends_at - starts_at
+        parts.append(f"Free from {span(idea.next_start, idea.next_start + length, tz)}.")
+    if idea.free_rooms:
+        names = ", ".join(f"{r.name} ({r.id})" for r in idea.free_rooms[:3])
+        parts.append(f"Free at that time: {names}.")
+    return " ".join(parts)
+
+
+def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    form, errors, tz = read_booking(view)
+    if form is None:
+        ack(response_action="errors", errors=errors)
+        return
+    try:
+        booking_id = deps.bus.handle(
+            c.RequestBooking(form.room_id, form.starts_at, form.ends_at, by=user, title=form.title)
+        )
+    except RoomUnavailable as error:
+        text = unavailable_text(deps, error, form.starts_at, form.ends_at, tz)
+        ack(response_action="errors", errors={ids.START_BLOCK: text})
+        return
+    except BookingError as error:
+        block = FIELD_BLOCKS.get(error.field or "", ids.DATE_BLOCK)
+        ack(response_action="errors", errors={block: error.message})
+        return
+    row = deps.queries.booking(booking_id)
+    assert row is not None
+    title = f" · {escape(row.title)}" if row.title else ""
+    ack(
+        response_action="update",
+        view={
+            "type": "modal",
+            "title": plain("Request sent", 24),
+            "close": plain("Done", 24),
+            "blocks": [
+                section(
+                    f":hourglass_flowing_sand: *Booking #{booking_id}* – "
+                    f"{escape(row.room_name)}{title}\n{span(row.starts_at, row.ends_at, tz)}"
+                ),
+                note(
+                    "The slot is held for you. An admin will approve or deny it; "
+                    "you'll get a DM and an email."
+                ),
+            ],
+        },
+    )
+
+
+def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    meta = json.loads(view.get("private_metadata") or "{}")
+    values = view.get("state", {}).get("values", {})
+    reason = (values.get(ids.REASON_BLOCK, {}).get(ids.REASON_ACTION, {}) or {}).get("value")
+    try:
+        deps.bus.handle(c.DenyBooking(int(meta["booking_id"]), by=user, reason=reason))
+    except BookingError as error:
+        ack(response_action="errors", errors={ids.REASON_BLOCK: error.message})
+        return
+    ack()
+
+
+def _input(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
+    found: dict[str, Any] = values.get(block, {}).get(action, {}) or {}
+    return found
+
+
+def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    meta = json.loads(view.get("private_metadata") or "{}")
+    values = view.get("state", {}).get("values", {})
+    name = _input(values, ids.ROOM_NAME_BLOCK, ids.ROOM_NAME_ACTION).get("value") or ""
+    capacity_text = _input(values, ids.ROOM_CAPACITY_BLOCK, ids.ROOM_CAPACITY_ACTION).get("value")
+    try:
+        capacity = int(capacity_text or "")
+    except ValueError:
+        ack(response_action="errors", errors={ids.ROOM_CAPACITY_BLOCK: "Enter a whole number."})
+        return
+    blocks = {
+        "room_id": ids.ROOM_ID_BLOCK,
+        "name": ids.ROOM_NAME_BLOCK,
+        "capacity": ids.ROOM_CAPACITY_BLOCK,
+    }
+    try:
+        if meta.get("room_id"):
+            chosen = _input(values, ids.ROOM_ACTIVE_BLOCK, ids.ROOM_ACTIVE_ACTION)
+            active = bool(chosen.get("selected_options"))
+            deps.bus.handle(
+                c.UpdateRoom(meta["room_id"], by=user, name=name, capacity=capacity, active=active)
+            )
+        else:
+            room_id = _input(values, ids.ROOM_ID_BLOCK, ids.ROOM_ID_ACTION).get("value") or ""
+            deps.bus.handle(c.AddRoom(room_id, name, capacity, by=user))
+    except BookingError as error:
+        block = blocks.get(error.field or "", ids.ROOM_NAME_BLOCK)
+        if block == ids.ROOM_ID_BLOCK and meta.get("room_id"):
+            block = ids.ROOM_NAME_BLOCK
+        ack(response_action="errors", errors={block: error.message})
+        return
+    ack()
+
+
+def register(app: App) -> None:
+    app.view(ids.BOOK_MODAL)(submit_booking)
+    app.view(ids.DENY_MODAL)(submit_denial)
+    app.view(ids.ROOM_MODAL)(submit_room)

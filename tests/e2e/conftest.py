@@ -1,0 +1,102 @@
+"""The whole app over HTTP: waitress, Bolt, bus, database; a fake Slack Web API; signed requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.adapters import orm
+from bot.adapters.dispatcher import Dispatcher
+from bot.adapters.http import HttpServer, WebApp, readiness
+from bot.adapters.slack import make_client
+from bot.bootstrap import Container, SlackParts, bootstrap, build_notifications, build_slack
+from bot.domain import commands
+from tests.conftest import ADMIN, FixedClock, make_settings
+from tests.e2e.slack_client import SlackSender
+from tests.fakes.slack_api import FakeSlackApi
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+APPROVALS = "CAPPROVALS"
+BOB, AL = "UBOB", "UAL"
+
+
+@dataclass
+class Stack:
+    container: Container
+    slack: SlackParts
+    dispatcher: Dispatcher
+    server: HttpServer
+    fake: FakeSlackApi
+    send: SlackSender
+    clock: FixedClock
+    engine: Engine
+
+    def deliver(self) -> int:
+        """Deliver every due outbox row now (what the dispatcher loop does in production)."""
+        return self.dispatcher.drain()
+
+    def last_view(self, method: str = "views.open") -> dict[str, Any]:
+        return self.fake.calls_to(method)[-1].params["view"]
+
+    def home_of(self, user: str) -> dict[str, Any]:
+        calls = [c for c in self.fake.calls_to("views.publish") if c.params["user_id"] == user]
+        assert calls, f"no home published for {user}"
+        return calls[-1].params["view"]
+
+    def cards(self) -> list[Any]:
+        return [
+            c for c in self.fake.calls_to("chat.postMessage") if c.params["channel"] == APPROVALS
+        ]
+
+    def dms_to(self, user: str) -> list[Any]:
+        return [c for c in self.fake.calls_to("chat.postMessage") if c.params["channel"] == user]
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlackApi]:
+    with FakeSlackApi() as fake:
+        fake.add_user(BOB, tz="Asia/Seoul", email="bob@example.com", name="Bob")
+        fake.add_user(AL, tz="America/New_York", email="al@example.com", name="Al")
+        fake.add_user(ADMIN, tz="Europe/Berlin", email="admin@example.com", name="Ada Admin")
+        yield fake
+
+
+@pytest.fixture
+def stack(
+    database_url: str, engine: Engine, clock: FixedClock, fake_slack: FakeSlackApi
+) -> Iterator[Stack]:
+    orm.start_mappers()
+    settings = make_settings(
+        database_url,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_url=fake_slack.url,
+        approvals_channel=APPROVALS,
+    )
+    container = bootstrap(settings, engine=engine, clock=clock)
+    client = make_client("xoxb-test", fake_slack.url, timeout=5)
+    slack = build_slack(container, client=client)
+    dispatcher = build_notifications(
+        container, client, extra_senders=slack.senders, directory=slack.directory
+    )
+    server = HttpServer(
+        WebApp(slack.bolt, readiness(engine)), host="127.0.0.1", port=0, threads=8
+    ).start()
+    for room, name, capacity in (("102", "Small room", 4), ("201", "Board room", 12)):
+        container.bus.handle(commands.AddRoom(room, name, capacity, by="cli"))
+    yield Stack(
+        container=container,
+        slack=slack,
+        dispatcher=dispatcher,
+        server=server,
+        fake=fake_slack,
+        send=SlackSender(server.url, SECRET, fake_slack.url),
+        clock=clock,
+        engine=engine,
+    )
+    server.stop()
+    dispatcher.stop()

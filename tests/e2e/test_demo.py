@@ -1,0 +1,46 @@
+"""``python -m bot demo`` shows the whole flow offline, as a newcomer would run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def section(out: str, title: str) -> str:
+    """The lines under the ``=== title ...`` header, up to the next header."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("===") and title in line)
+    rest = lines[start + 1 :]
+    end = next((i for i, line in enumerate(rest) if line.startswith("===")), len(rest))
+    return "\n".join(rest[:end])
+
+
+def test_the_demo_runs_the_original_scenario_offline(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SMTP_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    # the booker's DMs, in order
+    dms = section(out, "What Minji saw")
+    assert dms.count("waiting for approval") == 2
+    assert "approved" in dms and "denied" in dms and "reason: The room is being repainted" in dms
+    assert "You cancelled your booking" in dms
+    # the approvals channel: two cards, updated in place, without buttons
+    channel = section(out, "approvals channel")
+    assert "Cancelled by requester (approved by @U0ADMIN before)" in channel
+    assert "Denied by @U0ADMIN" in channel and "[Approve]" not in channel
+    # the mailbox: five emails, with an invite and its cancellation
+    mailbox = section(out, "The mailbox")
+    assert mailbox.count("to Minji <minji@example.com>") == 5
+    assert "method=REQUEST" in mailbox and "method=CANCEL" in mailbox
