@@ -24,6 +24,7 @@ from bot.adapters.mailer import SmtpMailer
 from bot.adapters.notify import DmSender, EmailSender, Mailer, slack_sender
 from bot.adapters.outbox import OutboxStore
 from bot.adapters.slack import CardPublisher, HomePublisher, make_client
+from bot.adapters.wakeup import PostgresWakeup
 from bot.config import Settings
 from bot.handlers import register
 from bot.handlers.deps import Deps
@@ -180,5 +181,7 @@ def build_notifications(
     )
     if isinstance(mailer, SmtpMailer):
         dispatcher.closers.append(mailer.close)
+    if container.engine.dialect.name == "postgresql":
+        dispatcher.listener = PostgresWakeup(container.engine, dispatcher.wake)
     container.bus.after_commit.append(dispatcher.after_commit)
     return dispatcher

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import pybreaker
 
@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 #: Delivers one row. Raises :class:`PermanentFailure` when retrying cannot help, anything else
 #: when it might.
 Sender = Callable[[OutboxRow], None]
+
+
+class Listener(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
 
 
 class PermanentFailure(Exception):
@@ -147,6 +152,8 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         #: Called by :meth:`close` after the loop stopped (the mailer's connection, say).
         self.closers: list[Callable[[], None]] = []
+        #: Wakes this dispatcher when another process commits outbox rows (PostgreSQL).
+        self.listener: Listener | None = None
 
     # -- one batch ------------------------------------------------------------------------------
 
@@ -321,9 +328,13 @@ class Dispatcher:
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="outbox-dispatcher", daemon=True)
         self._thread.start()
+        if self.listener is not None:
+            self.listener.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop after the row in flight; a row still unsent keeps its lease and is retried."""
+        if self.listener is not None:
+            self.listener.stop()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

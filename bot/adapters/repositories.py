@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,9 @@ from bot.domain.errors import RoomUnavailable
 from bot.domain.events import Event
 from bot.domain.model import HOLDING, Approval, Booking, BookingStatus, Room
 from bot.services.ports import BookingRow, OutboxMessage
+
+#: The LISTEN/NOTIFY channel that tells dispatchers new outbox rows were committed.
+OUTBOX_WAKEUP = "roombot_outbox"
 
 #: SQLSTATE of a PostgreSQL exclusion-constraint violation: another transaction took the slot.
 EXCLUSION_VIOLATION = "23P01"
@@ -211,6 +214,9 @@ class SqlOutbox:
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         if not messages:
             return
+        if self.session.get_bind().dialect.name == "postgresql":
+            # Delivered on commit only: wakes dispatchers in other processes (bot/adapters/wakeup).
+            self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_WAKEUP})
         self.session.execute(
             insert(orm.outbox),
             [

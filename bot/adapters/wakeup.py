@@ -1,0 +1,63 @@
+"""Cross-process wake-ups on PostgreSQL: a commit that wrote outbox rows wakes every dispatcher.
+
+A web process running with ``RUN_SCHEDULER=false`` commits outbox rows that a separate worker
+delivers. Without a signal the worker finds them at its next poll; with ``LISTEN/NOTIFY`` it hears
+about them at once. The notification is sent inside the writing transaction, so PostgreSQL
+delivers it only if that transaction commits, and folds repeats within it into one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import psycopg
+from sqlalchemy import Engine
+
+from bot.adapters.repositories import OUTBOX_WAKEUP
+
+log = logging.getLogger(__name__)
+
+CHANNEL = OUTBOX_WAKEUP
+
+
+class PostgresWakeup:
+    """Listens on :data:`CHANNEL` in a thread of its own and calls ``on_notify`` for each signal."""
+
+    def __init__(self, engine: Engine, on_notify: Callable[[], None]) -> None:
+        self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.on_notify = on_notify
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listening = threading.Event()
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="outbox-listen", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        delay = 1.0
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.dsn, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.listening.set()
+                    delay = 1.0
+                    self.on_notify()  # rows committed while we were not listening
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0):
+                            self.on_notify()
+            except psycopg.Error as exc:
+                self.listening.clear()
+                # The poll still delivers; the listener comes back when the database does.
+                log.warning("outbox listener lost its connection (%s); retrying", exc)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 30.0)

@@ -1,0 +1,50 @@
+"""A dispatcher in one process hears about rows committed by another at once (PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.adapters.dispatcher import Dispatcher, DispatchSettings
+from bot.adapters.outbox import OutboxStore
+from bot.adapters.wakeup import PostgresWakeup
+from bot.bootstrap import Container
+from bot.domain import commands as c
+from tests.conftest import FixedClock
+from tests.integration.helpers import add_rooms, slot
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_commit_elsewhere_wakes_a_dispatcher_long_before_its_poll(
+    container: Container, engine: Engine, clock: FixedClock
+) -> None:
+    add_rooms(container.bus, "102")
+    delivered = threading.Event()
+    sent: list[str] = []
+
+    def record(row: object) -> None:
+        sent.append(row.channel)  # type: ignore[attr-defined]
+        delivered.set()
+
+    # a worker that would otherwise look only once an hour
+    worker = Dispatcher(
+        OutboxStore(engine),
+        {"dm": record, "email": record, "card": record, "home": record},
+        DispatchSettings(poll_seconds=3600),
+        clock,
+    )
+    worker.listener = PostgresWakeup(engine, worker.wake)
+    worker.start()
+    try:
+        assert worker.listener.listening.wait(10)
+        delivered.clear()
+        sent.clear()
+        # the web process: commits through its own bus, with no hook that could wake the worker
+        assert container.bus.after_commit == []
+        container.bus.handle(c.RequestBooking("102", *slot(clock.now, 1, 2), by="UB"))
+        assert delivered.wait(10), "the worker was not woken by the commit"
+    finally:
+        worker.stop()
+    assert "dm" in sent
