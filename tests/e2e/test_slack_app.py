@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.adapters import orm
+from bot.domain import commands
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.conftest import ADMIN
@@ -320,3 +322,16 @@ def test_health_and_readiness(stack: Stack) -> None:
     for path, expected in (("/healthz", "ok"), ("/readyz", "ready")):
         with urllib.request.urlopen(stack.server.url + path, timeout=5) as response:
             assert response.status == 200 and json.load(response)["status"] == expected
+
+
+def test_an_undecided_request_expires_its_card_and_tells_the_booker(stack: Stack) -> None:
+    stack.send.command(BOB, "102 2026-12-01 18:00-19:00 Too late")  # 09:00 UTC, an hour away
+    stack.deliver()
+    stack.clock.advance(timedelta(hours=1, minutes=1))
+    assert stack.container.bus.handle(commands.ExpirePending()) == 1
+    stack.deliver()
+    card = _card_update(stack)
+    assert _actions(card["blocks"]) == [] and "Expired" in _texts(card["blocks"])
+    assert "expired" in stack.dms_to(BOB)[-1].params["text"].lower()
+    assert stack.container.queries.booking(1).status == BookingStatus.EXPIRED
+    assert "expired" in _texts(stack.home_of(BOB)["blocks"])
