@@ -12,7 +12,8 @@ from bot.domain import commands as c
 from bot.domain.errors import BookingError
 from bot.domain.model import BookingStatus
 from bot.handlers.commands import open_booking_modal
-from bot.handlers.deps import deps_of, refusal, tell
+from bot.handlers.deps import Deps, deps_of, refusal, tell
+from bot.services.ports import BookingRow
 from bot.views import ids, texts
 from bot.views.home import MAX_PAGES, pages_of
 from bot.views.lists import LIST_LIMIT, my_bookings
@@ -23,42 +24,46 @@ def _booking_id(body: dict[str, Any]) -> int:
     return int(body["actions"][0]["value"])
 
 
-def _already(deps: Any, booking_id: int) -> str | None:
+def _stale(row: BookingRow | None, booking_id: int) -> str | None:
     """A polite answer for a stale card or a second click, or None if a decision is possible."""
-    row = deps.queries.booking(booking_id)
     if row is None:
         return f"Booking #{booking_id} no longer exists."
     if row.status == BookingStatus.PENDING:
         return None
-    who = (
-        f" by <@{row.decided_by}>"
-        if row.decided_by and row.status != BookingStatus.CANCELLED
-        else ""
-    )
     if row.status == BookingStatus.CANCELLED:
-        who = (
-            " by the requester"
-            if row.cancelled_by in (None, row.booker)
-            else f" by <@{row.cancelled_by}>"
-        )
+        by_booker = row.cancelled_by in (None, row.booker)
+        who = " by the requester" if by_booker else f" by <@{row.cancelled_by}>"
+    else:
+        who = f" by <@{row.decided_by}>" if row.decided_by else ""
     return f"Booking #{booking_id} was already {row.status.lower()}{who}. Nothing was changed."
+
+
+def _decidable(deps: Deps, client: WebClient, body: dict[str, Any]) -> BookingRow | None:
+    """The booking an admin's Approve or Deny click is about, if it can still be decided;
+    otherwise the clicker has been told why not and ``None`` comes back."""
+    booking_id = _booking_id(body)
+    if not deps.is_admin(body["user"]["id"]):
+        tell(client, body, texts.NOT_ADMIN_DECIDE)
+        return None
+    row = deps.queries.booking(booking_id)
+    stale = _stale(row, booking_id)
+    if stale is not None:
+        tell(client, body, stale)
+        if row is not None:
+            deps.cards.publish(booking_id)  # a stale card gets brought up to date
+        return None
+    return row
 
 
 def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
     ack()
     deps = deps_of(context)
+    row = _decidable(deps, client, body)
+    if row is None:
+        return
     user = body["user"]["id"]
-    booking_id = _booking_id(body)
-    if not deps.is_admin(user):
-        tell(client, body, texts.NOT_ADMIN_DECIDE)
-        return
-    stale = _already(deps, booking_id)
-    if stale is not None:
-        tell(client, body, stale)
-        deps.cards.publish(booking_id)  # a stale card gets brought up to date
-        return
     try:
-        deps.bus.handle(c.ApproveBooking(booking_id, by=user))
+        deps.bus.handle(c.ApproveBooking(row.booking_id, by=user))
     except BookingError as error:
         tell(client, body, refusal(error))
         return
@@ -69,15 +74,8 @@ def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> 
 def deny(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
     ack()
     deps = deps_of(context)
-    user = body["user"]["id"]
-    booking_id = _booking_id(body)
-    if not deps.is_admin(user):
-        tell(client, body, texts.NOT_ADMIN_DECIDE)
-        return
-    stale = _already(deps, booking_id)
-    row = deps.queries.booking(booking_id)
-    if stale is not None or row is None:
-        tell(client, body, stale or f"Booking #{booking_id} no longer exists.")
+    row = _decidable(deps, client, body)
+    if row is None:
         return
     channel = (body.get("channel") or {}).get("id")
     message_ts = (body.get("message") or {}).get("ts")

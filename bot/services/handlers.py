@@ -8,7 +8,7 @@ together or not at all.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -259,15 +259,21 @@ def snapshot(row: BookingRow) -> dict[str, Any]:
     return data
 
 
-def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    """Queue the booker's DM and email, the approval card refresh and App Home refreshes."""
-    row = _row(uow, event.booking_id)
-    notice: dict[str, Any] = {
-        "kind": NOTICE_KIND[type(event)],
+def _notice(kind: str, event: events.Event, row: BookingRow, **extra: Any) -> dict[str, Any]:
+    """An outbox payload: what happened, by whom, when, and the booking as it was then."""
+    return {
+        "kind": kind,
         "actor": event.actor,
         "at": event.at.isoformat(),
         "booking": snapshot(row),
+        **extra,
     }
+
+
+def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """Queue the booker's DM and email, the approval card refresh and App Home refreshes."""
+    row = _row(uow, event.booking_id)
+    notice = _notice(NOTICE_KIND[type(event)], event, row)
     if isinstance(event, events.BookingCancelled):
         notice["was_approved"] = event.was_approved
         notice["by_admin"] = event.by_admin
@@ -286,25 +292,13 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
 
 def remind_booker(event: events.BookingReminderDue, uow: AbstractUnitOfWork, ctx: Context) -> None:
     row = _row(uow, event.booking_id)
-    notice = {
-        "kind": "reminder",
-        "actor": event.actor,
-        "at": event.at.isoformat(),
-        "minutes": event.starts_in_minutes,
-        "booking": snapshot(row),
-    }
+    notice = _notice("reminder", event, row, minutes=event.starts_in_minutes)
     uow.outbox.add([OutboxMessage(event.event_id, Channel.DM, row.booker, notice, event.at)])
 
 
 def nudge(event: events.ApprovalOverdue, uow: AbstractUnitOfWork, ctx: Context) -> None:
     row = _row(uow, event.booking_id)
-    notice = {
-        "kind": "nudge",
-        "actor": event.actor,
-        "at": event.at.isoformat(),
-        "waiting_minutes": event.waiting_minutes,
-        "booking": snapshot(row),
-    }
+    notice = _notice("nudge", event, row, waiting_minutes=event.waiting_minutes)
     uow.outbox.add(
         [
             OutboxMessage(event.event_id, Channel.DM, admin, notice, event.at)
@@ -337,7 +331,3 @@ EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {
     events.BookingReminderDue: [remind_booker],
     events.ApprovalOverdue: [nudge],
 }
-
-
-def handlers_for(event: events.Event) -> Iterable[Handler]:
-    return EVENT_HANDLERS.get(type(event), [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, func, or_, select
@@ -41,9 +42,8 @@ class Queries:
         found = self._rows(select(orm.booking_list).where(T.booking_id == booking_id))
         return found[0] if found else None
 
-    def upcoming_for(self, user: str, now: datetime, limit: int = 20, offset: int = 0) -> Page:
-        """A user's bookings that have not ended and still hold their slot, soonest first."""
-        where = and_(T.booker == user, T.ends_at > now, T.status.in_(list(HOLDING)))
+    def _page(self, where: Any, limit: int, offset: int) -> Page:
+        """Rows soonest first, and how many there are in all (for "Show more")."""
         rows = self._rows(
             select(orm.booking_list)
             .where(where)
@@ -52,6 +52,12 @@ class Queries:
             .offset(offset)
         )
         return Page(rows, self._count(where))
+
+    def upcoming_for(self, user: str, now: datetime, limit: int = 20, offset: int = 0) -> Page:
+        """A user's bookings that have not ended and still hold their slot, soonest first."""
+        return self._page(
+            and_(T.booker == user, T.ends_at > now, T.status.in_(list(HOLDING))), limit, offset
+        )
 
     def history_for(self, user: str, now: datetime, limit: int = 10) -> list[BookingRow]:
         """A user's past or closed bookings, most recent first."""
@@ -68,15 +74,7 @@ class Queries:
 
     def pending(self, limit: int = 20, offset: int = 0) -> Page:
         """The approval queue: requests waiting for a decision, soonest start first."""
-        where = T.status == BookingStatus.PENDING
-        rows = self._rows(
-            select(orm.booking_list)
-            .where(where)
-            .order_by(T.starts_at, T.booking_id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return Page(rows, self._count(where))
+        return self._page(T.status == BookingStatus.PENDING, limit, offset)
 
     def room_schedule(self, room_id: str, day: date, tz: ZoneInfo) -> list[BookingRow]:
         """Active bookings of a room touching the given local day."""
