@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,15 @@ def test_slack_settings_are_required_only_to_run_the_slack_app(monkeypatch) -> N
         load_settings().require_slack()
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1")  # Socket Mode needs no signing secret
     load_settings().require_slack()
+
+
+def test_the_readme_documents_every_setting_and_no_other() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = {
+        name
+        for line in table.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])
+    }
+    assert documented == {name.upper() for name in Settings.model_fields}
