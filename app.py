@@ -75,10 +75,20 @@ def run(settings: Settings) -> int:
     try:
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from slack_sdk.errors import SlackApiError
 
             server.start()  # health checks only: Slack talks to us over the socket
             handler = SocketModeHandler(slack.bolt, settings.slack_app_token)
-            handler.connect()
+            try:
+                handler.connect()
+            except SlackApiError as exc:
+                error = exc.response.get("error", "error")
+                print(
+                    f"roombot: Socket Mode connection failed ({error}): check SLACK_APP_TOKEN",
+                    file=sys.stderr,
+                )
+                server.stop()
+                return 2
             log.info("connected to Slack in Socket Mode; health checks on port %s", server.port)
             stopping.wait()
             handler.close()

@@ -100,6 +100,9 @@ class FakeSlackApi:
         self._users: dict[str, JsonDict] = {}
         # Message timestamps and view ids must be unique and increasing, like Slack's.
         self._sequence = itertools.count(1)
+        # Where ``apps.connections.open`` sends a Socket Mode client (a test's WebSocket
+        # server, ws://127.0.0.1:PORT/...); None keeps the plain ``{"ok": true}`` answer.
+        self.socket_url: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -339,6 +342,8 @@ class FakeSlackApi:
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method in _VIEW_METHODS:
             return {"ok": True, "view": self._view_answer(method, params)}
+        if method == "apps.connections.open" and self.socket_url is not None:
+            return {"ok": True, "url": self.socket_url}
         return {"ok": True}
 
     def _view_answer(self, method: str, params: JsonDict) -> JsonDict:
