@@ -97,7 +97,7 @@ bookings = Table(
     Column("reason", Text),
     Column("reminded_at", UTCDateTime),
     Column("nudged_at", UTCDateTime),
-    Index("ix_bookings_room_id_starts_at", "room_id", "starts_at"),
+    Index("ix_bookings_room_id_ends_at", "room_id", "ends_at"),
     Index("ix_bookings_status_starts_at", "status", "starts_at"),
     sqlite_autoincrement=True,
 )
@@ -149,7 +149,8 @@ booking_list = Table(
     Column("reason", Text),
     Column("cancelled_by", String(32)),
     Index("ix_booking_list_booker_starts_at", "booker", "starts_at"),
-    Index("ix_booking_list_room_id_starts_at", "room_id", "starts_at"),
+    Index("ix_booking_list_booker_ends_at", "booker", "ends_at"),
+    Index("ix_booking_list_room_id_ends_at", "room_id", "ends_at"),
     Index("ix_booking_list_status_starts_at", "status", "starts_at"),
 )
 

@@ -54,10 +54,20 @@ class Queries:
         return Page(rows, self._count(where))
 
     def upcoming_for(self, user: str, now: datetime, limit: int = 20, offset: int = 0) -> Page:
-        """A user's bookings that have not ended and still hold their slot, soonest first."""
-        return self._page(
-            and_(T.booker == user, T.ends_at > now, T.status.in_(list(HOLDING))), limit, offset
+        """A user's bookings that have not ended and still hold their slot, soonest first.
+
+        The rows still ahead are picked first (through the ``(booker, ends_at)`` index) and
+        sorted after: ordering the index walk by start would read the user's whole past.
+        """
+        where = and_(T.booker == user, T.ends_at > now, T.status.in_(list(HOLDING)))
+        ahead = select(orm.booking_list).where(where).cte("ahead").prefix_with("MATERIALIZED")
+        rows = self._rows(
+            select(ahead)
+            .order_by(ahead.c.starts_at, ahead.c.booking_id)
+            .limit(limit)
+            .offset(offset)
         )
+        return Page(rows, self._count(where))
 
     def history_for(self, user: str, now: datetime, limit: int = 10) -> list[BookingRow]:
         """A user's past or closed bookings, most recent first."""
