@@ -279,12 +279,18 @@ class OutboxStore:
         condition = (
             OUTBOX.status.in_(only_from) if only_from is not None else OUTBOX.status.not_in(FINAL)
         )
-        attempt = conn.execute(select(OUTBOX.attempts).where(OUTBOX.id == outbox_id)).scalar()
+        # One round trip when the row moves (the usual case); a second only to log a late mark.
+        attempt = conn.execute(
+            update(orm.outbox)
+            .where(OUTBOX.id == outbox_id, condition)
+            .values(values)
+            .returning(OUTBOX.attempts)
+        ).scalar()
+        changed = attempt is not None
         if attempt is None:
-            return False
-        changed = conn.execute(
-            update(orm.outbox).where(OUTBOX.id == outbox_id, condition).values(values)
-        )
+            attempt = conn.execute(select(OUTBOX.attempts).where(OUTBOX.id == outbox_id)).scalar()
+            if attempt is None:
+                return False
         conn.execute(
             insert(orm.deliveries).values(
                 outbox_id=outbox_id,
@@ -295,4 +301,4 @@ class OutboxStore:
                 duration_ms=duration_ms,
             )
         )
-        return bool(changed.rowcount)
+        return changed

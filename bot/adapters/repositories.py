@@ -8,11 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.adapters import orm
-from bot.domain.errors import RoomUnavailable
 from bot.domain.events import Event
 from bot.domain.model import HOLDING, Approval, Booking, BookingStatus, Room
 from bot.services.ports import BookingRow, OutboxMessage
@@ -20,16 +18,19 @@ from bot.services.ports import BookingRow, OutboxMessage
 #: The LISTEN/NOTIFY channel that tells dispatchers new outbox rows were committed.
 OUTBOX_WAKEUP = "roombot_outbox"
 
-#: SQLSTATE of a PostgreSQL exclusion-constraint violation: another transaction took the slot.
-EXCLUSION_VIOLATION = "23P01"
-
 
 class SqlRoomRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # The session's identity map holds objects weakly: without this, a room the use case
+        # loaded and dropped would be selected again by the policies of the same transaction.
+        self._loaded: dict[str, Room] = {}
 
     def get(self, room_id: str) -> Room | None:
-        return self.session.get(Room, room_id)
+        room = self._loaded.get(room_id) or self.session.get(Room, room_id)
+        if room is not None:
+            self._loaded[room_id] = room
+        return room
 
     def add(self, room: Room) -> None:
         self.session.add(room)
@@ -48,21 +49,11 @@ class SqlBookingRepository:
         self.seen: set[Booking] = set()
 
     def add(self, booking: Booking) -> None:
-        # A savepoint keeps the transaction usable after PostgreSQL refuses the row, so the
-        # caller can be told who holds the slot.
-        try:
-            with self.session.begin_nested():
-                self.session.add(booking)
-                self.session.flush()
-        except IntegrityError as exc:
-            if getattr(exc.orig, "sqlstate", None) != EXCLUSION_VIOLATION:
-                raise
-            from bot.services.handlers import conflict_of
-
-            taken = self.conflicts(booking.room_id, booking.starts_at, booking.ends_at)
-            raise RoomUnavailable(
-                booking.room_id, conflict_of(taken[0]) if taken else None
-            ) from None
+        # If PostgreSQL's exclusion constraint refuses the row (another transaction committed
+        # an overlapping booking after our check), the error is retryable: the message bus
+        # reruns the command, whose check then sees the winner and says who holds the slot.
+        self.session.add(booking)
+        self.session.flush()
         self.seen.add(booking)
 
     def get(self, booking_id: int) -> Booking | None:
@@ -186,6 +177,12 @@ class SqlEventLog:
 class SqlBookingList:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._written: dict[int, BookingRow] = {}  # what this transaction wrote, to read back
+
+    def add(self, row: BookingRow) -> None:
+        """A booking new to the read model (it was just requested)."""
+        self.session.execute(insert(orm.booking_list).values(dataclasses.asdict(row)))
+        self._written[row.booking_id] = row
 
     def upsert(self, row: BookingRow) -> None:
         values = dataclasses.asdict(row)
@@ -195,8 +192,11 @@ class SqlBookingList:
         )
         if done.rowcount == 0:  # type: ignore[attr-defined]
             self.session.execute(insert(t).values(values))
+        self._written[row.booking_id] = row
 
     def get(self, booking_id: int) -> BookingRow | None:
+        if booking_id in self._written:
+            return self._written[booking_id]
         found = self.session.execute(
             select(orm.booking_list).where(orm.booking_list.c.booking_id == booking_id)
         ).one_or_none()

@@ -177,7 +177,7 @@ def project_requested(
     event: events.BookingRequested, uow: AbstractUnitOfWork, ctx: Context
 ) -> None:
     room = uow.rooms.get(event.room_id)
-    uow.booking_list.upsert(
+    uow.booking_list.add(
         BookingRow(
             booking_id=event.booking_id,
             room_id=event.room_id,

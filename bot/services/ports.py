@@ -70,8 +70,9 @@ class BookingRepository(Protocol):
     seen: set[Booking]
 
     def add(self, booking: Booking) -> None:
-        """Store a new booking and give it its id. Raises ``RoomUnavailable`` if the database
-        refuses an overlap that the in-transaction check could not see (another process won)."""
+        """Store a new booking and give it its id. If the database refuses an overlap that the
+        in-transaction check could not see (another process won), the error it raises is one
+        the unit of work calls retryable."""
 
     def get(self, booking_id: int) -> Booking | None:
         """Load a booking locked for the rest of the transaction, so two decisions serialise."""
@@ -99,6 +100,7 @@ class EventLog(Protocol):
 
 
 class BookingList(Protocol):
+    def add(self, row: BookingRow) -> None: ...
     def upsert(self, row: BookingRow) -> None: ...
     def get(self, booking_id: int) -> BookingRow | None: ...
 

@@ -20,8 +20,9 @@ from bot.services.ports import (
     RoomRepository,
 )
 
-#: serialization_failure and deadlock_detected
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+#: serialization_failure, deadlock_detected, and exclusion_violation (another transaction
+#: committed an overlapping booking after this one checked; the rerun's check will see it)
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "23P01"})
 
 
 class AbstractUnitOfWork:

@@ -176,6 +176,10 @@ class FakeBookingList(dict[int, BookingRow]):
         self[row.booking_id] = row
         self.touched.add(row.booking_id)
 
+    def add(self, row: BookingRow) -> None:
+        assert row.booking_id not in self, "a new booking is new to the read model"
+        self.upsert(row)
+
 
 class FakeOutbox(list[OutboxMessage]):
     """The outbox rows this transaction added."""
