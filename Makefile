@@ -27,6 +27,9 @@ run: $(VENV)/.runtime
 demo: $(VENV)/.runtime
 	$(BIN)/python -m bot demo
 
+bench: $(VENV)/.runtime
+	$(BIN)/python -m bench
+
 worker: $(VENV)/.runtime
 	$(BIN)/python -m bot db upgrade
 	$(BIN)/python -m bot worker

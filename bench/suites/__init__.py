@@ -1,0 +1,1 @@
+"""Benchmark suites: each has run(ctx) -> list[Figure]."""

@@ -1,0 +1,82 @@
+"""``python -m bench --quick`` keeps working: it starts its stack, measures, and writes the table.
+
+A smoke test only: the quick sizes are far too small to mean anything, so nothing here looks at
+a number. Timing targets live in the bench's own report, never in the test suite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INTERACTIONS = ("command", "click", "submission")
+
+
+def expected_figures(databases: list[str]) -> set[str]:
+    names = {
+        f"{interaction} c={c} {db} {stat}"
+        for db in databases
+        for interaction in INTERACTIONS
+        for c in (1, 32)
+        for stat in ("p50", "p95", "p99", "req/s")
+    }
+    names |= {
+        f"submission c={c} SMTP {mode} {stat}"
+        for c in (1, 8)
+        for mode in ("refusing", "hanging")
+        for stat in ("mean", "p50", "p95")
+    }
+    names |= {f"approval cards posted, SMTP {mode}" for mode in ("refusing", "hanging")}
+    names |= {
+        "RSS idle (after warm-up)",
+        "RSS after 100 interactions",
+        "RSS after 1000 vs 100 interactions",
+    }
+    return names
+
+
+@pytest.mark.slow
+def test_the_quick_bench_writes_the_results_table(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    suites = "latency,faults,memory"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", suites, "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    report = out.read_text()
+    without_postgres = "unreachable" in report and "SQLite only" in report
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        assert not without_postgres, report
+    databases = ["sqlite"] if without_postgres else ["sqlite", "postgres"]
+
+    rows = [line for line in report.splitlines() if line.startswith("| ")]
+    assert rows[0].split("|")[1:-1] == [
+        " suite ",
+        " figure ",
+        " value ",
+        " baseline ",
+        " ratio ",
+        " target ",
+        " result ",
+    ]
+    names = {row.split("|")[2].strip() for row in rows[1:]}
+    assert names == expected_figures(databases)
+    results = {row.split("|")[7].strip() for row in rows[1:]}
+    assert results <= {"pass", "FAIL", "info"}
+    assert re.search(r"Machine: .*CPUs", report)
+    assert "slack_bolt" in report and "SQLAlchemy" in report
+    assert "mode: quick" in report
+    assert report.splitlines()[0] in done.stdout  # the same table is printed
+    assert rows[1] in done.stdout
