@@ -195,7 +195,7 @@ def run_database(
     cells = build_cells(ctx, slots, pending, peers.ports.slack_url)
     figures: list[Figure] = []
     watch = stack.OutboxWatch(url)
-    drain_limit = ctx.size(90, 3)
+    drain_limit = ctx.size(90, 1)
     try:
         with stack.start_app(ctx.work, f"latency-{db}", database_url=url, peers=peers.ports) as app:
             for cell in cells:

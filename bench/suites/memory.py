@@ -82,7 +82,7 @@ def run(ctx: Context) -> list[Figure]:
     slots = stack.Slots()
     seeded = stack.seed(url, slots.take(LAG_CLICKS))
     watch = stack.OutboxWatch(url)
-    drain_limit = ctx.size(45, 5)
+    drain_limit = ctx.size(45, 2)
     readings: dict[str, float] = {}
     problems: list[str] = []
     with (
