@@ -4,7 +4,7 @@ that backs up wake-ups.
 APScheduler runs each job in a thread of its own pool. ``coalesce`` and ``max_instances=1`` make a
 job that fell behind (a long GC pause, a slow database) run once, not in a burst or in parallel
 with itself; ``misfire_grace_time`` lets a late run still happen instead of being dropped.
-Several worker processes may run these jobs at once: both jobs are safe to repeat (expiry locks
+Several worker processes may run these jobs at once: every job is safe to repeat (expiry locks
 rows with ``SKIP LOCKED``, the outbox claims rows the same way).
 """
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.adapters.dispatcher import Dispatcher
-from bot.domain.commands import ExpirePending, NudgeAdmins, SendReminders
+from bot.domain.commands import Command, ExpirePending, NudgeAdmins, SendReminders
 
 if TYPE_CHECKING:
     from bot.bootstrap import Container
@@ -29,22 +29,35 @@ EXPIRE_EVERY_SECONDS = 60
 MISFIRE_GRACE_SECONDS = 30
 
 
-def expire_pending(bus: MessageBus) -> None:
-    expired = bus.handle(ExpirePending())
-    if expired:
-        log.info("expired %d request(s) that no one decided before they started", expired)
+#: Periodic commands: (job id, job name, command, what a non-zero count is logged as). Each is
+#: safe to repeat and to run in several workers: expiry locks rows with SKIP LOCKED, and
+#: reminders and nudges are marked on the booking in the same transaction as their outbox row.
+PERIODIC: tuple[tuple[str, str, Command, str], ...] = (
+    (
+        "expire-pending",
+        "expire undecided requests",
+        ExpirePending(),
+        "expired %d request(s) that no one decided before they started",
+    ),
+    (
+        "send-reminders",
+        "remind bookers of bookings starting soon",
+        SendReminders(),
+        "queued %d reminder(s) of bookings starting soon",
+    ),
+    (
+        "nudge-admins",
+        "nudge admins about requests waiting too long",
+        NudgeAdmins(),
+        "nudged admins about %d request(s) waiting too long",
+    ),
+)
 
 
-def send_reminders(bus: MessageBus) -> None:
-    sent = bus.handle(SendReminders())
-    if sent:
-        log.info("queued %d reminder(s) of bookings starting soon", sent)
-
-
-def nudge_admins(bus: MessageBus) -> None:
-    nudged = bus.handle(NudgeAdmins())
-    if nudged:
-        log.info("nudged admins about %d request(s) waiting too long", nudged)
+def run_periodic(bus: MessageBus, command: Command, message: str) -> None:
+    count = bus.handle(command)
+    if count:
+        log.info(message, count)
 
 
 def build_scheduler(
@@ -60,35 +73,16 @@ def build_scheduler(
         },
     )
     now = datetime.now(UTC)
-    scheduler.add_job(
-        expire_pending,
-        "interval",
-        seconds=expire_every,
-        args=[container.bus],
-        id="expire-pending",
-        name="expire undecided requests",
-        next_run_time=now,  # catch up at once after downtime
-    )
-    # Reminders and nudges are marked on the booking in the same transaction as their outbox
-    # row, so running these every minute (or in several workers) sends each one once.
-    scheduler.add_job(
-        send_reminders,
-        "interval",
-        seconds=expire_every,
-        args=[container.bus],
-        id="send-reminders",
-        name="remind bookers of bookings starting soon",
-        next_run_time=now,
-    )
-    scheduler.add_job(
-        nudge_admins,
-        "interval",
-        seconds=expire_every,
-        args=[container.bus],
-        id="nudge-admins",
-        name="nudge admins about requests waiting too long",
-        next_run_time=now,
-    )
+    for job_id, name, command, message in PERIODIC:
+        scheduler.add_job(
+            run_periodic,
+            "interval",
+            seconds=expire_every,
+            args=[container.bus, command, message],
+            id=job_id,
+            name=name,
+            next_run_time=now,  # catch up at once after downtime
+        )
     scheduler.add_job(
         dispatcher.poll,
         "interval",
