@@ -114,7 +114,7 @@ def build_slack(
         queries,
         directory,
         is_admin=lambda user: user in settings.admin_user_ids,
-        dead_count=lambda: dead.counts().get("dead", 0),
+        dead_count=dead.dead_count,
         clock=container.bus.context.clock,
     )
     bolt = App(

@@ -4,9 +4,12 @@ Why it is shaped like this:
 
 - Booking commands only *write* rows (in their own transaction); this is the only code that talks
   to Slack or SMTP for notifications, so a dead mail server never slows down or fails a booking.
+- Each channel is a *lane*: in the background, every channel has its own thread claiming only
+  that channel's rows. A mail server that accepts connections and never answers holds up the
+  email lane for its timeout on every try; approval cards, DMs and home tabs go on meanwhile.
 - Each channel has its own circuit breaker (``pybreaker``). After ``fail_max`` consecutive failures
   the channel's rows are *deferred* (put back, the attempt not counted) until the breaker lets a
-  trial call through, so an outage neither burns every row's attempts nor holds up other channels.
+  trial call through, so an outage does not burn every row's attempts.
 - Transient failures back off exponentially with full jitter, so rows failing together do not
   retry together; after the last attempt a row is dead and the operator sees it.
 """
@@ -17,7 +20,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, Self
@@ -26,6 +29,7 @@ import pybreaker
 
 from bot.adapters.outbox import OutboxRow, OutboxStore
 from bot.config import Settings
+from bot.services.ports import Channel
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +151,9 @@ class Dispatcher:
             self._channels[channel] = self._watch(breaker)
         self._told_no_email: set[str] = set()
         self._told_lock = threading.Lock()
-        self._wake = threading.Event()
+        self._wakes: dict[str, threading.Event] = {}
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         #: Called by :meth:`close` after the loop stopped (the mailer's connection, say).
         self.closers: list[Callable[[], None]] = []
         #: Wakes this dispatcher when another process commits outbox rows (PostgreSQL).
@@ -157,11 +161,22 @@ class Dispatcher:
 
     # -- one batch ------------------------------------------------------------------------------
 
-    def run_once(self) -> int:
-        """Claim one batch of due rows and deliver it; return how many rows were claimed."""
+    @property
+    def lanes(self) -> tuple[str, ...]:
+        """Every channel rows may be written for (configured or not: rows of a channel without a
+        sender are skipped, so they must be claimed too) and every channel with a sender."""
+        return tuple(dict.fromkeys([*(str(c) for c in Channel), *self.senders]))
+
+    def run_once(self, channels: Collection[str] | None = None) -> int:
+        """Claim one batch of due rows (of ``channels``, or of any channel) and deliver it; return
+        how many rows were claimed."""
         p = self.params
         rows = self.store.claim(
-            self.clock(), p.batch_size, p.lease_seconds, max_attempts=p.max_attempts
+            self.clock(),
+            p.batch_size,
+            p.lease_seconds,
+            max_attempts=p.max_attempts,
+            channels=channels,
         )
         started = time.monotonic()
         for index, row in enumerate(rows):
@@ -176,14 +191,14 @@ class Dispatcher:
             self._deliver(row)
         return len(rows)
 
-    def drain(self, max_batches: int = 1000) -> int:
+    def drain(self, max_batches: int = 1000, channels: Collection[str] | None = None) -> int:
         """Run batches until none is due (or ``max_batches``, so a flood cannot starve the loop's
         stop check); return how many rows were handled."""
         total = 0
         for _ in range(max_batches):
             if self._stop.is_set():
                 break
-            handled = self.run_once()
+            handled = self.run_once(channels)
             total += handled
             if handled < self.params.batch_size:
                 break
@@ -303,8 +318,9 @@ class Dispatcher:
     # -- background loop ------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Make the background loop run a batch now instead of at its next poll."""
-        self._wake.set()
+        """Make every lane run a batch now instead of at its next poll."""
+        for event in self._wakes.values():
+            event.set()
 
     def after_commit(self, events: Sequence[object]) -> None:
         """Message-bus hook: a command that recorded events wrote outbox rows; send them now."""
@@ -312,7 +328,7 @@ class Dispatcher:
             self.wake()
 
     def poll(self) -> None:
-        """Scheduler job: nudge the loop if it runs, otherwise deliver in the caller's thread."""
+        """Scheduler job: nudge the lanes if they run, otherwise deliver in the caller's thread."""
         if self.running:
             self.wake()
         else:
@@ -320,26 +336,35 @@ class Dispatcher:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return any(thread.is_alive() for thread in self._threads)
 
     def start(self) -> None:
+        """Start one delivery thread per lane (and the cross-process listener, if any)."""
         if self.running:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="outbox-dispatcher", daemon=True)
-        self._thread.start()
+        self._wakes = {lane: threading.Event() for lane in self.lanes}
+        self._threads = [
+            threading.Thread(
+                target=self._loop, args=(lane, wake), name=f"outbox-{lane}", daemon=True
+            )
+            for lane, wake in self._wakes.items()
+        ]
+        for thread in self._threads:
+            thread.start()
         if self.listener is not None:
             self.listener.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop after the row in flight; a row still unsent keeps its lease and is retried."""
+        """Stop after the rows in flight; a row still unsent keeps its lease and is retried."""
         if self.listener is not None:
             self.listener.stop()
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self.wake()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0))
+        self._threads = []
 
     def close(self) -> None:
         self.stop()
@@ -349,15 +374,15 @@ class Dispatcher:
             except Exception:
                 log.exception("closing %r failed", closer)
 
-    def _loop(self) -> None:
+    def _loop(self, lane: str, wake: threading.Event) -> None:
         while not self._stop.is_set():
-            self._wake.clear()
+            wake.clear()
             try:
-                self.drain()
+                self.drain(channels=(lane,))
             except Exception:
                 # The database may be briefly unreachable; the rows wait there, so try again later.
-                log.exception("outbox dispatch failed; retrying in %ss", self.params.poll_seconds)
-            self._wake.wait(self.params.poll_seconds)
+                log.exception("%s dispatch failed; retrying in %ss", lane, self.params.poll_seconds)
+            wake.wait(self.params.poll_seconds)
 
 
 def _ms(started: float) -> int:

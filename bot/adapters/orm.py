@@ -169,7 +169,7 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     UniqueConstraint("event_id", "channel", "recipient"),
-    Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_outbox_status_channel_next_attempt_at", "status", "channel", "next_attempt_at"),
     sqlite_autoincrement=True,
 )
 

@@ -10,6 +10,7 @@ Every outcome is also appended to ``deliveries``, the notification log operators
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,6 +76,12 @@ class OutboxStore:
             rows = conn.execute(select(OUTBOX.status, func.count()).group_by(OUTBOX.status))
             return {status: count for status, count in rows}
 
+    def dead_count(self) -> int:
+        """How many rows gave up (the admins' home tab warns about them): one index range."""
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            query = select(func.count()).select_from(orm.outbox).where(OUTBOX.status == "dead")
+            return int(conn.execute(query).scalar_one())
+
     def dead(self, limit: int = 100) -> list[OutboxRow]:
         query = (
             select(*_ROW_COLUMNS).where(OUTBOX.status == "dead").order_by(OUTBOX.id).limit(limit)
@@ -134,8 +141,10 @@ class OutboxStore:
         lease_seconds: float,
         *,
         max_attempts: int | None = None,
+        channels: Collection[str] | None = None,
     ) -> list[OutboxRow]:
-        """Take up to ``limit`` due rows for this worker, oldest first, in one short transaction.
+        """Take up to ``limit`` due rows for this worker, oldest first, in one short transaction;
+        only rows of ``channels`` when given (each dispatcher lane claims its own channel).
 
         Due means pending and ``next_attempt_at <= now``, or sending with an expired lease (its
         worker died). PostgreSQL skips rows another worker is claiming (``SKIP LOCKED``), so
@@ -151,6 +160,8 @@ class OutboxStore:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        if channels is not None:
+            due = due.where(OUTBOX.channel.in_(list(channels)))
         with self.engine.begin() as conn:
             found = conn.execute(due).all()
             if not found:

@@ -20,8 +20,9 @@ from sqlalchemy import Engine
 from bot.adapters.dispatcher import DispatchSettings
 from bot.adapters.mailer import SmtpMailer
 from bot.adapters.slack import make_client
-from bot.bootstrap import bootstrap, build_notifications
+from bot.bootstrap import bootstrap, build_notifications, build_slack
 from bot.domain import commands as c
+from bot.services.messagebus import MessageBus
 from bot.services.ports import Channel
 from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.e2e.mail import DeliveryClock, SilentServer, free_port, smtp_server
@@ -51,6 +52,19 @@ class CountingMailer:
     def send(self, message: EmailMessage) -> None:
         self.sends += 1
         self.inner.send(message)
+
+
+def request_approve_deny(bus: MessageBus, clock: FixedClock) -> None:
+    """Three requests by the booker; an admin approves the first and denies the second: five
+    status changes, so five DMs and five emails to the booker."""
+    bookings = [
+        bus.handle(
+            c.RequestBooking("102", *(clock.now + timedelta(hours=h + d) for d in (1, 2)), BOOKER)
+        )
+        for h in (0, 2, 4)
+    ]
+    bus.handle(c.ApproveBooking(bookings[0], by=ADMIN))
+    bus.handle(c.DenyBooking(bookings[1], by=ADMIN, reason="cleaning"))
 
 
 def _emails(engine: Engine) -> list[dict]:
@@ -90,20 +104,10 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         clock=later,
     )
     add_rooms(container.bus, "102")
-    bus = container.bus
     try:
         # booking, approving and denying never wait for the mail server, nor even call it
         began = time.monotonic()
-        bookings = [
-            bus.handle(
-                c.RequestBooking(
-                    "102", *(clock.now + timedelta(hours=h + d) for d in (1, 2)), BOOKER
-                )
-            )
-            for h in (0, 2, 4)
-        ]
-        bus.handle(c.ApproveBooking(bookings[0], by=ADMIN))
-        bus.handle(c.DenyBooking(bookings[1], by=ADMIN, reason="cleaning"))
+        request_approve_deny(container.bus, clock)
         assert time.monotonic() - began < 5
         assert mailer.sends == 0
         assert silent is None or silent.accepted == 0
@@ -140,6 +144,68 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         dispatcher.close()
         if silent is not None:
             silent.stop()
+
+
+def test_a_mail_server_that_never_answers_holds_up_email_only(
+    database_url: str, engine: Engine, clock: FixedClock, fake: FakeSlackApi
+) -> None:
+    """The production wiring (build_slack + build_notifications, the background dispatcher) with
+    SMTP accepting connections and never answering, at the default 10 s timeout: while the first
+    email is still stuck, every approval card, card update, DM and home tab has gone out."""
+    with SilentServer() as silent:
+        settings = make_settings(
+            database_url,
+            slack_bot_token="xoxb-test",
+            slack_signing_secret="secret",
+            slack_api_url=fake.url,
+            smtp_host="127.0.0.1",
+            smtp_port=silent.port,
+            smtp_starttls=False,
+            mail_from="rooms@example.com",
+        )
+        assert settings.smtp_timeout_seconds == 10  # the default, not shortened for the test
+        container = bootstrap(settings, engine=engine, clock=clock)
+        client = make_client("xoxb-test", fake.url, timeout=5)
+        slack = build_slack(container, client=client)
+        dispatcher = build_notifications(
+            container,
+            client,
+            extra_senders=slack.senders,
+            directory=slack.directory,
+            clock=DeliveryClock(clock),
+        )
+        add_rooms(container.bus, "102")
+        dispatcher.start()
+        try:
+            request_approve_deny(container.bus, clock)
+
+            def others_done() -> bool:
+                rows = [r for r in outbox(engine) if r["channel"] != Channel.EMAIL]
+                return bool(rows) and {r["status"] for r in rows} == {"sent"}
+
+            began = time.monotonic()
+            while not others_done() and time.monotonic() - began < 30:
+                time.sleep(0.05)
+            emails = _emails(engine)
+            # the first email is still in its SMTP conversation: nothing else waited for it
+            # (the rows its batch claimed are leased; rows written later wait, never tried)
+            assert silent.accepted == 1
+            assert len(emails) == 5
+            assert {(r["status"], r["attempts"]) for r in emails} <= {
+                ("sending", 1),
+                ("pending", 0),
+            }
+            assert emails[0]["status"] == "sending"
+            assert others_done()
+        finally:
+            silent.stop()
+            dispatcher.close()
+    dms = [x for x in fake.calls_to("chat.postMessage") if x.params["channel"] == BOOKER]
+    assert len(dms) == 5  # requested x3, approved, denied
+    cards = [x for x in fake.calls_to("chat.postMessage") if x.params["channel"] == "CAPPROVALS"]
+    assert len(cards) == 3
+    assert len(fake.calls_to("chat.update")) >= 2  # approved and denied, in place
+    assert {x.params["user_id"] for x in fake.calls_to("views.publish")} >= {BOOKER, ADMIN}
 
 
 @pytest.mark.parametrize("client_kind", ["plain", "production"])

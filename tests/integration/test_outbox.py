@@ -127,6 +127,20 @@ def test_claim_takes_due_rows_in_order_and_leases_them(engine: Engine, clock: Fi
     assert [r.id for r in store.claim(clock.now, 10, LEASE)] == [*ids, *later]
 
 
+def test_a_claim_for_some_channels_takes_only_their_rows(engine: Engine, clock: FixedClock) -> None:
+    emails = add_rows(engine, 3, clock.now, channel="email")
+    dms = add_rows(engine, 2, clock.now, channel="dm")
+    cards = add_rows(engine, 1, clock.now, channel="card")
+    store = OutboxStore(engine)
+
+    assert [r.id for r in store.claim(clock.now, 10, LEASE, channels=["dm"])] == dms
+    assert [r.id for r in store.claim(clock.now, 10, LEASE, channels=("card", "dm"))] == cards
+    assert {
+        r["id"]: r["status"] for r in outbox(engine) if r["channel"] == "email"
+    } == dict.fromkeys(emails, "pending")
+    assert [r.id for r in store.claim(clock.now, 10, LEASE)] == emails
+
+
 def test_marks_move_rows_on_and_write_the_delivery_log(engine: Engine, clock: FixedClock) -> None:
     ids = add_rows(engine, 4, clock.now)
     store = OutboxStore(engine)
@@ -158,6 +172,7 @@ def test_marks_move_rows_on_and_write_the_delivery_log(engine: Engine, clock: Fi
     assert {d.kind for d in recent} == {"approved"}
     assert {d.channel for d in recent} == {"dm"}
     assert store.counts() == {"sent": 1, "pending": 1, "dead": 1, "skipped": 1}
+    assert store.dead_count() == 1
     assert [d.id for d in store.dead()] == [ids[2]]
 
 
@@ -325,6 +340,50 @@ def test_two_threads_draining_one_outbox_send_every_row_exactly_once(
     assert errors == []
     assert Counter(sent.sent) == Counter(ids)  # each once, none missing
     assert {r["status"] for r in outbox(engine)} == {"sent"}
+
+
+def test_a_stuck_channel_holds_up_only_its_own_rows(engine: Engine, clock: FixedClock) -> None:
+    """Each channel is its own lane in the background: while one email send hangs, DMs and
+    cards committed after it still go out, and the email rows wait their turn untouched."""
+    emails = add_rows(engine, 3, clock.now, channel="email")
+    dms = add_rows(engine, 3, clock.now, channel="dm")
+    cards = add_rows(engine, 2, clock.now, channel="card")
+    release, entered = threading.Event(), threading.Event()
+    delivered = Recorder()
+
+    def stuck_email(row: OutboxRow) -> None:
+        entered.set()
+        assert release.wait(30)
+        delivered(row)
+
+    def status_of(ids: list[int]) -> set[str]:
+        stored = by_id(engine)
+        return {stored[i]["status"] for i in ids}
+
+    def wait_for(ids: list[int], status: str) -> bool:
+        for _ in range(200):
+            if status_of(ids) == {status}:
+                return True
+            threading.Event().wait(0.05)
+        return False
+
+    d = dispatcher(
+        engine, clock, {"email": stuck_email, "dm": delivered, "card": delivered}, poll_seconds=30
+    )
+    d.start()
+    try:
+        assert entered.wait(10), "the email lane never started"
+        assert wait_for(dms + cards, "sent"), "DMs and cards waited behind a stuck email"
+        assert status_of(emails) == {"sending"}  # leased by the email lane, which is stuck
+        assert not set(emails) & set(delivered.sent)
+        release.set()
+        assert wait_for(emails, "sent")
+    finally:
+        release.set()
+        d.stop()
+    assert Counter(delivered.sent) == Counter(emails + dms + cards)  # each once
+    assert {r["status"] for r in outbox(engine)} == {"sent"}
+    assert {t.name for t in threading.enumerate()}.isdisjoint({"outbox-email", "outbox-dm"})
 
 
 def _collect(results: Any, until: int, timeout: float = 60) -> list[tuple[str, Any]]:
