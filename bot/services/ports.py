@@ -60,6 +60,17 @@ class BookingRow:
     cancelled_by: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RoomRow:
+    """A room as the read side shows it (the booking form, room lists). Plain data: building
+    the mapped :class:`Room` aggregate for every room on every form costs more than the query."""
+
+    id: str
+    name: str
+    capacity: int
+    active: bool
+
+
 class RoomRepository(Protocol):
     def get(self, room_id: str) -> Room | None: ...
     def add(self, room: Room) -> None: ...

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, and_, func, or_, select
 from bot.adapters import orm
 from bot.adapters.db import READ_ONLY
 from bot.adapters.repositories import row_of
-from bot.domain.model import HOLDING, BookingStatus, Room
-from bot.services.ports import BookingRow
+from bot.domain.model import HOLDING, BookingStatus
+from bot.services.ports import BookingRow, RoomRow
 
 T = orm.booking_list.c
 UTC_ZONE = ZoneInfo("UTC")
@@ -143,12 +143,12 @@ class Queries:
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
             return {r.room_id for r in conn.execute(query.distinct())}
 
-    def rooms(self, *, include_inactive: bool = False) -> list[Room]:
+    def rooms(self, *, include_inactive: bool = False) -> list[RoomRow]:
         query = select(orm.rooms).order_by(orm.rooms.c.id)
         if not include_inactive:
             query = query.where(orm.rooms.c.active.is_(True))
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            return [Room(r.id, r.name, r.capacity, r.active) for r in conn.execute(query)]
+            return [RoomRow(r.id, r.name, r.capacity, r.active) for r in conn.execute(query)]
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class Suggestion:
     """Where a refused request could go instead: the same room later, or another room then."""
 
     next_start: datetime | None
-    free_rooms: list[Room]
+    free_rooms: list[RoomRow]
 
 
 def suggest(

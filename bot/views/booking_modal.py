@@ -9,18 +9,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.model import Room
+from bot.services.ports import RoomRow
 from bot.views import ids
 from bot.views.blocks import OPTION_TEXT_MAX, Block, clip, context, plain
 
 MAX_ROOM_OPTIONS = 100  # Slack's limit for a static_select
 
 
-def room_label(room: Room) -> str:
+def room_label(room: RoomRow) -> str:
     return clip(f"{room.name} ({room.id}) · {room.capacity} people", OPTION_TEXT_MAX)
 
 
-def _room_option(room: Room) -> dict[str, Any]:
+def _room_option(room: RoomRow) -> dict[str, Any]:
     return {"text": plain(room_label(room), OPTION_TEXT_MAX), "value": room.id}
 
 
@@ -30,7 +30,7 @@ def _next_half_hour(now: datetime) -> datetime:
 
 
 def booking_modal(
-    rooms: Sequence[Room],
+    rooms: Sequence[RoomRow],
     tz: ZoneInfo,
     now: datetime,
     *,

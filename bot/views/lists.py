@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.model import Room
-from bot.services.ports import BookingRow
+from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
 from bot.views.blocks import Block, actions, button, context, escape, section
 from bot.views.home import booking_line, cancel_button
@@ -26,7 +25,7 @@ def my_bookings(rows: Sequence[BookingRow], total: int, tz: ZoneInfo) -> dict[st
     return {"text": f"You have {total} upcoming booking(s).", "blocks": blocks}
 
 
-def rooms_list(rooms: Sequence[Room], *, is_admin: bool) -> dict[str, Any]:
+def rooms_list(rooms: Sequence[RoomRow], *, is_admin: bool) -> dict[str, Any]:
     if not rooms:
         text = "There are no rooms yet." + (" Add one below." if is_admin else "")
         blocks: list[Block] = [section(text)]

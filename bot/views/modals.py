@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.domain.model import Room
-from bot.services.ports import BookingRow
+from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
 from bot.views.blocks import context, escape, plain, section
 from bot.views.timefmt import token_span
@@ -44,7 +43,7 @@ def deny_modal(row: BookingRow, *, channel: str | None, message_ts: str | None) 
     }
 
 
-def room_modal(room: Room | None = None) -> dict[str, Any]:
+def room_modal(room: RoomRow | None = None) -> dict[str, Any]:
     """Add a room (``room`` is None) or edit one; the id of an existing room cannot change."""
     blocks: list[dict[str, Any]] = []
     if room is None:
