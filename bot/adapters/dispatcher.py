@@ -179,16 +179,17 @@ class Dispatcher:
             channels=channels,
         )
         started = time.monotonic()
-        for index, row in enumerate(rows):
+        units = _coalesce(rows)
+        for index, unit in enumerate(units):
             if index and time.monotonic() - started > p.lease_seconds / 2:
-                rest = rows[index:]
+                rest = [row for later in units[index:] for row in later]
                 log.warning(
                     "batch is slow; handing %d row(s) back before the lease ends", len(rest)
                 )
                 for late in rest:
                     self.store.defer(late.id, self.clock(), now=self.clock())
                 break
-            self._deliver(row)
+            self._deliver(unit)
         return len(rows)
 
     def drain(self, max_batches: int = 1000, channels: Collection[str] | None = None) -> int:
@@ -207,43 +208,62 @@ class Dispatcher:
     def breaker(self, channel: str) -> pybreaker.CircuitBreaker:
         return self._channel(channel).breaker
 
-    def _deliver(self, row: OutboxRow) -> None:
+    def _deliver(self, unit: Sequence[OutboxRow]) -> None:
+        """Send one row, or one rendering standing for several rows (see :func:`_coalesce`):
+        the newest row is sent, and its outcome is every row's."""
+        row = unit[-1]
         sender = self.senders.get(row.channel)
         if sender is None:
-            self.store.mark_skipped(row.id, f"{row.channel} is not configured", now=self.clock())
+            for each in unit:
+                self.store.mark_skipped(
+                    each.id, f"{row.channel} is not configured", now=self.clock()
+                )
             return
         channel = self._channel(row.channel)
         wait = channel.wait_seconds()
         if wait is not None:
-            self._defer(row, wait)
+            for each in unit:
+                self._defer(each, wait)
             return
         started = time.perf_counter()
         try:
             channel.breaker.call(sender, row)
         except pybreaker.CircuitBreakerError as exc:
             tried = exc.__context__
-            if tried is None or isinstance(tried, pybreaker.CircuitBreakerError):
-                # Another thread opened the breaker between the check above and the call, or
-                # the breaker's own clock is a hair behind ours: look again soon.
-                self._defer(row, channel.wait_seconds() or min(1.0, channel.breaker.reset_timeout))
-            else:
-                # A breaker made with throw_new_error_on_trip=True: this attempt was made and
-                # failed, which is what tripped it.
-                self._failed(row, tried, started)
+            for each in unit:
+                if tried is None or isinstance(tried, pybreaker.CircuitBreakerError):
+                    # Another thread opened the breaker between the check above and the call,
+                    # or the breaker's own clock is a hair behind ours: look again soon.
+                    wait = channel.wait_seconds() or min(1.0, channel.breaker.reset_timeout)
+                    self._defer(each, wait)
+                else:
+                    # A breaker made with throw_new_error_on_trip=True: this attempt was made
+                    # and failed, which is what tripped it.
+                    self._failed(each, tried, started)
         except NoRecipient as exc:
             self._tell_no_recipient(row, exc)
-            self.store.mark_skipped(row.id, str(exc), now=self.clock(), duration_ms=_ms(started))
+            for each in unit:
+                self.store.mark_skipped(
+                    each.id, str(exc), now=self.clock(), duration_ms=_ms(started)
+                )
         except PermanentFailure as exc:
             log.warning(
                 "%s to %s (row %d) failed for good: %s", row.channel, row.recipient, row.id, exc
             )
-            self.store.mark_failed(
-                row.id, _describe(exc), self.clock(), None, duration_ms=_ms(started)
-            )
+            for each in unit:
+                self.store.mark_failed(
+                    each.id, _describe(exc), self.clock(), None, duration_ms=_ms(started)
+                )
         except Exception as exc:
-            self._failed(row, exc, started)
+            for each in unit:
+                self._failed(each, exc, started)
         else:
-            self.store.mark_sent(row.id, self.clock(), duration_ms=_ms(started))
+            self.store.mark_sent(
+                row.id,
+                self.clock(),
+                duration_ms=_ms(started),
+                covering=[each.id for each in unit[:-1]],
+            )
 
     def _failed(self, row: OutboxRow, exc: BaseException, started: float) -> None:
         now = self.clock()
@@ -383,6 +403,38 @@ class Dispatcher:
                 # The database may be briefly unreachable; the rows wait there, so try again later.
                 log.exception("%s dispatch failed; retrying in %ss", lane, self.params.poll_seconds)
             wake.wait(self.params.poll_seconds)
+
+
+def _coalesce(rows: Sequence[OutboxRow]) -> list[list[OutboxRow]]:
+    """Group a batch into units to send, oldest first.
+
+    A DM or an email is a message about one event: each row is its own unit. An App Home or an
+    approval card is a rendering of *current* state, made when it is sent, so one publish answers
+    every refresh of the same home (or the same booking's card) queued before it. In a burst
+    (an admin approving a queue of requests) this sends the admin's home once per batch instead
+    of once per approval.
+    """
+    units: list[list[OutboxRow]] = []
+    same: dict[tuple[object, ...], list[OutboxRow]] = {}
+    for row in rows:
+        key = _rendering(row)
+        if key is None:
+            units.append([row])
+        elif key in same:
+            same[key].append(row)
+        else:
+            same[key] = [row]
+            units.append(same[key])
+    return units
+
+
+def _rendering(row: OutboxRow) -> tuple[object, ...] | None:
+    """What a state row renders (rows with the same key publish the same thing), or None."""
+    if row.channel == Channel.HOME:
+        return (row.channel, row.recipient)
+    if row.channel == Channel.CARD:
+        return (row.channel, row.recipient, row.payload.get("booking_id"))
+    return None
 
 
 def _ms(started: float) -> int:

@@ -186,7 +186,9 @@ deliveries = Table(
     Column("outcome", String(16), nullable=False),
     Column("error", Text),
     Column("duration_ms", Integer),
-    CheckConstraint("outcome IN ('sent', 'failed', 'dead', 'skipped', 'deferred')", name="outcome"),
+    CheckConstraint(
+        "outcome IN ('sent', 'failed', 'dead', 'skipped', 'deferred', 'coalesced')", name="outcome"
+    ),
     Index("ix_deliveries_at", "at"),
     Index("ix_deliveries_outbox_id", "outbox_id"),
     sqlite_autoincrement=True,

@@ -10,7 +10,7 @@ Every outcome is also appended to ``deliveries``, the notification log operators
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -195,18 +195,27 @@ class OutboxStore:
             )
             return sorted((OutboxRow(**r._mapping) for r in claimed), key=lambda r: r.id)
 
-    def mark_sent(self, outbox_id: int, now: datetime, *, duration_ms: int | None = None) -> bool:
+    def mark_sent(
+        self,
+        outbox_id: int,
+        now: datetime,
+        *,
+        duration_ms: int | None = None,
+        covering: Sequence[int] = (),
+    ) -> bool:
         """Record a delivery. A send that succeeded is always recorded, even if the lease had
-        expired meanwhile, so a retry already in flight does not send it a third time."""
+        expired meanwhile, so a retry already in flight does not send it a third time.
+
+        ``covering`` are older rows the same send made redundant (an App Home or a card shows
+        current state, so one publish answers every refresh queued before it): they are marked
+        sent too, in the same transaction, and logged as ``coalesced``.
+        """
+        values = {"status": "sent", "sent_at": now, "last_error": None}
         with self.engine.begin() as conn:
+            for older in covering:
+                self._mark(conn, older, "coalesced", now, values=values, only_from=None)
             return self._mark(
-                conn,
-                outbox_id,
-                "sent",
-                now,
-                duration_ms=duration_ms,
-                values={"status": "sent", "sent_at": now, "last_error": None},
-                only_from=None,
+                conn, outbox_id, "sent", now, duration_ms=duration_ms, values=values, only_from=None
             )
 
     def mark_failed(

@@ -36,7 +36,13 @@ LEASE = 60.0
 
 
 def add_rows(
-    engine: Engine, count: int, at: datetime, *, channel: str = "dm", kind: str = "approved"
+    engine: Engine,
+    count: int,
+    at: datetime,
+    *,
+    channel: str = "dm",
+    kind: str = "approved",
+    payload: dict[str, Any] | None = None,
 ) -> list[int]:
     """``count`` pending rows due at ``at``, one event each way the policies would write them."""
     event_id = uuid.uuid4().hex
@@ -58,7 +64,7 @@ def add_rows(
                     "event_id": event_id,
                     "channel": channel,
                     "recipient": f"U{i:04d}",
-                    "payload": {"kind": kind},
+                    "payload": payload or {"kind": kind},
                     "status": "pending",
                     "attempts": 0,
                     "next_attempt_at": at,
@@ -125,6 +131,41 @@ def test_claim_takes_due_rows_in_order_and_leases_them(engine: Engine, clock: Fi
     assert [r.attempts for r in again] == [2, 2, 2]
     clock.advance(timedelta(minutes=5))  # their leases ran out again, and the later row is due
     assert [r.id for r in store.claim(clock.now, 10, LEASE)] == [*ids, *later]
+
+
+def test_refreshes_of_one_home_or_one_card_in_a_batch_are_sent_once(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """A home tab or an approval card is rendered when sent, so the newest refresh in a batch
+    answers the older ones; every DM is still its own message."""
+    homes = [add_rows(engine, 1, clock.now, channel="home")[0] for _ in range(3)]  # all U0000
+    newest, other_home = add_rows(engine, 2, clock.now, channel="home")  # U0000, U0001
+    cards = [
+        add_rows(engine, 1, clock.now, channel="card", payload={"booking_id": n})[0]
+        for n in (7, 8, 7)
+    ]
+    dms = [add_rows(engine, 1, clock.now, channel="dm")[0] for _ in range(2)]
+    published = Recorder()
+    dm = Recorder()
+    d = dispatcher(engine, clock, {"home": published, "card": published, "dm": dm})
+
+    assert d.run_once() == 10
+    # one publish per home and per card, of the newest row, in the order each was first asked
+    assert published.sent == [newest, other_home, cards[2], cards[1]]
+    assert dm.sent == dms
+    assert {r["status"] for r in outbox(engine)} == {"sent"}
+    outcome = {d["outbox_id"]: d["outcome"] for d in log_of(engine)}
+    assert [outcome[i] for i in [*homes, newest]] == ["coalesced"] * 3 + ["sent"]
+    assert [outcome[i] for i in cards] == ["coalesced", "sent", "sent"]
+
+
+def test_a_failed_refresh_fails_every_row_it_stood_for(engine: Engine, clock: FixedClock) -> None:
+    homes = [add_rows(engine, 1, clock.now, channel="home")[0] for _ in range(3)]
+    d = dispatcher(engine, clock, {"home": Recorder(fail=RuntimeError("slack is down"))})
+    assert d.run_once() == 3
+    stored = by_id(engine)
+    assert {(stored[i]["status"], stored[i]["attempts"]) for i in homes} == {("pending", 1)}
+    assert {d["outcome"] for d in log_of(engine)} == {"failed"}
 
 
 def test_a_claim_for_some_channels_takes_only_their_rows(engine: Engine, clock: FixedClock) -> None:
