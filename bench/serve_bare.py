@@ -21,16 +21,29 @@ from typing import Any
 from bench.stack import SECRET, TOKEN, write_port
 
 
-def build(slack_url: str) -> Any:
+def build(slack_url: str, *, open_modal: bool = False) -> Any:
     """The bare Bolt app: ``/book``, the Approve button and the booking modal, each ack only.
+
+    With ``open_modal``, ``/book`` also makes the one Web API call Slack requires of it: after
+    ``ack()``, ``views.open`` with a booking form for the bench's 50 rooms, built once at start.
+    That is the floor any app answering ``/book`` with a modal pays per request.
 
     Bolt calls ``auth.test`` once, on the first request; the client points at the fake Slack API
     (as the app's does) so that call stays on loopback.
     """
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
     from slack_bolt import Ack, App
     from slack_sdk import WebClient
 
+    from bench.stack import ROOM_IDS
+    from bot.services.ports import RoomRow
     from bot.views import ids
+    from bot.views.booking_modal import booking_modal
+
+    rooms = [RoomRow(room, f"Bench room {n}", 4 + n % 10, True) for n, room in enumerate(ROOM_IDS)]
+    form = booking_modal(rooms, ZoneInfo("UTC"), datetime.now(UTC), max_title=150)
 
     app = App(
         client=WebClient(token=TOKEN, base_url=slack_url),
@@ -39,8 +52,10 @@ def build(slack_url: str) -> Any:
     )
 
     @app.command("/book")
-    def book(ack: Ack) -> None:
+    def book(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         ack()
+        if open_modal:
+            client.views_open(trigger_id=command["trigger_id"], view=form)
 
     @app.action(ids.APPROVE)
     def approve(ack: Ack) -> None:
@@ -58,12 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--slack-url", required=True)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--open-modal", action="store_true", help="/book also calls views.open")
     args = parser.parse_args(argv)
 
     from bot.adapters.http import HttpServer, WebApp
 
     server = HttpServer(
-        WebApp(build(args.slack_url), lambda: (True, "ready")),
+        WebApp(build(args.slack_url, open_modal=args.open_modal), lambda: (True, "ready")),
         host="127.0.0.1",
         port=0,
         threads=args.threads,

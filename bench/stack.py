@@ -622,12 +622,19 @@ def start_app(
 
 
 def start_bare(
-    work: Path, name: str = "bare", *, peers: PeerPorts, threads: int = WEB_THREADS
+    work: Path,
+    name: str = "bare",
+    *,
+    peers: PeerPorts,
+    threads: int = WEB_THREADS,
+    open_modal: bool = False,
 ) -> Server:
-    """The baseline: a bare Bolt app that only acks, on the same server stack."""
+    """The baseline: a bare Bolt app that only acks, on the same server stack (with
+    ``open_modal``, its ``/book`` also opens a prebuilt modal: the Web API call alone)."""
     return Server(
         "bench.serve_bare",
-        ["--slack-url", peers.slack_url, "--threads", str(threads)],
+        ["--slack-url", peers.slack_url, "--threads", str(threads)]
+        + (["--open-modal"] if open_modal else []),
         work,
         name,
     )

@@ -189,6 +189,7 @@ def run_database(
     peers: stack.Peers,
     bare: stack.Server,
     busiest: list[tuple[Measured, Measured]],
+    modal: stack.Server | None = None,
 ) -> list[Figure]:
     slots = stack.Slots()
     pending = stack.seed(url, slots.take(clicks_needed(ctx)))
@@ -213,11 +214,31 @@ def run_database(
                     if approved != len(cell.approving):
                         checks.append(f"only {approved}/{len(cell.approving)} approved")
                 figures += figures_for(db, cell, measured, base, checks)
+                if modal is not None and cell.interaction == "command":
+                    floor = measure_cell(ctx, modal, cell, expect=None, name=f"modal-{tag}")
+                    figures.append(api_floor_figure(db, cell, measured, floor))
                 if cell.concurrency == max(CONCURRENCY):
                     busiest.append((measured, base))
     finally:
         watch.close()
     return figures
+
+
+def api_floor_figure(db: str, cell: Cell, app: Measured, floor: Measured) -> Figure:
+    """``/book`` against Bolt plus the one call it must make (``views.open`` of a prebuilt form):
+    how much of the gap to the ack-only baseline is the Web API call itself."""
+    return Figure(
+        SUITE,
+        f"{cell.interaction} c={cell.concurrency} {db} p50 vs Bolt + the same views.open",
+        app.ms(50),
+        floor.ms(50),
+        "ms",
+        None,
+        note=(
+            f"CPU/request {app.cpu_ms_per_request:.2f} ms vs {floor.cpu_ms_per_request:.2f} ms "
+            "(a bare Bolt app that acks and opens a prebuilt 50-room booking form)"
+        ),
+    )
 
 
 def databases(ctx: Context) -> list[tuple[str, Callable[[], str]]]:
@@ -272,9 +293,13 @@ def explain_saturation(ctx: Context, busiest: list[tuple[Measured, Measured]]) -
 def run(ctx: Context) -> list[Figure]:
     figures: list[Figure] = []
     busiest: list[tuple[Measured, Measured]] = []
-    with stack.Peers(ctx.work) as peers, stack.start_bare(ctx.work, peers=peers.ports) as bare:
+    with (
+        stack.Peers(ctx.work) as peers,
+        stack.start_bare(ctx.work, peers=peers.ports) as bare,
+        stack.start_bare(ctx.work, "bare-modal", peers=peers.ports, open_modal=True) as modal,
+    ):
         for db, make_url in databases(ctx):
-            figures += run_database(ctx, db, make_url(), peers, bare, busiest)
+            figures += run_database(ctx, db, make_url(), peers, bare, busiest, modal)
     if any(f.passed is False and f"c={max(CONCURRENCY)} " in f.name for f in figures):
         explain_saturation(ctx, busiest)
     return figures
