@@ -20,6 +20,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 log = logging.getLogger(__name__)
 
 FAILURE_TTL_SECONDS = 30.0
+#: The cache drops expired entries when it reaches this size (and then twice what was left), so
+#: it holds about the users seen within one TTL, however long the process runs.
+SWEEP_AT = 1024
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Directory:
         self._now = monotonic
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, UserProfile]] = {}
+        self._sweep_at = SWEEP_AT
 
     def profile(self, user_id: str) -> UserProfile:
         with self._lock:
@@ -53,8 +57,17 @@ class Directory:
                 return hit[1]
         profile, ttl = self._fetch(user_id)
         with self._lock:
-            self._cache[user_id] = (self._now() + ttl, profile)
+            now = self._now()
+            self._cache[user_id] = (now + ttl, profile)
+            if len(self._cache) >= self._sweep_at:
+                self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
+                self._sweep_at = max(SWEEP_AT, 2 * len(self._cache))
         return profile
+
+    def __len__(self) -> int:
+        """How many users are cached (expired entries included until the next sweep)."""
+        with self._lock:
+            return len(self._cache)
 
     def tz(self, user_id: str) -> ZoneInfo:
         return self.profile(user_id).tz

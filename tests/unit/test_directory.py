@@ -1,0 +1,43 @@
+"""The users.info cache: answers reused within the TTL, and a long-running process does not keep
+every user it ever saw."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.adapters.directory import SWEEP_AT, Directory
+
+
+class Users:
+    """Just enough of WebClient: ``users_info`` answering for anyone, counting the calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def users_info(self, user: str) -> dict[str, Any]:
+        self.calls += 1
+        return {"user": {"id": user, "tz": "Asia/Seoul", "profile": {"email": f"{user}@x.test"}}}
+
+
+def test_answers_are_reused_until_they_expire() -> None:
+    now = [0.0]
+    users = Users()
+    directory = Directory(users, ZoneInfo("UTC"), ttl_seconds=60, monotonic=lambda: now[0])  # type: ignore[arg-type]
+    assert directory.tz("U1") == ZoneInfo("Asia/Seoul")
+    assert directory.profile("U1").email == "U1@x.test"
+    assert users.calls == 1
+    now[0] = 61
+    directory.tz("U1")
+    assert users.calls == 2
+
+
+def test_expired_entries_are_swept_as_new_users_arrive() -> None:
+    now = [0.0]
+    directory = Directory(Users(), ZoneInfo("UTC"), ttl_seconds=60, monotonic=lambda: now[0])  # type: ignore[arg-type]
+    for hour in range(5):  # a new crowd every hour, each gone quiet by the next
+        now[0] = hour * 3600.0
+        for n in range(SWEEP_AT - 1):
+            directory.tz(f"U{hour}-{n}")
+    assert len(directory) < 2 * SWEEP_AT
+    assert directory.profile(f"U4-{SWEEP_AT - 2}").known  # the current crowd is still cached
