@@ -7,6 +7,11 @@ Why it is shaped like this:
 - Each channel is a *lane*: in the background, every channel has its own thread claiming only
   that channel's rows. A mail server that accepts connections and never answers holds up the
   email lane for its timeout on every try; approval cards, DMs and home tabs go on meanwhile.
+- Lanes take turns while they are quick: only one sends at a time, unless the one sending has
+  been at it longer than ``turn_patience_seconds`` (it is waiting on a slow channel), when the
+  others go ahead beside it. Python runs one thread at a time, so four lanes busy at once would
+  take four shares of the interpreter from the web threads answering Slack; taking turns keeps
+  notification work to one share, and a stalled channel still stalls only itself.
 - Each channel has its own circuit breaker (``pybreaker``). After ``fail_max`` consecutive failures
   the channel's rows are *deferred* (put back, the attempt not counted) until the breaker lets a
   trial call through, so an outage does not burn every row's attempts.
@@ -20,7 +25,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, Self
@@ -85,6 +91,8 @@ class DispatchSettings:
     lease_seconds: float = 300.0
     breaker_fail_max: int = 5
     breaker_reset_seconds: float = 30.0
+    #: How long a lane may send before the others stop waiting for their turn.
+    turn_patience_seconds: float = 0.25
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> Self:
@@ -129,6 +137,35 @@ class _Channel:
         return remaining if remaining > 0 else None
 
 
+class _Turns:
+    """One lane sends at a time; a lane whose send outlasts ``patience`` no longer holds the
+    others back (they go ahead without a turn until it is done)."""
+
+    def __init__(self, patience: float) -> None:
+        self.patience = patience
+        self._changed = threading.Condition()
+        self._since: float | None = None
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._changed:
+            while self._since is not None:
+                left = self.patience - (time.monotonic() - self._since)
+                if left <= 0:
+                    break  # the lane sending is stuck on its channel: do not wait for it
+                self._changed.wait(left)
+            mine = self._since is None
+            if mine:
+                self._since = time.monotonic()
+        try:
+            yield
+        finally:
+            if mine:
+                with self._changed:
+                    self._since = None
+                    self._changed.notify()
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -151,6 +188,7 @@ class Dispatcher:
             self._channels[channel] = self._watch(breaker)
         self._told_no_email: set[str] = set()
         self._told_lock = threading.Lock()
+        self._turns = _Turns(self.params.turn_patience_seconds)
         self._wakes: dict[str, threading.Event] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -189,7 +227,8 @@ class Dispatcher:
                 for late in rest:
                     self.store.defer(late.id, self.clock(), now=self.clock())
                 break
-            self._deliver(unit)
+            with self._turns.turn():
+                self._deliver(unit)
         return len(rows)
 
     def drain(self, max_batches: int = 1000, channels: Collection[str] | None = None) -> int:

@@ -27,6 +27,9 @@ def expected_figures(databases: list[str]) -> set[str]:
         for stat in ("p50", "p95", "p99", "req/s")
     }
     names |= {
+        f"command c={c} {db} p50 vs Bolt + the same views.open" for db in databases for c in (1, 32)
+    }
+    names |= {
         f"submission c={c} SMTP {mode} {stat}"
         for c in (1, 8)
         for mode in ("refusing", "hanging")
