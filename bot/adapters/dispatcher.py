@@ -7,11 +7,11 @@ Why it is shaped like this:
 - Each channel is a *lane*: in the background, every channel has its own thread claiming only
   that channel's rows. A mail server that accepts connections and never answers holds up the
   email lane for its timeout on every try; approval cards, DMs and home tabs go on meanwhile.
-- Lanes take turns while they are quick: only one sends at a time, unless the one sending has
-  been at it longer than ``turn_patience_seconds`` (it is waiting on a slow channel), when the
-  others go ahead beside it. Python runs one thread at a time, so four lanes busy at once would
-  take four shares of the interpreter from the web threads answering Slack; taking turns keeps
-  notification work to one share, and a stalled channel still stalls only itself.
+- Lanes take turns: only one sends at a time, and one that has been sending longer than
+  ``turn_patience_seconds`` (it is waiting on a slow channel) loses its turn to the others.
+  Python runs one thread at a time, so four lanes busy at once would take four shares of the
+  interpreter from the web threads answering Slack; taking turns keeps notification work to one
+  share, and a stalled channel still stalls only itself.
 - Each channel has its own circuit breaker (``pybreaker``). After ``fail_max`` consecutive failures
   the channel's rows are *deferred* (put back, the attempt not counted) until the breaker lets a
   trial call through, so an outage does not burn every row's attempts.
@@ -138,13 +138,15 @@ class _Channel:
 
 
 class _Turns:
-    """One lane sends at a time; a lane whose send outlasts ``patience`` no longer holds the
-    others back (they go ahead without a turn until it is done)."""
+    """One lane sends at a time. A lane whose send outlasts ``patience`` (it is waiting on a slow
+    channel) loses its turn to the next lane waiting, and the others keep taking turns among
+    themselves; when the slow send ends, its lane simply waits for a turn again."""
 
     def __init__(self, patience: float) -> None:
         self.patience = patience
         self._changed = threading.Condition()
         self._since: float | None = None
+        self._holder = 0  # which turn is current; a turn taken over is not released twice
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -152,16 +154,16 @@ class _Turns:
             while self._since is not None:
                 left = self.patience - (time.monotonic() - self._since)
                 if left <= 0:
-                    break  # the lane sending is stuck on its channel: do not wait for it
+                    break  # the lane sending is stuck on its channel: take the turn over
                 self._changed.wait(left)
-            mine = self._since is None
-            if mine:
-                self._since = time.monotonic()
+            self._holder += 1
+            mine = self._holder
+            self._since = time.monotonic()
         try:
             yield
         finally:
-            if mine:
-                with self._changed:
+            with self._changed:
+                if self._holder == mine:
                     self._since = None
                     self._changed.notify()
 

@@ -1,4 +1,4 @@
-"""Dispatcher lanes take turns while quick, and stop waiting for a lane stuck on its channel."""
+"""Dispatcher lanes take turns, and a lane stuck on its channel loses its turn to the others."""
 
 from __future__ import annotations
 
@@ -44,10 +44,27 @@ def test_a_lane_stuck_past_its_patience_holds_nobody_back() -> None:
     holder = threading.Thread(target=stuck_lane)
     holder.start()
     assert stuck.wait(10)
-    done = 0
-    for _ in range(50):  # each would wait for a turn forever if the stuck lane held it
-        with turns.turn():
-            done += 1
+    done, most, inside = 0, 0, 0
+    lock = threading.Lock()
+
+    def quick_lane() -> None:
+        nonlocal done, most, inside
+        for _ in range(25):  # each would wait for a turn forever if the stuck lane held it
+            with turns.turn():
+                with lock:
+                    inside += 1
+                    most = max(most, inside)
+                    done += 1
+                time.sleep(0.001)
+                with lock:
+                    inside -= 1
+
+    quick = [threading.Thread(target=quick_lane) for _ in range(2)]
+    for t in quick:
+        t.start()
+    for t in quick:
+        t.join(30)
+    assert most == 1  # the others still take turns among themselves
     release.set()
     holder.join(10)
     assert done == 50
