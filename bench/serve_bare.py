@@ -42,8 +42,12 @@ def build(slack_url: str, *, open_modal: bool = False) -> Any:
     from bot.views import ids
     from bot.views.booking_modal import booking_modal
 
-    rooms = [RoomRow(room, f"Bench room {n}", 4 + n % 10, True) for n, room in enumerate(ROOM_IDS)]
-    form = booking_modal(rooms, ZoneInfo("UTC"), datetime.now(UTC), max_title=150)
+    form: dict[str, Any] = {}
+    if open_modal:
+        rooms = [
+            RoomRow(room, f"Bench room {n}", 4 + n % 10, True) for n, room in enumerate(ROOM_IDS)
+        ]
+        form = booking_modal(rooms, ZoneInfo("UTC"), datetime.now(UTC), max_title=150)
 
     app = App(
         client=WebClient(token=TOKEN, base_url=slack_url),

@@ -271,15 +271,16 @@ class Dispatcher:
             channel.breaker.call(sender, row)
         except pybreaker.CircuitBreakerError as exc:
             tried = exc.__context__
-            for each in unit:
-                if tried is None or isinstance(tried, pybreaker.CircuitBreakerError):
-                    # Another thread opened the breaker between the check above and the call,
-                    # or the breaker's own clock is a hair behind ours: look again soon.
-                    wait = channel.wait_seconds() or min(1.0, channel.breaker.reset_timeout)
+            if tried is None or isinstance(tried, pybreaker.CircuitBreakerError):
+                # Another thread opened the breaker between the check above and the call, or
+                # the breaker's own clock is a hair behind ours: look again soon.
+                wait = channel.wait_seconds() or min(1.0, channel.breaker.reset_timeout)
+                for each in unit:
                     self._defer(each, wait)
-                else:
-                    # A breaker made with throw_new_error_on_trip=True: this attempt was made
-                    # and failed, which is what tripped it.
+            else:
+                # A breaker made with throw_new_error_on_trip=True: this attempt was made and
+                # failed, which is what tripped it.
+                for each in unit:
                     self._failed(each, tried, started)
         except NoRecipient as exc:
             self._tell_no_recipient(row, exc)
