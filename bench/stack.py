@@ -36,6 +36,8 @@ from typing import Any
 from sqlalchemy import Engine, case, create_engine, delete, func, or_, select, text
 from sqlalchemy.engine import make_url
 
+from bot.views import ids
+
 ROOT = Path(__file__).resolve().parent.parent
 
 SECRET = "bench-signing-secret-0123456789abcdef"
@@ -107,6 +109,20 @@ class Slots:
 
 
 # -- databases -----------------------------------------------------------------------------------
+
+
+def approve_click(booking: int, slack_url: str) -> Any:
+    """The admin's Approve click on ``booking``'s approval card, as a load generator request."""
+    from bench import loadgen
+
+    return loadgen.click_body(
+        ADMIN,
+        ids.APPROVE,
+        str(booking),
+        channel=APPROVALS,
+        message_ts=MESSAGE_TS,
+        response_base=slack_url,
+    )
 
 
 def sqlite_url(path: Path) -> str:

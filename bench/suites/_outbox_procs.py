@@ -15,6 +15,7 @@ import queue
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,19 @@ def _dm_key(params: dict[str, Any]) -> str | None:
     return f"{params.get('channel')}/{found.group(1)}" if found else None
 
 
+def _answer(commands: Any, replies: Any, report: Callable[[], Received]) -> None:
+    """Answer ``"report"`` commands with ``report()`` until ``"stop"``, or until the parent has
+    been quiet for ``PATIENCE_SECONDS`` (it died)."""
+    while True:
+        try:
+            command = commands.get(timeout=PATIENCE_SECONDS)
+        except queue.Empty:
+            return
+        if command == "stop":
+            return
+        replies.put(("report", report()))
+
+
 def slack_process(users: list[tuple[str, str]], commands: Any, replies: Any) -> None:
     """Serve a fake Slack Web API knowing ``users`` (id, email) until told to stop.
 
@@ -62,17 +76,14 @@ def slack_process(users: list[tuple[str, str]], commands: Any, replies: Any) -> 
         for user, email in users:
             fake.add_user(user, tz="Europe/Berlin", email=email, name=user.lower())
         replies.put(("ready", fake.url, os.getpid()))
-        while True:
-            try:
-                command = commands.get(timeout=PATIENCE_SECONDS)
-            except queue.Empty:
-                return
-            if command == "stop":
-                return
+
+        def report() -> Received:
             calls = fake.calls_to("chat.postMessage")
             fake.reset()
             keys = Counter(key for key in (_dm_key(c.params) for c in calls) if key is not None)
-            replies.put(("report", Received(len(calls), keys, pid=os.getpid())))
+            return Received(len(calls), keys, pid=os.getpid())
+
+        _answer(commands, replies, report)
     finally:
         fake.stop()
 
@@ -102,17 +113,14 @@ def smtp_process(port: int, commands: Any, replies: Any) -> None:
     controller.start()
     try:
         replies.put(("ready", port, os.getpid()))
-        while True:
-            try:
-                command = commands.get(timeout=PATIENCE_SECONDS)
-            except queue.Empty:
-                return
-            if command == "stop":
-                return
+
+        def report() -> Received:
             received, handler.received = handler.received, Received()
             received.connections, handler.peers = len(handler.peers), set()
             received.pid = os.getpid()
-            replies.put(("report", received))
+            return received
+
+        _answer(commands, replies, report)
     finally:
         controller.stop()
 

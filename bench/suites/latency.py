@@ -31,7 +31,6 @@ from pathlib import Path
 from bench import loadgen, stack
 from bench.common import Context, Figure, percentile
 from bot.demo.signed import booking_values
-from bot.views import ids
 
 SUITE = "latency"
 INTERACTIONS = ("command", "click", "submission")
@@ -79,17 +78,7 @@ def build_cells(ctx: Context, slots: stack.Slots, pending: list[int], slack_url:
             for i in range(total)
         ]
         approving = [next(to_approve) for _ in range(total)]
-        clicks = [
-            loadgen.click_body(
-                stack.ADMIN,
-                ids.APPROVE,
-                str(booking),
-                channel=stack.APPROVALS,
-                message_ts=stack.MESSAGE_TS,
-                response_base=slack_url,
-            )
-            for booking in approving
-        ]
+        clicks = [stack.approve_click(booking, slack_url) for booking in approving]
         submissions = [
             loadgen.submit_body(
                 users[i % len(users)],

@@ -17,7 +17,6 @@ from __future__ import annotations
 from bench import loadgen, stack
 from bench.common import Context, Figure
 from bot.demo.signed import booking_values
-from bot.views import ids
 
 SUITE = "memory"
 TARGET = 1.1
@@ -51,16 +50,7 @@ def mix(
                 seeded[clicks] if clicks < len(seeded) else first_new_id + clicks - len(seeded)
             )
             clicks += 1
-            requests.append(
-                loadgen.click_body(
-                    stack.ADMIN,
-                    ids.APPROVE,
-                    str(booking),
-                    channel=stack.APPROVALS,
-                    message_ts=stack.MESSAGE_TS,
-                    response_base=slack_url,
-                )
-            )
+            requests.append(stack.approve_click(booking, slack_url))
         else:
             (slot,) = slots.take(1)
             values = booking_values(slot.room, slot.day.isoformat(), slot.start, slot.end, "mem")

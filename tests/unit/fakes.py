@@ -18,7 +18,6 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Self
 
 from bot.domain.errors import RoomUnavailable
@@ -222,14 +221,6 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     def __enter__(self) -> Self:
         self._begin()
         return super().__enter__()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        super().__exit__(exc_type, exc, tb)
 
     def commit(self) -> None:
         store = self.store
