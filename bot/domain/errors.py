@@ -73,7 +73,7 @@ class RoomUnavailable(BookingError):
             message = f"Room {room_id} is already booked for (part of) that time."
         else:
             message = (
-                f"Room {room_id} is already booked by <@{conflict.booker}> "
+                f"Room {room_id} is already booked by {conflict.booker} "
                 f"from {conflict.starts_at:%Y-%m-%d %H:%M} to {conflict.ends_at:%H:%M} UTC."
             )
         super().__init__(message)

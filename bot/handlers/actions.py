@@ -18,6 +18,7 @@ from bot.views import ids, texts
 from bot.views.home import MAX_PAGES, pages_of
 from bot.views.lists import LIST_LIMIT, my_bookings
 from bot.views.modals import deny_modal, room_modal
+from bot.views.mrkdwn import escape, mention
 
 
 def _booking_id(body: dict[str, Any]) -> int:
@@ -32,9 +33,9 @@ def _stale(row: BookingRow | None, booking_id: int) -> str | None:
         return None
     if row.status == BookingStatus.CANCELLED:
         by_booker = row.cancelled_by in (None, row.booker)
-        who = " by the requester" if by_booker else f" by <@{row.cancelled_by}>"
+        who = " by the requester" if by_booker else f" by {mention(row.cancelled_by or '')}"
     else:
-        who = f" by <@{row.decided_by}>" if row.decided_by else ""
+        who = f" by {mention(row.decided_by)}" if row.decided_by else ""
     return f"Booking #{booking_id} was already {row.status.lower()}{who}. Nothing was changed."
 
 
@@ -135,7 +136,7 @@ def room_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -
             (r for r in deps.queries.rooms(include_inactive=True) if r.id == action["value"]), None
         )
         if room is None:
-            tell(client, body, f"There is no room {action['value']!r} any more.")
+            tell(client, body, f"There is no room {escape(str(action['value']))} any more.")
             return
     client.views_open(trigger_id=body["trigger_id"], view=room_modal(room))
 

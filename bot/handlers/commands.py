@@ -15,6 +15,7 @@ from bot.handlers.deps import Deps, deps_of, refusal
 from bot.views import texts
 from bot.views.booking_modal import booking_modal, to_aware
 from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list
+from bot.views.mrkdwn import escape
 from bot.views.timefmt import span
 
 ONE_LINE = re.compile(
@@ -78,7 +79,7 @@ def cancel_from_text(deps: Deps, user: str, rest: str) -> str:
         return refusal(error)
     row = deps.queries.booking(booking_id)
     where = (
-        f" ({row.room_name}, {span(row.starts_at, row.ends_at, deps.directory.tz(user))})"
+        f" ({escape(row.room_name)}, {span(row.starts_at, row.ends_at, deps.directory.tz(user))})"
         if row
         else ""
     )
@@ -110,7 +111,8 @@ def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str:
     except BookingError as error:
         return refusal(error)
     return (
-        f":hourglass_flowing_sand: Requested room {room_id}, {span(starts_at, ends_at, tz)} "
+        f":hourglass_flowing_sand: Requested room {escape(room_id)}, "
+        f"{span(starts_at, ends_at, tz)} "
         f"(booking #{booking_id}). An admin will approve or deny it; you'll get a DM and an email."
     )
 

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.domain.errors import BookingError
 from bot.services.messagebus import MessageBus
 from bot.services.queries import Queries
+from bot.views.mrkdwn import escape
 
 
 @dataclass
@@ -47,4 +48,4 @@ def tell(client: WebClient, body: dict[str, Any], text: str) -> None:
 
 
 def refusal(error: BookingError) -> str:
-    return f":warning: {error.message}"
+    return f":warning: {escape(error.message)}"

@@ -15,8 +15,9 @@ from bot.handlers.deps import Deps, deps_of
 from bot.services.queries import suggest
 from bot.views import ids
 from bot.views.blocks import context as note
-from bot.views.blocks import escape, plain, section
+from bot.views.blocks import plain, section
 from bot.views.booking_modal import read_booking
+from bot.views.mrkdwn import escape
 from bot.views.timefmt import span
 
 FIELD_BLOCKS = {
@@ -29,24 +30,36 @@ FIELD_BLOCKS = {
 
 
 def unavailable_text(
-    deps: Deps, error: RoomUnavailable, starts_at: datetime, ends_at: datetime, tz: ZoneInfo
+    deps: Deps,
+    error: RoomUnavailable,
+    starts_at: datetime,
+    ends_at: datetime,
+    tz: ZoneInfo,
+    *,
+    markup: bool = True,
 ) -> str:
-    """Who holds the room and until when, and where the booker could go instead."""
+    """Who holds the room and until when, and where the booker could go instead.
+
+    ``markup`` is False for a modal field error, which Slack shows as plain text."""
+    esc = escape if markup else str
     parts = []
     conflict = error.conflict
     if conflict is not None:
-        holder = deps.directory.profile(conflict.booker).name or "someone else"
+        holder = " ".join((deps.directory.profile(conflict.booker).name or "").split())
+        holder = esc(holder) if holder else "someone else"
         until = conflict.ends_at.astimezone(tz)
         held = span(conflict.starts_at, conflict.ends_at, tz)
-        parts.append(f"Room {error.room_id} is taken by {holder} until {until:%H:%M} ({held}).")
+        parts.append(
+            f"Room {esc(error.room_id)} is taken by {holder} until {until:%H:%M} ({held})."
+        )
     else:
-        parts.append(f"Room {error.room_id} is taken for that time.")
+        parts.append(f"Room {esc(error.room_id)} is taken for that time.")
     idea = suggest(deps.queries, error.room_id, starts_at, ends_at)
     if idea.next_start is not None:
         length = ends_at - starts_at
         parts.append(f"Free from {span(idea.next_start, idea.next_start + length, tz)}.")
     if idea.free_rooms:
-        names = ", ".join(f"{r.name} ({r.id})" for r in idea.free_rooms[:3])
+        names = ", ".join(f"{esc(r.name)} ({esc(r.id)})" for r in idea.free_rooms[:3])
         parts.append(f"Free at that time: {names}.")
     return " ".join(parts)
 
@@ -63,7 +76,7 @@ def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
             c.RequestBooking(form.room_id, form.starts_at, form.ends_at, by=user, title=form.title)
         )
     except RoomUnavailable as error:
-        text = unavailable_text(deps, error, form.starts_at, form.ends_at, tz)
+        text = unavailable_text(deps, error, form.starts_at, form.ends_at, tz, markup=False)
         ack(response_action="errors", errors={ids.START_BLOCK: text})
         return
     except BookingError as error:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.views.mrkdwn import clip
+
 Block = dict[str, Any]
 
 # Slack's limits, enforced where user input could exceed them.
@@ -14,15 +16,6 @@ OPTION_TEXT_MAX = 75
 HEADER_MAX = 150
 MODAL_TITLE_MAX = 24
 MESSAGE_TEXT_MAX = 3000  # kept well below chat.postMessage's 40k; a fallback is a summary
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def escape(text: str) -> str:
-    """Escape user input for mrkdwn, so a title cannot ping @channel or fake a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def plain(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:

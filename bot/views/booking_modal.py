@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from bot.services.ports import RoomRow
 from bot.views import ids
-from bot.views.blocks import OPTION_TEXT_MAX, Block, clip, context, plain
+from bot.views.blocks import OPTION_TEXT_MAX, Block, context, plain
+from bot.views.mrkdwn import clip
 
 MAX_ROOM_OPTIONS = 100  # Slack's limit for a static_select
 

@@ -15,10 +15,10 @@ from bot.views.blocks import (
     button,
     confirm_dialog,
     context,
-    escape,
     fields,
     section,
 )
+from bot.views.mrkdwn import escape, mention
 from bot.views.timefmt import token, token_span
 
 _ICON = {
@@ -33,15 +33,15 @@ _ICON = {
 def _outcome(row: BookingRow) -> str:
     decided = f" {token(row.decided_at)}" if row.decided_at else ""
     if row.status == BookingStatus.APPROVED:
-        return f"Approved by <@{row.decided_by}>{decided}"
+        return f"Approved by {mention(row.decided_by or '')}{decided}"
     if row.status == BookingStatus.DENIED:
         reason = f": “{escape(row.reason)}”" if row.reason else ""
-        return f"Denied by <@{row.decided_by}>{decided}{reason}"
+        return f"Denied by {mention(row.decided_by or '')}{decided}{reason}"
     if row.status == BookingStatus.CANCELLED:
-        approved = f" (approved by <@{row.decided_by}> before)" if row.decided_by else ""
+        approved = f" (approved by {mention(row.decided_by)} before)" if row.decided_by else ""
         if row.cancelled_by in (None, row.booker):
             return f"Cancelled by requester{approved}"
-        return f"Cancelled by admin <@{row.cancelled_by}>{approved}"
+        return f"Cancelled by admin {mention(row.cancelled_by)}{approved}"
     if row.status == BookingStatus.EXPIRED:
         return "Expired: nobody decided before it started"
     return "Waiting for an admin"
@@ -59,7 +59,7 @@ def card(row: BookingRow) -> dict[str, Any]:
         section(headline),
         fields(
             ("When", when),
-            ("Booker", f"<@{row.booker}>"),
+            ("Booker", mention(row.booker)),
             ("Room", f"{escape(row.room_name)} ({escape(row.room_id)})"),
             ("Title", title),
         ),
@@ -87,7 +87,7 @@ def card(row: BookingRow) -> dict[str, Any]:
     blocks.append(context(f"{_outcome(row)} · requested {token(row.requested_at)}"))
     text = (
         f"Room request #{row.booking_id}: {escape(row.room_name)} ({escape(row.room_id)}) "
-        f"for <@{row.booker}>, "
+        f"for {mention(row.booker)}, "
         f"{when} – {row.status.lower()}"
     )
     return {"text": text, "blocks": blocks}

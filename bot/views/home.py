@@ -19,14 +19,13 @@ from bot.views.blocks import (
     Block,
     actions,
     button,
-    clip,
     confirm_dialog,
     context,
     divider,
-    escape,
     header,
     section,
 )
+from bot.views.mrkdwn import clip, escape, mention
 from bot.views.timefmt import span
 
 UPCOMING_PAGE = 10
@@ -128,7 +127,9 @@ def home_view(data: HomeData) -> dict[str, Any]:
     if data.is_admin:
         blocks += [divider(), header(f"Waiting for your decision ({data.pending_total})")]
         for row in data.pending:
-            blocks.append(section(booking_line(row, data.tz) + f"\nRequested by <@{row.booker}>"))
+            blocks.append(
+                section(booking_line(row, data.tz) + f"\nRequested by {mention(row.booker)}")
+            )
             blocks.append(
                 actions(
                     button("Approve", ids.APPROVE, str(row.booking_id), style="primary"),

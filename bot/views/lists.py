@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
-from bot.views.blocks import Block, actions, button, context, escape, section
+from bot.views.blocks import Block, actions, button, context, section
 from bot.views.home import booking_line, cancel_button
+from bot.views.mrkdwn import escape
 
 LIST_LIMIT = 20  # 1 header + 20 bookings + 1 footer stays inside a message's 50 blocks
 ROOMS_SHOWN = 40  # 1 header + 40 rooms + 1 footer + 1 button row <= 50 blocks
@@ -43,7 +44,7 @@ def rooms_list(rooms: Sequence[RoomRow], *, is_admin: bool) -> dict[str, Any]:
                     "`python -m bot rooms list` lists them all."
                 )
             )
-        text = ", ".join(f"{r.name} ({r.id})" for r in rooms[:ROOMS_SHOWN])
+        text = ", ".join(f"{escape(r.name)} ({escape(r.id)})" for r in rooms[:ROOMS_SHOWN])
     if is_admin:
         blocks.append(actions(button("Add a room", ids.ROOM_ADD, "new", style="primary")))
     return {"text": text, "blocks": blocks[:50]}

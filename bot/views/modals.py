@@ -7,7 +7,8 @@ from typing import Any
 
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
-from bot.views.blocks import context, escape, plain, section
+from bot.views.blocks import context, plain, section
+from bot.views.mrkdwn import escape, mention
 from bot.views.timefmt import token_span
 
 REASON_MAX = 500
@@ -24,7 +25,7 @@ def deny_modal(row: BookingRow, *, channel: str | None, message_ts: str | None) 
         "private_metadata": json.dumps(meta),
         "blocks": [
             section(
-                f"*#{row.booking_id}* {escape(row.room_name)} for <@{row.booker}>, "
+                f"*#{row.booking_id}* {escape(row.room_name)} for {mention(row.booker)}, "
                 f"{token_span(row.starts_at, row.ends_at)}"
             ),
             {

@@ -18,12 +18,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.views.mrkdwn import clip, escape, mention
+
 #: Every kind of notice. The first five tell the booker about booking events; ``reminder`` (to
 #: the booker) and ``nudge`` (to each admin, about a request waiting too long) come from jobs.
 KINDS = ("requested", "approved", "denied", "cancelled", "expired", "reminder", "nudge")
 
 #: Actors that are not people (the operator's shell, the scheduler); never shown as a mention.
 NON_PERSON_ACTORS = frozenset({"cli", "system"})
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 _EMOJI = {
     "requested": ":hourglass_flowing_sand:",
@@ -149,12 +153,9 @@ def _short_when(notice: Notice, tz: ZoneInfo) -> str:
 
 
 def _one_line(value: str) -> str:
-    return re.sub(r"\s+", " ", value).strip()
-
-
-def mrkdwn_escape(value: str) -> str:
-    """Slack's three control characters, so a title cannot mention @channel or fake a link."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Whitespace folded to single spaces and control characters dropped: safe for a subject
+    line or a one-line DM, whatever a title or name holds."""
+    return _CONTROL.sub("", re.sub(r"\s+", " ", value)).strip()
 
 
 def _is_person(actor: str) -> bool:
@@ -219,7 +220,7 @@ def _actor_mention(notice: Notice) -> str | None:
     if notice.kind in ("approved", "denied") or (
         notice.kind == "cancelled" and notice.by_admin and notice.actor != notice.booker
     ):
-        who = f"<@{notice.actor}>" if _is_person(notice.actor) else "an admin"
+        who = mention(notice.actor) if _is_person(notice.actor) else "an admin"
         verb = {"approved": "Approved", "denied": "Denied", "cancelled": "Cancelled"}[notice.kind]
         return f"{verb} by {who}"
     return None
@@ -229,25 +230,25 @@ def dm_text(notice: Notice, tz: ZoneInfo) -> str:
     """The one-line fallback Slack shows in notifications and to screen readers."""
     parts = [
         headline(notice).rstrip("."),
-        f"{notice.room}, {when(notice.starts_at, notice.ends_at, tz)}",
+        f"{escape(notice.room)}, {when(notice.starts_at, notice.ends_at, tz)}",
     ]
     if notice.title:
-        parts.append(f"“{mrkdwn_escape(_one_line(notice.title))}”")
+        parts.append(f"“{escape(_one_line(notice.title))}”")
     if notice.kind == "denied" and notice.reason:
-        parts.append(f"reason: {mrkdwn_escape(_one_line(notice.reason))}")
+        parts.append(f"reason: {escape(_one_line(notice.reason))}")
     return " — ".join(parts)
 
 
 def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
     lines = [f"{_EMOJI[notice.kind]} *{headline(notice)}*"]
-    lines.append(f"*{notice.room}* · {when(notice.starts_at, notice.ends_at, tz)}")
+    lines.append(f"*{escape(notice.room)}* · {when(notice.starts_at, notice.ends_at, tz)}")
     if notice.kind == "nudge":
-        lines.append(f"Requested by <@{notice.booker}>")
+        lines.append(f"Requested by {mention(notice.booker)}")
     if notice.title:
-        lines.append(f"_{mrkdwn_escape(_one_line(notice.title))}_")
+        lines.append(f"_{escape(_one_line(notice.title))}_")
     if notice.kind == "denied":
         reason = notice.reason.strip() if notice.reason else ""
-        lines.append(f"*Reason:* {mrkdwn_escape(reason)}" if reason else "No reason was given.")
+        lines.append(f"*Reason:* {escape(reason)}" if reason else "No reason was given.")
     follow_up = _follow_up(notice)
     if follow_up and notice.kind != "approved":
         lines.append(follow_up)
@@ -280,7 +281,7 @@ def email_subject(notice: Notice, tz: ZoneInfo) -> str:
     subject = f"{_SUBJECT[notice.kind]}: {notice.room}, {_short_when(notice, tz)}"
     if notice.title:
         subject += f" · {notice.title}"
-    return _one_line(subject)[:200]
+    return clip(_one_line(subject), 200)
 
 
 def _details(notice: Notice, tz: ZoneInfo, actor_name: str | None) -> list[tuple[str, str]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.views.mrkdwn import escape
+
 HELP = """*Book a meeting room with* `/book`
 • `/book` – open the booking form
 • `/book 102 2026-12-01 09:00-10:00 Weekly sync` – book in one line (times in your Slack time zone)
@@ -26,4 +28,4 @@ OOPS = (
 
 
 def unknown_subcommand(word: str) -> str:
-    return f"I don't know `/book {word}`.\n\n{HELP}"
+    return f"I don't know `/book {escape(word)}`.\n\n{HELP}"
