@@ -219,7 +219,7 @@ def test_an_overlapping_request_is_told_who_holds_the_slot(
     assert (conflict.starts_at, conflict.ends_at, conflict.title) == (at(2), at(4), "Board meeting")
     assert error.value.room_id == "102"
     assert error.value.field == "start"
-    assert f"<@{BOOKER}>" in error.value.message
+    assert f"by {BOOKER} from" in error.value.message
     assert "2026-12-01 10:00 to 12:00 UTC" in error.value.message
     assert state(store) == before
 
