@@ -7,7 +7,12 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # .ci/run sets REQUIRE_POSTGRES=1 so that there a missing server fails the run.
 export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint demo bench worker migrate clean
+# Gettext catalogs (README, "Languages"): the .po files are the source, the .mo files are built.
+LOCALES  := bot/views/locales
+DOMAIN   := roombot
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard $(LOCALES)/*/LC_MESSAGES/$(DOMAIN).po))
+
+.PHONY: run test lint demo bench worker migrate clean catalogs messages language
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,21 +25,44 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(PIP) install -e '.[dev]'
 	touch $@ $(VENV)/.runtime
 
-run: $(VENV)/.runtime
+# Compile one catalog with Babel; a .po edited since the last build is compiled again.
+%/LC_MESSAGES/$(DOMAIN).mo: %/LC_MESSAGES/$(DOMAIN).po | $(VENV)/.runtime
+	$(BIN)/pybabel compile --statistics -D $(DOMAIN) -i $< -o $@
+
+catalogs: $(CATALOGS)
+
+# After adding or changing texts in bot/views: extract them and merge them into every .po.
+messages: $(VENV)/.runtime
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header \
+		-k _ -k ngettext:1,2 -o $(LOCALES)/$(DOMAIN).pot bot/views
+	$(BIN)/pybabel -q update -D $(DOMAIN) -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) \
+		--ignore-obsolete --ignore-pot-creation-date
+	rm -f $(LOCALES)/$(DOMAIN).pot
+	$(BIN)/python -m tests.catalogs || true
+
+# A new language: make language LOCALE=ja (then translate, and add it to ENABLED_LOCALES).
+language: $(VENV)/.runtime
+	test -n "$(LOCALE)" || { echo "usage: make language LOCALE=xx" >&2; exit 2; }
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header \
+		-k _ -k ngettext:1,2 -o $(LOCALES)/$(DOMAIN).pot bot/views
+	$(BIN)/pybabel init -D $(DOMAIN) -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) -l $(LOCALE)
+	rm -f $(LOCALES)/$(DOMAIN).pot
+
+run: $(VENV)/.runtime catalogs
 	$(BIN)/python -m bot db upgrade
 	$(BIN)/python app.py
 
-demo: $(VENV)/.runtime
+demo: $(VENV)/.runtime catalogs
 	$(BIN)/python -m bot demo
 
-bench: $(VENV)/.runtime
+bench: $(VENV)/.runtime catalogs
 	$(BIN)/python -m bench
 
-worker: $(VENV)/.runtime
+worker: $(VENV)/.runtime catalogs
 	$(BIN)/python -m bot db upgrade
 	$(BIN)/python -m bot worker
 
-migrate: $(VENV)/.runtime
+migrate: $(VENV)/.runtime catalogs
 	$(BIN)/python -m bot db upgrade
 
 lint: $(VENV)/.dev
@@ -42,8 +70,8 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint catalogs
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(CATALOGS)

@@ -33,6 +33,7 @@ from bot.services.messagebus import AfterCommit, MessageBus
 from bot.services.ports import Channel
 from bot.services.queries import Queries
 from bot.services.unit_of_work import SqlAlchemyUnitOfWork
+from bot.views import i18n
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def bootstrap(
     after_commit: Sequence[AfterCommit] = (),
 ) -> Container:
     orm.start_mappers()
+    i18n.set_default_locale(settings.default_locale)
     engine = engine or make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     context = Context(
@@ -73,6 +75,17 @@ def bootstrap(
         lambda: SqlAlchemyUnitOfWork(session_factory), context, after_commit=after_commit
     )
     return Container(settings=settings, engine=engine, bus=bus, queries=Queries(engine))
+
+
+def make_directory(client: WebClient, settings: Settings) -> Directory:
+    """The users.info cache, with the settings' fallback zone and languages."""
+    return Directory(
+        client,
+        ZoneInfo(settings.default_timezone),
+        ttl_seconds=settings.user_cache_ttl_seconds,
+        default_locale=settings.default_locale,
+        enabled_locales=settings.enabled_locales,
+    )
 
 
 @dataclass
@@ -103,9 +116,7 @@ def build_slack(
     settings.require_slack(receiving=receiving)
     assert settings.slack_bot_token is not None and settings.approvals_channel is not None
     client = client or make_client(settings.slack_bot_token, settings.slack_api_url)
-    directory = Directory(
-        client, ZoneInfo(settings.default_timezone), ttl_seconds=settings.user_cache_ttl_seconds
-    )
+    directory = make_directory(client, settings)
     queries = container.queries
     cards = CardPublisher(client, settings.approvals_channel, queries, container.engine)
     dead = OutboxStore(container.engine)
@@ -159,9 +170,7 @@ def build_notifications(
     settings = container.settings
     senders: dict[str, Sender] = {}
     if client is not None:
-        directory = directory or Directory(
-            client, ZoneInfo(settings.default_timezone), settings.user_cache_ttl_seconds
-        )
+        directory = directory or make_directory(client, settings)
         senders[Channel.DM] = DmSender(client, directory)
     else:
         log.warning("no Slack client: DMs and email are not sent")

@@ -11,7 +11,7 @@ from functools import cached_property
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.rules import BookingLimits
@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     mail_from: str | None = None
 
     default_timezone: str = "UTC"
+    default_locale: str = "en"
+    enabled_locales: Annotated[tuple[str, ...], NoDecode] = ("en", "ko")
+    approvals_locale: str | None = None
     port: int = Field(default=3000, ge=1, le=65535)
     run_scheduler: bool = True
     web_threads: int = Field(default=16, ge=1, le=256)
@@ -70,6 +73,35 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return frozenset(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("enabled_locales", mode="before")
+    @classmethod
+    def _split_locales(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("default_locale", "approvals_locale", "enabled_locales")
+    @classmethod
+    def _known_locales(cls, value: Any) -> Any:
+        from bot.views.i18n import available_locales
+
+        known = available_locales()
+        for locale in [value] if isinstance(value, str) else value or ():
+            if locale not in known:
+                raise ValueError(f"no catalog for locale {locale!r} (have: {', '.join(known)})")
+        return value
+
+    @model_validator(mode="after")
+    def _default_is_enabled(self) -> Settings:
+        if self.default_locale not in self.enabled_locales:
+            raise ValueError(f"DEFAULT_LOCALE {self.default_locale!r} is not in ENABLED_LOCALES")
+        return self
+
+    @property
+    def card_locale(self) -> str:
+        """The approvals channel card's language: APPROVALS_LOCALE, else DEFAULT_LOCALE."""
+        return self.approvals_locale or self.default_locale
 
     @field_validator("default_timezone")
     @classmethod

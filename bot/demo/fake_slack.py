@@ -162,8 +162,10 @@ class FakeSlackApi:
         tz: str = "UTC",
         email: str | None = None,
         name: str | None = None,
+        locale: str = "en-US",
     ) -> JsonDict:
-        """Make ``users.info`` know a user; roombot reads their time zone and email from it.
+        """Make ``users.info`` know a user; roombot reads their time zone, email and locale
+        (which Slack sends only when asked with ``include_locale``) from it.
 
         ``tz`` must be an IANA name: the offset and label are computed for "now" so tests
         see what Slack would send today, daylight saving included.
@@ -185,6 +187,7 @@ class FakeSlackApi:
             "tz_label": now.tzname() or tz,
             "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
             "is_bot": False,
+            "locale": locale,
             "profile": profile,
         }
         with self._changed:
@@ -312,7 +315,10 @@ class FakeSlackApi:
             user = self._users.get(str(params.get("user")))
             if user is None:
                 return {"ok": False, "error": "user_not_found"}
-            return {"ok": True, "user": copy.deepcopy(user)}
+            answer = copy.deepcopy(user)
+            if str(params.get("include_locale", "")).lower() not in ("true", "1"):
+                answer.pop("locale", None)
+            return {"ok": True, "user": answer}
         if method == "conversations.open":
             first_user = str(params.get("users", "")).split(",")[0]
             return {"ok": True, "channel": {"id": f"D{first_user}"}}

@@ -14,9 +14,9 @@ from bot.domain.errors import BookingError, RoomUnavailable
 from bot.handlers.deps import Deps, deps_of, refusal
 from bot.views import texts
 from bot.views.booking_modal import booking_modal, to_aware
+from bot.views.i18n import span
 from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list
 from bot.views.mrkdwn import escape
-from bot.views.timefmt import span
 
 ONE_LINE = re.compile(
     r"^(?P<room>\S+)\s+(?P<day>\d{4}-\d{2}-\d{2})\s+"

@@ -17,8 +17,8 @@ from bot.views import ids
 from bot.views.blocks import context as note
 from bot.views.blocks import plain, section
 from bot.views.booking_modal import read_booking
+from bot.views.i18n import span
 from bot.views.mrkdwn import escape
-from bot.views.timefmt import span
 
 FIELD_BLOCKS = {
     "room": ids.ROOM_BLOCK,

@@ -18,8 +18,8 @@ from bot.views.blocks import (
     fields,
     section,
 )
+from bot.views.i18n import token, token_span
 from bot.views.mrkdwn import escape, mention
-from bot.views.timefmt import token, token_span
 
 _ICON = {
     BookingStatus.PENDING: ":hourglass_flowing_sand:",

@@ -25,8 +25,8 @@ from bot.views.blocks import (
     header,
     section,
 )
+from bot.views.i18n import span
 from bot.views.mrkdwn import clip, escape, mention
-from bot.views.timefmt import span
 
 UPCOMING_PAGE = 10
 HISTORY_SIZE = 8

@@ -8,8 +8,8 @@ from typing import Any
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
 from bot.views.blocks import context, plain, section
+from bot.views.i18n import token_span
 from bot.views.mrkdwn import escape, mention
-from bot.views.timefmt import token_span
 
 REASON_MAX = 500
 

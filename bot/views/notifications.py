@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.views import i18n
 from bot.views.mrkdwn import clip, escape, mention
 
 #: Every kind of notice. The first five tell the booker about booking events; ``reminder`` (to
@@ -133,23 +134,13 @@ def room_label(room_id: str, room_name: str | None = None) -> str:
     return f"{base} ({room_name.strip()})"
 
 
-def _day(moment: datetime) -> str:
-    return f"{moment:%a} {moment.day} {moment:%b %Y}"
-
-
 def when(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> str:
-    """``Tue 1 Dec 2026, 09:00–10:00 (Asia/Seoul)``; both days are named when it spans two."""
-    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
-    if start.date() == end.date():
-        span = f"{_day(start)}, {start:%H:%M}–{end:%H:%M}"
-    else:
-        span = f"{_day(start)}, {start:%H:%M} – {_day(end)}, {end:%H:%M}"
-    return f"{span} ({tz.key})"
+    """``Tue 1 Dec, 09:00–10:00 (Asia/Seoul)``; both days are named when it spans two."""
+    return i18n.span(starts_at, ends_at, tz)
 
 
 def _short_when(notice: Notice, tz: ZoneInfo) -> str:
-    start = notice.starts_at.astimezone(tz)
-    return f"{_day(start)} {start:%H:%M} ({tz.key})"
+    return i18n.moment(notice.starts_at, tz)
 
 
 def _one_line(value: str) -> str:

@@ -148,7 +148,7 @@ def test_a_taken_slot_is_a_field_error_naming_the_holder_and_a_way_out(stack: St
     assert reply.json["response_action"] == "errors"
     message = reply.json["errors"][ids.START_BLOCK]
     assert "taken by Bob until 21:00" in message  # 02:00 UTC, in Al's New York time
-    assert "Free from Tue 1 Dec 2026, 21:00–22:00 (America/New_York)" in message
+    assert "Free from Tue 1 Dec, 21:00–22:00 (America/New_York)" in message
     assert "Board room (201)" in message
     assert len(bookings(stack.engine)) == 1
 
@@ -177,9 +177,9 @@ def test_times_are_read_and_shown_in_each_users_own_zone(stack: Stack) -> None:
     [booking] = bookings(stack.engine)
     assert booking["starts_at"].isoformat() == "2026-12-02T14:00:00+00:00"
     stack.deliver()
-    assert "Wed 2 Dec 2026, 09:00–10:00 (America/New_York)" in _texts(stack.home_of(AL)["blocks"])
+    assert "Wed 2 Dec, 09:00–10:00 (America/New_York)" in _texts(stack.home_of(AL)["blocks"])
     admin_home = _texts(stack.home_of(ADMIN)["blocks"])
-    assert "Wed 2 Dec 2026, 15:00–16:00 (Europe/Berlin)" in admin_home
+    assert "Wed 2 Dec, 15:00–16:00 (Europe/Berlin)" in admin_home
     listing = stack.send.command(AL, "list").json
     assert "09:00–10:00 (America/New_York)" in _texts(listing["blocks"])
 

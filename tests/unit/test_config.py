@@ -70,3 +70,33 @@ def test_the_readme_documents_every_setting_and_no_other() -> None:
         for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])
     }
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def test_languages_default_to_english_with_korean_enabled(monkeypatch) -> None:
+    s = load_settings()
+    assert s.default_locale == "en" and s.enabled_locales == ("en", "ko")
+    assert s.card_locale == "en"
+    monkeypatch.setenv("ENABLED_LOCALES", "ko, en")
+    monkeypatch.setenv("DEFAULT_LOCALE", "ko")
+    s = load_settings()
+    assert s.enabled_locales == ("ko", "en") and s.card_locale == "ko"
+    monkeypatch.setenv("APPROVALS_LOCALE", "en")
+    assert load_settings().card_locale == "en"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DEFAULT_LOCALE": "xx"}, "DEFAULT_LOCALE: Value error, no catalog for locale 'xx'"),
+        ({"ENABLED_LOCALES": "en,zz"}, "ENABLED_LOCALES: Value error, no catalog for locale 'zz'"),
+        ({"APPROVALS_LOCALE": "fr"}, "APPROVALS_LOCALE: Value error, no catalog for locale 'fr'"),
+        ({"ENABLED_LOCALES": "en", "DEFAULT_LOCALE": "ko"}, "is not in ENABLED_LOCALES"),
+    ],
+)
+def test_a_language_without_a_catalog_is_refused_naming_the_setting(
+    monkeypatch, env: dict[str, str], message: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        load_settings()

@@ -15,7 +15,7 @@ class Users:
     def __init__(self) -> None:
         self.calls = 0
 
-    def users_info(self, user: str) -> dict[str, Any]:
+    def users_info(self, user: str, include_locale: bool = False) -> dict[str, Any]:
         self.calls += 1
         return {"user": {"id": user, "tz": "Asia/Seoul", "profile": {"email": f"{user}@x.test"}}}
 
@@ -41,3 +41,32 @@ def test_expired_entries_are_swept_as_new_users_arrive() -> None:
             directory.tz(f"U{hour}-{n}")
     assert len(directory) < 2 * SWEEP_AT
     assert directory.profile(f"U4-{SWEEP_AT - 2}").known  # the current crowd is still cached
+
+
+class Speakers(Users):
+    """``users_info`` with a Slack locale, which Slack sends only with ``include_locale``."""
+
+    def users_info(self, user: str, include_locale: bool = False) -> dict[str, Any]:
+        answer = super().users_info(user)
+        if include_locale:
+            answer["user"]["locale"] = {"UKO": "ko-KR", "UFR": "fr-FR"}.get(user, "en-US")
+        return answer
+
+
+def test_each_users_language_comes_from_their_slack_locale_and_is_cached() -> None:
+    users = Speakers()
+    directory = Directory(users, ZoneInfo("UTC"), enabled_locales=("en", "ko"))  # type: ignore[arg-type]
+    assert directory.locale("UKO") == "ko"
+    assert directory.locale("UEN") == "en"
+    assert directory.locale("UFR") == "en"  # not enabled: the default language
+    directory.tz("UKO")
+    assert users.calls == 3
+
+
+def test_korean_speakers_get_the_default_when_korean_is_not_enabled() -> None:
+    directory = Directory(Speakers(), ZoneInfo("UTC"), enabled_locales=("en",))  # type: ignore[arg-type]
+    assert directory.locale("UKO") == "en"
+    directory = Directory(
+        Speakers(), ZoneInfo("UTC"), default_locale="ko", enabled_locales=("en", "ko")
+    )  # type: ignore[arg-type]
+    assert directory.locale("UFR") == "ko"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.domain.model import BookingStatus, Room
 from bot.services.ports import BookingRow
-from bot.views import ids, lists, modals, texts, timefmt
+from bot.views import i18n, ids, lists, modals, texts
 from bot.views.booking_modal import MAX_ROOM_OPTIONS, booking_modal, read_booking
 from bot.views.cards import card
 from bot.views.home import (
@@ -759,8 +759,8 @@ def test_home_with_nothing_booked() -> None:
 @pytest.mark.parametrize(
     ("tz", "expected"),
     [
-        (SEOUL, "Tue 1 Dec 2026, 09:00–10:00 (Asia/Seoul)"),
-        (NEW_YORK, "Mon 30 Nov 2026, 19:00–20:00 (America/New_York)"),
+        (SEOUL, "Tue 1 Dec, 09:00–10:00 (Asia/Seoul)"),
+        (NEW_YORK, "Mon 30 Nov, 19:00–20:00 (America/New_York)"),
     ],
 )
 def test_home_shows_times_in_the_viewers_zone(tz: ZoneInfo, expected: str) -> None:
@@ -786,7 +786,7 @@ def test_home_shows_times_in_the_viewers_zone(tz: ZoneInfo, expected: str) -> No
 def test_home_cancel_confirmation_names_the_local_date() -> None:
     data = home_data(is_admin=False, upcoming=1, history=0, tz=NEW_YORK)
     (cancel,) = buttons(home_view(data)["blocks"], ids.CANCEL)
-    assert "Mon 30 Nov 2026, 19:00" in cancel["confirm"]["text"]["text"]  # local, not UTC
+    assert "Mon 30 Nov, 19:00" in cancel["confirm"]["text"]["text"]  # local, not UTC
 
 
 def test_home_escapes_user_text() -> None:
@@ -985,39 +985,37 @@ def test_room_modal_to_edit_a_room(active: bool) -> None:
 
 def test_span_in_one_day() -> None:
     end = START + timedelta(hours=1)
-    assert timefmt.span(START, end, SEOUL) == "Tue 1 Dec 2026, 09:00–10:00 (Asia/Seoul)"
-    assert timefmt.span(START, end, SEOUL, zone=False) == "Tue 1 Dec 2026, 09:00–10:00"
+    assert i18n.span(START, end, SEOUL) == "Tue 1 Dec, 09:00–10:00 (Asia/Seoul)"
+    assert i18n.span(START, end, SEOUL, zone=False) == "Tue 1 Dec, 09:00–10:00"
 
 
 def test_span_across_midnight_carries_the_end_date() -> None:
     starts = datetime(2026, 12, 1, 14, 30, tzinfo=UTC)  # 23:30 in Seoul
-    text = timefmt.span(starts, starts + timedelta(hours=2), SEOUL)
-    assert text == "Tue 1 Dec 2026, 23:30–Wed 2 Dec, 01:30 (Asia/Seoul)"
+    text = i18n.span(starts, starts + timedelta(hours=2), SEOUL)
+    assert text == "Tue 1 Dec, 23:30 – Wed 2 Dec, 01:30 (Asia/Seoul)"
 
 
 def test_span_across_a_dst_change() -> None:
     starts = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)  # 01:00 EST; clocks jump 02:00 -> 03:00
-    text = timefmt.span(starts, starts + timedelta(hours=2), NEW_YORK)
-    assert text == "Sun 8 Mar 2026, 01:00–04:00 (America/New_York)"
+    text = i18n.span(starts, starts + timedelta(hours=2), NEW_YORK)
+    assert text == "Sun 8 Mar, 01:00–04:00 (America/New_York)"
     autumn = datetime(2026, 10, 31, 23, 0, tzinfo=UTC)  # 19:00 EDT; clocks fall back at 02:00
-    text = timefmt.span(autumn, autumn + timedelta(hours=8), NEW_YORK)
-    assert text == "Sat 31 Oct 2026, 19:00–Sun 1 Nov, 02:00 (America/New_York)"
+    text = i18n.span(autumn, autumn + timedelta(hours=8), NEW_YORK)
+    assert text == "Sat 31 Oct, 19:00 – Sun 1 Nov, 02:00 (America/New_York)"
 
 
 def test_moment() -> None:
-    assert timefmt.moment(START, NEW_YORK) == "Mon 30 Nov 2026, 19:00 (America/New_York)"
+    assert i18n.moment(START, NEW_YORK) == "Mon 30 Nov, 19:00 (America/New_York)"
 
 
 def test_token_format() -> None:
     ts = int(START.timestamp())
-    assert (
-        timefmt.token(START) == f"<!date^{ts}^{{date_short_pretty}} {{time}}|2026-12-01 00:00 UTC>"
-    )
-    assert timefmt.token(START.astimezone(SEOUL)) == timefmt.token(START)
-    assert timefmt.token(START, "{time}") == f"<!date^{ts}^{{time}}|2026-12-01 00:00 UTC>"
+    assert i18n.token(START) == f"<!date^{ts}^{{date_short_pretty}} {{time}}|2026-12-01 00:00 UTC>"
+    assert i18n.token(START.astimezone(SEOUL)) == i18n.token(START)
+    assert i18n.token(START, "{time}") == f"<!date^{ts}^{{time}}|2026-12-01 00:00 UTC>"
     end = START + timedelta(minutes=90)
-    assert timefmt.token_span(START, end) == (
-        f"{timefmt.token(START)}–<!date^{ts + 5400}^{{time}}|2026-12-01 01:30 UTC>"
+    assert i18n.token_span(START, end) == (
+        f"{i18n.token(START)}–<!date^{ts + 5400}^{{time}}|2026-12-01 01:30 UTC>"
     )
 
 
