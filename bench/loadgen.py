@@ -224,12 +224,29 @@ def run_in_process(spec: Spec, work: Path, name: str) -> Result:
     return Result(**data)
 
 
+class _OfflineIssuer:
+    """Trigger ids and response URLs for bodies built before the run, in another process than
+    the fake Slack API: the lenient fake takes any trigger id and records any response URL."""
+
+    def __init__(self) -> None:
+        self.response_base = "http://127.0.0.1/api/"
+        self._numbers = itertools.count(1)
+
+    def issue_trigger_id(self) -> str:
+        return f"{next(self._numbers)}.bench.trigger"
+
+    def issue_response_url(self, kind: str = "commands") -> str:
+        root = self.response_base.removesuffix("/").removesuffix("/api")
+        return f"{root}/response/{kind}/bench/{next(self._numbers)}"
+
+
 class _Capture(SlackSender):
     """SlackSender's request shapes, captured instead of sent, so the bodies are the ones the
     end-to-end tests send."""
 
     def __init__(self) -> None:
-        super().__init__("http://127.0.0.1", "unused", "http://127.0.0.1/api/")
+        self.issuer = _OfflineIssuer()
+        super().__init__("http://127.0.0.1", "unused", self.issuer)
         self.captured: Request | None = None
 
     def post(self, body: bytes, content_type: str, **_: Any) -> Any:
@@ -242,7 +259,7 @@ _capture = _Capture()
 
 def command_body(user: str, text: str = "", *, response_base: str) -> Request:
     """``/book`` (``text`` empty: open the modal), as Slack sends it."""
-    _capture.response_base = response_base
+    _capture.issuer.response_base = response_base
     _capture.command(user, text)
     assert _capture.captured is not None
     return _capture.captured
@@ -252,7 +269,7 @@ def click_body(
     user: str, action_id: str, value: str, *, channel: str, message_ts: str, response_base: str
 ) -> Request:
     """A button click on a message (an approval card)."""
-    _capture.response_base = response_base
+    _capture.issuer.response_base = response_base
     _capture.click(user, action_id, value, channel=channel, message_ts=message_ts)
     assert _capture.captured is not None
     return _capture.captured

@@ -12,6 +12,10 @@ handlers behave. So the tests point a real client at this server instead::
 
 The server answers in the shapes Slack documents, records every call (faulted ones too),
 and can be told, from the test thread at any time, to fail, rate-limit or slow down a method.
+It also hands out the ``trigger_id`` and ``response_url`` values that signed requests carry
+(:meth:`FakeSlackApi.issue_trigger_id`, :meth:`FakeSlackApi.issue_response_url`) and records
+what is POSTed to those URLs. This lenient fake accepts everything; the strict one in
+``tests/fakes/slack_api.py`` builds on it and refuses what Slack refuses.
 Multipart bodies (file uploads) are not parsed: roombot does not upload files.
 """
 
@@ -23,20 +27,22 @@ import json
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 JsonDict = dict[str, Any]
+_T = TypeVar("_T")
 
 API_PREFIX = "/api/"
+RESPONSE_PREFIX = "/response/"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 TEAM_ID = "T0ROOMBOT"
@@ -66,6 +72,29 @@ class Call:
 
 
 @dataclass(frozen=True)
+class ResponsePost:
+    """One POST to a ``response_url`` the fake handed out.
+
+    ``body`` is the decoded JSON message (``text``, ``blocks``, ``replace_original`` ...);
+    ``status`` and ``answer`` are what the fake replied (``ok``, or why it refused).
+    """
+
+    url: str
+    body: JsonDict
+    at: float
+    status: int = HTTPStatus.OK
+    answer: str = "ok"
+
+
+@dataclass
+class ResponseUrl:
+    """A ``response_url`` handed out with one command or interaction, and its uses so far."""
+
+    issued_at: float
+    uses: int = 0
+
+
+@dataclass(frozen=True)
 class _Fault:
     """A canned failure, consumed by exactly one call."""
 
@@ -79,6 +108,7 @@ class _Answer:
     status: int
     body: JsonDict
     headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # a plain-text answer (response URLs answer "ok"), else JSON
 
 
 class FakeSlackApi:
@@ -100,6 +130,13 @@ class FakeSlackApi:
         self._users: dict[str, JsonDict] = {}
         # Message timestamps and view ids must be unique and increasing, like Slack's.
         self._sequence = itertools.count(1)
+        # The fake's own time: the monotonic clock plus whatever advance() added, so a test
+        # can expire a trigger id or a response_url without sleeping.
+        self._skew = 0.0
+        self._triggers: dict[str, float] = {}
+        self._used_triggers: set[str] = set()
+        self._response_urls: dict[str, ResponseUrl] = {}
+        self._responses: list[ResponsePost] = []
         # Where ``apps.connections.open`` sends a Socket Mode client (a test's WebSocket
         # server, ws://127.0.0.1:PORT/...); None keeps the plain ``{"ok": true}`` answer.
         self.socket_url: str | None = None
@@ -154,6 +191,41 @@ class FakeSlackApi:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}{API_PREFIX}"
 
+    # -- time and the values Slack hands to the app ----------------------------------------
+
+    def now(self) -> float:
+        """The fake's clock, in seconds: ``time.monotonic()`` plus every :meth:`advance`."""
+        return time.monotonic() + self._skew
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock forward: trigger ids and response URLs age, rate-limit
+        windows refill, as if ``seconds`` had passed."""
+        with self._changed:
+            self._skew += seconds
+
+    def issue_trigger_id(self) -> str:
+        """A new ``trigger_id`` for one command or interaction, issued now.
+
+        Slack's look like ``12345.98765.abcd2358fdea``; the fake remembers when it issued
+        each one, so the strict fake can refuse it once it is 3 seconds old.
+        """
+        with self._changed:
+            n = next(self._sequence)
+            trigger = f"{n}.{TEAM_ID[2:]}.{n * 2654435761 % 2**48:012x}"
+            self._triggers[trigger] = self.now()
+            return trigger
+
+    def issue_response_url(self, kind: str = "commands") -> str:
+        """A new ``response_url`` (``kind`` is ``commands`` or ``actions``, as in Slack's)."""
+        if self._server is None:
+            raise RuntimeError("FakeSlackApi is not running; call start() first")
+        host, port = self._server.server_address[:2]
+        with self._changed:
+            n = next(self._sequence)
+            url = f"http://{host}:{port}{RESPONSE_PREFIX}{kind}/{TEAM_ID}/{n}"
+            self._response_urls[url] = ResponseUrl(self.now())
+            return url
+
     # -- configuration ---------------------------------------------------------------------
 
     def add_user(
@@ -163,12 +235,14 @@ class FakeSlackApi:
         email: str | None = None,
         name: str | None = None,
         locale: str = "en-US",
+        deleted: bool = False,
     ) -> JsonDict:
         """Make ``users.info`` know a user; roombot reads their time zone, email and locale
         (which Slack sends only when asked with ``include_locale``) from it.
 
         ``tz`` must be an IANA name: the offset and label are computed for "now" so tests
-        see what Slack would send today, daylight saving included.
+        see what Slack would send today, daylight saving included. ``deleted`` marks a
+        deactivated account.
         """
         zone = ZoneInfo(tz)
         now = datetime.now(zone)
@@ -182,7 +256,7 @@ class FakeSlackApi:
             "team_id": TEAM_ID,
             "name": handle,
             "real_name": handle,
-            "deleted": False,
+            "deleted": deleted,
             "tz": tz,
             "tz_label": now.tzname() or tz,
             "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
@@ -193,6 +267,12 @@ class FakeSlackApi:
         with self._changed:
             self._users[user_id] = user
         return user
+
+    def delete_user(self, user_id: str) -> None:
+        """Deactivate a user, as an admin removing them from the workspace does: ``users.info``
+        then answers ``deleted: true``."""
+        with self._changed:
+            self._users[user_id]["deleted"] = True
 
     def fail_next(
         self,
@@ -229,9 +309,10 @@ class FakeSlackApi:
                 self._delays.pop(method, None)
 
     def reset(self) -> None:
-        """Forget recorded calls, pending faults and delays; users stay configured."""
+        """Forget recorded calls, responses, pending faults and delays; users stay configured."""
         with self._changed:
             self._calls.clear()
+            self._responses.clear()
             self._faults.clear()
             self._delays.clear()
 
@@ -254,20 +335,53 @@ class FakeSlackApi:
         Bolt listeners and scheduled jobs call Slack from other threads, so a test has to
         wait for the effect instead of asserting straight away.
         """
+
+        def matching() -> list[Call]:
+            return [call for call in self._calls if call.method == method]
+
+        def failure() -> str:
+            seen = Counter(call.method for call in self._calls)
+            return (
+                f"expected {count} call(s) to {method} within {timeout}s, "
+                f"got {len(matching())}; recorded: {dict(seen) or 'nothing'}"
+            )
+
+        return self._wait(lambda: len(matching()) >= count, matching, failure, timeout)
+
+    @property
+    def responses(self) -> list[ResponsePost]:
+        """A copy of every POST to a ``response_url`` so far, in arrival order."""
+        with self._changed:
+            return list(self._responses)
+
+    def wait_for_responses(self, count: int = 1, timeout: float = 5.0) -> list[ResponsePost]:
+        """Block until ``count`` POSTs reached response URLs; return them all."""
+        return self._wait(
+            lambda: len(self._responses) >= count,
+            lambda: list(self._responses),
+            lambda: (
+                f"expected {count} POST(s) to a response_url within {timeout}s, "
+                f"got {len(self._responses)}"
+            ),
+            timeout,
+        )
+
+    def _wait(
+        self,
+        done: Callable[[], bool],
+        result: Callable[[], _T],
+        failure: Callable[[], str],
+        timeout: float,
+    ) -> _T:
+        """Wait on the lock's condition until ``done()``; the callables run under the lock."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while True:
-                matching = [call for call in self._calls if call.method == method]
-                if len(matching) >= count:
-                    return matching
+            while not done():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    seen = Counter(call.method for call in self._calls)
-                    raise AssertionError(
-                        f"expected {count} call(s) to {method} within {timeout}s, "
-                        f"got {len(matching)}; recorded: {dict(seen) or 'nothing'}"
-                    )
+                    raise AssertionError(failure())
                 self._changed.wait(remaining)
+            return result()
 
     # -- request handling (server threads) -------------------------------------------------
 
@@ -284,16 +398,42 @@ class FakeSlackApi:
             answer = (
                 _Answer(fault.status, fault.body, fault.headers)
                 if fault is not None
-                else _Answer(HTTPStatus.OK, self._default_answer(method, params))
+                else self._answer(method, params, token)
             )
             pause = self._delays.get(method, self._delays.get(ANY_METHOD, 0.0))
             self._calls.append(
-                Call(method, params, token, time.monotonic(), int(answer.status), answer.body)
+                Call(method, params, token, self.now(), int(answer.status), answer.body)
             )
             self._changed.notify_all()
         if pause:
             time.sleep(pause)
         return answer
+
+    def _answer(self, method: str, params: JsonDict, token: str | None) -> _Answer:
+        """The answer to a call no fault was queued for; callers hold the lock.
+
+        The lenient fake says yes to everything; the strict fake overrides this."""
+        return _Answer(HTTPStatus.OK, self._default_answer(method, params))
+
+    def _handle_response(self, url: str, raw: bytes) -> _Answer:
+        """Record a POST to a response URL and answer it as Slack does (``ok``)."""
+        try:
+            decoded = json.loads(raw) if raw else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            decoded = {"_raw": raw.decode("utf-8", "replace")}
+        body = decoded if isinstance(decoded, dict) else {"_body": decoded}
+        with self._changed:
+            status, text = self._response_answer(url, body)
+            self._responses.append(ResponsePost(url, body, self.now(), status, text))
+            self._changed.notify_all()
+        return _Answer(status, {}, text=text)
+
+    def _response_answer(self, url: str, body: JsonDict) -> tuple[int, str]:
+        """Whether a POST to ``url`` is accepted; callers hold the lock. Lenient: always."""
+        known = self._response_urls.get(url)
+        if known is not None:
+            known.uses += 1
+        return HTTPStatus.OK, "ok"
 
     def _next_ts(self) -> str:
         micros = 1_700_000_000_000_000 + 100 * next(self._sequence)
@@ -316,8 +456,8 @@ class FakeSlackApi:
             if user is None:
                 return {"ok": False, "error": "user_not_found"}
             answer = copy.deepcopy(user)
-            if str(params.get("include_locale", "")).lower() not in ("true", "1"):
-                answer.pop("locale", None)
+            if not truthy(params.get("include_locale")):
+                answer.pop("locale", None)  # Slack sends it only when asked
             return {"ok": True, "user": answer}
         if method == "conversations.open":
             first_user = str(params.get("users", "")).split(",")[0]
@@ -372,6 +512,11 @@ class FakeSlackApi:
         return view
 
 
+def truthy(value: Any) -> bool:
+    """A boolean argument as slack_sdk sends it: JSON ``true``, or ``1``/``true`` in a form."""
+    return value is True or str(value).lower() in ("1", "true")
+
+
 def _parse_body(raw: bytes, content_type: str) -> JsonDict:
     if not raw:
         return {}
@@ -421,6 +566,12 @@ def _handler_for(fake: FakeSlackApi) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             url = urlsplit(self.path)
+            if url.path.startswith(RESPONSE_PREFIX):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                host, port = self.server.server_address[:2]
+                self._send(fake._handle_response(f"http://{host}:{port}{url.path}", raw))
+                return
             if not url.path.startswith(API_PREFIX):
                 self._send(_Answer(HTTPStatus.NOT_FOUND, {"ok": False, "error": "not_found"}))
                 return
@@ -441,9 +592,12 @@ def _handler_for(fake: FakeSlackApi) -> type[BaseHTTPRequestHandler]:
             self._send(fake._handle(method, params, token))
 
         def _send(self, answer: _Answer) -> None:
-            payload = json.dumps(answer.body).encode("utf-8")
+            if answer.text is not None:
+                payload, content_type = answer.text.encode("utf-8"), "text/plain"
+            else:
+                payload, content_type = json.dumps(answer.body).encode("utf-8"), "application/json"
             self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", f"{content_type}; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
             for name, value in answer.headers.items():
                 self.send_header(name, value)

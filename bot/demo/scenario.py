@@ -120,7 +120,7 @@ def run(out_dir: Path | None = None) -> int:
         server = HttpServer(
             WebApp(slack.bolt, readiness(container.engine)), host="127.0.0.1", port=0, threads=4
         ).start()
-        send = SlackSender(server.url, SECRET, fake.url)
+        send = SlackSender(server.url, SECRET, fake)
         try:
             _scenario(container, send, fake, dispatcher.drain)
             _report(fake, mailbox)

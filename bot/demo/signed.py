@@ -2,7 +2,10 @@
 
 Slack signs ``v0:<timestamp>:<raw body>`` with HMAC-SHA256 and the app's signing secret and sends
 ``X-Slack-Signature: v0=<hex>`` and ``X-Slack-Request-Timestamp``. Slash commands are form-encoded;
-interactivity is form-encoded with one ``payload`` field of JSON; events are JSON.
+interactivity is form-encoded with one ``payload`` field of JSON; events are JSON. The
+``trigger_id`` and ``response_url`` each request carries come from the fake Slack API, which
+issues them, so it can tell a fresh trigger id from an expired one and record what the app posts
+to a response URL.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 TEAM = "T0ROOMBOT"
@@ -42,11 +45,19 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
+class Issuer(Protocol):
+    """What hands out trigger ids and response URLs: the fake Slack API."""
+
+    def issue_trigger_id(self) -> str: ...
+
+    def issue_response_url(self, kind: str = "commands") -> str: ...
+
+
 class SlackSender:
-    def __init__(self, url: str, secret: str, response_base: str) -> None:
+    def __init__(self, url: str, secret: str, slack: Issuer) -> None:
         self.url = url.rstrip("/") + "/slack/events"
         self.secret = secret
-        self.response_base = response_base  # where response_url points: the fake Slack API
+        self.slack = slack
 
     def post(
         self,
@@ -76,7 +87,6 @@ class SlackSender:
             return Reply(error.code, error.read())
 
     def command(self, user: str, text: str = "", *, channel: str = "C0GENERAL", **kw: Any) -> Reply:
-        n = next(_counter)
         form = {
             "token": "legacy",
             "team_id": TEAM,
@@ -88,8 +98,8 @@ class SlackSender:
             "command": "/book",
             "text": text,
             "api_app_id": APP_ID,
-            "response_url": f"{self.response_base}response/cmd{n}",
-            "trigger_id": f"trigger.{n}",
+            "response_url": self.slack.issue_response_url("commands"),
+            "trigger_id": self.slack.issue_trigger_id(),
         }
         return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded", **kw)
 
@@ -114,7 +124,7 @@ class SlackSender:
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": {"id": user, "username": user.lower(), "team_id": TEAM},
-            "trigger_id": f"trigger.{n}",
+            "trigger_id": self.slack.issue_trigger_id(),
             "actions": [
                 {
                     "type": "button",
@@ -137,14 +147,14 @@ class SlackSender:
             }
             payload["channel"] = {"id": channel, "name": "approvals"}
             payload["message"] = {"ts": message_ts, "type": "message"}
-            payload["response_url"] = f"{self.response_base}response/act{n}"
+            payload["response_url"] = self.slack.issue_response_url("actions")
         return self.interact(payload, **kw)
 
     def submit(self, user: str, view: dict[str, Any], values: dict[str, Any], **kw: Any) -> Reply:
         payload = {
             "type": "view_submission",
             "user": {"id": user, "username": user.lower(), "team_id": TEAM},
-            "trigger_id": f"trigger.{next(_counter)}",
+            "trigger_id": self.slack.issue_trigger_id(),
             "view": {
                 "id": "VMODAL",
                 "type": "modal",

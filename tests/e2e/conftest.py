@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +18,11 @@ from bot.bootstrap import Container, SlackParts, bootstrap, build_notifications,
 from bot.domain import commands
 from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.e2e.slack_client import SlackSender
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import StrictSlackApi
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 APPROVALS = "CAPPROVALS"
+GENERAL = "C0GENERAL"  # where the signed helpers' slash commands come from
 BOB, AL = "UBOB", "UAL"
 
 
@@ -30,10 +32,18 @@ class Stack:
     slack: SlackParts
     dispatcher: Dispatcher
     server: HttpServer
-    fake: FakeSlackApi
+    fake: StrictSlackApi
     send: SlackSender
     clock: FixedClock
     engine: Engine
+
+    def until(self, done: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait for a listener's effect: Bolt acks first and runs the listener on its own
+        thread (``process_before_response=False``), so a click's reply comes before its work."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert time.monotonic() < deadline, "the listener's effect did not show up in time"
+            time.sleep(0.01)
 
     def deliver(self) -> int:
         """Deliver every due outbox row now (what the dispatcher loop does in production)."""
@@ -57,8 +67,11 @@ class Stack:
 
 
 @pytest.fixture
-def fake_slack() -> Iterator[FakeSlackApi]:
-    with FakeSlackApi() as fake:
+def fake_slack() -> Iterator[StrictSlackApi]:
+    # The bot was invited to the approvals channel only: in #general, where people type /book,
+    # it can answer through response_url and ack, not with chat.postEphemeral.
+    with StrictSlackApi(token="xoxb-test", channels=(APPROVALS,)) as fake:
+        fake.add_channel(GENERAL, "general", member=False)
         fake.add_user(BOB, tz="Asia/Seoul", email="bob@example.com", name="Bob")
         fake.add_user(AL, tz="America/New_York", email="al@example.com", name="Al")
         fake.add_user(ADMIN, tz="Europe/Berlin", email="admin@example.com", name="Ada Admin")
@@ -67,7 +80,7 @@ def fake_slack() -> Iterator[FakeSlackApi]:
 
 @pytest.fixture
 def stack(
-    database_url: str, engine: Engine, clock: FixedClock, fake_slack: FakeSlackApi
+    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
 ) -> Iterator[Stack]:
     orm.start_mappers()
     settings = make_settings(
@@ -94,7 +107,7 @@ def stack(
         dispatcher=dispatcher,
         server=server,
         fake=fake_slack,
-        send=SlackSender(server.url, SECRET, fake_slack.url),
+        send=SlackSender(server.url, SECRET, fake_slack),
         clock=clock,
         engine=engine,
     )

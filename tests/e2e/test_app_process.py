@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.demo.scenario import free_port
 from bot.demo.signed import SlackSender
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import StrictSlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +45,7 @@ def test_a_missing_setting_is_one_line_naming_it(tmp_path: Path) -> None:
 
 def test_the_app_serves_slack_and_health_checks_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    with FakeSlackApi() as fake:
+    with StrictSlackApi(token="xoxb-process", channels=("CAPPROVALS",)) as fake:
         fake.add_user("UBOB", tz="Asia/Seoul")
         env = _env(
             tmp_path,
@@ -93,9 +93,9 @@ def test_the_app_serves_slack_and_health_checks_and_stops_on_sigterm(tmp_path: P
                     assert time.monotonic() < deadline, "the app did not come up"
                     assert app.poll() is None, "the app exited"
                     time.sleep(0.1)
-            reply = SlackSender(base, "process-secret", fake.url).command("UBOB", "help")
+            reply = SlackSender(base, "process-secret", fake).command("UBOB", "help")
             assert reply.status == 200 and "/book list" in reply.text
-            one_line = SlackSender(base, "process-secret", fake.url).command(
+            one_line = SlackSender(base, "process-secret", fake).command(
                 "UBOB", "102 2026-12-30 10:00-11:00"
             )
             assert "Requested room 102" in one_line.text

@@ -26,7 +26,7 @@ from bot.domain import commands as c
 from bot.services.ports import Channel
 from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.e2e.mail import DeliveryClock, Inbox, smtp_server
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import add_rooms, outbox
 
 BOOKER, NOMAIL = "UBOOKER", "UNOMAIL"
@@ -40,7 +40,7 @@ STATE_SENDERS = {Channel.CARD: lambda row: None, Channel.HOME: lambda row: None}
 class Mail:
     container: Container
     dispatcher: Dispatcher
-    fake: FakeSlackApi
+    fake: StrictSlackApi
     inbox: Inbox
     clock: FixedClock
     later: DeliveryClock
@@ -56,8 +56,8 @@ class Mail:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlackApi]:
-    with FakeSlackApi() as api:
+def fake() -> Iterator[StrictSlackApi]:
+    with StrictSlackApi() as api:
         api.add_user(BOOKER, tz="Asia/Seoul", email="booker@example.com", name="Bo")
         api.add_user(ADMIN, tz="Europe/Berlin", email="admin@example.com", name="Ada Admin")
         api.add_user(NOMAIL, tz="America/New_York")  # no email in their profile
@@ -66,7 +66,7 @@ def fake() -> Iterator[FakeSlackApi]:
 
 @pytest.fixture
 def mail(
-    database_url: str, engine: Engine, clock: FixedClock, fake: FakeSlackApi
+    database_url: str, engine: Engine, clock: FixedClock, fake: StrictSlackApi
 ) -> Iterator[Mail]:
     with smtp_server() as (inbox, port):
         settings = make_settings(

@@ -26,7 +26,7 @@ from bot.services.messagebus import MessageBus
 from bot.services.ports import Channel
 from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.e2e.mail import DeliveryClock, SilentServer, free_port, smtp_server
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import SLACK_LIMITS, Rate, StrictSlackApi
 from tests.integration.helpers import add_rooms, outbox
 
 BOOKER, OTHER = "UBOOKER", "UOTHER"
@@ -34,8 +34,11 @@ STATE_SENDERS = {Channel.CARD: lambda row: None, Channel.HOME: lambda row: None}
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlackApi]:
-    with FakeSlackApi() as api:
+def fake() -> Iterator[StrictSlackApi]:
+    # Five DMs to the booker within a second exceed Slack's burst for one channel (4); these
+    # tests are about SMTP faults, so the DM channel gets a burst they stay within.
+    limits = {**SLACK_LIMITS, "chat.postMessage": Rate(1, 1.0, burst=8)}
+    with StrictSlackApi(channels=("CAPPROVALS",), limits=limits) as api:
         api.add_user(BOOKER, tz="Asia/Seoul", email="booker@example.com")
         api.add_user(OTHER, tz="Europe/Paris", email="other@example.com")
         api.add_user(ADMIN, tz="Europe/Berlin", email="admin@example.com")
@@ -73,7 +76,7 @@ def _emails(engine: Engine) -> list[dict]:
 
 @pytest.mark.parametrize("fault", ["refused", "hanging"])
 def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_back(
-    fault: str, database_url: str, engine: Engine, clock: FixedClock, fake: FakeSlackApi
+    fault: str, database_url: str, engine: Engine, clock: FixedClock, fake: StrictSlackApi
 ) -> None:
     silent = SilentServer().__enter__() if fault == "hanging" else None
     port = silent.port if silent else free_port()  # nobody listens there: connection refused
@@ -147,7 +150,7 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
 
 
 def test_a_mail_server_that_never_answers_holds_up_email_only(
-    database_url: str, engine: Engine, clock: FixedClock, fake: FakeSlackApi
+    database_url: str, engine: Engine, clock: FixedClock, fake: StrictSlackApi
 ) -> None:
     """The production wiring (build_slack + build_notifications, the background dispatcher) with
     SMTP accepting connections and never answering, at the default 10 s timeout: while the first
@@ -217,7 +220,7 @@ def test_a_mail_server_that_never_answers_holds_up_email_only(
 
 @pytest.mark.parametrize("client_kind", ["plain", "production"])
 def test_slack_rate_limits_and_outages_delay_dms_but_never_duplicate_them(
-    client_kind: str, database_url: str, engine: Engine, clock: FixedClock, fake: FakeSlackApi
+    client_kind: str, database_url: str, engine: Engine, clock: FixedClock, fake: StrictSlackApi
 ) -> None:
     """``plain``: a bare WebClient, so the dispatcher's own retries do the work. ``production``:
     the app's client, whose retry handlers wait out 429s and retry 500s themselves."""

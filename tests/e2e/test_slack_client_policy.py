@@ -11,23 +11,25 @@ from slack_sdk.errors import SlackApiError
 
 from bot.adapters.directory import Directory
 from bot.adapters.slack import make_client
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import StrictSlackApi
 
 
 @pytest.fixture
-def fake() -> FakeSlackApi:
-    with FakeSlackApi() as fake:
+def fake() -> StrictSlackApi:
+    with StrictSlackApi(token="xoxb-t", channels=("C1",)) as fake:
         fake.add_user("USEOUL", tz="Asia/Seoul", email="s@example.com", name="Seo")
+        fake.add_user("U1")
         yield fake
 
 
-def test_rate_limits_are_waited_out_and_server_errors_retried(fake: FakeSlackApi) -> None:
+def test_rate_limits_are_waited_out_and_server_errors_retried(fake: StrictSlackApi) -> None:
     client = make_client("xoxb-t", fake.url, timeout=5)
     fake.rate_limit_next("chat.postMessage", retry_after=0, count=2)
     assert client.chat_postMessage(channel="C1", text="hello")["ok"]
     assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 429, 200]
     fake.fail_next("views.publish", status=500)
-    assert client.views_publish(user_id="U1", view={"type": "home", "blocks": []})["ok"]
+    home = {"type": "home", "blocks": [{"type": "divider"}]}
+    assert client.views_publish(user_id="U1", view=home)["ok"]
     assert [c.status for c in fake.calls_to("views.publish")] == [500, 200]
     fake.fail_next("chat.update", error="message_not_found")  # an answer, not an outage
     with pytest.raises(SlackApiError):
@@ -61,7 +63,7 @@ def test_dropped_connections_are_retried_then_reported() -> None:
 
 
 def test_time_zones_are_cached_with_a_ttl_and_fall_back_when_slack_fails(
-    fake: FakeSlackApi,
+    fake: StrictSlackApi,
 ) -> None:
     now = [0.0]
     directory = Directory(

@@ -29,7 +29,7 @@ import pytest
 
 from bot.demo.scenario import free_port
 from bot.views import texts
-from tests.fakes.slack_api import TEAM_ID, FakeSlackApi
+from tests.fakes.slack_api import TEAM_ID, StrictSlackApi
 from tests.fakes.socket_mode import APP_ID, FakeSocketModeServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ BOB_TZ = "Asia/Seoul"
 @dataclass
 class Running:
     app: subprocess.Popen[bytes]
-    fake: FakeSlackApi
+    fake: StrictSlackApi
     ws: FakeSocketModeServer
     port: int
     log: Path
@@ -64,7 +64,10 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> None:
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("socket_mode")
     port = free_port()
-    with FakeSlackApi() as fake, FakeSocketModeServer() as ws:
+    with (
+        StrictSlackApi(token="xoxb-process", app_token=APP_TOKEN, channels=("CAPPROVALS",)) as fake,
+        FakeSocketModeServer() as ws,
+    ):
         fake.add_user(BOB, tz=BOB_TZ)
         fake.socket_url = ws.url
         env = _env(
@@ -196,8 +199,10 @@ def test_sigterm_stops_the_app_cleanly(running: Running) -> None:
 
 
 def test_a_refused_app_token_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    with FakeSlackApi() as fake:
-        fake.fail_next("apps.connections.open", error="invalid_auth")
+    # Slack answers invalid_auth to an app token that was revoked or never existed.
+    with StrictSlackApi(
+        token="xoxb-process", app_token=APP_TOKEN, channels=("CAPPROVALS",)
+    ) as fake:
         env = _env(
             tmp_path / "r.db",
             SLACK_BOT_TOKEN="xoxb-process",

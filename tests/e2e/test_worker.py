@@ -13,14 +13,14 @@ from pathlib import Path
 from bot.bootstrap import bootstrap
 from bot.domain import commands as c
 from tests.conftest import ADMIN, make_settings
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import add_rooms, outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 BOB = "UBOB"
 
 
-def _dms_to(fake: FakeSlackApi, user: str, count: int, timeout: float = 30) -> list[str]:
+def _dms_to(fake: StrictSlackApi, user: str, count: int, timeout: float = 30) -> list[str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         texts = [
@@ -37,7 +37,7 @@ def _dms_to(fake: FakeSlackApi, user: str, count: int, timeout: float = 30) -> l
 def test_the_worker_delivers_committed_notifications_until_sigterm(
     database_url: str, tmp_path: Path
 ) -> None:
-    with FakeSlackApi() as fake:
+    with StrictSlackApi(channels=("CAPPROVALS",)) as fake:
         fake.add_user(BOB, tz="Asia/Seoul", email="bob@example.com")
         fake.add_user(ADMIN, tz="Europe/Berlin")
         container = bootstrap(make_settings(database_url))

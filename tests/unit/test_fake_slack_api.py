@@ -11,10 +11,18 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
 
-from tests.fakes.slack_api import Call, FakeSlackApi, running_fake_slack
-
-TOKEN = "xoxb-test-token"
+from tests.fakes.slack_api import (
+    BOT_USER_ID,
+    TOKEN,
+    Call,
+    FakeSlackApi,
+    Rate,
+    StrictSlackApi,
+    running_fake_slack,
+    running_strict_slack,
+)
 
 
 @pytest.fixture
@@ -209,3 +217,238 @@ def test_call_is_a_plain_record() -> None:
     call = Call(method="auth.test", params={}, token=None, at=0.0)
 
     assert call.status == 200
+
+
+# -- the strict fake: what Slack refuses, it refuses -------------------------------------------
+
+APPROVALS, GENERAL = "CAPPROVALS", "CGENERAL"
+
+
+@pytest.fixture
+def strict() -> Iterator[StrictSlackApi]:
+    with running_strict_slack(token=TOKEN, channels=(APPROVALS,)) as server:
+        server.add_channel(GENERAL, "general", member=False)
+        server.add_user("U1", tz="Asia/Seoul", email="u1@example.com", locale="ko-KR")
+        yield server
+
+
+@pytest.fixture
+def sclient(strict: StrictSlackApi) -> WebClient:
+    return WebClient(token=TOKEN, base_url=strict.url, timeout=10)
+
+
+def _error(call) -> tuple[str, dict]:
+    with pytest.raises(SlackApiError) as raised:
+        call()
+    return raised.value.response["error"], raised.value.response.data
+
+
+def test_strict_posts_only_where_the_bot_is_a_member(
+    strict: StrictSlackApi, sclient: WebClient
+) -> None:
+    assert sclient.chat_postMessage(channel=APPROVALS, text="card")["ok"]
+    assert _error(lambda: sclient.chat_postMessage(channel=GENERAL, text="x"))[0] == (
+        "not_in_channel"
+    )
+    assert _error(lambda: sclient.chat_postEphemeral(channel=GENERAL, user="U1", text="x"))[0] == (
+        "not_in_channel"
+    )
+    assert _error(lambda: sclient.chat_postMessage(channel="CNOPE", text="x"))[0] == (
+        "channel_not_found"
+    )
+    strict.join(GENERAL)
+    assert sclient.chat_postEphemeral(channel=GENERAL, user="U1", text="now")["ok"]
+    strict.archive(GENERAL)
+    assert _error(lambda: sclient.chat_postMessage(channel=GENERAL, text="x"))[0] == "is_archived"
+    info = sclient.conversations_info(channel=GENERAL)["channel"]
+    assert info["is_archived"] is True and info["is_member"] is True
+
+
+def test_strict_dms_a_user_id_while_the_user_is_active(
+    strict: StrictSlackApi, sclient: WebClient
+) -> None:
+    posted = sclient.chat_postMessage(channel="U1", text="hi")
+    assert posted["channel"] == "DU1"
+    assert sclient.conversations_open(users="U1")["channel"]["id"] == "DU1"
+    assert _error(lambda: sclient.chat_postMessage(channel="UNOBODY", text="x"))[0] == (
+        "channel_not_found"
+    )
+    strict.delete_user("U1")
+    assert sclient.users_info(user="U1")["user"]["deleted"] is True
+    assert _error(lambda: sclient.conversations_open(users="U1"))[0] == "user_disabled"
+    assert _error(lambda: sclient.chat_postMessage(channel="U1", text="x"))[0] == (
+        "channel_not_found"
+    )
+
+
+def test_strict_users_info_answers_locale_only_when_asked(sclient: WebClient) -> None:
+    assert "locale" not in sclient.users_info(user="U1")["user"]
+    user = sclient.users_info(user="U1", include_locale=True)["user"]
+    assert user["locale"] == "ko-KR" and user["tz"] == "Asia/Seoul"
+    assert user["profile"]["email"] == "u1@example.com" and user["deleted"] is False
+    assert _error(lambda: sclient.users_info(user="UNOBODY"))[0] == "user_not_found"
+
+
+def test_strict_trigger_ids_work_once_within_three_seconds(
+    strict: StrictSlackApi, sclient: WebClient
+) -> None:
+    modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Book"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}],
+    }
+    fresh, stale = strict.issue_trigger_id(), strict.issue_trigger_id()
+    assert sclient.views_open(trigger_id=fresh, view=modal)["view"]["id"].startswith("V")
+    assert _error(lambda: sclient.views_open(trigger_id=fresh, view=modal))[0] == (
+        "exchanged_trigger_id"
+    )
+    strict.advance(3.01)
+    assert _error(lambda: sclient.views_open(trigger_id=stale, view=modal))[0] == (
+        "expired_trigger_id"
+    )
+    assert _error(lambda: sclient.views_open(trigger_id="1.2.made-up", view=modal))[0] == (
+        "invalid_trigger_id"
+    )
+
+
+def test_strict_keeps_messages_with_metadata_for_history_and_updates(
+    strict: StrictSlackApi, sclient: WebClient
+) -> None:
+    metadata = {"event_type": "booking_card", "event_payload": {"booking_id": 7}}
+    first = sclient.chat_postMessage(channel=APPROVALS, text="one", metadata=metadata)
+    sclient.chat_postMessage(channel=APPROVALS, text="two")
+    sclient.chat_update(channel=APPROVALS, ts=first["ts"], text="one, decided")
+    assert _error(lambda: sclient.chat_update(channel=APPROVALS, ts="1.000001", text="x"))[0] == (
+        "message_not_found"
+    )
+    plain = sclient.conversations_history(channel=APPROVALS)["messages"]
+    assert [m["text"] for m in plain] == ["two", "one, decided"]  # newest first
+    assert all("metadata" not in m for m in plain)
+    full = sclient.conversations_history(channel=APPROVALS, include_all_metadata=True, limit=1)
+    assert full["has_more"] is True and full["messages"][0]["text"] == "two"
+    rest = sclient.conversations_history(
+        channel=APPROVALS,
+        include_all_metadata=True,
+        cursor=full["response_metadata"]["next_cursor"],
+    )
+    assert rest["messages"][0]["metadata"] == metadata
+    assert _error(lambda: sclient.conversations_history(channel=GENERAL))[0] == "not_in_channel"
+    bad = {"event_type": "x"}
+    assert _error(lambda: sclient.chat_postMessage(channel=APPROVALS, text="x", metadata=bad))[
+        0
+    ] == ("invalid_metadata_format")
+    sclient.chat_delete(channel=APPROVALS, ts=first["ts"])
+    assert [m["text"] for m in strict.messages(APPROVALS)] == ["two"]
+
+
+def test_strict_validates_blocks_and_views_with_slack_sdk_models(sclient: WebClient) -> None:
+    long = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+    error, data = _error(lambda: sclient.chat_postMessage(channel=APPROVALS, text="t", blocks=long))
+    assert error == "invalid_blocks"
+    assert "3000" in data["response_metadata"]["messages"][0]
+    unknown = [{"type": "fancy_widget"}]
+    assert _error(lambda: sclient.chat_postMessage(channel=APPROVALS, text="t", blocks=unknown))[
+        0
+    ] == ("invalid_blocks")
+    assert _error(lambda: sclient.api_call("chat.postMessage", json={"channel": APPROVALS}))[0] == (
+        "no_text"
+    )
+    home = {"type": "home", "blocks": long}
+    assert _error(lambda: sclient.views_publish(user_id="U1", view=home))[0] == "invalid_arguments"
+    titled = {
+        "type": "home",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "fine"}}],
+    }
+    assert sclient.views_publish(user_id="U1", view=titled)["ok"]
+    too_long_title = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "t" * 25},
+        "blocks": titled["blocks"],
+    }
+    assert _error(lambda: sclient.views_publish(user_id="U1", view=too_long_title))[0] == (
+        "invalid_arguments"
+    )
+
+
+def test_strict_rate_limits_per_channel_and_per_method_with_retry_after(
+    strict: StrictSlackApi, sclient: WebClient
+) -> None:
+    for n in range(4):  # the burst
+        sclient.chat_postMessage(channel=APPROVALS, text=str(n))
+    with pytest.raises(SlackApiError) as raised:
+        sclient.chat_postMessage(channel=APPROVALS, text="fifth")
+    assert raised.value.response.status_code == 429
+    assert raised.value.response["error"] == "ratelimited"
+    assert raised.value.response.headers["Retry-After"] == "1"
+    assert sclient.chat_postMessage(channel="U1", text="another channel")["ok"]
+    strict.advance(1.0)  # one message a second refills
+    assert sclient.chat_postMessage(channel=APPROVALS, text="later")["ok"]
+
+    strict.set_limit("users.info", Rate(2, 60))  # a shrunk window: 2 a minute
+    sclient.users_info(user="U1")
+    sclient.users_info(user="U1")
+    with pytest.raises(SlackApiError) as raised:
+        sclient.users_info(user="U1")
+    assert raised.value.response.headers["Retry-After"] == "30"
+    strict.advance(30)
+    assert sclient.users_info(user="U1")["ok"]
+    assert [c.status for c in strict.calls_to("users.info")] == [200, 200, 429, 200]
+
+
+def test_strict_token_errors(strict: StrictSlackApi, sclient: WebClient) -> None:
+    assert sclient.auth_test()["user_id"] == BOT_USER_ID
+    wrong = WebClient(token="xoxb-other", base_url=strict.url)
+    assert _error(wrong.auth_test)[0] == "invalid_auth"
+    assert _error(WebClient(base_url=strict.url).auth_test)[0] == "not_authed"
+    for error in ("token_revoked", "account_inactive", "team_disabled", "invalid_auth"):
+        strict.break_token(error)
+        assert _error(lambda: sclient.chat_postMessage(channel=APPROVALS, text="x"))[0] == error
+    strict.break_token(None)
+    strict.require_scope("users.info", "users:read.email")
+    error, data = _error(lambda: sclient.users_info(user="U1"))
+    assert error == "missing_scope" and data["needed"] == "users:read.email"
+    with pytest.raises(ValueError):
+        strict.break_token("channel_not_found")
+
+
+def test_strict_response_urls_take_five_posts_within_thirty_minutes(
+    strict: StrictSlackApi,
+) -> None:
+    url = strict.issue_response_url("actions")
+    hook = WebhookClient(url)
+    for n in range(5):
+        assert hook.send(text=f"reply {n}", replace_original=True).status_code == 200
+    sixth = hook.send(text="one too many")
+    assert (sixth.status_code, sixth.body) == (404, "used_url")
+    late = WebhookClient(strict.issue_response_url())
+    strict.advance(30 * 60 + 1)
+    assert (late.send(text="too late").status_code, strict.responses[-1].answer) == (
+        404,
+        "expired_url",
+    )
+    long = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+    fresh = WebhookClient(strict.issue_response_url())
+    assert fresh.send(text="t", blocks=long).status_code == 400
+    posts = strict.wait_for_responses(8)
+    assert [p.body.get("text") for p in posts[:2]] == ["reply 0", "reply 1"]
+    assert posts[0].url == url and posts[0].body["replace_original"] is True
+
+
+def test_strict_usergroups_and_unknown_methods(strict: StrictSlackApi, sclient: WebClient) -> None:
+    strict.add_usergroup("SADMINS", ["U1", "U2"])
+    assert sclient.usergroups_users_list(usergroup="SADMINS")["users"] == ["U1", "U2"]
+    assert _error(lambda: sclient.usergroups_users_list(usergroup="SNOPE"))[0] == (
+        "no_such_subteam"
+    )
+    assert _error(lambda: sclient.api_call("reactions.add", params={"name": "ok"}))[0] == (
+        "unknown_method"
+    )
+
+
+def test_strict_latency_delays_every_call() -> None:
+    with running_strict_slack(latency=0.05) as server:
+        client = WebClient(token=TOKEN, base_url=server.url)
+        client.auth_test()
+        [call] = server.calls_to("auth.test")
+        assert call.status == 200
+        assert server._delays == {"*": 0.05}
