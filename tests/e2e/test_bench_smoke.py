@@ -55,7 +55,7 @@ def test_the_quick_bench_writes_the_results_table(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=300,  # a hang guard on a shared machine, not a timing target
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     report = out.read_text()
