@@ -41,8 +41,10 @@ def invite(
     *,
     stamp: datetime | None = None,
 ) -> bytes:
-    """METHOD:REQUEST for an approved booking (a snapshot dict with ISO datetimes)."""
-    return _calendar("REQUEST", "CONFIRMED", booking, sequence, organizer, attendee, stamp)
+    """METHOD:REQUEST for an approved booking (a snapshot dict with ISO datetimes); a booking
+    that changed and waits for approval again goes out TENTATIVE."""
+    status = "TENTATIVE" if booking.get("status") == "PENDING" else "CONFIRMED"
+    return _calendar("REQUEST", status, booking, sequence, organizer, attendee, stamp)
 
 
 def cancel(

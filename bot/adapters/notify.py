@@ -204,16 +204,16 @@ class EmailSender:
             "starts_at": notice.starts_at,
             "ends_at": notice.ends_at,
             "title": notice.title,
+            "status": "PENDING" if notice.needs_approval else "APPROVED",
         }
         # The event's time as DTSTAMP: a retried email carries a byte-identical attachment.
-        if notice.kind == "approved":
-            data = ics.invite(
-                booking, ics.INVITE_SEQUENCE, self.from_address, attendee, stamp=notice.at
-            )
+        # SEQUENCE is the booking's, which every change raises: calendars move the event.
+        if notice.kind == "approved" or notice.moves_invite:
+            sequence = max(notice.sequence, ics.INVITE_SEQUENCE)
+            data = ics.invite(booking, sequence, self.from_address, attendee, stamp=notice.at)
             return "REQUEST", data
         if notice.withdraws_invite:
-            data = ics.cancel(
-                booking, ics.CANCEL_SEQUENCE, self.from_address, attendee, stamp=notice.at
-            )
+            sequence = max(notice.sequence, ics.CANCEL_SEQUENCE)
+            data = ics.cancel(booking, sequence, self.from_address, attendee, stamp=notice.at)
             return "CANCEL", data
         return None

@@ -79,6 +79,27 @@ rooms = Table(
     Column("name", String(80), nullable=False),
     Column("capacity", Integer, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
+    #: Check-in window in minutes from the start; ``None`` turns check-in and auto-release off.
+    Column("checkin_minutes", Integer),
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("room_id", String(32), ForeignKey("rooms.id"), nullable=False),
+    Column("booker", String(32), nullable=False),
+    Column("title", String(1000), nullable=False, default=""),
+    Column("rule", Text, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("release_streak", Integer, nullable=False, default=0),
+    Column("ended_at", UTCDateTime),
+    Column("end_reason", Text),
+    Index("ix_series_booker", "booker"),
+    sqlite_autoincrement=True,
 )
 
 bookings = Table(
@@ -97,7 +118,13 @@ bookings = Table(
     Column("reason", Text),
     Column("reminded_at", UTCDateTime),
     Column("nudged_at", UTCDateTime),
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("invited", Boolean, nullable=False, default=False),
+    Column("series_id", Integer, ForeignKey("series.id")),
+    Column("recurrence_id", UTCDateTime),
+    Column("checked_in_at", UTCDateTime),
     Index("ix_bookings_room_id_ends_at", "room_id", "ends_at"),
+    Index("ix_bookings_series_id", "series_id"),
     Index("ix_bookings_status_starts_at", "status", "starts_at"),
     sqlite_autoincrement=True,
 )
@@ -148,6 +175,16 @@ booking_list = Table(
     Column("decided_at", UTCDateTime),
     Column("reason", Text),
     Column("cancelled_by", String(32)),
+    Column("sequence", Integer, nullable=False, default=0),
+    Column("changed_at", UTCDateTime),
+    Column("was_room_id", String(32)),
+    Column("was_room_name", String(80)),
+    Column("was_starts_at", UTCDateTime),
+    Column("was_ends_at", UTCDateTime),
+    Column("was_title", String(1000)),
+    Column("series_id", Integer),
+    Column("recurrence_id", UTCDateTime),
+    Column("checked_in_at", UTCDateTime),
     Index("ix_booking_list_booker_starts_at", "booker", "starts_at"),
     Index("ix_booking_list_booker_ends_at", "booker", "ends_at"),
     Index("ix_booking_list_room_id_ends_at", "room_id", "ends_at"),
@@ -170,6 +207,27 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     UniqueConstraint("event_id", "channel", "recipient"),
     Index("ix_outbox_status_channel_next_attempt_at", "status", "channel", "next_attempt_at"),
+    sqlite_autoincrement=True,
+)
+
+waitlist = Table(
+    "waitlist",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("room_id", String(32), ForeignKey("rooms.id"), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("user", String(32), nullable=False),
+    Column("title", String(1000), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("offered_at", UTCDateTime),
+    Column("offer_expires_at", UTCDateTime),
+    Column("booking_id", Integer, ForeignKey("bookings.id")),
+    CheckConstraint(
+        "status IN ('WAITING', 'OFFERED', 'BOOKED', 'LAPSED', 'WITHDRAWN')", name="status"
+    ),
+    Index("ix_waitlist_room_id_status_starts_at", "room_id", "status", "starts_at"),
     sqlite_autoincrement=True,
 )
 

@@ -64,20 +64,31 @@ class SqlBookingRepository:
             self.seen.add(booking)
         return booking
 
-    def conflicts(self, room_id: str, starts_at: datetime, ends_at: datetime) -> list[Booking]:
+    def conflicts(
+        self,
+        room_id: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        *,
+        excluding: int | None = None,
+    ) -> list[Booking]:
         b = orm.bookings.c
-        return list(
-            self.session.scalars(
-                select(Booking)
-                .where(
-                    b.room_id == room_id,
-                    b.status.in_(list(HOLDING)),
-                    b.starts_at < ends_at,
-                    b.ends_at > starts_at,
-                )
-                .order_by(b.starts_at)
+        query = (
+            select(Booking)
+            .where(
+                b.room_id == room_id,
+                b.status.in_(list(HOLDING)),
+                b.starts_at < ends_at,
+                b.ends_at > starts_at,
             )
+            .order_by(b.starts_at)
         )
+        if excluding is not None:
+            query = query.where(b.id != excluding)
+        # No autoflush: a changed booking's UPDATE would meet PostgreSQL's exclusion constraint
+        # before this check could say, kindly, who holds the slot.
+        with self.session.no_autoflush:
+            return list(self.session.scalars(query))
 
     def pending_started(self, now: datetime) -> list[Booking]:
         b = orm.bookings.c

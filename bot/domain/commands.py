@@ -40,6 +40,26 @@ class CancelBooking(Command):
 
 
 @dataclass(frozen=True)
+class ChangeBooking(Command):
+    """Reschedule, extend, shorten, move or retitle a booking; ``None`` keeps a field as it is."""
+
+    booking_id: int
+    by: str
+    room_id: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class EndBooking(Command):
+    """End a booking in progress now, freeing the rest of its slot."""
+
+    booking_id: int
+    by: str
+
+
+@dataclass(frozen=True)
 class ExpirePending(Command):
     """Expire every request whose start has passed without a decision."""
 

@@ -33,25 +33,73 @@ class BookingRequested(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class BookingApproved(Event):
-    pass
+    """``sequence``: the calendar SEQUENCE of the invite it sends (higher after a change)."""
+
+    sequence: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
 class BookingDenied(Event):
+    """``was_approved``: an earlier approval sent an invite (the booking then changed and went
+    back to pending), which the denial withdraws."""
+
     reason: str | None = None
+    was_approved: bool = False
+    sequence: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
 class BookingCancelled(Event):
-    """``was_approved`` tells notification whether an invite went out and must be withdrawn."""
+    """``was_approved`` tells notification whether an invite went out and must be withdrawn
+    (the booking is approved, or was before a change sent it back to pending)."""
 
     was_approved: bool
     by_admin: bool = False
+    sequence: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
 class BookingExpired(Event):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookingChanged(Event):
+    """The slot or title of an active booking changed (reschedule, extend, shorten, end now).
+
+    The ``was_*`` fields keep the booking as it was, so the card can show old -> new.
+    ``needs_approval`` says an approved booking went back to pending (it moved, grew or changed
+    room); ``was_approved`` that a calendar invite went out earlier; ``ended_early`` that the
+    booker freed the rest of a booking in progress; ``sequence`` is the booking's calendar
+    SEQUENCE after the change.
+    """
+
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+    was_room_id: str
+    was_starts_at: datetime
+    was_ends_at: datetime
+    was_title: str
+    was_approved: bool
+    needs_approval: bool
+    ended_early: bool = False
+    sequence: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookingCheckedIn(Event):
+    """The booker confirmed the meeting is happening: the room will not be auto-released."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookingReleased(Event):
+    """An approved booking gave its room back: nobody checked in within the window
+    (``automatic``), or the booker released it. Its invite is withdrawn."""
+
+    automatic: bool
+    sequence: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,4 +122,6 @@ BOOKING_EVENTS: tuple[type[Event], ...] = (
     BookingDenied,
     BookingCancelled,
     BookingExpired,
+    BookingChanged,
+    BookingReleased,
 )

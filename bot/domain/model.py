@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot.domain import events
 from bot.domain.errors import InvalidBooking, InvalidTransition, NotAllowed, RoomInactive
-from bot.domain.rules import BookingLimits, overlaps, validate_request
+from bot.domain.rules import BookingLimits, overlaps, validate_change, validate_request
 
 
 class BookingStatus(StrEnum):
@@ -17,6 +17,8 @@ class BookingStatus(StrEnum):
     DENIED = "DENIED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
+    #: Nobody checked in within the room's check-in window, so the room was freed.
+    RELEASED = "RELEASED"
 
     @property
     def holds_slot(self) -> bool:
@@ -38,10 +40,14 @@ ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {
             BookingStatus.EXPIRED,
         }
     ),
-    BookingStatus.APPROVED: frozenset({BookingStatus.CANCELLED}),
+    # Back to pending only through a change that moves, grows or re-rooms an approved booking.
+    BookingStatus.APPROVED: frozenset(
+        {BookingStatus.PENDING, BookingStatus.CANCELLED, BookingStatus.RELEASED}
+    ),
     BookingStatus.DENIED: frozenset(),
     BookingStatus.CANCELLED: frozenset(),
     BookingStatus.EXPIRED: frozenset(),
+    BookingStatus.RELEASED: frozenset(),
 }
 
 
@@ -49,6 +55,10 @@ class ApprovalStatus(StrEnum):
     REQUESTED = "REQUESTED"
     APPROVED = "APPROVED"
     DENIED = "DENIED"
+
+
+#: How long before its start a booking may be checked into.
+CHECKIN_OPENS_BEFORE = timedelta(minutes=15)
 
 
 def _utc(value: datetime) -> datetime:
@@ -61,6 +71,9 @@ class Room:
     name: str
     capacity: int
     active: bool = True
+    #: Minutes from the start in which the booker checks in, or the booking is released;
+    #: ``None`` turns check-in off for the room.
+    checkin_minutes: int | None = None
 
     def __post_init__(self) -> None:
         self.id = self.id.strip()
@@ -103,6 +116,17 @@ class Booking:
     reason: str | None = None
     reminded_at: datetime | None = None
     nudged_at: datetime | None = None
+    #: The calendar SEQUENCE of the booking's invite: raised by every change, so a calendar
+    #: moves the event it already has instead of adding a second one.
+    sequence: int = 0
+    #: A calendar invite went out (the booking was approved at some point), so a cancel or a
+    #: denial after a change must withdraw it.
+    invited: bool = False
+    series_id: int | None = None
+    #: An occurrence's start as its series' rule gave it, kept when the occurrence is moved
+    #: (the calendar's RECURRENCE-ID of the override).
+    recurrence_id: datetime | None = None
+    checked_in_at: datetime | None = None
     id: int | None = None
     events: list[events.Event] = field(default_factory=list, repr=False)
 
@@ -164,7 +188,14 @@ class Booking:
         at = _utc(at)
         if self._move(BookingStatus.APPROVED):
             self.decided_by, self.decided_at = by, at
-            self.events.append(events.BookingApproved(booking_id=self._event_id, actor=by, at=at))
+            if self.invited:
+                self.sequence += 1  # the new invite replaces the one sent before the change
+            self.invited = True
+            self.events.append(
+                events.BookingApproved(
+                    booking_id=self._event_id, actor=by, at=at, sequence=self.sequence
+                )
+            )
 
     def deny(self, by: str, at: datetime, reason: str | None = None) -> None:
         """Deny the request; a denied booking frees its slot (the original's cancel-on-deny)."""
@@ -172,16 +203,27 @@ class Booking:
         at = _utc(at)
         if self._move(BookingStatus.DENIED):
             self.decided_by, self.decided_at, self.reason = by, at, reason
+            if self.invited:
+                self.sequence += 1
             self.events.append(
-                events.BookingDenied(booking_id=self._event_id, actor=by, at=at, reason=reason)
+                events.BookingDenied(
+                    booking_id=self._event_id,
+                    actor=by,
+                    at=at,
+                    reason=reason,
+                    was_approved=self.invited,
+                    sequence=self.sequence,
+                )
             )
 
     def cancel(self, by: str, at: datetime, *, is_admin: bool = False) -> None:
         if by != self.booker and not is_admin:
             raise NotAllowed("Only the person who booked it, or an admin, can cancel this booking.")
         at = _utc(at)
-        was_approved = self.status == BookingStatus.APPROVED
+        was_approved = self.status == BookingStatus.APPROVED or self.invited
         if self._move(BookingStatus.CANCELLED):
+            if self.invited:
+                self.sequence += 1
             self.events.append(
                 events.BookingCancelled(
                     booking_id=self._event_id,
@@ -189,8 +231,213 @@ class Booking:
                     at=at,
                     was_approved=was_approved,
                     by_admin=by != self.booker,
+                    sequence=self.sequence,
                 )
             )
+
+    def change(
+        self,
+        *,
+        room: Room,
+        starts_at: datetime,
+        ends_at: datetime,
+        title: str,
+        by: str,
+        at: datetime,
+        limits: BookingLimits,
+        is_admin: bool = False,
+    ) -> bool:
+        """Move, extend, shorten, re-room or retitle the booking; ``False`` if nothing differs.
+
+        An approved booking that only gets shorter (or only its title changes) stays approved:
+        what the admin agreed to still covers it. One that moves, grows or changes room asks for
+        approval again. A booking in progress can change only its end and title.
+        """
+        if by != self.booker and not is_admin:
+            raise NotAllowed("Only the person who booked it, or an admin, can change this booking.")
+        at = _utc(at)
+        self._ensure_changeable(at)
+        title = " ".join(title.split())
+        started = self.starts_at <= at
+        if started and room.id != self.room_id:
+            raise InvalidBooking(
+                f"Booking {self.id} has started; only its end and title can change.", field="room"
+            )
+        if started and _utc(starts_at) != self.starts_at:
+            raise InvalidBooking(
+                f"Booking {self.id} has started; only its end and title can change.", field="start"
+            )
+        if room.id != self.room_id:
+            room.ensure_bookable()
+        validate_change(
+            starts_at=starts_at,
+            ends_at=ends_at,
+            title=title,
+            now=at,
+            limits=limits,
+            started=started,
+        )
+        starts_at, ends_at = _utc(starts_at), _utc(ends_at)
+        same_room = room.id == self.room_id
+        if same_room and (starts_at, ends_at, title) == (self.starts_at, self.ends_at, self.title):
+            return False
+        within = same_room and self.starts_at <= starts_at and ends_at <= self.ends_at
+        self._apply_change(
+            room_id=room.id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            title=title,
+            by=by,
+            at=at,
+            needs_approval=self.status == BookingStatus.APPROVED and not within,
+        )
+        return True
+
+    def end_now(self, by: str, at: datetime, *, is_admin: bool = False) -> None:
+        """End an approved booking in progress: the rest of its slot is free from the next
+        minute (the one under way stays with the meeting that is leaving)."""
+        if by != self.booker and not is_admin:
+            raise NotAllowed("Only the person who booked it, or an admin, can end this booking.")
+        at = _utc(at)
+        self._ensure_changeable(at)
+        if self.status != BookingStatus.APPROVED:
+            raise InvalidTransition(
+                f"Booking {self.id} is not approved yet; cancel it instead of ending it."
+            )
+        if at < self.starts_at:
+            raise InvalidTransition(
+                f"Booking {self.id} has not started yet; cancel it or change its time instead."
+            )
+        end = at.replace(second=0, microsecond=0)
+        if end < at:
+            end += timedelta(minutes=1)
+        end = max(end, self.starts_at + timedelta(minutes=1))
+        if end >= self.ends_at:
+            return  # it ends within the minute anyway: nothing to free
+        self._apply_change(
+            room_id=self.room_id,
+            starts_at=self.starts_at,
+            ends_at=end,
+            title=self.title,
+            by=by,
+            at=at,
+            needs_approval=False,
+            ended_early=True,
+        )
+
+    def check_in(self, by: str, at: datetime, *, window: timedelta, is_admin: bool = False) -> None:
+        """Say the meeting is happening, from :data:`CHECKIN_OPENS_BEFORE` the start until the
+        room's window closes; a second check-in does nothing."""
+        if by != self.booker and not is_admin:
+            raise NotAllowed("Only the person who booked it, or an admin, can check in.")
+        at = _utc(at)
+        if self.checked_in_at is not None:
+            return
+        if self.status != BookingStatus.APPROVED:
+            raise InvalidTransition(
+                f"Booking {self.id} is {self.status.lower()}; only an approved booking checks in."
+            )
+        if not self.starts_at - CHECKIN_OPENS_BEFORE <= at < self.starts_at + window:
+            raise InvalidTransition(
+                f"Check-in for booking {self.id} is open from "
+                f"{CHECKIN_OPENS_BEFORE.seconds // 60} minutes before its start until "
+                f"{window.seconds // 60} minutes after it."
+            )
+        self.checked_in_at = at
+        self.events.append(events.BookingCheckedIn(booking_id=self._event_id, actor=by, at=at))
+
+    def release(
+        self,
+        by: str,
+        at: datetime,
+        *,
+        window: timedelta | None = None,
+        is_admin: bool = False,
+    ) -> None:
+        """Free the room of an approved booking nobody is using.
+
+        The scheduler (``by="system"``) releases a booking not checked in once ``window`` has
+        passed since its start; the booker (or an admin) may release it before it ends, until
+        they have checked in (then *End now* frees the rest). Releasing twice does nothing.
+        """
+        at = _utc(at)
+        automatic = by == "system"
+        if not automatic and by != self.booker and not is_admin:
+            raise NotAllowed("Only the person who booked it, or an admin, can release this room.")
+        if self.status == BookingStatus.RELEASED:
+            return
+        if self.status != BookingStatus.APPROVED:
+            raise InvalidTransition(
+                f"Booking {self.id} is {self.status.lower()}; only an approved booking is released."
+            )
+        if self.checked_in_at is not None:
+            raise InvalidTransition(
+                f"Booking {self.id} is checked in; end it instead to free the room."
+            )
+        if self.ends_at <= at:
+            raise InvalidTransition(f"Booking {self.id} has ended already.")
+        if automatic and (window is None or at < self.starts_at + window):
+            raise InvalidTransition(f"The check-in window of booking {self.id} is still open.")
+        self._move(BookingStatus.RELEASED)
+        self.sequence += 1
+        self.events.append(
+            events.BookingReleased(
+                booking_id=self._event_id,
+                actor=by,
+                at=at,
+                automatic=automatic,
+                sequence=self.sequence,
+            )
+        )
+
+    def _ensure_changeable(self, at: datetime) -> None:
+        if not self.holds_slot:
+            raise InvalidTransition(
+                f"Booking {self.id} is {self.status.lower()}; it can no longer be changed."
+            )
+        if self.ends_at <= at:
+            raise InvalidTransition(f"Booking {self.id} has ended; it can no longer be changed.")
+
+    def _apply_change(
+        self,
+        *,
+        room_id: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        title: str,
+        by: str,
+        at: datetime,
+        needs_approval: bool,
+        ended_early: bool = False,
+    ) -> None:
+        was = (self.room_id, self.starts_at, self.ends_at, self.title)
+        was_approved = self.status == BookingStatus.APPROVED
+        if starts_at != self.starts_at:
+            self.reminded_at = None  # the reminder is due again before the new start
+        self.room_id, self.starts_at, self.ends_at, self.title = room_id, starts_at, ends_at, title
+        self.sequence += 1
+        if needs_approval:
+            self._move(BookingStatus.PENDING)
+            self.decided_by = self.decided_at = None
+        self.events.append(
+            events.BookingChanged(
+                booking_id=self._event_id,
+                actor=by,
+                at=at,
+                room_id=room_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                title=title,
+                was_room_id=was[0],
+                was_starts_at=was[1],
+                was_ends_at=was[2],
+                was_title=was[3],
+                was_approved=was_approved,
+                needs_approval=needs_approval,
+                ended_early=ended_early,
+                sequence=self.sequence,
+            )
+        )
 
     def expire(self, at: datetime) -> None:
         at = _utc(at)
@@ -244,3 +491,7 @@ class Approval:
 
     def record(self, status: ApprovalStatus, by: str, at: datetime) -> None:
         self.status, self.decided_by, self.decided_at = status, by, _utc(at)
+
+    def reopen(self) -> None:
+        """The booking changed so that it needs a decision again."""
+        self.status, self.decided_by, self.decided_at = ApprovalStatus.REQUESTED, None, None

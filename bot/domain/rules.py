@@ -62,6 +62,34 @@ def validate_request(
         )
 
 
+def validate_change(
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    title: str,
+    now: datetime,
+    limits: BookingLimits,
+    started: bool,
+) -> None:
+    """The checks of a request, for a changed booking. One in progress keeps its start, which
+    is in the past by then, so only its new end must still lie ahead."""
+    if not started:
+        validate_request(starts_at=starts_at, ends_at=ends_at, title=title, now=now, limits=limits)
+        return
+    require_aware(ends_at, "end")
+    if ends_at <= now:
+        raise InvalidBooking("The end is in the past.", field="end")
+    if ends_at - starts_at > limits.max_length:
+        raise InvalidBooking(
+            f"A booking can be at most {_hours(limits.max_length)} long.", field="end"
+        )
+    if len(title) > limits.max_title_length:
+        raise InvalidBooking(
+            f"The title is {len(title)} characters long; the limit is {limits.max_title_length}.",
+            field="title",
+        )
+
+
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
     """Half-open intervals ``[start, end)``: a booking ending at 10:00 leaves 10:00 free."""
     return a_start < b_end and b_start < a_end

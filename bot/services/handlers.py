@@ -110,6 +110,38 @@ def cancel_booking(cmd: commands.CancelBooking, uow: AbstractUnitOfWork, ctx: Co
     _booking(uow, cmd.booking_id).cancel(cmd.by, ctx.clock(), is_admin=ctx.is_admin(cmd.by))
 
 
+def change_booking(cmd: commands.ChangeBooking, uow: AbstractUnitOfWork, ctx: Context) -> bool:
+    """Check the new slot and give up the old one in the same transaction: a refused change
+    leaves the booking as it was (the whole transaction rolls back). ``False``: nothing differed."""
+    booking = _booking(uow, cmd.booking_id)
+    room_id = booking.room_id if cmd.room_id is None else cmd.room_id
+    room = uow.rooms.get(room_id)
+    if room is None:
+        raise UnknownRoom(f"There is no room {room_id!r}.")
+    changed = booking.change(
+        room=room,
+        starts_at=booking.starts_at if cmd.starts_at is None else cmd.starts_at,
+        ends_at=booking.ends_at if cmd.ends_at is None else cmd.ends_at,
+        title=booking.title if cmd.title is None else cmd.title,
+        by=cmd.by,
+        at=ctx.clock(),
+        limits=ctx.limits,
+        is_admin=ctx.is_admin(cmd.by),
+    )
+    if changed:
+        taken = uow.bookings.conflicts(
+            booking.room_id, booking.starts_at, booking.ends_at, excluding=booking.id
+        )
+        if taken:
+            raise RoomUnavailable(booking.room_id, conflict_of(taken[0]))
+    return changed
+
+
+def end_booking(cmd: commands.EndBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    booking = _booking(uow, cmd.booking_id)
+    booking.end_now(cmd.by, ctx.clock(), is_admin=ctx.is_admin(cmd.by))
+
+
 def expire_pending(cmd: commands.ExpirePending, uow: AbstractUnitOfWork, ctx: Context) -> int:
     now = ctx.clock()
     due = uow.bookings.pending_started(now)
@@ -201,7 +233,41 @@ def project_decision(event: events.Event, uow: AbstractUnitOfWork, ctx: Context)
     row = _row(uow, event.booking_id)
     uow.booking_list.upsert(
         dataclasses.replace(
-            row, status=status, decided_by=event.actor, decided_at=event.at, reason=reason
+            row,
+            status=status,
+            decided_by=event.actor,
+            decided_at=event.at,
+            reason=reason,
+            sequence=getattr(event, "sequence", row.sequence),
+        )
+    )
+
+
+def project_changed(event: events.BookingChanged, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """The row shows the booking as it is now and, while it waits for approval again, as it was
+    (for the card's old -> new)."""
+    row = _row(uow, event.booking_id)
+    room = uow.rooms.get(event.room_id)
+    back_to_pending = event.needs_approval
+    was_room = uow.rooms.get(event.was_room_id)
+    uow.booking_list.upsert(
+        dataclasses.replace(
+            row,
+            room_id=event.room_id,
+            room_name=room.name if room else event.room_id,
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            title=event.title,
+            status=BookingStatus.PENDING if back_to_pending else row.status,
+            decided_by=None if back_to_pending else row.decided_by,
+            decided_at=None if back_to_pending else row.decided_at,
+            sequence=event.sequence,
+            changed_at=event.at,
+            was_room_id=event.was_room_id,
+            was_room_name=was_room.name if was_room else event.was_room_id,
+            was_starts_at=event.was_starts_at,
+            was_ends_at=event.was_ends_at,
+            was_title=event.was_title,
         )
     )
 
@@ -213,8 +279,14 @@ def project_closed(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -
         events.BookingExpired: BookingStatus.EXPIRED,
     }[type(event)]
     cancelled_by = event.actor if isinstance(event, events.BookingCancelled) else None
+    row = _row(uow, event.booking_id)
     uow.booking_list.upsert(
-        dataclasses.replace(_row(uow, event.booking_id), status=status, cancelled_by=cancelled_by)
+        dataclasses.replace(
+            row,
+            status=status,
+            cancelled_by=cancelled_by,
+            sequence=getattr(event, "sequence", row.sequence),
+        )
     )
 
 
@@ -235,6 +307,17 @@ def record_decision(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) 
     approval.record(status, event.actor, event.at)
 
 
+def reopen_approval(event: events.BookingChanged, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """A change that needs approval again puts the booking back in the approval queue."""
+    if not event.needs_approval:
+        return
+    approval = uow.approvals.get(event.booking_id)
+    if approval is None:
+        uow.approvals.add(Approval(booking_id=event.booking_id))
+    else:
+        approval.reopen()
+
+
 def drop_approval(event: events.BookingCancelled, uow: AbstractUnitOfWork, ctx: Context) -> None:
     """The saga of the original system: a cancelled booking leaves the approval queue."""
     uow.approvals.delete(event.booking_id)
@@ -246,6 +329,7 @@ NOTICE_KIND: dict[type[events.Event], str] = {
     events.BookingDenied: "denied",
     events.BookingCancelled: "cancelled",
     events.BookingExpired: "expired",
+    events.BookingChanged: "changed",
 }
 
 
@@ -277,6 +361,13 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
     if isinstance(event, events.BookingCancelled):
         notice["was_approved"] = event.was_approved
         notice["by_admin"] = event.by_admin
+    if isinstance(event, events.BookingDenied):
+        notice["was_approved"] = event.was_approved
+    if isinstance(event, events.BookingChanged):
+        notice["was_approved"] = event.was_approved
+        notice["needs_approval"] = event.needs_approval
+        notice["ended_early"] = event.ended_early
+        notice["by_admin"] = event.actor != row.booker
     ref = {"booking_id": row.booking_id}
     messages = [
         OutboxMessage(event.event_id, Channel.DM, row.booker, notice, event.at),
@@ -314,6 +405,8 @@ COMMAND_HANDLERS: dict[type[commands.Command], Handler] = {
     commands.ApproveBooking: approve_booking,
     commands.DenyBooking: deny_booking,
     commands.CancelBooking: cancel_booking,
+    commands.ChangeBooking: change_booking,
+    commands.EndBooking: end_booking,
     commands.ExpirePending: expire_pending,
     commands.SendReminders: send_reminders,
     commands.NudgeAdmins: nudge_admins,
@@ -328,6 +421,7 @@ EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {
     events.BookingDenied: [project_decision, record_decision, notify],
     events.BookingCancelled: [project_closed, drop_approval, notify],
     events.BookingExpired: [project_closed, notify],
+    events.BookingChanged: [project_changed, reopen_approval, notify],
     events.BookingReminderDue: [remind_booker],
     events.ApprovalOverdue: [nudge],
 }

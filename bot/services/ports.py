@@ -58,6 +58,15 @@ class BookingRow:
     decided_at: datetime | None = None
     reason: str | None = None
     cancelled_by: str | None = None
+    #: The calendar SEQUENCE of the booking's invite (see :attr:`Booking.sequence`).
+    sequence: int = 0
+    #: The last change, and the booking as it was before it (``None`` if never changed).
+    changed_at: datetime | None = None
+    was_room_id: str | None = None
+    was_room_name: str | None = None
+    was_starts_at: datetime | None = None
+    was_ends_at: datetime | None = None
+    was_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +97,18 @@ class BookingRepository(Protocol):
     def get(self, booking_id: int) -> Booking | None:
         """Load a booking locked for the rest of the transaction, so two decisions serialise."""
 
-    def conflicts(self, room_id: str, starts_at: datetime, ends_at: datetime) -> list[Booking]:
-        """Bookings of the room holding any part of ``[starts_at, ends_at)``, earliest first."""
+    def conflicts(
+        self,
+        room_id: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        *,
+        excluding: int | None = None,
+    ) -> list[Booking]:
+        """Bookings of the room holding any part of ``[starts_at, ends_at)``, earliest first,
+        leaving out the booking ``excluding`` (one being changed is no conflict of its own).
+        Pending changes of this transaction are not written first: a changed booking's new slot
+        is checked here before the database sees it."""
 
     def pending_started(self, now: datetime) -> list[Booking]: ...
 

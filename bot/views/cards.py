@@ -27,6 +27,7 @@ _ICON = {
     BookingStatus.DENIED: ":no_entry:",
     BookingStatus.CANCELLED: ":wastebasket:",
     BookingStatus.EXPIRED: ":clock3:",
+    BookingStatus.RELEASED: ":recycle:",
 }
 
 
@@ -44,7 +45,31 @@ def _outcome(row: BookingRow) -> str:
         return f"Cancelled by admin {mention(row.cancelled_by)}{approved}"
     if row.status == BookingStatus.EXPIRED:
         return "Expired: nobody decided before it started"
+    if row.status == BookingStatus.RELEASED:
+        return "Released: the room was given back unused"
     return "Waiting for an admin"
+
+
+def _was(row: BookingRow) -> str | None:
+    """Old -> new of the last change, while the change waits for a decision."""
+    if row.status != BookingStatus.PENDING or row.changed_at is None:
+        return None
+    if row.was_starts_at is None or row.was_ends_at is None:
+        return None
+    lines = [f":pencil2: *Changed* {token(row.changed_at)} – was:"]
+    if (row.was_starts_at, row.was_ends_at) != (row.starts_at, row.ends_at):
+        lines.append(
+            f"~{token_span(row.was_starts_at, row.was_ends_at)}~ → "
+            f"{token_span(row.starts_at, row.ends_at)}"
+        )
+    if row.was_room_id and row.was_room_id != row.room_id:
+        was_room = f"{escape(row.was_room_name or row.was_room_id)} ({escape(row.was_room_id)})"
+        lines.append(f"~{was_room}~ → {escape(row.room_name)} ({escape(row.room_id)})")
+    if row.was_title is not None and row.was_title != row.title:
+        lines.append(
+            f"~{escape(row.was_title) or '_no title_'}~ → {escape(row.title) or '_no title_'}"
+        )
+    return "\n".join(lines)
 
 
 def card(row: BookingRow) -> dict[str, Any]:
@@ -64,6 +89,9 @@ def card(row: BookingRow) -> dict[str, Any]:
             ("Title", title),
         ),
     ]
+    was = _was(row)
+    if was:
+        blocks.append(section(was))
     if row.status == BookingStatus.PENDING:
         value = str(row.booking_id)
         blocks.append(

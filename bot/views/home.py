@@ -41,6 +41,7 @@ _STATUS = {
     BookingStatus.DENIED: ":no_entry: denied",
     BookingStatus.CANCELLED: ":wastebasket: cancelled",
     BookingStatus.EXPIRED: ":clock3: expired",
+    BookingStatus.RELEASED: ":recycle: released (nobody checked in)",
 }
 
 

@@ -23,7 +23,16 @@ from bot.views.mrkdwn import clip, escape, mention
 
 #: Every kind of notice. The first five tell the booker about booking events; ``reminder`` (to
 #: the booker) and ``nudge`` (to each admin, about a request waiting too long) come from jobs.
-KINDS = ("requested", "approved", "denied", "cancelled", "expired", "reminder", "nudge")
+KINDS = (
+    "requested",
+    "approved",
+    "denied",
+    "cancelled",
+    "expired",
+    "changed",
+    "reminder",
+    "nudge",
+)
 
 #: Actors that are not people (the operator's shell, the scheduler); never shown as a mention.
 NON_PERSON_ACTORS = frozenset({"cli", "system"})
@@ -36,6 +45,7 @@ _EMOJI = {
     "denied": ":no_entry:",
     "cancelled": ":x:",
     "expired": ":alarm_clock:",
+    "changed": ":pencil2:",
     "reminder": ":bell:",
     "nudge": ":eyes:",
 }
@@ -46,6 +56,7 @@ _STATUS_LINE = {
     "denied": "Denied",
     "cancelled": "Cancelled",
     "expired": "Expired",
+    "changed": "Changed",
     "reminder": "Approved",
     "nudge": "Waiting for approval",
 }
@@ -70,6 +81,13 @@ class Notice:
     by_admin: bool = False
     minutes: int | None = None
     waiting_minutes: int | None = None
+    needs_approval: bool = False
+    ended_early: bool = False
+    sequence: int = 0
+    was_room_id: str | None = None
+    was_room_name: str | None = None
+    was_starts_at: datetime | None = None
+    was_ends_at: datetime | None = None
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Notice:
@@ -93,6 +111,13 @@ class Notice:
             by_admin=bool(payload.get("by_admin", False)),
             minutes=_int(payload.get("minutes")),
             waiting_minutes=_int(payload.get("waiting_minutes")),
+            needs_approval=bool(payload.get("needs_approval", False)),
+            ended_early=bool(payload.get("ended_early", False)),
+            sequence=int(booking.get("sequence") or 0),
+            was_room_id=booking.get("was_room_id") or None,
+            was_room_name=booking.get("was_room_name") or None,
+            was_starts_at=_maybe_moment(booking.get("was_starts_at")),
+            was_ends_at=_maybe_moment(booking.get("was_ends_at")),
         )
 
     @property
@@ -104,6 +129,20 @@ class Notice:
         """A calendar invite went out earlier and this notice takes it back."""
         return self.kind in ("cancelled", "denied") and self.was_approved
 
+    @property
+    def moves_invite(self) -> bool:
+        """A calendar invite went out earlier and this notice moves it (a change)."""
+        return self.kind == "changed" and self.was_approved
+
+    @property
+    def was_when(self) -> tuple[datetime, datetime] | None:
+        """The slot before a change, if the change moved it."""
+        if self.kind != "changed" or self.was_starts_at is None or self.was_ends_at is None:
+            return None
+        if (self.was_starts_at, self.was_ends_at) == (self.starts_at, self.ends_at):
+            return None
+        return self.was_starts_at, self.was_ends_at
+
 
 @dataclass(frozen=True)
 class EmailContent:
@@ -114,6 +153,10 @@ class EmailContent:
 
 def _int(value: Any) -> int | None:
     return int(value) if value is not None else None
+
+
+def _maybe_moment(value: Any) -> datetime | None:
+    return None if value is None else _moment(value)
 
 
 def _moment(value: Any) -> datetime:
@@ -168,6 +211,14 @@ def headline(notice: Notice) -> str:
         return "You cancelled your booking."
     if kind == "expired":
         return "Your booking request expired: no one decided before it started."
+    if kind == "changed":
+        if notice.ended_early:
+            return "Your booking was ended early; the rest of the slot is free."
+        if notice.needs_approval:
+            return "Your booking was changed and is waiting for approval again."
+        if notice.actor != notice.booker and _is_person(notice.actor):
+            return "An admin changed your booking."
+        return "Your booking was changed."
     if kind == "nudge":
         waited = _duration(notice.waiting_minutes)
         return f"A booking request has been waiting {waited} for a decision."
@@ -201,6 +252,15 @@ def _follow_up(notice: Notice) -> str | None:
         return "The room is free again."
     if notice.kind in ("denied", "expired"):
         return "You can request another slot with /book."
+    if notice.kind == "changed":
+        if notice.needs_approval:
+            return (
+                "The new slot is held for you and the old one is free. "
+                "You will get another message when an admin decides."
+            )
+        if notice.moves_invite:
+            return "It stays approved. The calendar invite is updated."
+        return "The new slot is held for you."
     return None
 
 
@@ -235,6 +295,10 @@ def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
     lines.append(f"*{escape(notice.room)}* · {when(notice.starts_at, notice.ends_at, tz)}")
     if notice.kind == "nudge":
         lines.append(f"Requested by {mention(notice.booker)}")
+    if notice.was_when is not None:
+        lines.append(f"Was: ~{when(*notice.was_when, tz)}~")
+    if notice.was_room_id and notice.kind == "changed" and notice.was_room_id != notice.room_id:
+        lines.append(f"Was: ~{escape(room_label(notice.was_room_id, notice.was_room_name))}~")
     if notice.title:
         lines.append(f"_{escape(_one_line(notice.title))}_")
     if notice.kind == "denied":
@@ -263,6 +327,7 @@ _SUBJECT = {
     "denied": "Denied",
     "cancelled": "Cancelled",
     "expired": "Expired, no decision in time",
+    "changed": "Changed",
     "reminder": "Starting soon",
     "nudge": "Waiting for your decision",
 }
@@ -282,6 +347,10 @@ def _details(notice: Notice, tz: ZoneInfo, actor_name: str | None) -> list[tuple
         ("Room", notice.room),
         ("When", when(notice.starts_at, notice.ends_at, tz)),
     ]
+    if notice.was_when is not None:
+        rows.append(("Was", when(*notice.was_when, tz)))
+    if notice.kind == "changed" and notice.was_room_id and notice.was_room_id != notice.room_id:
+        rows.append(("Was in", room_label(notice.was_room_id, notice.was_room_name)))
     if notice.title:
         rows.append(("Title", _one_line(notice.title)))
     rows.append(("Status", _STATUS_LINE[notice.kind]))

@@ -6,8 +6,8 @@ working copies (so changes made to an aggregate are what gets committed, as with
 map), and :meth:`FakeUnitOfWork.commit` writes back only what the transaction touched, under the
 store's lock. Anything not committed is discarded.
 
-Like the exclusion constraint of PostgreSQL, the commit refuses a new booking that overlaps an
-active booking committed meanwhile by another transaction.
+Like the exclusion constraint of PostgreSQL, the commit refuses a new or changed booking that
+overlaps an active booking committed meanwhile by another transaction.
 """
 
 from __future__ import annotations
@@ -105,8 +105,16 @@ class FakeBookingRepository:
             self.seen.add(booking)
         return booking
 
-    def conflicts(self, room_id: str, starts_at: datetime, ends_at: datetime) -> list[Booking]:
-        return holding_overlaps(self._bookings.values(), room_id, starts_at, ends_at)
+    def conflicts(
+        self,
+        room_id: str,
+        starts_at: datetime,
+        ends_at: datetime,
+        *,
+        excluding: int | None = None,
+    ) -> list[Booking]:
+        others = (b for b in self._bookings.values() if b.id != excluding)
+        return holding_overlaps(others, room_id, starts_at, ends_at)
 
     def pending_started(self, now: datetime) -> list[Booking]:
         found = sorted(
@@ -244,8 +252,8 @@ class FakeUnitOfWork(AbstractUnitOfWork):
 
     def _refuse_overlaps(self) -> None:
         """The database's last word: a slot taken by a transaction committed meanwhile."""
-        for booking_id in self.bookings.added:
-            booking = self.bookings._bookings[booking_id]
+        for booking in self.bookings.seen:
+            booking_id = booking.id
             others = [b for b in self.store.bookings.values() if b.id != booking_id]
             taken = holding_overlaps(others, booking.room_id, booking.starts_at, booking.ends_at)
             if booking.holds_slot and taken:

@@ -18,6 +18,7 @@ APPROVED = BookingStatus.APPROVED
 DENIED = BookingStatus.DENIED
 CANCELLED = BookingStatus.CANCELLED
 EXPIRED = BookingStatus.EXPIRED
+RELEASED = BookingStatus.RELEASED
 
 BOOKER = "UBOOKER"
 ADMIN = "UADMIN"
@@ -65,18 +66,36 @@ def expire(booking: Booking) -> None:
     booking.expire(AFTER_START)
 
 
-def back_to_pending(booking: Booking) -> None:
-    # No command leads back to PENDING, so ask the status machine itself.
-    booking._move(PENDING)
+def reschedule(booking: Booking) -> None:
+    """Move the booking an hour later: an approved one needs approval again."""
+    booking.change(
+        room=board_room(),
+        starts_at=booking.starts_at + timedelta(hours=1),
+        ends_at=booking.ends_at + timedelta(hours=1),
+        title=booking.title,
+        by=BOOKER,
+        at=DECIDED,
+        limits=BookingLimits(),
+    )
+
+
+#: The room's check-in window in these tests.
+WINDOW = timedelta(minutes=10)
+
+
+def release(booking: Booking) -> None:
+    """Nobody checked in: the scheduler releases the booking once the window has passed."""
+    booking.release("system", STARTS + WINDOW, window=WINDOW)
 
 
 #: How each status is reached: the action a person (or the scheduler) takes.
 ACTIONS: dict[BookingStatus, Callable[[Booking], None]] = {
-    PENDING: back_to_pending,
+    PENDING: reschedule,
     APPROVED: approve,
     DENIED: deny,
     CANCELLED: cancel,
     EXPIRED: expire,
+    RELEASED: release,
 }
 
 EVENT_OF: dict[BookingStatus, type[events.Event]] = {
@@ -84,6 +103,8 @@ EVENT_OF: dict[BookingStatus, type[events.Event]] = {
     DENIED: events.BookingDenied,
     CANCELLED: events.BookingCancelled,
     EXPIRED: events.BookingExpired,
+    PENDING: events.BookingChanged,
+    RELEASED: events.BookingReleased,
 }
 
 #: The design's status machine, written out independently of ``ALLOWED``.
@@ -93,9 +114,18 @@ MOVES = {
     (PENDING, CANCELLED),
     (PENDING, EXPIRED),
     (APPROVED, CANCELLED),
+    (APPROVED, PENDING),  # a change that moves it: approval is asked for again
+    (APPROVED, RELEASED),
 }
+#: Moving a pending request keeps it pending and records the change.
+CHANGES = {(PENDING, PENDING)}
 #: Repeating a decision is a no-op. Expiry is not a decision: expiring twice is refused.
-REPEATS = {(PENDING, PENDING), (APPROVED, APPROVED), (DENIED, DENIED), (CANCELLED, CANCELLED)}
+REPEATS = {
+    (APPROVED, APPROVED),
+    (DENIED, DENIED),
+    (CANCELLED, CANCELLED),
+    (RELEASED, RELEASED),
+}
 
 ALL_PAIRS = list(itertools.product(BookingStatus, BookingStatus))
 
@@ -103,6 +133,8 @@ ALL_PAIRS = list(itertools.product(BookingStatus, BookingStatus))
 def booking_in(status: BookingStatus) -> Booking:
     """A stored booking brought to ``status`` the ordinary way, its past events already handled."""
     booking = requested()
+    if status is RELEASED:
+        approve(booking)  # only an approved booking is released
     if status is not PENDING:
         ACTIONS[status](booking)
     assert booking.status is status
@@ -124,7 +156,7 @@ def test_every_transition_is_allowed_repeated_or_refused(
 ) -> None:
     booking = booking_in(start)
 
-    if (start, target) in MOVES:
+    if (start, target) in MOVES or (start, target) in CHANGES:
         ACTIONS[target](booking)
         assert booking.status is target
         assert [type(event) for event in booking.events] == [EVENT_OF[target]]
@@ -155,6 +187,7 @@ def test_refused_transition_names_the_booking_and_both_statuses() -> None:
         (DENIED, False, True),
         (CANCELLED, False, True),
         (EXPIRED, False, True),
+        (RELEASED, False, True),
     ],
 )
 def test_only_pending_and_approved_bookings_hold_their_slot(
@@ -308,7 +341,7 @@ def test_a_request_does_not_expire_before_its_start() -> None:
     assert booking.events == []
 
 
-@pytest.mark.parametrize("status", [APPROVED, DENIED, CANCELLED, EXPIRED])
+@pytest.mark.parametrize("status", [APPROVED, DENIED, CANCELLED, EXPIRED, RELEASED])
 def test_only_a_pending_request_expires(status: BookingStatus) -> None:
     booking = booking_in(status)
 
