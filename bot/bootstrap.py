@@ -118,7 +118,9 @@ def build_slack(
     client = client or make_client(settings.slack_bot_token, settings.slack_api_url)
     directory = make_directory(client, settings)
     queries = container.queries
-    cards = CardPublisher(client, settings.approvals_channel, queries, container.engine)
+    cards = CardPublisher(
+        client, settings.approvals_channel, queries, container.engine, settings.card_locale
+    )
     dead = OutboxStore(container.engine)
     homes = HomePublisher(
         client,

@@ -28,9 +28,11 @@ def uid(booking_id: int | str) -> str:
 
 
 def summary(booking: Mapping[str, Any]) -> str:
-    """The booking's title, or the room when it has none (a calendar entry needs a name)."""
+    """The snapshot's ``summary`` (written in the attendee's language), else the booking's title,
+    else the room (a calendar entry needs a name)."""
+    given = str(booking.get("summary") or "").strip()
     title = str(booking.get("title") or "").strip()
-    return title or room_label(str(booking.get("room_id") or ""), booking.get("room_name"))
+    return given or title or room_label(str(booking.get("room_id") or ""), booking.get("room_name"))
 
 
 def invite(
@@ -87,6 +89,8 @@ def _calendar(
     event.add("dtstart", _utc(booking["starts_at"]))
     event.add("dtend", _utc(booking["ends_at"]))
     event.add("summary", summary(booking))
+    if booking.get("description"):
+        event.add("description", str(booking["description"]))
     event.add("location", str(booking.get("room_name") or booking.get("room_id") or ""))
     event.add("status", status)
     event.add("transp", "OPAQUE")

@@ -28,7 +28,14 @@ from bot.adapters.dispatcher import (
     UpstreamUnavailable,
 )
 from bot.adapters.outbox import OutboxRow
-from bot.views.notifications import NON_PERSON_ACTORS, Notice, dm_message, email_content
+from bot.views.i18n import use_locale
+from bot.views.notifications import (
+    NON_PERSON_ACTORS,
+    Notice,
+    calendar_text,
+    dm_message,
+    email_content,
+)
 
 #: Slack errors about the recipient itself: retrying the same row cannot succeed.
 PERMANENT_SLACK_ERRORS = frozenset(
@@ -104,7 +111,9 @@ class DmSender:
         notice = notice_of(row)
         # If users.info fails, the default zone is used: the zone's name is shown with the
         # times, so the message is still right, and Slack being up enough to post is what counts.
-        message = dm_message(notice, self.directory.tz(row.recipient))
+        profile = self.directory.profile(row.recipient)
+        with use_locale(profile.locale):
+            message = dm_message(notice, profile.tz)
         try:
             self.client.chat_postMessage(
                 channel=row.recipient,
@@ -146,7 +155,7 @@ class EmailSender:
         if not profile.email:
             raise NoRecipient(f"{row.recipient} has no email address in Slack", row.recipient)
         notice_of(row)  # an unreadable row fails for good before anything is sent
-        message = self.build(row, profile.email, profile.tz, profile.name)
+        message = self.build(row, profile.email, profile.tz, profile.name, profile.locale)
         try:
             self.mailer.send(message)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -156,12 +165,21 @@ class EmailSender:
                 raise PermanentFailure(f"mail server refused the message: {exc}") from exc
             raise
 
-    def build(self, row: OutboxRow, to: str, tz: ZoneInfo, name: str | None = None) -> EmailMessage:
-        """The whole message for one row; the body shows times in the recipient's zone."""
+    def build(
+        self,
+        row: OutboxRow,
+        to: str,
+        tz: ZoneInfo,
+        name: str | None = None,
+        locale: str | None = None,
+    ) -> EmailMessage:
+        """The whole message for one row, in the recipient's language (``None``: the default)
+        and zone, the calendar entry included."""
         notice = Notice.from_payload(row.payload)
-        content = email_content(
-            notice, tz, recipient_name=name, actor_name=self._actor_name(notice)
-        )
+        actor = self._actor_name(notice)
+        with use_locale(locale):
+            content = email_content(notice, tz, recipient_name=name, actor_name=actor)
+            summary, description = calendar_text(notice)
         message = EmailMessage()
         message["From"] = self.mail_from
         message["To"] = email.utils.formataddr((name or "", to))
@@ -172,7 +190,7 @@ class EmailSender:
         message["X-Auto-Response-Suppress"] = "All"
         message.set_content(content.text)
         message.add_alternative(content.html, subtype="html")
-        calendar = self._calendar(notice, to)
+        calendar = self._calendar(notice, to, summary, description)
         if calendar is not None:
             method, data = calendar
             message.add_attachment(
@@ -196,7 +214,9 @@ class EmailSender:
         profile = self.directory.profile(notice.actor)
         return profile.name if profile.known else None
 
-    def _calendar(self, notice: Notice, attendee: str) -> tuple[str, bytes] | None:
+    def _calendar(
+        self, notice: Notice, attendee: str, summary: str, description: str
+    ) -> tuple[str, bytes] | None:
         booking = {
             "booking_id": notice.booking_id,
             "room_id": notice.room_id,
@@ -205,6 +225,8 @@ class EmailSender:
             "ends_at": notice.ends_at,
             "title": notice.title,
             "status": "PENDING" if notice.needs_approval else "APPROVED",
+            "summary": summary,
+            "description": description,
         }
         # The event's time as DTSTAMP: a retried email carries a byte-identical attachment.
         # SEQUENCE is the booking's, which every change raises: calendars move the event.

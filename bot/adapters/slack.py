@@ -21,6 +21,7 @@ from bot.adapters.directory import Directory
 from bot.services.queries import Queries
 from bot.views.cards import card
 from bot.views.home import HISTORY_SIZE, PENDING_PAGE, UPCOMING_PAGE, HomeData, home_view
+from bot.views.i18n import use_locale
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,17 @@ class CardPublisher:
     outbox row can only ever make the card more up to date.
     """
 
-    def __init__(self, client: WebClient, channel: str, queries: Queries, engine: Engine) -> None:
+    def __init__(
+        self,
+        client: WebClient,
+        channel: str,
+        queries: Queries,
+        engine: Engine,
+        locale: str | None = None,
+    ) -> None:
         self.client = client
         self.channel = channel
+        self.locale = locale  # APPROVALS_LOCALE: the channel's readers share one card
         self.queries = queries
         self.engine = engine
 
@@ -73,7 +82,8 @@ class CardPublisher:
         if booking is None:
             log.warning("no booking #%s to show on a card", booking_id)
             return
-        message = card(booking)
+        with use_locale(self.locale):
+            message = card(booking)
         where = self.location(booking_id)
         if where is not None:
             self.client.chat_update(channel=where[0], ts=where[1], **message)
@@ -152,4 +162,7 @@ class HomePublisher:
         )
 
     def publish(self, user: str, pages: dict[str, int] | None = None) -> None:
-        self.client.views_publish(user_id=user, view=home_view(self.data(user, pages)))
+        data = self.data(user, pages)
+        with use_locale(self.directory.locale(user)):
+            view = home_view(data)
+        self.client.views_publish(user_id=user, view=view)

@@ -13,8 +13,9 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bot.handlers import actions, commands, events, submissions
-from bot.handlers.deps import Deps, tell
+from bot.handlers.deps import Deps, acting_user, tell
 from bot.views import texts
+from bot.views.i18n import use_locale
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ def register(app: App, deps: Deps) -> None:
         ):
             return
         try:
-            tell(client, body, texts.OOPS.format(ref=ref))
+            user = acting_user(body)
+            with use_locale(lambda: deps.directory.locale(user) if user else None):
+                tell(client, body, texts.oops(ref))
         except Exception:
             log.exception("could not tell the user about error %s", ref)
 

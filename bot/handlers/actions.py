@@ -12,13 +12,12 @@ from bot.domain import commands as c
 from bot.domain.errors import BookingError
 from bot.domain.model import BookingStatus
 from bot.handlers.commands import open_booking_modal
-from bot.handlers.deps import Deps, deps_of, refusal, tell
+from bot.handlers.deps import Deps, deps_of, in_users_language, refusal, tell
 from bot.services.ports import BookingRow
 from bot.views import ids, texts
 from bot.views.home import MAX_PAGES, pages_of
-from bot.views.lists import LIST_LIMIT, my_bookings
+from bot.views.lists import LIST_LIMIT, cancelled, my_bookings
 from bot.views.modals import deny_modal, room_modal
-from bot.views.mrkdwn import escape, mention
 
 
 def _booking_id(body: dict[str, Any]) -> int:
@@ -28,15 +27,15 @@ def _booking_id(body: dict[str, Any]) -> int:
 def _stale(row: BookingRow | None, booking_id: int) -> str | None:
     """A polite answer for a stale card or a second click, or None if a decision is possible."""
     if row is None:
-        return f"Booking #{booking_id} no longer exists."
+        return texts.no_booking(booking_id)
     if row.status == BookingStatus.PENDING:
         return None
     if row.status == BookingStatus.CANCELLED:
         by_booker = row.cancelled_by in (None, row.booker)
-        who = " by the requester" if by_booker else f" by {mention(row.cancelled_by or '')}"
-    else:
-        who = f" by {mention(row.decided_by)}" if row.decided_by else ""
-    return f"Booking #{booking_id} was already {row.status.lower()}{who}. Nothing was changed."
+        return texts.already_decided(
+            booking_id, row.status, row.cancelled_by, by_requester=by_booker
+        )
+    return texts.already_decided(booking_id, row.status, row.decided_by)
 
 
 def _decidable(deps: Deps, client: WebClient, body: dict[str, Any]) -> BookingRow | None:
@@ -44,7 +43,7 @@ def _decidable(deps: Deps, client: WebClient, body: dict[str, Any]) -> BookingRo
     otherwise the clicker has been told why not and ``None`` comes back."""
     booking_id = _booking_id(body)
     if not deps.is_admin(body["user"]["id"]):
-        tell(client, body, texts.NOT_ADMIN_DECIDE)
+        tell(client, body, texts.not_admin_decide())
         return None
     row = deps.queries.booking(booking_id)
     stale = _stale(row, booking_id)
@@ -103,15 +102,14 @@ def cancel(
     elif body.get("response_url"):
         page = deps.queries.upcoming_for(user, deps.clock(), limit=LIST_LIMIT)
         reply = my_bookings(page.rows, page.total, deps.directory.tz(user))
-        reply["text"] = f":wastebasket: Booking #{booking_id} is cancelled. " + reply["text"]
-        respond(replace_original=True, **reply)
+        respond(replace_original=True, **cancelled(booking_id, reply))
 
 
 def open_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
     ack()
     deps = deps_of(context)
     if not open_booking_modal(client, deps, body["trigger_id"], body["user"]["id"]):
-        tell(client, body, texts.NO_ROOMS)
+        tell(client, body, texts.no_rooms())
 
 
 def show_more(ack: Ack, body: dict[str, Any], context: Any) -> None:
@@ -127,7 +125,7 @@ def room_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -
     ack()
     deps = deps_of(context)
     if not deps.is_admin(body["user"]["id"]):
-        tell(client, body, texts.NOT_ADMIN_ROOMS)
+        tell(client, body, texts.not_admin_rooms())
         return
     action = body["actions"][0]
     room = None
@@ -136,16 +134,16 @@ def room_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -
             (r for r in deps.queries.rooms(include_inactive=True) if r.id == action["value"]), None
         )
         if room is None:
-            tell(client, body, f"There is no room {escape(str(action['value']))} any more.")
+            tell(client, body, texts.no_room_any_more(str(action["value"])))
             return
     client.views_open(trigger_id=body["trigger_id"], view=room_modal(room))
 
 
 def register(app: App) -> None:
-    app.action(ids.APPROVE)(approve)
-    app.action(ids.DENY)(deny)
-    app.action(ids.CANCEL)(cancel)
-    app.action(ids.OPEN_BOOK_MODAL)(open_form)
+    app.action(ids.APPROVE)(in_users_language(approve))
+    app.action(ids.DENY)(in_users_language(deny))
+    app.action(ids.CANCEL)(in_users_language(cancel))
+    app.action(ids.OPEN_BOOK_MODAL)(in_users_language(open_form))
     app.action(re.compile(f"^{ids.HOME_MORE}_"))(show_more)
-    app.action(ids.ROOM_ADD)(room_form)
-    app.action(ids.ROOM_EDIT)(room_form)
+    app.action(ids.ROOM_ADD)(in_users_language(room_form))
+    app.action(ids.ROOM_EDIT)(in_users_language(room_form))

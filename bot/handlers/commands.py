@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
-from bot.handlers.deps import Deps, deps_of, refusal
+from bot.handlers.deps import Deps, deps_of, in_users_language, refusal
 from bot.views import texts
 from bot.views.booking_modal import booking_modal, to_aware
 from bot.views.i18n import span
@@ -45,10 +45,12 @@ def book(ack: Ack, command: dict[str, Any], client: WebClient, context: Any) -> 
     if not text:
         ack()
         if not open_booking_modal(client, deps, command["trigger_id"], user):
-            client.chat_postEphemeral(channel=command["channel_id"], user=user, text=texts.NO_ROOMS)
+            client.chat_postEphemeral(
+                channel=command["channel_id"], user=user, text=texts.no_rooms()
+            )
         return
     if word == "help":
-        ack(text=texts.HELP)
+        ack(text=texts.help_text())
     elif word == "list":
         tz = deps.directory.tz(user)
         page = deps.queries.upcoming_for(user, deps.clock(), limit=LIST_LIMIT)
@@ -60,7 +62,7 @@ def book(ack: Ack, command: dict[str, Any], client: WebClient, context: Any) -> 
     elif (match := ONE_LINE.match(text)) is not None:
         ack(text=book_one_line(deps, user, match))
     elif re.match(r"^\S+\s+\d{4}-", text):
-        ack(text=f"I could not read that booking. {texts.ONE_LINE_USAGE}")
+        ack(text=texts.unreadable_booking())
     else:
         ack(text=texts.unknown_subcommand(word))
 
@@ -95,10 +97,10 @@ def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str:
             time.fromisoformat(match["end"].zfill(5)),
         )
     except ValueError:
-        return f"That date or time does not exist. {texts.ONE_LINE_USAGE}"
+        return texts.no_such_date()
     starts_at, ends_at = to_aware(day, start_t, tz), to_aware(day, end_t, tz)
     if starts_at is None or ends_at is None:
-        return f"That time does not exist on {day} in {tz.key} (the clocks change)."
+        return texts.clock_change(day, tz)
     room_id = match["room"]
     try:
         booking_id = deps.bus.handle(
@@ -110,12 +112,8 @@ def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str:
         return ":no_entry: " + unavailable_text(deps, error, starts_at, ends_at, tz)
     except BookingError as error:
         return refusal(error)
-    return (
-        f":hourglass_flowing_sand: Requested room {escape(room_id)}, "
-        f"{span(starts_at, ends_at, tz)} "
-        f"(booking #{booking_id}). An admin will approve or deny it; you'll get a DM and an email."
-    )
+    return texts.requested(booking_id, room_id, span(starts_at, ends_at, tz))
 
 
 def register(app: App) -> None:
-    app.command("/book")(book)
+    app.command("/book")(in_users_language(book))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 
@@ -15,6 +16,7 @@ from bot.config import Settings
 from bot.domain.errors import BookingError
 from bot.services.messagebus import MessageBus
 from bot.services.queries import Queries
+from bot.views.i18n import use_locale
 from bot.views.mrkdwn import escape
 
 
@@ -35,6 +37,33 @@ class Deps:
 def deps_of(context: Any) -> Deps:
     deps: Deps = context["deps"]
     return deps
+
+
+def acting_user(payload: dict[str, Any] | None) -> str | None:
+    """Who clicked, typed or submitted: ``user.id`` in interactions, ``user_id`` in commands."""
+    payload = payload or {}
+    user = (payload.get("user") or {}).get("id") or payload.get("user_id")
+    return str(user) if user else None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def in_users_language(listener: F) -> F:
+    """Run a listener with the acting user's language active, so every view it renders and
+    every reply it sends speaks it. The user's Slack locale is read (from the directory cache)
+    only when a text is actually rendered."""
+
+    @functools.wraps(listener)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        deps = deps_of(kwargs["context"])
+        user = acting_user(kwargs.get("body") or kwargs.get("command"))
+        if user is None:
+            return listener(*args, **kwargs)
+        with use_locale(lambda: deps.directory.locale(user)):
+            return listener(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 def tell(client: WebClient, body: dict[str, Any], text: str) -> None:

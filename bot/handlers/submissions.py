@@ -11,14 +11,10 @@ from slack_bolt import Ack, App
 
 from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
-from bot.handlers.deps import Deps, deps_of
+from bot.handlers.deps import Deps, deps_of, in_users_language
 from bot.services.queries import suggest
-from bot.views import ids
-from bot.views.blocks import context as note
-from bot.views.blocks import plain, section
-from bot.views.booking_modal import read_booking
-from bot.views.i18n import span
-from bot.views.mrkdwn import escape
+from bot.views import ids, texts
+from bot.views.booking_modal import read_booking, request_sent
 
 FIELD_BLOCKS = {
     "room": ids.ROOM_BLOCK,
@@ -41,27 +37,21 @@ def unavailable_text(
     """Who holds the room and until when, and where the booker could go instead.
 
     ``markup`` is False for a modal field error, which Slack shows as plain text."""
-    esc = escape if markup else str
-    parts = []
     conflict = error.conflict
+    holder = None
     if conflict is not None:
-        holder = " ".join((deps.directory.profile(conflict.booker).name or "").split())
-        holder = esc(holder) if holder else "someone else"
-        until = conflict.ends_at.astimezone(tz)
-        held = span(conflict.starts_at, conflict.ends_at, tz)
-        parts.append(
-            f"Room {esc(error.room_id)} is taken by {holder} until {until:%H:%M} ({held})."
-        )
-    else:
-        parts.append(f"Room {esc(error.room_id)} is taken for that time.")
+        holder = " ".join((deps.directory.profile(conflict.booker).name or "").split()) or None
     idea = suggest(deps.queries, error.room_id, starts_at, ends_at)
-    if idea.next_start is not None:
-        length = ends_at - starts_at
-        parts.append(f"Free from {span(idea.next_start, idea.next_start + length, tz)}.")
-    if idea.free_rooms:
-        names = ", ".join(f"{esc(r.name)} ({esc(r.id)})" for r in idea.free_rooms[:3])
-        parts.append(f"Free at that time: {names}.")
-    return " ".join(parts)
+    length = ends_at - starts_at
+    return texts.taken(
+        error.room_id,
+        holder,
+        (conflict.starts_at, conflict.ends_at) if conflict is not None else None,
+        tz,
+        (idea.next_start, idea.next_start + length) if idea.next_start is not None else None,
+        [(r.id, r.name) for r in idea.free_rooms],
+        markup=markup,
+    )
 
 
 def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
@@ -85,25 +75,7 @@ def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
         return
     row = deps.queries.booking(booking_id)
     assert row is not None
-    title = f" · {escape(row.title)}" if row.title else ""
-    ack(
-        response_action="update",
-        view={
-            "type": "modal",
-            "title": plain("Request sent", 24),
-            "close": plain("Done", 24),
-            "blocks": [
-                section(
-                    f":hourglass_flowing_sand: *Booking #{booking_id}* – "
-                    f"{escape(row.room_name)}{title}\n{span(row.starts_at, row.ends_at, tz)}"
-                ),
-                note(
-                    "The slot is held for you. An admin will approve or deny it; "
-                    "you'll get a DM and an email."
-                ),
-            ],
-        },
-    )
+    ack(response_action="update", view=request_sent(row, tz))
 
 
 def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
@@ -135,7 +107,10 @@ def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: A
     try:
         capacity = int(capacity_text or "")
     except ValueError:
-        ack(response_action="errors", errors={ids.ROOM_CAPACITY_BLOCK: "Enter a whole number."})
+        ack(
+            response_action="errors",
+            errors={ids.ROOM_CAPACITY_BLOCK: texts.capacity_not_a_number()},
+        )
         return
     blocks = {
         "room_id": ids.ROOM_ID_BLOCK,
@@ -162,6 +137,6 @@ def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: A
 
 
 def register(app: App) -> None:
-    app.view(ids.BOOK_MODAL)(submit_booking)
-    app.view(ids.DENY_MODAL)(submit_denial)
-    app.view(ids.ROOM_MODAL)(submit_room)
+    app.view(ids.BOOK_MODAL)(in_users_language(submit_booking))
+    app.view(ids.DENY_MODAL)(in_users_language(submit_denial))
+    app.view(ids.ROOM_MODAL)(in_users_language(submit_room))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.views.i18n import _
 from bot.views.mrkdwn import clip
 
 Block = dict[str, Any]
@@ -82,10 +83,10 @@ def actions(*elements: Block, block_id: str | None = None) -> Block:
     return block
 
 
-def confirm_dialog(title: str, text: str, yes: str, no: str = "Keep it") -> dict[str, Any]:
+def confirm_dialog(title: str, text: str, yes: str, no: str | None = None) -> dict[str, Any]:
     return {
         "title": plain(title, 100),
         "text": plain(text, 300),
         "confirm": plain(yes, 30),
-        "deny": plain(no, 30),
+        "deny": plain(no if no is not None else _("Keep it"), 30),
     }

@@ -9,16 +9,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.services.ports import RoomRow
+from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
-from bot.views.blocks import OPTION_TEXT_MAX, Block, context, plain
-from bot.views.mrkdwn import clip
+from bot.views.blocks import OPTION_TEXT_MAX, Block, context, plain, section
+from bot.views.i18n import _, span
+from bot.views.lists import people
+from bot.views.mrkdwn import clip, escape
 
 MAX_ROOM_OPTIONS = 100  # Slack's limit for a static_select
 
 
 def room_label(room: RoomRow) -> str:
-    return clip(f"{room.name} ({room.id}) · {room.capacity} people", OPTION_TEXT_MAX)
+    return clip(f"{room.name} ({room.id}) · {people(room.capacity)}", OPTION_TEXT_MAX)
 
 
 def _room_option(room: RoomRow) -> dict[str, Any]:
@@ -46,7 +48,7 @@ def booking_modal(
     room_select: Block = {
         "type": "static_select",
         "action_id": ids.ROOM_ACTION,
-        "placeholder": plain("Choose a room"),
+        "placeholder": plain(_("Choose a room")),
         "options": options,
     }
     chosen = next((o for o in options if o["value"] == room_id), None)
@@ -56,13 +58,13 @@ def booking_modal(
         {
             "type": "input",
             "block_id": ids.ROOM_BLOCK,
-            "label": plain("Room"),
+            "label": plain(_("Room")),
             "element": room_select,
         },
         {
             "type": "input",
             "block_id": ids.DATE_BLOCK,
-            "label": plain("Date"),
+            "label": plain(_("Date")),
             "element": {
                 "type": "datepicker",
                 "action_id": ids.DATE_ACTION,
@@ -72,7 +74,7 @@ def booking_modal(
         {
             "type": "input",
             "block_id": ids.START_BLOCK,
-            "label": plain("Start"),
+            "label": plain(_("Start")),
             "element": {
                 "type": "timepicker",
                 "action_id": ids.START_ACTION,
@@ -82,7 +84,7 @@ def booking_modal(
         {
             "type": "input",
             "block_id": ids.END_BLOCK,
-            "label": plain("End"),
+            "label": plain(_("End")),
             "element": {
                 "type": "timepicker",
                 "action_id": ids.END_ACTION,
@@ -93,24 +95,51 @@ def booking_modal(
             "type": "input",
             "block_id": ids.TITLE_BLOCK,
             "optional": True,
-            "label": plain("Title"),
+            "label": plain(_("Title")),
             "element": {
                 "type": "plain_text_input",
                 "action_id": ids.TITLE_ACTION,
                 "max_length": max_title,
-                "placeholder": plain("What is it for? (optional)"),
+                "placeholder": plain(_("What is it for? (optional)")),
             },
         },
-        context(f"Times are in your Slack time zone, *{tz.key}*. An admin approves each request."),
+        context(
+            _(
+                "Times are in your Slack time zone, *{zone}*. An admin approves each request."
+            ).format(zone=tz.key)
+        ),
     ]
     return {
         "type": "modal",
         "callback_id": ids.BOOK_MODAL,
-        "title": plain("Book a room", 24),
-        "submit": plain("Request", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(_("Book a room"), 24),
+        "submit": plain(_("Request"), 24),
+        "close": plain(_("Cancel"), 24),
         "private_metadata": json.dumps({"tz": tz.key}),
         "blocks": blocks,
+    }
+
+
+def request_sent(row: BookingRow, tz: ZoneInfo) -> dict[str, Any]:
+    """What the booking modal turns into once the request is in."""
+    title = f" · {escape(row.title)}" if row.title else ""
+    heading = _("Booking #{booking_id}").format(booking_id=row.booking_id)
+    return {
+        "type": "modal",
+        "title": plain(_("Request sent"), 24),
+        "close": plain(_("Done"), 24),
+        "blocks": [
+            section(
+                f":hourglass_flowing_sand: *{heading}* – "
+                f"{escape(row.room_name)}{title}\n{span(row.starts_at, row.ends_at, tz)}"
+            ),
+            context(
+                _(
+                    "The slot is held for you. An admin will approve or deny it; "
+                    "you'll get a DM and an email."
+                )
+            ),
+        ],
     }
 
 
@@ -136,6 +165,13 @@ def to_aware(day: date, at: time, tz: ZoneInfo) -> datetime | None:
     return local
 
 
+def clock_gap(at: str, day: date, tz: ZoneInfo) -> str:
+    """The error for a wall time the clocks skip on that day (a daylight saving change)."""
+    return _("{time} does not exist on {date} in {zone} (clock change).").format(
+        time=at, date=day.isoformat(), zone=tz.key
+    )
+
+
 def read_booking(view: dict[str, Any]) -> tuple[BookingForm | None, dict[str, str], ZoneInfo]:
     """Read a submitted modal. Returns the form, or the errors keyed by block id, and the zone."""
     meta = json.loads(view.get("private_metadata") or "{}")
@@ -150,24 +186,22 @@ def read_booking(view: dict[str, Any]) -> tuple[BookingForm | None, dict[str, st
     end_text = _value(values, ids.END_BLOCK, ids.END_ACTION).get("selected_time")
     title = _value(values, ids.TITLE_BLOCK, ids.TITLE_ACTION).get("value") or ""
     if not room:
-        errors[ids.ROOM_BLOCK] = "Choose a room."
+        errors[ids.ROOM_BLOCK] = _("Choose a room.")
     if not day_text:
-        errors[ids.DATE_BLOCK] = "Choose a date."
+        errors[ids.DATE_BLOCK] = _("Choose a date.")
     if not start_text:
-        errors[ids.START_BLOCK] = "Choose a start time."
+        errors[ids.START_BLOCK] = _("Choose a start time.")
     if not end_text:
-        errors[ids.END_BLOCK] = "Choose an end time."
+        errors[ids.END_BLOCK] = _("Choose an end time.")
     if errors:
         return None, errors, tz
     day = date.fromisoformat(day_text)
     starts_at = to_aware(day, time.fromisoformat(start_text), tz)
     ends_at = to_aware(day, time.fromisoformat(end_text), tz)
     if starts_at is None:
-        errors[ids.START_BLOCK] = (
-            f"{start_text} does not exist on {day} in {tz.key} (clock change)."
-        )
+        errors[ids.START_BLOCK] = clock_gap(start_text, day, tz)
     if ends_at is None:
-        errors[ids.END_BLOCK] = f"{end_text} does not exist on {day} in {tz.key} (clock change)."
+        errors[ids.END_BLOCK] = clock_gap(end_text, day, tz)
     if starts_at is None or ends_at is None:
         return None, errors, tz
     return BookingForm(room, starts_at, ends_at, title), {}, tz

@@ -18,7 +18,7 @@ from bot.views.blocks import (
     fields,
     section,
 )
-from bot.views.i18n import token, token_span
+from bot.views.i18n import _, token, token_span
 from bot.views.mrkdwn import escape, mention
 
 _ICON = {
@@ -32,22 +32,43 @@ _ICON = {
 
 
 def _outcome(row: BookingRow) -> str:
-    decided = f" {token(row.decided_at)}" if row.decided_at else ""
+    decided = token(row.decided_at) if row.decided_at else None
+    decider = mention(row.decided_by or "")
     if row.status == BookingStatus.APPROVED:
-        return f"Approved by {mention(row.decided_by or '')}{decided}"
+        if decided is None:
+            return _("Approved by {who}").format(who=decider)
+        return _("Approved by {who} {when}").format(who=decider, when=decided)
     if row.status == BookingStatus.DENIED:
-        reason = f": “{escape(row.reason)}”" if row.reason else ""
-        return f"Denied by {mention(row.decided_by or '')}{decided}{reason}"
+        text = (
+            _("Denied by {who} {when}").format(who=decider, when=decided)
+            if decided
+            else _("Denied by {who}").format(who=decider)
+        )
+        if row.reason:
+            text = _("{outcome}: “{reason}”").format(outcome=text, reason=escape(row.reason))
+        return text
     if row.status == BookingStatus.CANCELLED:
-        approved = f" (approved by {mention(row.decided_by)} before)" if row.decided_by else ""
-        if row.cancelled_by in (None, row.booker):
-            return f"Cancelled by requester{approved}"
-        return f"Cancelled by admin {mention(row.cancelled_by)}{approved}"
+        by_booker = row.cancelled_by in (None, row.booker)
+        if row.decided_by:
+            if by_booker:
+                return _("Cancelled by requester (approved by {admin} before)").format(
+                    admin=decider
+                )
+            return _("Cancelled by admin {who} (approved by {admin} before)").format(
+                who=mention(row.cancelled_by or ""), admin=decider
+            )
+        if by_booker:
+            return _("Cancelled by requester")
+        return _("Cancelled by admin {who}").format(who=mention(row.cancelled_by or ""))
     if row.status == BookingStatus.EXPIRED:
-        return "Expired: nobody decided before it started"
+        return _("Expired: nobody decided before it started")
     if row.status == BookingStatus.RELEASED:
-        return "Released: the room was given back unused"
-    return "Waiting for an admin"
+        return _("Released: the room was given back unused")
+    return _("Waiting for an admin")
+
+
+def _room(row: BookingRow) -> str:
+    return _("{name} ({room_id})").format(name=escape(row.room_name), room_id=escape(row.room_id))
 
 
 def _was(row: BookingRow) -> str | None:
@@ -56,7 +77,8 @@ def _was(row: BookingRow) -> str | None:
         return None
     if row.was_starts_at is None or row.was_ends_at is None:
         return None
-    lines = [f":pencil2: *Changed* {token(row.changed_at)} – was:"]
+    changed = _("*Changed* {when} – was:").format(when=token(row.changed_at))
+    lines = [f":pencil2: {changed}"]
     if (row.was_starts_at, row.was_ends_at) != (row.starts_at, row.ends_at):
         lines.append(
             f"~{token_span(row.was_starts_at, row.was_ends_at)}~ → "
@@ -66,27 +88,25 @@ def _was(row: BookingRow) -> str | None:
         was_room = f"{escape(row.was_room_name or row.was_room_id)} ({escape(row.was_room_id)})"
         lines.append(f"~{was_room}~ → {escape(row.room_name)} ({escape(row.room_id)})")
     if row.was_title is not None and row.was_title != row.title:
-        lines.append(
-            f"~{escape(row.was_title) or '_no title_'}~ → {escape(row.title) or '_no title_'}"
-        )
+        untitled = _("_no title_")
+        lines.append(f"~{escape(row.was_title) or untitled}~ → {escape(row.title) or untitled}")
     return "\n".join(lines)
 
 
 def card(row: BookingRow) -> dict[str, Any]:
-    """``text`` and ``blocks`` for chat.postMessage / chat.update."""
-    title = escape(row.title) if row.title else "_no title_"
+    """``text`` and ``blocks`` for chat.postMessage / chat.update, in the active language (the
+    caller picks APPROVALS_LOCALE); times are Slack date tokens, each reader's own zone."""
+    title = escape(row.title) if row.title else _("_no title_")
     when = token_span(row.starts_at, row.ends_at)
-    headline = (
-        f"{_ICON[row.status]} *Room request #{row.booking_id}* · {escape(row.room_name)} "
-        f"({escape(row.room_id)})"
-    )
+    request = _("Room request #{booking_id}").format(booking_id=row.booking_id)
+    headline = f"{_ICON[row.status]} *{request}* · {_room(row)}"
     blocks = [
         section(headline),
         fields(
-            ("When", when),
-            ("Booker", mention(row.booker)),
-            ("Room", f"{escape(row.room_name)} ({escape(row.room_id)})"),
-            ("Title", title),
+            (_("When"), when),
+            (_("Booker"), mention(row.booker)),
+            (_("Room"), _room(row)),
+            (_("Title"), title),
         ),
     ]
     was = _was(row)
@@ -97,25 +117,45 @@ def card(row: BookingRow) -> dict[str, Any]:
         blocks.append(
             actions(
                 button(
-                    "Approve",
+                    _("Approve"),
                     ids.APPROVE,
                     value,
                     style="primary",
                     confirm=confirm_dialog(
-                        "Approve this booking?",
-                        f"Room {row.room_id} for the requester; they get a calendar invite.",
-                        "Approve",
-                        "Not yet",
+                        _("Approve this booking?"),
+                        _("Room {room_id} for the requester; they get a calendar invite.").format(
+                            room_id=row.room_id
+                        ),
+                        _("Approve"),
+                        _("Not yet"),
                     ),
                 ),
-                button("Deny", ids.DENY, value, style="danger"),
+                button(_("Deny"), ids.DENY, value, style="danger"),
                 block_id=f"decide_{row.booking_id}",
             )
         )
-    blocks.append(context(f"{_outcome(row)} · requested {token(row.requested_at)}"))
-    text = (
-        f"Room request #{row.booking_id}: {escape(row.room_name)} ({escape(row.room_id)}) "
-        f"for {mention(row.booker)}, "
-        f"{when} – {row.status.lower()}"
+    requested = _("requested {when}").format(when=token(row.requested_at))
+    blocks.append(context(f"{_outcome(row)} · {requested}"))
+    text = _("Room request #{booking_id}: {room} for {booker}, {when} – {status}").format(
+        booking_id=row.booking_id,
+        room=_room(row),
+        booker=mention(row.booker),
+        when=when,
+        status=status_word(row.status),
     )
     return {"text": text, "blocks": blocks}
+
+
+def status_word(status: BookingStatus) -> str:
+    """The status as one lower-case word in a sentence: ``pending``, ``approved`` ..."""
+    if status == BookingStatus.PENDING:
+        return _("pending")
+    if status == BookingStatus.APPROVED:
+        return _("approved")
+    if status == BookingStatus.DENIED:
+        return _("denied")
+    if status == BookingStatus.CANCELLED:
+        return _("cancelled")
+    if status == BookingStatus.RELEASED:
+        return _("released")
+    return _("expired")

@@ -25,7 +25,8 @@ from bot.views.blocks import (
     header,
     section,
 )
-from bot.views.i18n import span
+from bot.views.cards import status_word
+from bot.views.i18n import _, ngettext, span
 from bot.views.mrkdwn import clip, escape, mention
 
 UPCOMING_PAGE = 10
@@ -35,14 +36,22 @@ MAX_PAGES = 4  # upcoming and pending grow by a page per "Show more", up to this
 HISTORY_REASON_MAX = 120
 # Worst case, an admin with every list full: 4 + (10*4 + 1) + 2 + (2*5*4 + 1) + 1 + 3 = 92 <= 100.
 
-_STATUS = {
-    BookingStatus.PENDING: ":hourglass_flowing_sand: waiting for approval",
-    BookingStatus.APPROVED: ":white_check_mark: approved",
-    BookingStatus.DENIED: ":no_entry: denied",
-    BookingStatus.CANCELLED: ":wastebasket: cancelled",
-    BookingStatus.EXPIRED: ":clock3: expired",
-    BookingStatus.RELEASED: ":recycle: released (nobody checked in)",
+_STATUS_ICON = {
+    BookingStatus.PENDING: ":hourglass_flowing_sand:",
+    BookingStatus.APPROVED: ":white_check_mark:",
+    BookingStatus.DENIED: ":no_entry:",
+    BookingStatus.CANCELLED: ":wastebasket:",
+    BookingStatus.EXPIRED: ":clock3:",
+    BookingStatus.RELEASED: ":recycle:",
 }
+
+
+def _status(status: BookingStatus) -> str:
+    if status == BookingStatus.PENDING:
+        return _("waiting for approval")
+    if status == BookingStatus.RELEASED:
+        return _("released (nobody checked in)")
+    return status_word(status)
 
 
 @dataclass(frozen=True)
@@ -61,10 +70,10 @@ class HomeData:
 
 
 def status_text(row: BookingRow, reason_max: int | None = None) -> str:
-    text = _STATUS[row.status]
+    text = f"{_STATUS_ICON[row.status]} {_status(row.status)}"
     if row.status == BookingStatus.DENIED and row.reason:
         reason = clip(row.reason, reason_max) if reason_max else row.reason
-        text += f" – “{escape(reason)}”"
+        text = _("{status} – “{reason}”").format(status=text, reason=escape(reason))
     return text
 
 
@@ -78,15 +87,16 @@ def booking_line(row: BookingRow, tz: ZoneInfo) -> str:
 
 def cancel_button(row: BookingRow, tz: ZoneInfo) -> Block:
     return button(
-        "Cancel",
+        _("Cancel"),
         ids.CANCEL,
         str(row.booking_id),
         style="danger",
         confirm=confirm_dialog(
-            f"Cancel booking #{row.booking_id}?",
-            f"{row.room_name}, {span(row.starts_at, row.ends_at, tz, zone=False)}. "
-            "The slot is released for others.",
-            "Cancel booking",
+            _("Cancel booking #{booking_id}?").format(booking_id=row.booking_id),
+            _("{room}, {when}. The slot is released for others.").format(
+                room=row.room_name, when=span(row.starts_at, row.ends_at, tz, zone=False)
+            ),
+            _("Cancel booking"),
         ),
     )
 
@@ -94,25 +104,28 @@ def cancel_button(row: BookingRow, tz: ZoneInfo) -> Block:
 def _more(list_name: str, shown: int, total: int, pages: int) -> list[Block]:
     if shown >= total:
         return []
+    left = total - shown
     if pages >= MAX_PAGES:
-        return [context(f"{total - shown} more not shown. `/book list` lists them all.")]
-    return [
-        actions(
-            button(f"Show more ({total - shown} more)", f"{ids.HOME_MORE}_{list_name}", list_name)
-        )
-    ]
+        return [
+            context(_("{count} more not shown. `/book list` lists them all.").format(count=left))
+        ]
+    label = _("Show more ({count} more)").format(count=left)
+    return [actions(button(label, f"{ids.HOME_MORE}_{list_name}", list_name))]
 
 
 def home_view(data: HomeData) -> dict[str, Any]:
+    """The Home tab in the active language (the caller picks the viewer's)."""
     blocks: list[Block] = [
-        header("Meeting rooms"),
+        header(_("Meeting rooms")),
         section(
-            f"Book a room: the request holds the slot until an admin decides. "
-            f"Times below are in *{data.tz.key}*.",
-            accessory=button("Book a room", ids.OPEN_BOOK_MODAL, "home", style="primary"),
+            _(
+                "Book a room: the request holds the slot until an admin decides. "
+                "Times below are in *{zone}*."
+            ).format(zone=data.tz.key),
+            accessory=button(_("Book a room"), ids.OPEN_BOOK_MODAL, "home", style="primary"),
         ),
         divider(),
-        header("Your upcoming bookings"),
+        header(_("Your upcoming bookings")),
     ]
     if data.upcoming:
         blocks += [
@@ -123,36 +136,44 @@ def home_view(data: HomeData) -> dict[str, Any]:
             "upcoming", len(data.upcoming), data.upcoming_total, data.pages.get("upcoming", 1)
         )
     else:
-        blocks.append(context("Nothing booked. Use *Book a room* or `/book`."))
+        blocks.append(context(_("Nothing booked. Use *Book a room* or `/book`.")))
 
     if data.is_admin:
-        blocks += [divider(), header(f"Waiting for your decision ({data.pending_total})")]
+        blocks += [
+            divider(),
+            header(_("Waiting for your decision ({count})").format(count=data.pending_total)),
+        ]
         for row in data.pending:
-            blocks.append(
-                section(booking_line(row, data.tz) + f"\nRequested by {mention(row.booker)}")
-            )
+            requested = _("Requested by {who}").format(who=mention(row.booker))
+            blocks.append(section(booking_line(row, data.tz) + f"\n{requested}"))
             blocks.append(
                 actions(
-                    button("Approve", ids.APPROVE, str(row.booking_id), style="primary"),
-                    button("Deny", ids.DENY, str(row.booking_id), style="danger"),
+                    button(_("Approve"), ids.APPROVE, str(row.booking_id), style="primary"),
+                    button(_("Deny"), ids.DENY, str(row.booking_id), style="danger"),
                     block_id=f"queue_{row.booking_id}",
                 )
             )
         if not data.pending:
-            blocks.append(context("No requests are waiting."))
+            blocks.append(context(_("No requests are waiting.")))
         blocks += _more(
             "pending", len(data.pending), data.pending_total, data.pages.get("pending", 1)
         )
         if data.dead_notifications:
             blocks.append(
                 context(
-                    f":warning: {data.dead_notifications} notification(s) could not be delivered "
-                    "after every retry. `python -m bot outbox` lists them."
+                    ":warning: "
+                    + ngettext(
+                        "{count} notification could not be delivered after every retry. "
+                        "`python -m bot outbox` lists them.",
+                        "{count} notifications could not be delivered after every retry. "
+                        "`python -m bot outbox` lists them.",
+                        data.dead_notifications,
+                    ).format(count=data.dead_notifications)
                 )
             )
 
     if data.history:
-        blocks += [divider(), header("Recent history")]
+        blocks += [divider(), header(_("Recent history"))]
         lines = [
             f"#{r.booking_id} {escape(r.room_name)} · "
             f"{span(r.starts_at, r.ends_at, data.tz, zone=False)} · "

@@ -23,7 +23,7 @@ import gettext
 import io
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -47,7 +47,21 @@ DATE_PATTERNS = {
     "ko": ("MMM d일 (E)", "a h:mm"),
 }
 
-_active: ContextVar[str | None] = ContextVar("roombot_locale", default=None)
+
+class _Lazy:
+    """A locale looked up on first use (a ``users.info`` answer), then kept for the block."""
+
+    def __init__(self, find: Callable[[], str | None]) -> None:
+        self._find = find
+        self._value: str | None = None
+
+    def __call__(self) -> str:
+        if self._value is None:
+            self._value = self._find() or _default
+        return self._value
+
+
+_active: ContextVar[str | _Lazy | None] = ContextVar("roombot_locale", default=None)
 _default = SOURCE_LOCALE
 _lock = threading.Lock()
 _loaded: dict[str, gettext.NullTranslations] = {}
@@ -69,16 +83,20 @@ def default_locale() -> str:
 
 
 def current_locale() -> str:
-    return _active.get() or _default
+    active = _active.get()
+    if isinstance(active, _Lazy):
+        return active()
+    return active or _default
 
 
 @contextmanager
-def use_locale(locale: str | None) -> Iterator[str]:
-    """Render in ``locale`` inside the block (``None``: the default language)."""
-    chosen = locale or _default
+def use_locale(locale: str | Callable[[], str | None] | None) -> Iterator[None]:
+    """Render in ``locale`` inside the block (``None``: the default language). A callable is
+    asked on the first text rendered, so a listener that renders nothing looks nothing up."""
+    chosen: str | _Lazy = _Lazy(locale) if callable(locale) else (locale or _default)
     token_ = _active.set(chosen)
     try:
-        yield chosen
+        yield
     finally:
         _active.reset(token_)
 

@@ -10,6 +10,7 @@ from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
 from bot.views.blocks import Block, actions, button, context, section
 from bot.views.home import booking_line, cancel_button
+from bot.views.i18n import _, ngettext
 from bot.views.mrkdwn import escape
 
 LIST_LIMIT = 20  # 1 header + 20 bookings + 1 footer stays inside a message's 50 blocks
@@ -18,33 +19,57 @@ ROOMS_SHOWN = 40  # 1 header + 40 rooms + 1 footer + 1 button row <= 50 blocks
 
 def my_bookings(rows: Sequence[BookingRow], total: int, tz: ZoneInfo) -> dict[str, Any]:
     if not rows:
-        return {"text": "You have no upcoming bookings. `/book` makes one.", "blocks": []}
-    blocks: list[Block] = [section(f"*Your upcoming bookings* (times in {tz.key})")]
+        return {"text": _("You have no upcoming bookings. `/book` makes one."), "blocks": []}
+    heading = _("*Your upcoming bookings* (times in {zone})").format(zone=tz.key)
+    blocks: list[Block] = [section(heading)]
     blocks += [section(booking_line(r, tz), accessory=cancel_button(r, tz)) for r in rows]
     if total > len(rows):
-        blocks.append(context(f"And {total - len(rows)} more; the App Home tab pages through all."))
-    return {"text": f"You have {total} upcoming booking(s).", "blocks": blocks}
+        more = total - len(rows)
+        blocks.append(
+            context(_("And {count} more; the App Home tab pages through all.").format(count=more))
+        )
+    text = ngettext(
+        "You have {count} upcoming booking.", "You have {count} upcoming bookings.", total
+    ).format(count=total)
+    return {"text": text, "blocks": blocks}
+
+
+def cancelled(booking_id: int, listing: dict[str, Any]) -> dict[str, Any]:
+    """The list again after a Cancel click in it, saying what was cancelled."""
+    done = _("Booking #{booking_id} is cancelled.").format(booking_id=booking_id)
+    return {**listing, "text": f":wastebasket: {done} {listing['text']}"}
+
+
+def people(count: int) -> str:
+    """``4 people``: a room's capacity."""
+    return ngettext("{count} person", "{count} people", count).format(count=count)
 
 
 def rooms_list(rooms: Sequence[RoomRow], *, is_admin: bool) -> dict[str, Any]:
     if not rooms:
-        text = "There are no rooms yet." + (" Add one below." if is_admin else "")
+        text = (
+            _("There are no rooms yet. Add one below.")
+            if is_admin
+            else _("There are no rooms yet.")
+        )
         blocks: list[Block] = [section(text)]
     else:
-        blocks = [section("*Rooms*")]
+        blocks = [section(_("*Rooms*"))]
         for room in rooms[:ROOMS_SHOWN]:
-            state = "" if room.active else " · _inactive_"
-            line = f"*{escape(room.name)}* ({escape(room.id)}) · {room.capacity} people{state}"
-            accessory = button("Edit", ids.ROOM_EDIT, room.id) if is_admin else None
+            line = f"*{escape(room.name)}* ({escape(room.id)}) · {people(room.capacity)}"
+            if not room.active:
+                line += f" · _{_('inactive')}_"
+            accessory = button(_("Edit"), ids.ROOM_EDIT, room.id) if is_admin else None
             blocks.append(section(line, accessory=accessory))
         if len(rooms) > ROOMS_SHOWN:
             blocks.append(
                 context(
-                    f"And {len(rooms) - ROOMS_SHOWN} more rooms; "
-                    "`python -m bot rooms list` lists them all."
+                    _("And {count} more rooms; `python -m bot rooms list` lists them all.").format(
+                        count=len(rooms) - ROOMS_SHOWN
+                    )
                 )
             )
         text = ", ".join(f"{escape(r.name)} ({escape(r.id)})" for r in rooms[:ROOMS_SHOWN])
     if is_admin:
-        blocks.append(actions(button("Add a room", ids.ROOM_ADD, "new", style="primary")))
+        blocks.append(actions(button(_("Add a room"), ids.ROOM_ADD, "new", style="primary")))
     return {"text": text, "blocks": blocks[:50]}

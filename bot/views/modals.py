@@ -8,7 +8,7 @@ from typing import Any
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
 from bot.views.blocks import context, plain, section
-from bot.views.i18n import token_span
+from bot.views.i18n import _, token_span
 from bot.views.mrkdwn import escape, mention
 
 REASON_MAX = 500
@@ -19,20 +19,24 @@ def deny_modal(row: BookingRow, *, channel: str | None, message_ts: str | None) 
     return {
         "type": "modal",
         "callback_id": ids.DENY_MODAL,
-        "title": plain("Deny request", 24),
-        "submit": plain("Deny", 24),
-        "close": plain("Back", 24),
+        "title": plain(_("Deny request"), 24),
+        "submit": plain(_("Deny"), 24),
+        "close": plain(_("Back"), 24),
         "private_metadata": json.dumps(meta),
         "blocks": [
             section(
-                f"*#{row.booking_id}* {escape(row.room_name)} for {mention(row.booker)}, "
-                f"{token_span(row.starts_at, row.ends_at)}"
+                _("*#{booking_id}* {room} for {booker}, {when}").format(
+                    booking_id=row.booking_id,
+                    room=escape(row.room_name),
+                    booker=mention(row.booker),
+                    when=token_span(row.starts_at, row.ends_at),
+                )
             ),
             {
                 "type": "input",
                 "block_id": ids.REASON_BLOCK,
                 "optional": True,
-                "label": plain("Reason (sent to the requester)"),
+                "label": plain(_("Reason (sent to the requester)")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": ids.REASON_ACTION,
@@ -49,13 +53,13 @@ def room_modal(room: RoomRow | None = None) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     if room is None:
         blocks.append(
-            _text_input(ids.ROOM_ID_BLOCK, ids.ROOM_ID_ACTION, "Room id (such as 102)", 32)
+            _text_input(ids.ROOM_ID_BLOCK, ids.ROOM_ID_ACTION, _("Room id (such as 102)"), 32)
         )
     else:
-        blocks.append(context(f"Room id: *{escape(room.id)}*"))
+        blocks.append(context(_("Room id: *{room_id}*").format(room_id=escape(room.id))))
     blocks.append(
         _text_input(
-            ids.ROOM_NAME_BLOCK, ids.ROOM_NAME_ACTION, "Name", 80, room.name if room else None
+            ids.ROOM_NAME_BLOCK, ids.ROOM_NAME_ACTION, _("Name"), 80, room.name if room else None
         )
     )
     capacity: dict[str, Any] = {
@@ -71,12 +75,12 @@ def room_modal(room: RoomRow | None = None) -> dict[str, Any]:
         {
             "type": "input",
             "block_id": ids.ROOM_CAPACITY_BLOCK,
-            "label": plain("Capacity (people)"),
+            "label": plain(_("Capacity (people)")),
             "element": capacity,
         }
     )
     if room is not None:
-        active_option = {"text": plain("Open for booking"), "value": "active"}
+        active_option = {"text": plain(_("Open for booking")), "value": "active"}
         checkbox: dict[str, Any] = {
             "type": "checkboxes",
             "action_id": ids.ROOM_ACTIVE_ACTION,
@@ -89,17 +93,17 @@ def room_modal(room: RoomRow | None = None) -> dict[str, Any]:
                 "type": "input",
                 "block_id": ids.ROOM_ACTIVE_BLOCK,
                 "optional": True,
-                "label": plain("Status"),
+                "label": plain(_("Status")),
                 "element": checkbox,
             }
         )
-        blocks.append(context("An inactive room keeps its bookings but takes no new ones."))
+        blocks.append(context(_("An inactive room keeps its bookings but takes no new ones.")))
     return {
         "type": "modal",
         "callback_id": ids.ROOM_MODAL,
-        "title": plain("Add a room" if room is None else "Edit room", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(_("Add a room") if room is None else _("Edit room"), 24),
+        "submit": plain(_("Save"), 24),
+        "close": plain(_("Cancel"), 24),
         "private_metadata": json.dumps({"room_id": room.id if room else None}),
         "blocks": blocks,
     }

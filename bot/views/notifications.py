@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.views import i18n
+from bot.views.i18n import _, ngettext
 from bot.views.mrkdwn import clip, escape, mention
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 #: Every kind of notice. The first five tell the booker about booking events; ``reminder`` (to
 #: the booker) and ``nudge`` (to each admin, about a request waiting too long) come from jobs.
@@ -37,8 +41,6 @@ KINDS = (
 #: Actors that are not people (the operator's shell, the scheduler); never shown as a mention.
 NON_PERSON_ACTORS = frozenset({"cli", "system"})
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 _EMOJI = {
     "requested": ":hourglass_flowing_sand:",
     "approved": ":white_check_mark:",
@@ -50,16 +52,19 @@ _EMOJI = {
     "nudge": ":eyes:",
 }
 
-_STATUS_LINE = {
-    "requested": "Waiting for approval",
-    "approved": "Approved",
-    "denied": "Denied",
-    "cancelled": "Cancelled",
-    "expired": "Expired",
-    "changed": "Changed",
-    "reminder": "Approved",
-    "nudge": "Waiting for approval",
-}
+
+def _status_line(kind: str) -> str:
+    if kind in ("requested", "nudge"):
+        return _("Waiting for approval")
+    if kind in ("approved", "reminder"):
+        return _("Approved")
+    if kind == "denied":
+        return _("Denied")
+    if kind == "cancelled":
+        return _("Cancelled")
+    if kind == "changed":
+        return _("Changed")
+    return _("Expired")
 
 
 @dataclass(frozen=True)
@@ -171,10 +176,11 @@ def _moment(value: Any) -> datetime:
 
 def room_label(room_id: str, room_name: str | None = None) -> str:
     """``Room 102``, or ``Room 102 (Board room)`` when the room has a name of its own."""
-    base = f"Room {room_id}"
-    if not room_name or room_name.strip() in (room_id, base):
+    base = _("Room {room_id}").format(room_id=room_id)
+    name = (room_name or "").strip()
+    if not name or name in (room_id, base, f"Room {room_id}"):
         return base
-    return f"{base} ({room_name.strip()})"
+    return _("Room {room_id} ({room_name})").format(room_id=room_id, room_name=name)
 
 
 def when(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> str:
@@ -200,93 +206,119 @@ def headline(notice: Notice) -> str:
     """One plain sentence saying what happened (no markup, no user input)."""
     kind = notice.kind
     if kind == "requested":
-        return "Your booking request was received and is waiting for approval."
+        return _("Your booking request was received and is waiting for approval.")
     if kind == "approved":
-        return "Your booking was approved."
+        return _("Your booking was approved.")
     if kind == "denied":
-        return "Your booking request was denied."
+        return _("Your booking request was denied.")
     if kind == "cancelled":
         if notice.by_admin and notice.actor != notice.booker:
-            return "Your booking was cancelled by an admin."
-        return "You cancelled your booking."
+            return _("Your booking was cancelled by an admin.")
+        return _("You cancelled your booking.")
     if kind == "expired":
-        return "Your booking request expired: no one decided before it started."
+        return _("Your booking request expired: no one decided before it started.")
     if kind == "changed":
         if notice.ended_early:
-            return "Your booking was ended early; the rest of the slot is free."
+            return _("Your booking was ended early; the rest of the slot is free.")
         if notice.needs_approval:
-            return "Your booking was changed and is waiting for approval again."
+            return _("Your booking was changed and is waiting for approval again.")
         if notice.actor != notice.booker and _is_person(notice.actor):
-            return "An admin changed your booking."
-        return "Your booking was changed."
+            return _("An admin changed your booking.")
+        return _("Your booking was changed.")
     if kind == "nudge":
-        waited = _duration(notice.waiting_minutes)
-        return f"A booking request has been waiting {waited} for a decision."
+        waited = duration(notice.waiting_minutes)
+        return _("A booking request has been waiting {duration} for a decision.").format(
+            duration=waited
+        )
     minutes = notice.minutes if notice.minutes is not None else 0
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"Your booking starts in {minutes} {unit}."
+    return ngettext(
+        "Your booking starts in {count} minute.", "Your booking starts in {count} minutes.", minutes
+    ).format(count=minutes)
 
 
-def _duration(minutes: int | None) -> str:
+def duration(minutes: int | None) -> str:
     """``45 minutes``, ``2 hours``, ``2 h 30 min``: how long something has been waiting."""
     total = max(minutes or 0, 0)
     hours, rest = divmod(total, 60)
     if not hours:
-        return f"{rest} minute" + ("" if rest == 1 else "s")
+        return ngettext("{count} minute", "{count} minutes", rest).format(count=rest)
     if not rest:
-        return f"{hours} hour" + ("" if hours == 1 else "s")
-    return f"{hours} h {rest} min"
+        return ngettext("{count} hour", "{count} hours", hours).format(count=hours)
+    return _("{hours} h {minutes} min").format(hours=hours, minutes=rest)
 
 
 def _follow_up(notice: Notice) -> str | None:
     """What the reader can expect or do next, if anything."""
     if notice.kind == "nudge":
-        return "Approve or deny it in the approvals channel or on the roombot Home tab."
+        return _("Approve or deny it in the approvals channel or on the roombot Home tab.")
     if notice.kind == "requested":
-        return "You will get another message when an admin decides. Nothing is confirmed yet."
+        return _("You will get another message when an admin decides. Nothing is confirmed yet.")
     if notice.kind == "approved":
-        return "The room is yours. A calendar invite is attached to the email."
+        return _("The room is yours. A calendar invite is attached to the email.")
     if notice.withdraws_invite:
-        return "The room is free again, and the calendar invite is withdrawn."
+        return _("The room is free again, and the calendar invite is withdrawn.")
     if notice.kind == "cancelled":
-        return "The room is free again."
+        return _("The room is free again.")
     if notice.kind in ("denied", "expired"):
-        return "You can request another slot with /book."
+        return _("You can request another slot with /book.")
     if notice.kind == "changed":
         if notice.needs_approval:
-            return (
+            return _(
                 "The new slot is held for you and the old one is free. "
                 "You will get another message when an admin decides."
             )
         if notice.moves_invite:
-            return "It stays approved. The calendar invite is updated."
-        return "The new slot is held for you."
+            return _("It stays approved. The calendar invite is updated.")
+        return _("The new slot is held for you.")
     return None
+
+
+def _decided_by_other(notice: Notice) -> bool:
+    return notice.kind in ("approved", "denied") or (
+        notice.kind == "cancelled" and notice.by_admin and notice.actor != notice.booker
+    )
+
+
+def _by(kind: str, who: str | None) -> str:
+    """``Approved by @ada`` / ``Approved by an admin`` (each its own sentence, for word order)."""
+    if who is None:
+        if kind == "approved":
+            return _("Approved by an admin")
+        if kind == "denied":
+            return _("Denied by an admin")
+        return _("Cancelled by an admin")
+    if kind == "approved":
+        return _("Approved by {who}").format(who=who)
+    if kind == "denied":
+        return _("Denied by {who}").format(who=who)
+    return _("Cancelled by {who}").format(who=who)
+
+
+def _quoted(text: str) -> str:
+    return _("“{text}”").format(text=text)
 
 
 # --- Slack DM ------------------------------------------------------------------------------------
 
 
 def _actor_mention(notice: Notice) -> str | None:
-    if notice.kind in ("approved", "denied") or (
-        notice.kind == "cancelled" and notice.by_admin and notice.actor != notice.booker
-    ):
-        who = mention(notice.actor) if _is_person(notice.actor) else "an admin"
-        verb = {"approved": "Approved", "denied": "Denied", "cancelled": "Cancelled"}[notice.kind]
-        return f"{verb} by {who}"
-    return None
+    if not _decided_by_other(notice):
+        return None
+    return _by(notice.kind, mention(notice.actor) if _is_person(notice.actor) else None)
 
 
 def dm_text(notice: Notice, tz: ZoneInfo) -> str:
     """The one-line fallback Slack shows in notifications and to screen readers."""
     parts = [
-        headline(notice).rstrip("."),
-        f"{escape(notice.room)}, {when(notice.starts_at, notice.ends_at, tz)}",
+        headline(notice).rstrip(".").rstrip("。"),
+        _("{room}, {when}").format(
+            room=escape(notice.room), when=when(notice.starts_at, notice.ends_at, tz)
+        ),
     ]
     if notice.title:
-        parts.append(f"“{escape(_one_line(notice.title))}”")
+        parts.append(_quoted(escape(_one_line(notice.title))))
     if notice.kind == "denied" and notice.reason:
-        parts.append(f"reason: {escape(_one_line(notice.reason))}")
+        parts.append(_("reason: {reason}").format(reason=escape(_one_line(notice.reason))))
     return " — ".join(parts)
 
 
@@ -294,20 +326,28 @@ def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
     lines = [f"{_EMOJI[notice.kind]} *{headline(notice)}*"]
     lines.append(f"*{escape(notice.room)}* · {when(notice.starts_at, notice.ends_at, tz)}")
     if notice.kind == "nudge":
-        lines.append(f"Requested by {mention(notice.booker)}")
+        lines.append(_("Requested by {who}").format(who=mention(notice.booker)))
     if notice.was_when is not None:
-        lines.append(f"Was: ~{when(*notice.was_when, tz)}~")
+        lines.append(_("Was: ~{when}~").format(when=when(*notice.was_when, tz)))
     if notice.was_room_id and notice.kind == "changed" and notice.was_room_id != notice.room_id:
-        lines.append(f"Was: ~{escape(room_label(notice.was_room_id, notice.was_room_name))}~")
+        was_room = escape(room_label(notice.was_room_id, notice.was_room_name))
+        lines.append(_("Was: ~{room}~").format(room=was_room))
     if notice.title:
         lines.append(f"_{escape(_one_line(notice.title))}_")
     if notice.kind == "denied":
         reason = notice.reason.strip() if notice.reason else ""
-        lines.append(f"*Reason:* {escape(reason)}" if reason else "No reason was given.")
+        lines.append(
+            _("*Reason:* {reason}").format(reason=escape(reason))
+            if reason
+            else _("No reason was given.")
+        )
     follow_up = _follow_up(notice)
     if follow_up and notice.kind != "approved":
         lines.append(follow_up)
-    context = [f"Booking #{notice.booking_id}", _actor_mention(notice) or _STATUS_LINE[notice.kind]]
+    context = [
+        _("Booking #{booking_id}").format(booking_id=notice.booking_id),
+        _actor_mention(notice) or _status_line(notice.kind),
+    ]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]},
@@ -321,46 +361,67 @@ def dm_message(notice: Notice, tz: ZoneInfo) -> dict[str, Any]:
 
 # --- email ---------------------------------------------------------------------------------------
 
-_SUBJECT = {
-    "requested": "Request received, waiting for approval",
-    "approved": "Approved",
-    "denied": "Denied",
-    "cancelled": "Cancelled",
-    "expired": "Expired, no decision in time",
-    "changed": "Changed",
-    "reminder": "Starting soon",
-    "nudge": "Waiting for your decision",
-}
+
+def _subject_head(kind: str) -> str:
+    if kind == "requested":
+        return _("Request received, waiting for approval")
+    if kind == "approved":
+        return _("Approved")
+    if kind == "denied":
+        return _("Denied")
+    if kind == "cancelled":
+        return _("Cancelled")
+    if kind == "expired":
+        return _("Expired, no decision in time")
+    if kind == "changed":
+        return _("Changed")
+    if kind == "reminder":
+        return _("Starting soon")
+    return _("Waiting for your decision")
 
 
 def email_subject(notice: Notice, tz: ZoneInfo) -> str:
-    subject = f"{_SUBJECT[notice.kind]}: {notice.room}, {_short_when(notice, tz)}"
+    subject = _("{status}: {room}, {when}").format(
+        status=_subject_head(notice.kind), room=notice.room, when=_short_when(notice, tz)
+    )
     if notice.title:
-        subject += f" · {notice.title}"
+        subject = _("{subject} · {title}").format(subject=subject, title=notice.title)
     return clip(_one_line(subject), 200)
 
 
 def _details(notice: Notice, tz: ZoneInfo, actor_name: str | None) -> list[tuple[str, str]]:
     """(label, value) pairs, unescaped: each format escapes them its own way."""
     rows = [
-        ("Booking", f"#{notice.booking_id}"),
-        ("Room", notice.room),
-        ("When", when(notice.starts_at, notice.ends_at, tz)),
+        (_("Booking"), f"#{notice.booking_id}"),
+        (_("Room"), notice.room),
+        (_("When"), when(notice.starts_at, notice.ends_at, tz)),
     ]
     if notice.was_when is not None:
-        rows.append(("Was", when(*notice.was_when, tz)))
+        rows.append((_("Was"), when(*notice.was_when, tz)))
     if notice.kind == "changed" and notice.was_room_id and notice.was_room_id != notice.room_id:
-        rows.append(("Was in", room_label(notice.was_room_id, notice.was_room_name)))
+        rows.append((_("Was in"), room_label(notice.was_room_id, notice.was_room_name)))
     if notice.title:
-        rows.append(("Title", _one_line(notice.title)))
-    rows.append(("Status", _STATUS_LINE[notice.kind]))
-    if notice.kind in ("approved", "denied") or (
-        notice.kind == "cancelled" and notice.by_admin and notice.actor != notice.booker
-    ):
-        rows.append(("By", actor_name or "an admin"))
+        rows.append((_("Title"), _one_line(notice.title)))
+    rows.append((_("Status"), _status_line(notice.kind)))
+    if _decided_by_other(notice):
+        rows.append((_("By"), actor_name or _("an admin")))
     if notice.kind == "denied":
-        rows.append(("Reason", (notice.reason or "").strip() or "No reason was given."))
+        rows.append((_("Reason"), (notice.reason or "").strip() or _("No reason was given.")))
     return rows
+
+
+def calendar_text(notice: Notice) -> tuple[str, str]:
+    """The summary and description of the booking's calendar entry, in the reader's language."""
+    title = _one_line(notice.title)
+    summary = title or notice.room
+    lines = [
+        _("{room}, booked with roombot (booking #{booking_id}).").format(
+            room=notice.room, booking_id=notice.booking_id
+        )
+    ]
+    if notice.withdraws_invite:
+        lines.append(_("This booking was cancelled; the room is free again."))
+    return summary, "\n".join(lines)
 
 
 def email_content(
@@ -372,15 +433,20 @@ def email_content(
 ) -> EmailContent:
     details = _details(notice, tz, actor_name)
     follow_up = _follow_up(notice)
-    greeting = f"Hello {_one_line(recipient_name)}," if recipient_name else "Hello,"
+    greeting = (
+        _("Hello {name},").format(name=_one_line(recipient_name)) if recipient_name else _("Hello,")
+    )
+    signature = _("roombot: meeting rooms, booked in Slack")
 
-    width = max(len(label) for label, _ in details) + 2
+    width = max(_width(label) for label, _value in details) + 2
     text_lines = [greeting, "", headline(notice)]
     if follow_up:
         text_lines.append(follow_up)
     text_lines.append("")
-    text_lines += [f"  {label + ':':<{width}}{value}" for label, value in details]
-    text_lines += ["", "-- ", "roombot: meeting rooms, booked in Slack"]
+    text_lines += [
+        f"  {label}:{' ' * (width - _width(label) - 1)}{value}" for label, value in details
+    ]
+    text_lines += ["", "-- ", signature]
 
     esc = html.escape
     rows_html = "\n".join(
@@ -391,13 +457,19 @@ def email_content(
     follow_html = f"<p>{esc(follow_up)}</p>\n" if follow_up else ""
     html_body = (
         "<!DOCTYPE html>\n"
-        '<html><head><meta charset="utf-8"></head>\n'
+        f'<html lang="{esc(i18n.current_locale().replace("_", "-"))}">'
+        '<head><meta charset="utf-8"></head>\n'
         '<body style="font-family:sans-serif;line-height:1.4">\n'
         f"<p>{esc(greeting)}</p>\n"
         f"<p><strong>{esc(headline(notice))}</strong></p>\n"
         f"{follow_html}"
         f"<table>\n{rows_html}\n</table>\n"
-        '<p style="color:#888;font-size:small">roombot: meeting rooms, booked in Slack</p>\n'
+        f'<p style="color:#888;font-size:small">{esc(signature)}</p>\n'
         "</body></html>\n"
     )
     return EmailContent(email_subject(notice, tz), "\n".join(text_lines) + "\n", html_body)
+
+
+def _width(text: str) -> int:
+    """Columns a label takes in a fixed-width font: Hangul and other wide letters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -1,31 +1,167 @@
-"""Words the user reads outside notifications: help, replies, refusals."""
+"""Words the user reads outside notifications and cards: help, replies, refusals.
+
+Functions, not constants: each is rendered in the active language when it is called.
+"""
 
 from __future__ import annotations
 
-from bot.views.mrkdwn import escape
+from collections.abc import Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-HELP = """*Book a meeting room with* `/book`
-• `/book` – open the booking form
-• `/book 102 2026-12-01 09:00-10:00 Weekly sync` – book in one line (times in your Slack time zone)
-• `/book list` – your upcoming bookings, with Cancel buttons
-• `/book cancel 42` – cancel booking #42
-• `/book rooms` – the rooms (admins can add and edit them there)
-• `/book help` – this help
-Every booking is a request until an admin approves it; you get a DM and an email at each step."""
+from bot.domain.model import BookingStatus
+from bot.views.cards import status_word
+from bot.views.i18n import _, clock, span
+from bot.views.mrkdwn import escape, mention
 
-ONE_LINE_USAGE = (
-    "Use `/book <room> <YYYY-MM-DD> <HH:MM>-<HH:MM> [title]`, "
-    "for example `/book 102 2026-12-01 09:00-10:00 Weekly sync`."
-)
 
-NOT_ADMIN_DECIDE = "Only admins can approve or deny bookings. Nothing was changed."
-NOT_ADMIN_ROOMS = "Only admins can add or edit rooms."
-NO_ROOMS = "There are no rooms to book yet. An admin can add one with `/book rooms`."
-OOPS = (
-    "Sorry, something went wrong on our side and nothing was changed. "
-    "Please try again in a moment; the error was logged (reference {ref})."
-)
+def example() -> str:
+    return _("/book 102 2026-12-01 09:00-10:00 Weekly sync")
+
+
+def help_text() -> str:
+    return "\n".join(
+        [
+            _("*Book a meeting room with* `/book`"),
+            _("• `/book` – open the booking form"),
+            _("• `{example}` – book in one line (times in your Slack time zone)").format(
+                example=example()
+            ),
+            _("• `/book list` – your upcoming bookings, with Cancel buttons"),
+            _("• `/book cancel 42` – cancel booking #42"),
+            _("• `/book rooms` – the rooms (admins can add and edit them there)"),
+            _("• `/book help` – this help"),
+            _(
+                "Every booking is a request until an admin approves it; "
+                "you get a DM and an email at each step."
+            ),
+        ]
+    )
+
+
+def one_line_usage() -> str:
+    return _(
+        "Use `/book <room> <YYYY-MM-DD> <HH:MM>-<HH:MM> [title]`, for example `{example}`."
+    ).format(example=example())
+
+
+def not_admin_decide() -> str:
+    return _("Only admins can approve or deny bookings. Nothing was changed.")
+
+
+def not_admin_rooms() -> str:
+    return _("Only admins can add or edit rooms.")
+
+
+def no_rooms() -> str:
+    return _("There are no rooms to book yet. An admin can add one with `/book rooms`.")
+
+
+def oops(ref: str) -> str:
+    return _(
+        "Sorry, something went wrong on our side and nothing was changed. "
+        "Please try again in a moment; the error was logged (reference {ref})."
+    ).format(ref=ref)
 
 
 def unknown_subcommand(word: str) -> str:
-    return f"I don't know `/book {escape(word)}`.\n\n{HELP}"
+    return _("I don't know `/book {word}`.").format(word=escape(word)) + "\n\n" + help_text()
+
+
+def unreadable_booking() -> str:
+    return _("I could not read that booking.") + " " + one_line_usage()
+
+
+def no_such_date() -> str:
+    return _("That date or time does not exist.") + " " + one_line_usage()
+
+
+def clock_change(day: date, tz: ZoneInfo) -> str:
+    return _("That time does not exist on {date} in {zone} (the clocks change).").format(
+        date=day.isoformat(), zone=tz.key
+    )
+
+
+def which_booking() -> str:
+    return _(
+        "Which booking? Use `/book cancel <id>`, for example `/book cancel 42`. "
+        "`/book list` shows the ids."
+    )
+
+
+def cancelled(booking_id: int, room_name: str | None, when: str | None) -> str:
+    if room_name is None or when is None:
+        text = _("Booking #{booking_id} is cancelled.").format(booking_id=booking_id)
+    else:
+        text = _("Booking #{booking_id} ({room}, {when}) is cancelled.").format(
+            booking_id=booking_id, room=escape(room_name), when=when
+        )
+    return f":wastebasket: {text}"
+
+
+def requested(booking_id: int, room_id: str, when: str) -> str:
+    text = _(
+        "Requested room {room_id}, {when} (booking #{booking_id}). "
+        "An admin will approve or deny it; you'll get a DM and an email."
+    ).format(room_id=escape(room_id), when=when, booking_id=booking_id)
+    return f":hourglass_flowing_sand: {text}"
+
+
+def no_booking(booking_id: int) -> str:
+    return _("Booking #{booking_id} no longer exists.").format(booking_id=booking_id)
+
+
+def already_decided(
+    booking_id: int, status: BookingStatus, by: str | None, *, by_requester: bool = False
+) -> str:
+    """A stale card or a second click: what happened already, and by whom."""
+    state = status_word(status)
+    if by_requester:
+        text = _("Booking #{booking_id} was already {status} by the requester.")
+    elif by:
+        text = _("Booking #{booking_id} was already {status} by {who}.")
+    else:
+        text = _("Booking #{booking_id} was already {status}.")
+    done_ = text.format(booking_id=booking_id, status=state, who=mention(by) if by else "")
+    return done_ + " " + _("Nothing was changed.")
+
+
+def no_room_any_more(room_id: str) -> str:
+    return _("There is no room {room_id} any more.").format(room_id=escape(room_id))
+
+
+def taken(
+    room_id: str,
+    holder: str | None,
+    held: tuple[datetime, datetime] | None,
+    tz: ZoneInfo,
+    next_free: tuple[datetime, datetime] | None,
+    free_rooms: Sequence[tuple[str, str]],
+    *,
+    markup: bool = True,
+) -> str:
+    """Who holds the room and until when, and where the booker could go instead.
+
+    ``markup`` is False for a modal field error, which Slack shows as plain text."""
+    esc = escape if markup else str
+    if held is None:
+        parts = [_("Room {room_id} is taken for that time.").format(room_id=esc(room_id))]
+    else:
+        parts = [
+            _("Room {room_id} is taken by {who} until {until} ({held}).").format(
+                room_id=esc(room_id),
+                who=esc(holder) if holder else _("someone else"),
+                until=clock(held[1], tz),
+                held=span(held[0], held[1], tz),
+            )
+        ]
+    if next_free is not None:
+        parts.append(_("Free from {when}.").format(when=span(next_free[0], next_free[1], tz)))
+    if free_rooms:
+        names = ", ".join(f"{esc(name)} ({esc(rid)})" for rid, name in free_rooms[:3])
+        parts.append(_("Free at that time: {rooms}.").format(rooms=names))
+    return " ".join(parts)
+
+
+def capacity_not_a_number() -> str:
+    return _("Enter a whole number.")

@@ -89,8 +89,9 @@ def test_the_original_scenario_end_to_end(stack: Stack) -> None:
     reply = stack.send.command(BOB, "102 2026-12-02 14:00-15:00 Retro")
     assert reply.status == 200 and "booking #2" in reply.text
     stack.deliver()
+    opened = len(stack.fake.calls_to("views.open"))
     stack.send.click(ADMIN, ids.DENY, "2", channel=APPROVALS, message_ts="2")
-    deny_view = stack.fake.wait_for("views.open", count=2)[-1].params["view"]
+    deny_view = stack.fake.wait_for("views.open", opened + 1)[-1].params["view"]
     assert deny_view["callback_id"] == ids.DENY_MODAL
     reason = {
         ids.REASON_BLOCK: {
@@ -278,10 +279,11 @@ def test_admins_manage_rooms_in_slack(stack: Stack) -> None:
     stack.send.click(BOB, ids.ROOM_ADD, "new", channel="C0GENERAL", message_ts="5", ephemeral=True)
     assert "Only admins" in stack.fake.wait_for("chat.postEphemeral")[-1].params["text"]
 
+    opened = len(stack.fake.calls_to("views.open"))
     stack.send.click(
         ADMIN, ids.ROOM_ADD, "new", channel="C0GENERAL", message_ts="5", ephemeral=True
     )
-    modal = stack.fake.wait_for("views.open")[-1].params["view"]
+    modal = stack.fake.wait_for("views.open", opened + 1)[-1].params["view"]
     values = {
         ids.ROOM_ID_BLOCK: {ids.ROOM_ID_ACTION: {"value": "301"}},
         ids.ROOM_NAME_BLOCK: {ids.ROOM_NAME_ACTION: {"value": "Loft"}},

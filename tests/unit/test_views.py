@@ -709,7 +709,7 @@ def test_home_first_page_shows_more_buttons() -> None:
         str(10_000 + i) for i in range(PENDING_PAGE)
     ]
     assert "Waiting for your decision (500)" in all_blocks_text(blocks)
-    assert "2 notification(s) could not be delivered" in all_blocks_text(blocks)
+    assert "2 notifications could not be delivered" in all_blocks_text(blocks)
     assert "Recent history" in all_blocks_text(blocks)
     assert not any("more not shown" in c for c in contexts(blocks))
 
@@ -1034,21 +1034,23 @@ def test_token_format() -> None:
     ],
 )
 def test_help_mentions_every_subcommand(usage: str) -> None:
-    assert usage in texts.HELP
+    assert usage in texts.help_text()
 
 
-def test_texts_are_valid_messages() -> None:
-    for text in (
-        texts.HELP,
-        texts.ONE_LINE_USAGE,
-        texts.NOT_ADMIN_DECIDE,
-        texts.NOT_ADMIN_ROOMS,
-        texts.NO_ROOMS,
-        texts.OOPS.format(ref="abc123"),
-        texts.unknown_subcommand("frobnicate"),
-    ):
-        check_message({"text": text})
-    assert texts.HELP in texts.unknown_subcommand("x")
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_texts_are_valid_messages(locale: str) -> None:
+    with i18n.use_locale(locale):
+        for text in (
+            texts.help_text(),
+            texts.one_line_usage(),
+            texts.not_admin_decide(),
+            texts.not_admin_rooms(),
+            texts.no_rooms(),
+            texts.oops("abc123"),
+            texts.unknown_subcommand("frobnicate"),
+        ):
+            check_message({"text": text})
+        assert texts.help_text() in texts.unknown_subcommand("x")
 
 
 # --- property: any user text up to the domain limits stays within Slack's limits -----------------
