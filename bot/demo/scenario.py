@@ -95,8 +95,13 @@ def run(out_dir: Path | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     work = Path(out_dir or tempfile.mkdtemp(prefix="roombot-demo-"))
     with FakeSlackApi() as fake, mail_sink() as (mailbox, smtp_port):
-        fake.add_user(BOOKER, tz="Asia/Seoul", email="minji@example.com", name="Minji")
-        fake.add_user(ADMIN, tz="Europe/Berlin", email="admin@example.com", name="Ada (admin)")
+        # Minji's Slack speaks Korean, so roombot does too; the admin's is English.
+        fake.add_user(
+            BOOKER, tz="Asia/Seoul", email="minji@example.com", name="Minji", locale="ko-KR"
+        )
+        fake.add_user(
+            ADMIN, tz="Europe/Berlin", email="admin@example.com", name="Ada (admin)", locale="en-US"
+        )
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             database_url=f"sqlite:///{work / 'demo.db'}",

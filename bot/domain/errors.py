@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 
 class BookingError(Exception):
-    """Base of every refusal the domain can give. ``field`` names the input at fault, if one is."""
+    """Base of every refusal the domain can give. ``field`` names the input at fault, if one is.
+
+    ``message`` is English, for logs and the command line. ``code`` and ``params`` say the same
+    as data, so the views can tell the person in their own language (bot/views/refusals.py).
+    """
 
     field: str | None = None
+    code: str | None = None
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.params: Mapping[str, object] = params or {}
         if field is not None:
             self.field = field
+        if code is not None:
+            self.code = code
 
     def __str__(self) -> str:
         return self.message
@@ -76,6 +92,6 @@ class RoomUnavailable(BookingError):
                 f"Room {room_id} is already booked by {conflict.booker} "
                 f"from {conflict.starts_at:%Y-%m-%d %H:%M} to {conflict.ends_at:%H:%M} UTC."
             )
-        super().__init__(message)
+        super().__init__(message, code="room_taken", params={"room_id": room_id})
         self.room_id = room_id
         self.conflict = conflict

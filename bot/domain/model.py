@@ -80,20 +80,32 @@ class Room:
         self.name = self.name.strip()
         if not self.id or len(self.id) > 32 or any(c.isspace() for c in self.id):
             raise InvalidBooking(
-                "A room id is 1 to 32 characters without spaces, such as 102.", field="room_id"
+                "A room id is 1 to 32 characters without spaces, such as 102.",
+                field="room_id",
+                code="room_id_invalid",
             )
         if not self.name or len(self.name) > 80:
-            raise InvalidBooking("A room name is 1 to 80 characters.", field="name")
+            raise InvalidBooking(
+                "A room name is 1 to 80 characters.", field="name", code="room_name_invalid"
+            )
         if (
             isinstance(self.capacity, bool)
             or not isinstance(self.capacity, int)
             or not 1 <= self.capacity <= 10_000
         ):
-            raise InvalidBooking("Capacity is a whole number from 1 to 10000.", field="capacity")
+            raise InvalidBooking(
+                "Capacity is a whole number from 1 to 10000.",
+                field="capacity",
+                code="capacity_invalid",
+            )
 
     def ensure_bookable(self) -> None:
         if not self.active:
-            raise RoomInactive(f"Room {self.id} ({self.name}) is no longer available for booking.")
+            raise RoomInactive(
+                f"Room {self.id} ({self.name}) is no longer available for booking.",
+                code="room_inactive",
+                params={"room_id": self.id, "name": self.name},
+            )
 
 
 @dataclass(eq=False)
@@ -179,7 +191,9 @@ class Booking:
             return False
         if to not in ALLOWED[self.status]:
             raise InvalidTransition(
-                f"Booking {self.id} is {self.status.lower()}; it cannot become {to.lower()}."
+                f"Booking {self.id} is {self.status.lower()}; it cannot become {to.lower()}.",
+                code="cannot_become",
+                params={"booking_id": self.id, "status": self.status, "to": to},
             )
         self.status = to
         return True
@@ -218,7 +232,10 @@ class Booking:
 
     def cancel(self, by: str, at: datetime, *, is_admin: bool = False) -> None:
         if by != self.booker and not is_admin:
-            raise NotAllowed("Only the person who booked it, or an admin, can cancel this booking.")
+            raise NotAllowed(
+                "Only the person who booked it, or an admin, can cancel this booking.",
+                code="not_yours",
+            )
         at = _utc(at)
         was_approved = self.status == BookingStatus.APPROVED or self.invited
         if self._move(BookingStatus.CANCELLED):
@@ -442,9 +459,17 @@ class Booking:
     def expire(self, at: datetime) -> None:
         at = _utc(at)
         if self.status != BookingStatus.PENDING:
-            raise InvalidTransition(f"Booking {self.id} is {self.status.lower()}, not pending.")
+            raise InvalidTransition(
+                f"Booking {self.id} is {self.status.lower()}, not pending.",
+                code="not_pending",
+                params={"booking_id": self.id, "status": self.status},
+            )
         if at < self.starts_at:
-            raise InvalidTransition(f"Booking {self.id} has not started yet.")
+            raise InvalidTransition(
+                f"Booking {self.id} has not started yet.",
+                code="not_started",
+                params={"booking_id": self.id},
+            )
         self._move(BookingStatus.EXPIRED)
         self.events.append(events.BookingExpired(booking_id=self._event_id, actor="system", at=at))
 

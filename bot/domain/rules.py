@@ -26,7 +26,9 @@ def _hours(delta: timedelta) -> str:
 
 def require_aware(value: datetime, field: str) -> None:
     if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidBooking(f"The {field} time has no time zone.", field=field)
+        raise InvalidBooking(
+            f"The {field} time has no time zone.", field=field, code="naive_time", params={}
+        )
 
 
 def validate_request(
@@ -44,21 +46,29 @@ def validate_request(
     require_aware(starts_at, "start")
     require_aware(ends_at, "end")
     if ends_at <= starts_at:
-        raise InvalidBooking("The end must be after the start.", field="end")
+        raise InvalidBooking("The end must be after the start.", field="end", code="end_first")
     if starts_at < now:
-        raise InvalidBooking("The start is in the past.", field="start")
+        raise InvalidBooking("The start is in the past.", field="start", code="in_the_past")
     if ends_at - starts_at > limits.max_length:
         raise InvalidBooking(
-            f"A booking can be at most {_hours(limits.max_length)} long.", field="end"
+            f"A booking can be at most {_hours(limits.max_length)} long.",
+            field="end",
+            code="too_long",
+            params={"minutes": int(limits.max_length.total_seconds() // 60)},
         )
     if starts_at > now + limits.horizon:
         raise InvalidBooking(
-            f"Bookings can be made at most {limits.horizon.days} days ahead.", field="date"
+            f"Bookings can be made at most {limits.horizon.days} days ahead.",
+            field="date",
+            code="too_far_ahead",
+            params={"days": limits.horizon.days},
         )
     if len(title) > limits.max_title_length:
         raise InvalidBooking(
             f"The title is {len(title)} characters long; the limit is {limits.max_title_length}.",
             field="title",
+            code="title_too_long",
+            params={"length": len(title), "limit": limits.max_title_length},
         )
 
 

@@ -12,9 +12,9 @@ from bot.domain import commands as c
 from bot.domain.errors import BookingError
 from bot.domain.model import BookingStatus
 from bot.handlers.commands import open_booking_modal
-from bot.handlers.deps import Deps, deps_of, in_users_language, refusal, tell
+from bot.handlers.deps import Deps, deps_of, in_users_language, tell
 from bot.services.ports import BookingRow
-from bot.views import ids, texts
+from bot.views import ids, refusals, texts
 from bot.views.home import MAX_PAGES, pages_of
 from bot.views.lists import LIST_LIMIT, cancelled, my_bookings
 from bot.views.modals import deny_modal, room_modal
@@ -65,7 +65,7 @@ def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> 
     try:
         deps.bus.handle(c.ApproveBooking(row.booking_id, by=user))
     except BookingError as error:
-        tell(client, body, refusal(error))
+        tell(client, body, refusals.reply(error))
         return
     if body.get("view", {}).get("type") == "home":
         deps.homes.publish(user, pages_of(body.get("view")))
@@ -94,7 +94,7 @@ def cancel(
     try:
         deps.bus.handle(c.CancelBooking(booking_id, by=user))
     except BookingError as error:
-        tell(client, body, refusal(error))
+        tell(client, body, refusals.reply(error))
         return
     container = body.get("container") or {}
     if container.get("type") == "view":

@@ -11,12 +11,11 @@ from slack_sdk import WebClient
 
 from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
-from bot.handlers.deps import Deps, deps_of, in_users_language, refusal
-from bot.views import texts
+from bot.handlers.deps import Deps, deps_of, in_users_language
+from bot.views import refusals, texts
 from bot.views.booking_modal import booking_modal, to_aware
 from bot.views.i18n import span
 from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list
-from bot.views.mrkdwn import escape
 
 ONE_LINE = re.compile(
     r"^(?P<room>\S+)\s+(?P<day>\d{4}-\d{2}-\d{2})\s+"
@@ -70,22 +69,17 @@ def book(ack: Ack, command: dict[str, Any], client: WebClient, context: Any) -> 
 def cancel_from_text(deps: Deps, user: str, rest: str) -> str:
     number = rest.strip().lstrip("#")
     if not number.isdigit():
-        return (
-            "Which booking? Use `/book cancel <id>`, for example `/book cancel 42`. "
-            "`/book list` shows the ids."
-        )
+        return texts.which_booking()
     booking_id = int(number)
     try:
         deps.bus.handle(c.CancelBooking(booking_id, by=user))
     except BookingError as error:
-        return refusal(error)
+        return refusals.reply(error)
     row = deps.queries.booking(booking_id)
-    where = (
-        f" ({escape(row.room_name)}, {span(row.starts_at, row.ends_at, deps.directory.tz(user))})"
-        if row
-        else ""
-    )
-    return f":wastebasket: Booking #{booking_id}{where} is cancelled."
+    if row is None:
+        return texts.cancelled(booking_id, None, None)
+    when = span(row.starts_at, row.ends_at, deps.directory.tz(user))
+    return texts.cancelled(booking_id, row.room_name, when)
 
 
 def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str:
@@ -111,7 +105,7 @@ def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str:
 
         return ":no_entry: " + unavailable_text(deps, error, starts_at, ends_at, tz)
     except BookingError as error:
-        return refusal(error)
+        return refusals.reply(error)
     return texts.requested(booking_id, room_id, span(starts_at, ends_at, tz))
 
 

@@ -13,11 +13,9 @@ from slack_sdk import WebClient
 from bot.adapters.directory import Directory
 from bot.adapters.slack import CardPublisher, HomePublisher
 from bot.config import Settings
-from bot.domain.errors import BookingError
 from bot.services.messagebus import MessageBus
 from bot.services.queries import Queries
 from bot.views.i18n import use_locale
-from bot.views.mrkdwn import escape
 
 
 @dataclass
@@ -74,7 +72,3 @@ def tell(client: WebClient, body: dict[str, Any], text: str) -> None:
         client.chat_postEphemeral(channel=channel, user=user, text=text)
     else:
         client.chat_postMessage(channel=user, text=text)
-
-
-def refusal(error: BookingError) -> str:
-    return f":warning: {escape(error.message)}"

@@ -13,7 +13,7 @@ from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
 from bot.handlers.deps import Deps, deps_of, in_users_language
 from bot.services.queries import suggest
-from bot.views import ids, texts
+from bot.views import ids, refusals, texts
 from bot.views.booking_modal import read_booking, request_sent
 
 FIELD_BLOCKS = {
@@ -71,7 +71,7 @@ def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
         return
     except BookingError as error:
         block = FIELD_BLOCKS.get(error.field or "", ids.DATE_BLOCK)
-        ack(response_action="errors", errors={block: error.message})
+        ack(response_action="errors", errors={block: refusals.text(error)})
         return
     row = deps.queries.booking(booking_id)
     assert row is not None
@@ -87,7 +87,7 @@ def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any], context:
     try:
         deps.bus.handle(c.DenyBooking(int(meta["booking_id"]), by=user, reason=reason))
     except BookingError as error:
-        ack(response_action="errors", errors={ids.REASON_BLOCK: error.message})
+        ack(response_action="errors", errors={ids.REASON_BLOCK: refusals.text(error)})
         return
     ack()
 
@@ -131,7 +131,7 @@ def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: A
         block = blocks.get(error.field or "", ids.ROOM_NAME_BLOCK)
         if block == ids.ROOM_ID_BLOCK and meta.get("room_id"):
             block = ids.ROOM_NAME_BLOCK
-        ack(response_action="errors", errors={block: error.message})
+        ack(response_action="errors", errors={block: refusals.text(error)})
         return
     ack()
 

@@ -55,7 +55,9 @@ class Context:
 
     def require_admin(self, user: str, doing: str) -> None:
         if not self.is_admin(user):
-            raise NotAllowed(f"Only admins can {doing}.")
+            raise NotAllowed(
+                f"Only admins can {doing}.", code="admins_only", params={"doing": doing}
+            )
 
 
 # --- use cases -----------------------------------------------------------------------------------
@@ -64,7 +66,11 @@ class Context:
 def request_booking(cmd: commands.RequestBooking, uow: AbstractUnitOfWork, ctx: Context) -> int:
     room = uow.rooms.get(cmd.room_id)
     if room is None:
-        raise UnknownRoom(f"There is no room {cmd.room_id!r}.")
+        raise UnknownRoom(
+            f"There is no room {cmd.room_id!r}.",
+            code="unknown_room",
+            params={"room_id": cmd.room_id},
+        )
     booking = Booking.request(
         room=room,
         starts_at=cmd.starts_at,
@@ -90,7 +96,11 @@ def conflict_of(booking: Booking) -> Conflict:
 def _booking(uow: AbstractUnitOfWork, booking_id: int) -> Booking:
     booking = uow.bookings.get(booking_id)
     if booking is None:
-        raise UnknownBooking(f"There is no booking #{booking_id}.")
+        raise UnknownBooking(
+            f"There is no booking #{booking_id}.",
+            code="unknown_booking",
+            params={"booking_id": booking_id},
+        )
     return booking
 
 
@@ -102,7 +112,12 @@ def approve_booking(cmd: commands.ApproveBooking, uow: AbstractUnitOfWork, ctx: 
 def deny_booking(cmd: commands.DenyBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
     ctx.require_admin(cmd.by, "deny bookings")
     if cmd.reason is not None and len(cmd.reason) > 500:
-        raise InvalidBooking("A reason is at most 500 characters.", field="reason")
+        raise InvalidBooking(
+            "A reason is at most 500 characters.",
+            field="reason",
+            code="reason_too_long",
+            params={"limit": 500},
+        )
     _booking(uow, cmd.booking_id).deny(cmd.by, ctx.clock(), cmd.reason)
 
 
@@ -172,7 +187,9 @@ def add_room(cmd: commands.AddRoom, uow: AbstractUnitOfWork, ctx: Context) -> No
     ctx.require_admin(cmd.by, "manage rooms")
     room = Room(cmd.room_id, cmd.name, cmd.capacity)
     if uow.rooms.get(room.id) is not None:
-        raise DuplicateRoom(f"Room {room.id} exists already.")
+        raise DuplicateRoom(
+            f"Room {room.id} exists already.", code="room_exists", params={"room_id": room.id}
+        )
     uow.rooms.add(room)
 
 
@@ -180,7 +197,11 @@ def update_room(cmd: commands.UpdateRoom, uow: AbstractUnitOfWork, ctx: Context)
     ctx.require_admin(cmd.by, "manage rooms")
     room = uow.rooms.get(cmd.room_id)
     if room is None:
-        raise UnknownRoom(f"There is no room {cmd.room_id!r}.")
+        raise UnknownRoom(
+            f"There is no room {cmd.room_id!r}.",
+            code="unknown_room",
+            params={"room_id": cmd.room_id},
+        )
     # Validate through the constructor before touching the stored room.
     checked = Room(
         room.id,
@@ -201,7 +222,11 @@ def deactivate_room(cmd: commands.DeactivateRoom, uow: AbstractUnitOfWork, ctx: 
 def _row(uow: AbstractUnitOfWork, booking_id: int) -> BookingRow:
     row = uow.booking_list.get(booking_id)
     if row is None:  # pragma: no cover - a requested event always comes first
-        raise UnknownBooking(f"Booking #{booking_id} is missing from the booking list.")
+        raise UnknownBooking(
+            f"Booking #{booking_id} is missing from the booking list.",
+            code="unknown_booking",
+            params={"booking_id": booking_id},
+        )
     return row
 
 

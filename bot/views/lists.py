@@ -58,7 +58,7 @@ def rooms_list(rooms: Sequence[RoomRow], *, is_admin: bool) -> dict[str, Any]:
         for room in rooms[:ROOMS_SHOWN]:
             line = f"*{escape(room.name)}* ({escape(room.id)}) · {people(room.capacity)}"
             if not room.active:
-                line += f" · _{_('inactive')}_"
+                line += " · _" + _("inactive") + "_"
             accessory = button(_("Edit"), ids.ROOM_EDIT, room.id) if is_admin else None
             blocks.append(section(line, accessory=accessory))
         if len(rooms) > ROOMS_SHOWN:

@@ -33,9 +33,11 @@ def test_the_demo_runs_the_original_scenario_offline(tmp_path: Path) -> None:
     out = done.stdout
     # the booker's DMs, in order
     dms = section(out, "What Minji saw")
-    assert dms.count("waiting for approval") == 2
-    assert "approved" in dms and "denied" in dms and "reason: The room is being repainted" in dms
-    assert "You cancelled your booking" in dms
+    # Minji's Slack locale is ko-KR: everything roombot tells her is Korean
+    assert dms.count("승인을 기다리고 있습니다") == 2
+    assert "예약이 승인되었습니다" in dms and "예약 요청이 거절되었습니다" in dms
+    assert "사유: The room is being repainted" in dms and "예약을 취소했습니다" in dms
+    assert "waiting for approval" not in dms
     # the approvals channel: two cards, updated in place, without buttons
     channel = section(out, "approvals channel")
     assert "Cancelled by requester (approved by @U0ADMIN before)" in channel

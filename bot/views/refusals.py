@@ -1,0 +1,99 @@
+"""The domain's refusals in the reader's language.
+
+A :class:`BookingError` carries an English ``message`` (logs, the command line) and, as data, a
+``code`` with ``params``; this module turns those into the sentence the person reads. A refusal
+without a text here (a new one) falls back to its English message: add it below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot.domain.errors import BookingError
+from bot.domain.model import BookingStatus
+from bot.views.cards import status_word
+from bot.views.i18n import _, ngettext
+from bot.views.mrkdwn import escape
+
+
+def _status(value: Any) -> str:
+    try:
+        return status_word(BookingStatus(value))
+    except ValueError:
+        return str(value)
+
+
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if rest:
+        return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
+    return ngettext("{count} hour", "{count} hours", hours).format(count=hours)
+
+
+def _admins_only(p: Mapping[str, Any]) -> str:
+    doing = p.get("doing")
+    if doing == "approve bookings":
+        return _("Only admins can approve bookings.")
+    if doing == "deny bookings":
+        return _("Only admins can deny bookings.")
+    return _("Only admins can manage rooms.")
+
+
+TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "room_id_invalid": lambda p: _("A room id is 1 to 32 characters without spaces, such as 102."),
+    "room_name_invalid": lambda p: _("A room name is 1 to 80 characters."),
+    "capacity_invalid": lambda p: _("Capacity is a whole number from 1 to 10000."),
+    "room_inactive": lambda p: _(
+        "Room {room_id} ({name}) is no longer available for booking."
+    ).format(room_id=p["room_id"], name=p["name"]),
+    "cannot_become": lambda p: _(
+        "Booking #{booking_id} is {status}; it cannot become {to}."
+    ).format(booking_id=p["booking_id"], status=_status(p["status"]), to=_status(p["to"])),
+    "not_yours": lambda p: _(
+        "Only the person who booked it, or an admin, can cancel this booking."
+    ),
+    "not_pending": lambda p: _("Booking #{booking_id} is {status}, not pending.").format(
+        booking_id=p["booking_id"], status=_status(p["status"])
+    ),
+    "not_started": lambda p: _("Booking #{booking_id} has not started yet.").format(
+        booking_id=p["booking_id"]
+    ),
+    "naive_time": lambda p: _("A time has no time zone."),
+    "end_first": lambda p: _("The end must be after the start."),
+    "in_the_past": lambda p: _("The start is in the past."),
+    "too_long": lambda p: _("A booking can be at most {duration} long.").format(
+        duration=_duration(int(p["minutes"]))
+    ),
+    "too_far_ahead": lambda p: ngettext(
+        "Bookings can be made at most {count} day ahead.",
+        "Bookings can be made at most {count} days ahead.",
+        int(p["days"]),
+    ).format(count=p["days"]),
+    "title_too_long": lambda p: _(
+        "The title is {length} characters long; the limit is {limit}."
+    ).format(length=p["length"], limit=p["limit"]),
+    "admins_only": _admins_only,
+    "unknown_room": lambda p: _("There is no room '{room_id}'.").format(room_id=p["room_id"]),
+    "unknown_booking": lambda p: _("There is no booking #{booking_id}.").format(
+        booking_id=p["booking_id"]
+    ),
+    "reason_too_long": lambda p: _("A reason is at most {limit} characters.").format(
+        limit=p["limit"]
+    ),
+    "room_exists": lambda p: _("Room {room_id} exists already.").format(room_id=p["room_id"]),
+    "room_taken": lambda p: _("Room {room_id} is taken for that time.").format(
+        room_id=p["room_id"]
+    ),
+}
+
+
+def text(error: BookingError) -> str:
+    """The refusal as plain text (a modal field error)."""
+    render = TEXTS.get(error.code or "")
+    return render(error.params) if render is not None else error.message
+
+
+def reply(error: BookingError) -> str:
+    """The refusal as a message: escaped for mrkdwn, with a warning sign."""
+    return f":warning: {escape(text(error))}"

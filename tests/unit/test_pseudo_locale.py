@@ -1,0 +1,414 @@
+"""Every visible word comes from a catalog, and every view fits Slack's limits in every language.
+
+A pseudo-locale wraps each translated string in ``⟦...⟧``; every view, message, email and calendar
+entry is rendered in it with data that has no Latin letters (room names, titles and names are
+Greek), and what is left once the markers, the data, mentions, date tokens, emoji codes and zone
+names are taken out must have no letters at all. A hard-coded English word shows up there, with
+the view it is in. The renders also have to use every text of the catalogs: a text no render
+reaches means a view this test does not cover yet (add it to ``renders``).
+"""
+
+from __future__ import annotations
+
+import gettext
+import html
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+
+from bot.adapters import ics
+from bot.domain.errors import BookingError
+from bot.domain.model import BookingStatus
+from bot.services.ports import BookingRow, RoomRow
+from bot.views import booking_modal as form
+from bot.views import cards, home, i18n, lists, modals, notifications, refusals, texts
+from bot.views.i18n import use_locale
+from tests.catalogs import used
+from tests.unit.slack_limits import check_message, check_view
+
+SEOUL = ZoneInfo("Asia/Seoul")
+START = datetime(2026, 12, 4, 6, 30, tzinfo=UTC)  # 15:30 in Seoul
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+BOOKER, ADMIN = "UBOOKER1", "UADMIN01"
+#: Data the tests put in: none of it has a Latin letter, so any Latin letter left came from code.
+ROOM_NAME, TITLE, REASON, PERSON = "Αίθουσα", "Σύσκεψη", "Λόγος", "Μίνα"
+ZONES = ("Asia/Seoul",)
+
+
+class Pseudo(gettext.NullTranslations):
+    """Each text wrapped in markers, and the texts that were asked for recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def gettext(self, message: str) -> str:
+        self.seen.add(message)
+        return f"⟦{message}⟧"
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        self.seen.add(msgid1)
+        return f"⟦{msgid1 if n == 1 else msgid2}⟧"
+
+
+def row(
+    booking_id: int = 42, status: BookingStatus = BookingStatus.PENDING, **extra: Any
+) -> BookingRow:
+    base = BookingRow(
+        booking_id=booking_id,
+        room_id="102",
+        room_name=ROOM_NAME,
+        starts_at=START,
+        ends_at=START + timedelta(hours=1),
+        booker=BOOKER,
+        title=TITLE,
+        status=status,
+        requested_at=NOW,
+    )
+    return replace(base, **extra)
+
+
+ROOMS = [RoomRow(str(100 + i), f"{ROOM_NAME} {i}", 1 + i, active=i % 3 != 2) for i in range(45)]
+DECIDED = {"decided_by": ADMIN, "decided_at": NOW}
+ROWS = [
+    row(1),
+    row(2, BookingStatus.APPROVED, **DECIDED),
+    row(3, BookingStatus.APPROVED, decided_by=ADMIN),
+    row(4, BookingStatus.DENIED, **DECIDED, reason=REASON),
+    row(5, BookingStatus.DENIED, decided_by=ADMIN),
+    row(6, BookingStatus.CANCELLED, cancelled_by=BOOKER),
+    row(7, BookingStatus.CANCELLED, cancelled_by=ADMIN),
+    row(8, BookingStatus.CANCELLED, cancelled_by=BOOKER, decided_by=ADMIN),
+    row(9, BookingStatus.CANCELLED, cancelled_by=ADMIN, decided_by=ADMIN),
+    row(10, BookingStatus.EXPIRED),
+    row(11, title=""),
+    row(12, ends_at=START + timedelta(hours=20)),  # ends the next day
+]
+
+
+def payload(kind: str, **extra: Any) -> dict[str, Any]:
+    booking = {
+        "booking_id": 42,
+        "room_id": "102",
+        "room_name": ROOM_NAME,
+        "starts_at": START.isoformat(),
+        "ends_at": (START + timedelta(hours=1)).isoformat(),
+        "booker": BOOKER,
+        "title": TITLE,
+        "requested_at": NOW.isoformat(),
+        "reason": extra.pop("reason", None),
+    }
+    return {"kind": kind, "actor": extra.pop("actor", ADMIN), "at": NOW.isoformat(), **extra} | {
+        "booking": booking
+    }
+
+
+NOTICES = [
+    notifications.Notice.from_payload(p)
+    for p in [
+        payload("requested", actor=BOOKER),
+        payload("approved"),
+        payload("approved", actor="system"),
+        payload("denied", reason=REASON),
+        payload("denied"),
+        payload("denied", actor="cli", was_approved=True),
+        payload("cancelled", actor=BOOKER),
+        payload("cancelled", by_admin=True, was_approved=True),
+        payload("cancelled", actor="cli", by_admin=True),
+        payload("expired", actor="system"),
+        payload("reminder", actor="system", minutes=1),
+        payload("reminder", actor="system", minutes=10),
+        *(payload("nudge", actor="system", waiting_minutes=m) for m in (1, 45, 60, 120, 150)),
+    ]
+]
+
+
+def _home(**extra: Any) -> dict[str, Any]:
+    data = home.HomeData(
+        user=ADMIN,
+        tz=SEOUL,
+        now=NOW,
+        upcoming=ROWS[:10],
+        upcoming_total=25,
+        history=ROWS,
+        is_admin=True,
+        pending=[row(20 + i) for i in range(home.PENDING_PAGE)],
+        pending_total=12,
+        dead_notifications=1,
+    )
+    return home.home_view(replace(data, **extra))
+
+
+def _submitted(values: dict[str, Any], tz: str = "Asia/Seoul") -> dict[str, Any]:
+    return {"private_metadata": json.dumps({"tz": tz}), "state": {"values": values}}
+
+
+def _booking_values(day: str, start: str, end: str) -> dict[str, Any]:
+    from bot.views import ids
+
+    return {
+        ids.ROOM_BLOCK: {ids.ROOM_ACTION: {"selected_option": {"value": "102"}}},
+        ids.DATE_BLOCK: {ids.DATE_ACTION: {"selected_date": day}},
+        ids.START_BLOCK: {ids.START_ACTION: {"selected_time": start}},
+        ids.END_BLOCK: {ids.END_ACTION: {"selected_time": end}},
+    }
+
+
+def _email(notice: notifications.Notice, **names: Any) -> list[str]:
+    mail = notifications.email_content(notice, SEOUL, **names)
+    body = html.unescape(re.sub(r"<[^>]+>", " ", mail.html))
+    return [mail.subject, mail.text, body]
+
+
+def _calendar(notice: notifications.Notice) -> list[str]:
+    summary, description = notifications.calendar_text(notice)
+    booking = {
+        "booking_id": notice.booking_id,
+        "room_id": notice.room_id,
+        "room_name": notice.room_name,
+        "starts_at": notice.starts_at,
+        "ends_at": notice.ends_at,
+        "summary": summary,
+        "description": description,
+    }
+    [event] = Calendar.from_ical(ics.invite(booking, stamp=NOW)).walk("VEVENT")
+    return [str(event["SUMMARY"]), str(event["DESCRIPTION"])]
+
+
+#: name -> (what it renders, how to check it against Slack's limits)
+Render = tuple[Callable[[], Any], Callable[[Any], None] | None]
+
+
+def renders() -> Iterator[tuple[str, Render]]:
+    modal: Callable[[Any], None] = lambda v: check_view(v, "modal")  # noqa: E731
+    home_tab: Callable[[Any], None] = lambda v: check_view(v, "home")  # noqa: E731
+    yield "booking modal", (lambda: form.booking_modal(ROOMS, SEOUL, NOW), modal)
+    yield "request sent", (lambda: form.request_sent(row(), SEOUL), modal)
+    yield "booking form errors", (lambda: form.read_booking(_submitted({}))[1], None)
+    gap = _booking_values("2026-03-08", "02:30", "02:45")
+    yield (
+        "clock change errors",
+        (
+            lambda: form.read_booking(_submitted(gap, "America/New_York"))[1],
+            None,
+        ),
+    )
+    yield "deny modal", (lambda: modals.deny_modal(row(), channel="C1", message_ts="1"), modal)
+    yield "add room", (lambda: modals.room_modal(), modal)
+    yield "edit room", (lambda: modals.room_modal(ROOMS[0]), modal)
+    for r in ROWS:
+        yield f"card #{r.booking_id} {r.status}", (lambda r=r: cards.card(r), check_message)
+    yield "home, admin", (_home, home_tab)
+    yield "home, last page", (lambda: _home(pages={"upcoming": 4, "pending": 4}), home_tab)
+    yield (
+        "home, empty",
+        (
+            lambda: _home(upcoming=[], upcoming_total=0, pending=[], pending_total=0, history=[]),
+            home_tab,
+        ),
+    )
+    yield "home, many dead", (lambda: _home(dead_notifications=3), home_tab)
+    yield "my bookings", (lambda: lists.my_bookings(ROWS[:5], 30, SEOUL), check_message)
+    yield "my bookings, one", (lambda: lists.my_bookings(ROWS[:1], 1, SEOUL), check_message)
+    yield "no bookings", (lambda: lists.my_bookings([], 0, SEOUL), check_message)
+    yield (
+        "cancelled in the list",
+        (
+            lambda: lists.cancelled(7, lists.my_bookings(ROWS[:2], 2, SEOUL)),
+            check_message,
+        ),
+    )
+    yield "rooms, admin", (lambda: lists.rooms_list(ROOMS, is_admin=True), check_message)
+    yield "rooms", (lambda: lists.rooms_list(ROOMS[:3], is_admin=False), check_message)
+    yield "no rooms, admin", (lambda: lists.rooms_list([], is_admin=True), check_message)
+    yield "no rooms", (lambda: lists.rooms_list([], is_admin=False), check_message)
+    for n in NOTICES:
+        name = f"{n.kind} by {n.actor}"
+        yield f"DM {name}", (lambda n=n: notifications.dm_message(n, SEOUL), check_message)
+        yield f"email {name}", (lambda n=n: _email(n, recipient_name=PERSON), None)
+        yield f"calendar {name}", (lambda n=n: _calendar(n), None)
+    yield "email, no names", (lambda: _email(NOTICES[1]), None)
+    yield "email, the admin's name", (lambda: _email(NOTICES[1], actor_name=PERSON), None)
+    yield (
+        "untitled calendar entry",
+        (
+            lambda: _calendar(replace(NOTICES[1], title="", room_name="102")),
+            None,
+        ),
+    )
+    yield from _replies()
+
+
+def _replies() -> Iterator[tuple[str, Render]]:
+    def message(text: str) -> dict[str, Any]:
+        return {"text": text}
+
+    def reply(make: Callable[[], str]) -> Render:
+        return (lambda: message(make()), check_message)
+
+    later = (START + timedelta(hours=2), START + timedelta(hours=3))
+    held = (START, START + timedelta(hours=1))
+    yield "help", reply(texts.help_text)
+    yield "usage", reply(texts.one_line_usage)
+    yield "not admin: decide", reply(texts.not_admin_decide)
+    yield "not admin: rooms", reply(texts.not_admin_rooms)
+    yield "no rooms to book", reply(texts.no_rooms)
+    yield "oops", reply(lambda: texts.oops("0123"))
+    yield "unknown subcommand", reply(lambda: texts.unknown_subcommand("Σ"))
+    yield "unreadable booking", reply(texts.unreadable_booking)
+    yield "no such date", reply(texts.no_such_date)
+    yield "clock change", reply(lambda: texts.clock_change(date(2026, 3, 8), SEOUL))
+    yield "which booking", reply(texts.which_booking)
+    yield "cancelled", reply(lambda: texts.cancelled(42, None, None))
+    yield "cancelled, with where", reply(lambda: texts.cancelled(42, ROOM_NAME, "1"))
+    yield "requested", reply(lambda: texts.requested(42, "102", i18n.span(*held, SEOUL)))
+    yield "no booking", reply(lambda: texts.no_booking(42))
+    for status in (BookingStatus.APPROVED, BookingStatus.DENIED, BookingStatus.EXPIRED):
+        yield f"already {status}", reply(lambda s=status: texts.already_decided(42, s, None))
+        yield f"already {status} by", reply(lambda s=status: texts.already_decided(42, s, ADMIN))
+    yield (
+        "already cancelled by the requester",
+        reply(
+            lambda: texts.already_decided(42, BookingStatus.CANCELLED, BOOKER, by_requester=True)
+        ),
+    )
+    yield "no room any more", reply(lambda: texts.no_room_any_more("102"))
+    free = [("201", ROOM_NAME)]
+    yield "taken", reply(lambda: texts.taken("102", PERSON, held, SEOUL, later, free))
+    yield "taken, nameless", reply(lambda: texts.taken("102", None, held, SEOUL, None, []))
+    yield "taken, unknown holder", reply(lambda: texts.taken("102", None, None, SEOUL, None, []))
+    yield "not a number", reply(texts.capacity_not_a_number)
+    for code, params in REFUSALS:
+        error = BookingError("(English)", code=code, params=params)
+        yield f"refusal {code} {params}", reply(lambda e=error: refusals.reply(e))
+    yield (
+        "refusal without a text of its own",
+        (
+            lambda: message(refusals.text(BookingError("⟦a new refusal⟧"))),
+            check_message,
+        ),
+    )
+
+
+#: A sample of every refusal the domain gives (tests/unit/test_refusals.py keeps it complete).
+REFUSALS: list[tuple[str, dict[str, object]]] = [
+    ("room_id_invalid", {}),
+    ("room_name_invalid", {}),
+    ("capacity_invalid", {}),
+    ("room_inactive", {"room_id": "102", "name": ROOM_NAME}),
+    ("cannot_become", {"booking_id": 42, "status": "CANCELLED", "to": "APPROVED"}),
+    ("not_yours", {}),
+    ("not_pending", {"booking_id": 42, "status": "APPROVED"}),
+    ("not_started", {"booking_id": 42}),
+    ("naive_time", {}),
+    ("end_first", {}),
+    ("in_the_past", {}),
+    ("too_long", {"minutes": 480}),
+    ("too_long", {"minutes": 90}),
+    ("too_far_ahead", {"days": 90}),
+    ("too_far_ahead", {"days": 1}),
+    ("title_too_long", {"length": 151, "limit": 150}),
+    ("admins_only", {"doing": "approve bookings"}),
+    ("admins_only", {"doing": "deny bookings"}),
+    ("admins_only", {"doing": "manage rooms"}),
+    ("unknown_room", {"room_id": "102"}),
+    ("unknown_booking", {"booking_id": 42}),
+    ("reason_too_long", {"limit": 500}),
+    ("room_exists", {"room_id": "102"}),
+    ("room_taken", {"room_id": "102"}),
+]
+
+
+def visible(rendered: Any) -> Iterator[str]:
+    """The text a person can see in a render: text objects, fallbacks, field errors, strings."""
+    if isinstance(rendered, str):
+        yield rendered
+    elif isinstance(rendered, list | tuple):
+        for item in rendered:
+            yield from visible(item)
+    elif isinstance(rendered, dict):
+        if rendered.get("type") in ("plain_text", "mrkdwn"):
+            yield rendered["text"]
+            return
+        for key, value in rendered.items():
+            if key in ("text", "errors") or isinstance(value, dict | list):
+                yield from visible(value)
+
+
+_MARKED = re.compile(r"⟦[^⟦⟧]*⟧")
+_NOT_FROM_CODE = [
+    re.compile(r"<!date\^[^>]*>"),  # Slack date tokens: each reader's own language
+    re.compile(r"<@[A-Z0-9]+>"),
+    re.compile(r":[a-z0-9_+-]+:"),  # emoji codes
+    re.compile("|".join(re.escape(z) for z in ZONES)),
+    re.compile(r"&(amp|lt|gt);"),
+]
+
+
+def leftover(text: str) -> str:
+    while _MARKED.search(text):
+        text = _MARKED.sub(" ", text)
+    for pattern in _NOT_FROM_CODE:
+        text = pattern.sub(" ", text)
+    return text
+
+
+@pytest.fixture(scope="module")
+def pseudo() -> Pseudo:
+    catalog = Pseudo()
+    i18n.install("pseudo", catalog, dates_like="ko")
+    return catalog
+
+
+def test_every_visible_text_comes_from_a_catalog(pseudo: Pseudo) -> None:
+    problems = []
+    with use_locale("pseudo"):
+        for name, (render, _check) in renders():
+            for text in visible(render()):
+                rest = leftover(text)
+                if re.search(r"[A-Za-z]", rest):
+                    problems.append(f"{name}: {rest.strip()!r} in {text!r}")
+    assert not problems, "texts that are not from a catalog:\n" + "\n".join(problems)
+
+
+def test_the_renders_reach_every_text_of_the_catalogs(pseudo: Pseudo) -> None:
+    with use_locale("pseudo"):
+        for _name, (render, _check) in renders():
+            render()
+    missing = sorted(set(used()) - pseudo.seen)
+    assert not missing, (
+        "texts no render in tests/unit/test_pseudo_locale.py reaches (add the view there):\n"
+        + "\n".join(f"{used()[m].where}: {m!r}" for m in missing)
+    )
+
+
+@pytest.mark.parametrize("locale", ["en", "ko"])
+def test_every_view_fits_slacks_limits_in_every_language(locale: str) -> None:
+    with use_locale(locale):
+        for _name, (render, check) in renders():
+            if check is not None:
+                check(render())
+
+
+def test_korean_renders_have_no_english_left() -> None:
+    """In Korean, nothing the code says is English: only data, markup and command names."""
+    allowed = re.compile(
+        r"`[^`]*`|/book|roombot|Slack|DM|ID|python -m bot outbox|UTC|<[^>]*>|:[a-z0-9_+-]+:"
+    )
+    problems = []
+    with use_locale("ko"):
+        for name, (render, _check) in renders():
+            for text in visible(render()):
+                rest = allowed.sub(" ", leftover(text))
+                for zone in ("Asia/Seoul", "America/New_York"):
+                    rest = rest.replace(zone, " ")
+                if re.search(r"[A-Za-z]{2,}", rest):
+                    problems.append(f"{name}: {rest.strip()!r}")
+    assert not problems, "English in Korean texts:\n" + "\n".join(problems)
