@@ -90,7 +90,27 @@ ROWS = [
     row(10, BookingStatus.EXPIRED),
     row(11, title=""),
     row(12, ends_at=START + timedelta(hours=20)),  # ends the next day
+    row(13, BookingStatus.RELEASED, **DECIDED),
+    row(
+        14,
+        changed_at=NOW,
+        was_starts_at=START - timedelta(days=1),
+        was_ends_at=START,
+        was_room_id="201",
+        was_room_name=ROOM_NAME,
+        was_title="",
+    ),
 ]
+
+
+#: A booking that was moved to another slot and room.
+MOVED = {
+    "was_starts_at": (START - timedelta(days=1)).isoformat(),
+    "was_ends_at": START.isoformat(),
+    "was_room_id": "201",
+    "was_room_name": ROOM_NAME,
+    "sequence": 2,
+}
 
 
 def payload(kind: str, **extra: Any) -> dict[str, Any]:
@@ -104,6 +124,7 @@ def payload(kind: str, **extra: Any) -> dict[str, Any]:
         "title": TITLE,
         "requested_at": NOW.isoformat(),
         "reason": extra.pop("reason", None),
+        **extra.pop("booking", {}),
     }
     return {"kind": kind, "actor": extra.pop("actor", ADMIN), "at": NOW.isoformat(), **extra} | {
         "booking": booking
@@ -126,6 +147,10 @@ NOTICES = [
         payload("reminder", actor="system", minutes=1),
         payload("reminder", actor="system", minutes=10),
         *(payload("nudge", actor="system", waiting_minutes=m) for m in (1, 45, 60, 120, 150)),
+        payload("changed", actor=BOOKER, ended_early=True),
+        payload("changed", actor=BOOKER, needs_approval=True, booking=MOVED),
+        payload("changed", was_approved=True, booking=MOVED),
+        payload("changed", actor=BOOKER, booking=MOVED | {"was_room_id": "102"}),
     ]
 ]
 
