@@ -145,7 +145,7 @@ def run(database_url: str, engine: Engine, clock: FixedClock) -> Iterator[Run]:
         ).start()
         container.bus.handle(commands.AddRoom("102", "Small room", 4, by="cli"))
         try:
-            yield Run(fake, SlackSender(server.url, SECRET, fake.url), dispatcher, inbox)
+            yield Run(fake, SlackSender(server.url, SECRET, fake), dispatcher, inbox)
         finally:
             server.stop()
             dispatcher.stop()
