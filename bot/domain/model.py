@@ -271,18 +271,27 @@ class Booking:
         approval again. A booking in progress can change only its end and title.
         """
         if by != self.booker and not is_admin:
-            raise NotAllowed("Only the person who booked it, or an admin, can change this booking.")
+            raise NotAllowed(
+                "Only the person who booked it, or an admin, can change this booking.",
+                code="not_yours_change",
+            )
         at = _utc(at)
         self._ensure_changeable(at)
         title = " ".join(title.split())
         started = self.starts_at <= at
         if started and room.id != self.room_id:
             raise InvalidBooking(
-                f"Booking {self.id} has started; only its end and title can change.", field="room"
+                f"Booking {self.id} has started; only its end and title can change.",
+                field="room",
+                code="started",
+                params={"booking_id": self.id},
             )
         if started and _utc(starts_at) != self.starts_at:
             raise InvalidBooking(
-                f"Booking {self.id} has started; only its end and title can change.", field="start"
+                f"Booking {self.id} has started; only its end and title can change.",
+                field="start",
+                code="started",
+                params={"booking_id": self.id},
             )
         if room.id != self.room_id:
             room.ensure_bookable()
@@ -314,16 +323,23 @@ class Booking:
         """End an approved booking in progress: the rest of its slot is free from the next
         minute (the one under way stays with the meeting that is leaving)."""
         if by != self.booker and not is_admin:
-            raise NotAllowed("Only the person who booked it, or an admin, can end this booking.")
+            raise NotAllowed(
+                "Only the person who booked it, or an admin, can end this booking.",
+                code="not_yours_end",
+            )
         at = _utc(at)
         self._ensure_changeable(at)
         if self.status != BookingStatus.APPROVED:
             raise InvalidTransition(
-                f"Booking {self.id} is not approved yet; cancel it instead of ending it."
+                f"Booking {self.id} is not approved yet; cancel it instead of ending it.",
+                code="end_not_approved",
+                params={"booking_id": self.id},
             )
         if at < self.starts_at:
             raise InvalidTransition(
-                f"Booking {self.id} has not started yet; cancel it or change its time instead."
+                f"Booking {self.id} has not started yet; cancel it or change its time instead.",
+                code="end_not_started",
+                params={"booking_id": self.id},
             )
         end = at.replace(second=0, microsecond=0)
         if end < at:
@@ -346,19 +362,30 @@ class Booking:
         """Say the meeting is happening, from :data:`CHECKIN_OPENS_BEFORE` the start until the
         room's window closes; a second check-in does nothing."""
         if by != self.booker and not is_admin:
-            raise NotAllowed("Only the person who booked it, or an admin, can check in.")
+            raise NotAllowed(
+                "Only the person who booked it, or an admin, can check in.",
+                code="not_yours_check_in",
+            )
         at = _utc(at)
         if self.checked_in_at is not None:
             return
         if self.status != BookingStatus.APPROVED:
             raise InvalidTransition(
-                f"Booking {self.id} is {self.status.lower()}; only an approved booking checks in."
+                f"Booking {self.id} is {self.status.lower()}; only an approved booking checks in.",
+                code="check_in_not_approved",
+                params={"booking_id": self.id, "status": self.status},
             )
         if not self.starts_at - CHECKIN_OPENS_BEFORE <= at < self.starts_at + window:
             raise InvalidTransition(
                 f"Check-in for booking {self.id} is open from "
                 f"{CHECKIN_OPENS_BEFORE.seconds // 60} minutes before its start until "
-                f"{window.seconds // 60} minutes after it."
+                f"{window.seconds // 60} minutes after it.",
+                code="check_in_closed",
+                params={
+                    "booking_id": self.id,
+                    "before": CHECKIN_OPENS_BEFORE.seconds // 60,
+                    "after": window.seconds // 60,
+                },
             )
         self.checked_in_at = at
         self.events.append(events.BookingCheckedIn(booking_id=self._event_id, actor=by, at=at))
@@ -380,21 +407,37 @@ class Booking:
         at = _utc(at)
         automatic = by == "system"
         if not automatic and by != self.booker and not is_admin:
-            raise NotAllowed("Only the person who booked it, or an admin, can release this room.")
+            raise NotAllowed(
+                "Only the person who booked it, or an admin, can release this room.",
+                code="not_yours_release",
+            )
         if self.status == BookingStatus.RELEASED:
             return
         if self.status != BookingStatus.APPROVED:
             raise InvalidTransition(
-                f"Booking {self.id} is {self.status.lower()}; only an approved booking is released."
+                f"Booking {self.id} is {self.status.lower()}; "
+                "only an approved booking is released.",
+                code="release_not_approved",
+                params={"booking_id": self.id, "status": self.status},
             )
         if self.checked_in_at is not None:
             raise InvalidTransition(
-                f"Booking {self.id} is checked in; end it instead to free the room."
+                f"Booking {self.id} is checked in; end it instead to free the room.",
+                code="release_checked_in",
+                params={"booking_id": self.id},
             )
         if self.ends_at <= at:
-            raise InvalidTransition(f"Booking {self.id} has ended already.")
+            raise InvalidTransition(
+                f"Booking {self.id} has ended already.",
+                code="ended",
+                params={"booking_id": self.id},
+            )
         if automatic and (window is None or at < self.starts_at + window):
-            raise InvalidTransition(f"The check-in window of booking {self.id} is still open.")
+            raise InvalidTransition(
+                f"The check-in window of booking {self.id} is still open.",
+                code="check_in_open",
+                params={"booking_id": self.id},
+            )
         self._move(BookingStatus.RELEASED)
         self.sequence += 1
         self.events.append(
@@ -410,10 +453,16 @@ class Booking:
     def _ensure_changeable(self, at: datetime) -> None:
         if not self.holds_slot:
             raise InvalidTransition(
-                f"Booking {self.id} is {self.status.lower()}; it can no longer be changed."
+                f"Booking {self.id} is {self.status.lower()}; it can no longer be changed.",
+                code="not_changeable",
+                params={"booking_id": self.id, "status": self.status},
             )
         if self.ends_at <= at:
-            raise InvalidTransition(f"Booking {self.id} has ended; it can no longer be changed.")
+            raise InvalidTransition(
+                f"Booking {self.id} has ended; it can no longer be changed.",
+                code="ended",
+                params={"booking_id": self.id},
+            )
 
     def _apply_change(
         self,

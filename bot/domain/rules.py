@@ -88,15 +88,20 @@ def validate_change(
         return
     require_aware(ends_at, "end")
     if ends_at <= now:
-        raise InvalidBooking("The end is in the past.", field="end")
+        raise InvalidBooking("The end is in the past.", field="end", code="end_in_the_past")
     if ends_at - starts_at > limits.max_length:
         raise InvalidBooking(
-            f"A booking can be at most {_hours(limits.max_length)} long.", field="end"
+            f"A booking can be at most {_hours(limits.max_length)} long.",
+            field="end",
+            code="too_long",
+            params={"minutes": int(limits.max_length.total_seconds() // 60)},
         )
     if len(title) > limits.max_title_length:
         raise InvalidBooking(
             f"The title is {len(title)} characters long; the limit is {limits.max_title_length}.",
             field="title",
+            code="title_too_long",
+            params={"length": len(title), "limit": limits.max_title_length},
         )
 
 

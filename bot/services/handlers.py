@@ -132,7 +132,9 @@ def change_booking(cmd: commands.ChangeBooking, uow: AbstractUnitOfWork, ctx: Co
     room_id = booking.room_id if cmd.room_id is None else cmd.room_id
     room = uow.rooms.get(room_id)
     if room is None:
-        raise UnknownRoom(f"There is no room {room_id!r}.")
+        raise UnknownRoom(
+            f"There is no room {room_id!r}.", code="unknown_room", params={"room_id": room_id}
+        )
     changed = booking.change(
         room=room,
         starts_at=booking.starts_at if cmd.starts_at is None else cmd.starts_at,

@@ -82,6 +82,52 @@ TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         limit=p["limit"]
     ),
     "room_exists": lambda p: _("Room {room_id} exists already.").format(room_id=p["room_id"]),
+    "not_yours_change": lambda p: _(
+        "Only the person who booked it, or an admin, can change this booking."
+    ),
+    "not_yours_end": lambda p: _(
+        "Only the person who booked it, or an admin, can end this booking."
+    ),
+    "not_yours_check_in": lambda p: _("Only the person who booked it, or an admin, can check in."),
+    "not_yours_release": lambda p: _(
+        "Only the person who booked it, or an admin, can release this room."
+    ),
+    "started": lambda p: _(
+        "Booking #{booking_id} has started; only its end and title can change."
+    ).format(booking_id=p["booking_id"]),
+    "end_not_approved": lambda p: _(
+        "Booking #{booking_id} is not approved yet; cancel it instead of ending it."
+    ).format(booking_id=p["booking_id"]),
+    "end_not_started": lambda p: _(
+        "Booking #{booking_id} has not started yet; cancel it or change its time instead."
+    ).format(booking_id=p["booking_id"]),
+    "check_in_not_approved": lambda p: _(
+        "Booking #{booking_id} is {status}; only an approved booking checks in."
+    ).format(booking_id=p["booking_id"], status=_status(p["status"])),
+    "check_in_closed": lambda p: _(
+        "Check-in for booking #{booking_id} is open from {before} before its start "
+        "until {after} after it."
+    ).format(
+        booking_id=p["booking_id"],
+        before=_duration(int(p["before"])),
+        after=_duration(int(p["after"])),
+    ),
+    "release_not_approved": lambda p: _(
+        "Booking #{booking_id} is {status}; only an approved booking is released."
+    ).format(booking_id=p["booking_id"], status=_status(p["status"])),
+    "release_checked_in": lambda p: _(
+        "Booking #{booking_id} is checked in; end it instead to free the room."
+    ).format(booking_id=p["booking_id"]),
+    "ended": lambda p: _("Booking #{booking_id} has ended already.").format(
+        booking_id=p["booking_id"]
+    ),
+    "check_in_open": lambda p: _(
+        "The check-in window of booking #{booking_id} is still open."
+    ).format(booking_id=p["booking_id"]),
+    "not_changeable": lambda p: _(
+        "Booking #{booking_id} is {status}; it can no longer be changed."
+    ).format(booking_id=p["booking_id"], status=_status(p["status"])),
+    "end_in_the_past": lambda p: _("The end is in the past."),
     "room_taken": lambda p: _("Room {room_id} is taken for that time.").format(
         room_id=p["room_id"]
     ),

@@ -348,6 +348,21 @@ REFUSALS: list[tuple[str, dict[str, object]]] = [
     ("reason_too_long", {"limit": 500}),
     ("room_exists", {"room_id": "102"}),
     ("room_taken", {"room_id": "102"}),
+    ("not_yours_change", {}),
+    ("not_yours_end", {}),
+    ("not_yours_check_in", {}),
+    ("not_yours_release", {}),
+    ("started", {"booking_id": 42}),
+    ("end_not_approved", {"booking_id": 42}),
+    ("end_not_started", {"booking_id": 42}),
+    ("check_in_not_approved", {"booking_id": 42, "status": "PENDING"}),
+    ("check_in_closed", {"booking_id": 42, "before": 10, "after": 15}),
+    ("release_not_approved", {"booking_id": 42, "status": "CANCELLED"}),
+    ("release_checked_in", {"booking_id": 42}),
+    ("ended", {"booking_id": 42}),
+    ("check_in_open", {"booking_id": 42}),
+    ("not_changeable", {"booking_id": 42, "status": "DENIED"}),
+    ("end_in_the_past", {}),
 ]
 
 
