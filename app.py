@@ -35,30 +35,22 @@ def main() -> int:
 def run(settings: Settings) -> int:
     from bot.adapters import migrate
     from bot.adapters.http import HttpServer, WebApp, readiness
-    from bot.adapters.scheduler import build_scheduler
-    from bot.bootstrap import bootstrap, build_notifications, build_slack
+    from bot.bootstrap import bootstrap
 
-    container = bootstrap(settings)
-    if not migrate.is_up_to_date(container.engine):
+    runtime = bootstrap(settings, slack=True)
+    if not migrate.is_up_to_date(runtime.engine):
         print(
             "roombot: the database schema is not up to date: run `python -m bot db upgrade`",
             file=sys.stderr,
         )
+        runtime.close()
         return 2
-    slack = build_slack(container)
-    scheduler = None
-    dispatcher = None
     if settings.run_scheduler:
-        dispatcher = build_notifications(
-            container, slack.client, extra_senders=slack.senders, directory=slack.directory
-        )
-        dispatcher.start()
-        scheduler = build_scheduler(container, dispatcher)
-        scheduler.start()
+        runtime.start()
     else:
         log.info("RUN_SCHEDULER=false: notifications are delivered by `python -m bot worker`")
 
-    web = WebApp(slack.bolt, readiness(container.engine))
+    web = WebApp(runtime.app, readiness(runtime.engine))
     server = HttpServer(web, host="0.0.0.0", port=settings.port, threads=settings.web_threads)  # noqa: S104 - a server listens on all interfaces
     stopping = threading.Event()
 
@@ -78,7 +70,7 @@ def run(settings: Settings) -> int:
             from slack_sdk.errors import SlackApiError
 
             server.start()  # health checks only: Slack talks to us over the socket
-            handler = SocketModeHandler(slack.bolt, settings.slack_app_token)
+            handler = SocketModeHandler(runtime.app, settings.slack_app_token)
             try:
                 handler.connect()
             except SlackApiError as exc:
@@ -97,11 +89,7 @@ def run(settings: Settings) -> int:
             log.info("roombot listening on port %s", server.port)
             server.serve_forever()
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        if dispatcher is not None:
-            dispatcher.stop()
-        container.close()
+        runtime.close()
     return 0
 
 

@@ -52,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot.adapters import migrate
     from bot.adapters.http import HttpServer, WebApp, readiness
-    from bot.adapters.scheduler import build_scheduler
-    from bot.bootstrap import bootstrap, build_notifications, build_slack
+    from bot.bootstrap import bootstrap
     from bot.config import Settings
 
     logging.basicConfig(
@@ -80,19 +79,13 @@ def main(argv: list[str] | None = None) -> int:
         log_level=args.log_level,
         **smtp,
     )
-    container = bootstrap(settings)
-    if not migrate.is_up_to_date(container.engine):
+    runtime = bootstrap(settings, slack=True)
+    if not migrate.is_up_to_date(runtime.engine):
         print("bench.serve_app: the database is not migrated", file=sys.stderr)
         return 2
-    slack = build_slack(container)
-    dispatcher = build_notifications(
-        container, slack.client, extra_senders=slack.senders, directory=slack.directory
-    )
-    dispatcher.start()
-    scheduler = build_scheduler(container, dispatcher)
-    scheduler.start()
+    runtime.start()
     server = HttpServer(
-        WebApp(slack.bolt, readiness(container.engine)),
+        WebApp(runtime.app, readiness(runtime.engine)),
         host="127.0.0.1",
         port=0,
         threads=settings.web_threads,
@@ -109,9 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.serve_forever()
     finally:
-        scheduler.shutdown(wait=False)
-        dispatcher.stop(timeout=5)
-        container.close()
+        runtime.close()
     return 0
 
 

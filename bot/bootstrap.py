@@ -1,6 +1,8 @@
-"""The one place that wires settings, engine, unit of work, message bus and read side together.
+"""The one place that wires roombot together: settings, engine, unit of work, message bus, read
+side, and (for a running app) the Slack client, the notification wing, the scheduler and Bolt.
 
-Tests call :func:`bootstrap` with their own engine, clock or hooks; nothing is created at import.
+Tests call :func:`bootstrap` with their own engine, clock, client or hooks; nothing is created at
+import.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Literal, overload
 from zoneinfo import ZoneInfo
 
+from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine
@@ -19,15 +22,18 @@ from sqlalchemy import Engine
 from bot.adapters import orm
 from bot.adapters.db import make_engine, make_session_factory
 from bot.adapters.directory import Directory
-from bot.adapters.dispatcher import Dispatcher, DispatchSettings, Sender
-from bot.adapters.mailer import SmtpMailer
-from bot.adapters.notify import DmSender, EmailSender, Mailer, slack_sender
-from bot.adapters.outbox import OutboxStore
-from bot.adapters.slack import CardPublisher, HomePublisher, make_client
-from bot.adapters.wakeup import PostgresWakeup
+from bot.adapters.scheduler import build_scheduler
+from bot.adapters.slack import make_client
 from bot.config import Settings
 from bot.handlers import register
 from bot.handlers.deps import Deps
+from bot.notifications.dispatcher import Dispatcher, DispatchSettings, Sender
+from bot.notifications.failures import slack_sender
+from bot.notifications.mailer import SmtpMailer
+from bot.notifications.outbox import OutboxStore
+from bot.notifications.publishers import CardPublisher, HomePublisher
+from bot.notifications.senders import DmSender, EmailSender, Mailer
+from bot.notifications.wakeup import PostgresWakeup
 from bot.services.handlers import Context
 from bot.services.messagebus import AfterCommit, MessageBus
 from bot.services.ports import Channel
@@ -53,13 +59,90 @@ class Container:
         self.engine.dispose()
 
 
+@dataclass
+class Runtime(Container):
+    """Everything a running roombot is: the core, the Slack client and directory, the
+    notification wing (dispatcher and the card and home publishers), the scheduler, and the Bolt
+    app with every listener registered (``None`` in a worker, which only sends)."""
+
+    client: WebClient
+    directory: Directory
+    cards: CardPublisher
+    homes: HomePublisher
+    dispatcher: Dispatcher
+    scheduler: BackgroundScheduler
+    bolt: App | None
+
+    @property
+    def app(self) -> App:
+        """The Bolt app (only a runtime built with ``receiving=True`` has one)."""
+        if self.bolt is None:
+            raise RuntimeError("this runtime was built without receiving (a worker)")
+        return self.bolt
+
+    def start(self) -> None:
+        """Deliver notifications and run the periodic jobs in background threads."""
+        self.dispatcher.start()
+        self.scheduler.start()
+
+    def close(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        self.dispatcher.close()
+        super().close()
+
+
+@overload
+def bootstrap(
+    settings: Settings,
+    *,
+    engine: Engine | None = ...,
+    clock: Callable[[], datetime] = ...,
+    after_commit: Sequence[AfterCommit] = ...,
+    slack: Literal[False] = ...,
+) -> Container: ...
+
+
+@overload
+def bootstrap(
+    settings: Settings,
+    *,
+    engine: Engine | None = ...,
+    clock: Callable[[], datetime] = ...,
+    after_commit: Sequence[AfterCommit] = ...,
+    slack: Literal[True],
+    receiving: bool = ...,
+    client: WebClient | None = ...,
+    mailer: Mailer | None = ...,
+    dispatch: DispatchSettings | None = ...,
+    extra_senders: Mapping[str, Sender] = ...,
+    delivery_clock: Callable[[], datetime] | None = ...,
+) -> Runtime: ...
+
+
 def bootstrap(
     settings: Settings,
     *,
     engine: Engine | None = None,
     clock: Callable[[], datetime] = _utcnow,
     after_commit: Sequence[AfterCommit] = (),
-) -> Container:
+    slack: bool = False,
+    receiving: bool = True,
+    client: WebClient | None = None,
+    mailer: Mailer | None = None,
+    dispatch: DispatchSettings | None = None,
+    extra_senders: Mapping[str, Sender] = {},
+    delivery_clock: Callable[[], datetime] | None = None,
+) -> Container | Runtime:
+    """Build roombot in one call.
+
+    ``slack=False`` (the shell's commands, tests of the core): engine, unit of work, message bus
+    and read side. ``slack=True``: the whole runtime on top, not started: the Web API client
+    (``client`` to use another), the directory, the notification wing with DM, email, card and
+    home senders (``extra_senders`` added or replacing them), the scheduler, and, with
+    ``receiving=True``, the Bolt app; ``receiving=False`` (the worker) needs no signing secret.
+    ``delivery_clock`` is the dispatcher's, when a test moves it apart from the bus's clock.
+    """
     orm.start_mappers()
     i18n.set_default_locale(settings.default_locale)
     engine = engine or make_engine(settings.database_url)
@@ -74,7 +157,12 @@ def bootstrap(
     bus = MessageBus(
         lambda: SqlAlchemyUnitOfWork(session_factory), context, after_commit=after_commit
     )
-    return Container(settings=settings, engine=engine, bus=bus, queries=Queries(engine))
+    core = Container(settings=settings, engine=engine, bus=bus, queries=Queries(engine))
+    if not slack:
+        return core
+    return _runtime(
+        core, receiving, client, mailer, dispatch, extra_senders, delivery_clock or clock
+    )
 
 
 def make_directory(client: WebClient, settings: Settings) -> Directory:
@@ -88,111 +176,85 @@ def make_directory(client: WebClient, settings: Settings) -> Directory:
     )
 
 
-@dataclass
-class SlackParts:
-    """The Slack side of the app, built on a :class:`Container`."""
-
-    client: WebClient
-    directory: Directory
-    cards: CardPublisher
-    homes: HomePublisher
-    bolt: App
-
-    @property
-    def senders(self) -> dict[str, Callable[[Any], None]]:
-        """Outbox senders for the channels that render current state (cards, home tabs), with
-        Slack's errors translated for the dispatcher as for DMs."""
-        return {Channel.CARD: slack_sender(self.cards), Channel.HOME: slack_sender(self.homes)}
-
-
-def build_slack(
-    container: Container, *, client: WebClient | None = None, receiving: bool = True
-) -> SlackParts:
-    """Web API client, directory, publishers and the Bolt app with every listener registered.
-
-    ``receiving=False`` (the worker) needs no signing secret: it only sends.
-    """
-    settings = container.settings
+def _runtime(
+    core: Container,
+    receiving: bool,
+    client: WebClient | None,
+    mailer: Mailer | None,
+    dispatch: DispatchSettings | None,
+    extra_senders: Mapping[str, Sender],
+    delivery_clock: Callable[[], datetime],
+) -> Runtime:
+    settings = core.settings
     settings.require_slack(receiving=receiving)
     assert settings.slack_bot_token is not None and settings.approvals_channel is not None
+    clock = core.bus.context.clock
     client = client or make_client(settings.slack_bot_token, settings.slack_api_url)
     directory = make_directory(client, settings)
-    queries = container.queries
+    store = OutboxStore(core.engine)
     cards = CardPublisher(
-        client, settings.approvals_channel, queries, container.engine, settings.card_locale
+        client, settings.approvals_channel, core.queries, core.engine, settings.card_locale
     )
-    dead = OutboxStore(container.engine)
     homes = HomePublisher(
         client,
-        queries,
+        core.queries,
         directory,
         is_admin=lambda user: user in settings.admin_user_ids,
-        dead_count=dead.dead_count,
-        clock=container.bus.context.clock,
+        dead_count=store.dead_count,
+        clock=clock,
     )
-    bolt = App(
-        client=client,
-        signing_secret=settings.slack_signing_secret or "",
-        process_before_response=False,
-        token_verification_enabled=False,
-        request_verification_enabled=not settings.socket_mode,
-    )
-    register(
-        bolt,
-        Deps(
-            settings=settings,
-            bus=container.bus,
-            queries=queries,
-            directory=directory,
-            homes=homes,
-            cards=cards,
-            clock=container.bus.context.clock,
-        ),
-    )
-    return SlackParts(client=client, directory=directory, cards=cards, homes=homes, bolt=bolt)
-
-
-def build_notifications(
-    container: Container,
-    client: WebClient | None,
-    *,
-    extra_senders: Mapping[str, Sender] = {},
-    directory: Directory | None = None,
-    mailer: Mailer | None = None,
-    params: DispatchSettings | None = None,
-    clock: Callable[[], datetime] | None = None,
-) -> Dispatcher:
-    """Wire the outbox dispatcher: DM and email senders (plus ``extra_senders``, such as the
-    approval card and App Home), and a wake-up after every commit so rows go out at once.
-
-    Email is on when SMTP_HOST is set; otherwise email rows are skipped as "not configured",
-    which is said once here. Without a Slack client there is no DM and no way to find email
-    addresses, so only ``extra_senders`` deliver.
-    """
-    settings = container.settings
-    senders: dict[str, Sender] = {}
-    if client is not None:
-        directory = directory or make_directory(client, settings)
-        senders[Channel.DM] = DmSender(client, directory)
-    else:
-        log.warning("no Slack client: DMs and email are not sent")
+    senders: dict[str, Sender] = {
+        Channel.DM: DmSender(client, directory),
+        Channel.CARD: slack_sender(cards),
+        Channel.HOME: slack_sender(homes),
+    }
     if mailer is None and settings.email_enabled:
         mailer = SmtpMailer.from_settings(settings)
-    if mailer is not None and directory is not None:
+    if mailer is not None:
         mail_from = settings.mail_from or f"roombot@{settings.smtp_host or 'localhost'}"
-        senders[Channel.EMAIL] = EmailSender(mailer, directory, mail_from)
-    elif not settings.email_enabled:
+        senders[Channel.EMAIL] = EmailSender(
+            mailer, directory, mail_from, clock=clock, install_id=store.install_id
+        )
+    else:
         log.info("email off: SMTP_HOST is not set, so notifications go to Slack only")
     senders.update(extra_senders)
     dispatcher = Dispatcher(
-        OutboxStore(container.engine),
-        senders,
-        params or DispatchSettings.from_settings(settings),
-        clock or container.bus.context.clock,
+        store, senders, dispatch or DispatchSettings.from_settings(settings), delivery_clock
     )
     if isinstance(mailer, SmtpMailer):
         dispatcher.closers.append(mailer.close)
-    if container.engine.dialect.name == "postgresql":
-        dispatcher.listener = PostgresWakeup(container.engine, dispatcher.wake)
-    container.bus.after_commit.append(dispatcher.after_commit)
-    return dispatcher
+    if core.engine.dialect.name == "postgresql":
+        dispatcher.listener = PostgresWakeup(core.engine, dispatcher.wake)
+    core.bus.after_commit.append(dispatcher.after_commit)
+    bolt = None
+    if receiving:
+        bolt = App(
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            process_before_response=False,
+            token_verification_enabled=False,
+            request_verification_enabled=not settings.socket_mode,
+        )
+        register(
+            bolt,
+            Deps(
+                settings=settings,
+                bus=core.bus,
+                queries=core.queries,
+                directory=directory,
+                clock=clock,
+            ),
+        )
+    return Runtime(
+        settings=settings,
+        engine=core.engine,
+        bus=core.bus,
+        queries=core.queries,
+        client=client,
+        directory=directory,
+        cards=cards,
+        homes=homes,
+        dispatcher=dispatcher,
+        scheduler=build_scheduler(core.bus, dispatcher),
+        bolt=bolt,
+    )

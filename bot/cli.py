@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.adapters import migrate
-from bot.adapters.outbox import OutboxStore
 from bot.bootstrap import Container, bootstrap
 from bot.config import SettingsError, load_settings
 from bot.domain import commands
 from bot.domain.errors import BookingError
+from bot.notifications.outbox import OutboxStore
 
 OPERATOR = "cli"
 
@@ -147,17 +147,14 @@ def cmd_outbox(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     """Deliver notifications and run the periodic jobs until SIGTERM or SIGINT."""
-    from bot.adapters.scheduler import build_scheduler
-    from bot.bootstrap import build_notifications, build_slack
+    from bot.bootstrap import bootstrap
 
-    container = _container()
-    settings = container.settings
+    settings = load_settings()
     logging.getLogger().setLevel(settings.log_level.upper())
-    slack = build_slack(container, receiving=False)
-    dispatcher = build_notifications(
-        container, slack.client, extra_senders=slack.senders, directory=slack.directory
-    )
-    scheduler = build_scheduler(container, dispatcher)
+    runtime = bootstrap(settings, slack=True, receiving=False)
+    if not migrate.is_up_to_date(runtime.engine):
+        runtime.close()
+        raise CliError("the database schema is not up to date: run `python -m bot db upgrade`")
     stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -165,16 +162,13 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    dispatcher.start()
-    scheduler.start()
+    runtime.start()
     print("worker running: delivering notifications; stop with SIGTERM or Ctrl-C", flush=True)
     try:
         while not stopping.wait(1.0):
             pass
     finally:
-        scheduler.shutdown(wait=True)
-        dispatcher.close()
-        container.close()
+        runtime.close()
     print("worker stopped", flush=True)
 
 

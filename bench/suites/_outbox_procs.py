@@ -147,17 +147,17 @@ def worker_process(
     release: Any,
     results: Any,
 ) -> None:
-    """One dispatcher, wired as the app wires it (``build_notifications``), draining the outbox.
+    """One dispatcher, wired as the app wires it (``bootstrap``), draining the outbox.
 
     Before the gate opens it connects, and looks every recipient up once: a long-running worker
     has its directory cache warm, and 50 ``users.info`` calls are not what is measured.
     """
     from bot.adapters.db import make_engine
-    from bot.adapters.dispatcher import DispatchSettings
-    from bot.adapters.mailer import SmtpMailer
     from bot.adapters.slack import make_client
-    from bot.bootstrap import bootstrap, build_notifications
+    from bot.bootstrap import bootstrap
     from bot.config import Settings
+    from bot.notifications.dispatcher import DispatchSettings
+    from bot.notifications.mailer import SmtpMailer
 
     pid = os.getpid()
     try:
@@ -175,16 +175,18 @@ def worker_process(
             mail_from="roombot@bench.example",
             outbox_batch_size=batch_size,
         )
-        container = bootstrap(settings, engine=engine)
-        client = make_client("xoxb-bench", settings.slack_api_url)
         mailer = SmtpMailer.from_settings(settings)
-        dispatcher = build_notifications(
-            container,
-            client,
+        runtime = bootstrap(
+            settings,
+            engine=engine,
+            slack=True,
+            receiving=False,
+            client=make_client("xoxb-bench", settings.slack_api_url),
             mailer=mailer,
-            params=DispatchSettings.from_settings(settings),
+            dispatch=DispatchSettings.from_settings(settings),
         )
-        directory = dispatcher.senders["dm"].directory  # type: ignore[attr-defined]
+        dispatcher = runtime.dispatcher
+        directory = runtime.directory
         for user in users:
             directory.profile(user)
         engine.connect().close()
@@ -205,7 +207,6 @@ def worker_process(
         results.put(("done", result))
         # Keep the database session open until the parent has read its backend's CPU time.
         release.wait(timeout=PATIENCE_SECONDS)
-        dispatcher.close()
-        container.close()
+        runtime.close()
     except Exception as exc:  # reported to the parent, which fails the run on it
         results.put(("done", WorkerResult(pid, 0, 0.0, 0.0, 0.0, 0, error=repr(exc))))

@@ -2,7 +2,7 @@
 
 10 000 deliveries (5 000 Slack DMs, 5 000 emails, one of each per booking event, as the ``notify``
 policy writes them) are drained into the fake Slack Web API and an aiosmtpd sink, each in a
-process of its own, by dispatchers wired with ``build_notifications`` and also each in a process
+process of its own, by dispatchers wired with ``bootstrap`` and also each in a process
 of its own, so one worker and two workers are measured alike.
 
 - one worker, on SQLite and on PostgreSQL: rows sent per second of wall time (target 200/s);
@@ -43,8 +43,9 @@ from bot.adapters import migrate, orm
 from bot.adapters.db import make_engine
 from bot.adapters.slack import make_client
 from bot.demo.scenario import free_port
+from bot.domain import events
 from bot.domain.model import BookingStatus
-from bot.services.handlers import snapshot
+from bot.notifications.notice import Notice
 from bot.services.ports import BookingRow
 
 SUITE = "outbox"
@@ -281,16 +282,10 @@ def _notice(n: int, at: datetime) -> dict[str, Any]:
         reason="The room is being repainted" if kind == "denied" else None,
         cancelled_by=user if kind == "cancelled" else None,
     )
-    notice: dict[str, Any] = {
-        "kind": kind,
-        "actor": ADMIN[0] if kind in ("approved", "denied") else user,
-        "at": at.isoformat(),
-        "booking": snapshot(row),
-    }
-    if kind == "cancelled":
-        notice["was_approved"] = n % 2 == 0
-        notice["by_admin"] = False
-    return notice
+    extra = {"was_approved": n % 2 == 0} if kind == "cancelled" else {}
+    actor = ADMIN[0] if kind in ("approved", "denied") else user
+    event = events.BookingApproved(booking_id=n + 1, actor=actor, at=at)
+    return Notice.of(kind, event, row, **extra).to_payload()
 
 
 def _seed(engine: Engine, total: int) -> None:

@@ -40,11 +40,11 @@ from bot.adapters import migrate, orm
 from bot.adapters.db import make_engine
 from bot.adapters.directory import Directory
 from bot.adapters.repositories import SqlBookingRepository
-from bot.adapters.slack import HomePublisher
 from bot.bootstrap import Container, bootstrap
 from bot.config import Settings
 from bot.domain import commands
 from bot.domain.model import ApprovalStatus, BookingStatus
+from bot.notifications.publishers import HomePublisher
 from bot.views.home import home_view
 
 SUITE = "scale"

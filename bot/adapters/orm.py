@@ -195,7 +195,8 @@ outbox = Table(
     "outbox",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("event_id", String(32), ForeignKey("event_log.event_id"), nullable=False),
+    # Empty for a refresh someone asked for (opening the Home tab) rather than an event caused.
+    Column("event_id", String(32), ForeignKey("event_log.event_id")),
     Column("channel", String(16), nullable=False),
     Column("recipient", String(64), nullable=False),
     Column("payload", JSON, nullable=False),
@@ -233,6 +234,15 @@ waitlist = Table(
 
 #: Outbox statuses: ``skipped`` is a permanent non-delivery that is not an error (no email address).
 OUTBOX_STATUSES = ("pending", "sending", "sent", "dead", "skipped")
+
+installation = Table(
+    "installation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("install_id", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)
 
 deliveries = Table(
     "deliveries",

@@ -226,7 +226,8 @@ class SqlOutbox:
         if not messages:
             return
         if self.session.get_bind().dialect.name == "postgresql":
-            # Delivered on commit only: wakes dispatchers in other processes (bot/adapters/wakeup).
+            # Delivered on commit only: wakes dispatchers in other processes
+            # (bot/notifications/wakeup).
             self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_WAKEUP})
         self.session.execute(
             insert(orm.outbox),
@@ -247,6 +248,7 @@ class SqlOutbox:
 
 
 def delete_all(session: Session) -> None:
-    """Empty every table (tests only), children first."""
+    """Empty every table of data (tests only), children first; the installation's id stays."""
     for table in reversed(orm.metadata.sorted_tables):
-        session.execute(delete(table))
+        if table is not orm.installation:
+            session.execute(delete(table))

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.adapters.dispatcher import Dispatcher
 from bot.domain.commands import Command, ExpirePending, NudgeAdmins, SendReminders
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Container
+    from bot.notifications.dispatcher import Dispatcher
     from bot.services.messagebus import MessageBus
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ def run_periodic(bus: MessageBus, command: Command, message: str) -> None:
 
 
 def build_scheduler(
-    container: Container, dispatcher: Dispatcher, *, expire_every: float = EXPIRE_EVERY_SECONDS
+    bus: MessageBus, dispatcher: Dispatcher, *, expire_every: float = EXPIRE_EVERY_SECONDS
 ) -> BackgroundScheduler:
     """The scheduler with its jobs added, not started (the caller owns start and shutdown)."""
     scheduler = BackgroundScheduler(
@@ -78,7 +77,7 @@ def build_scheduler(
             run_periodic,
             "interval",
             seconds=expire_every,
-            args=[container.bus, command, message],
+            args=[bus, command, message],
             id=job_id,
             name=name,
             next_run_time=now,  # catch up at once after downtime

@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
 
-from bot.adapters import migrate, orm
+from bot.adapters import migrate
 from bot.adapters.http import HttpServer, WebApp, readiness
-from bot.bootstrap import bootstrap, build_notifications, build_slack
+from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.demo.fake_slack import FakeSlackApi
 from bot.demo.signed import SlackSender, booking_values
@@ -115,24 +115,18 @@ def run(out_dir: Path | None = None) -> int:
             smtp_starttls=False,
             mail_from="roombot@example.com",
         )
-        container = bootstrap(settings)
-        orm.start_mappers()
-        migrate.upgrade(container.engine)
-        slack = build_slack(container)
-        dispatcher = build_notifications(
-            container, slack.client, extra_senders=slack.senders, directory=slack.directory
-        )
+        runtime = bootstrap(settings, slack=True)
+        migrate.upgrade(runtime.engine)
         server = HttpServer(
-            WebApp(slack.bolt, readiness(container.engine)), host="127.0.0.1", port=0, threads=4
+            WebApp(runtime.app, readiness(runtime.engine)), host="127.0.0.1", port=0, threads=4
         ).start()
         send = SlackSender(server.url, SECRET, fake)
         try:
-            _scenario(container, send, fake, dispatcher.drain)
+            _scenario(runtime, send, fake, runtime.dispatcher.drain)
             _report(fake, mailbox)
         finally:
             server.stop()
-            dispatcher.stop()
-            container.close()
+            runtime.close()
     print(f"\n(database kept in {work})")
     return 0
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -101,3 +102,19 @@ class UpdateRoom(Command):
 class DeactivateRoom(Command):
     room_id: str
     by: str
+
+
+@dataclass(frozen=True)
+class RefreshHome(Command):
+    """Publish a user's App Home again (they opened it, or paged a list with "Show more");
+    ``pages`` says how many pages of each list to show."""
+
+    user: str
+    pages: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefreshCard(Command):
+    """Bring a booking's approval card up to date (someone clicked a stale one)."""
+
+    booking_id: int

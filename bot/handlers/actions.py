@@ -50,7 +50,7 @@ def _decidable(deps: Deps, client: WebClient, body: dict[str, Any]) -> BookingRo
     if stale is not None:
         tell(client, body, stale)
         if row is not None:
-            deps.cards.publish(booking_id)  # a stale card gets brought up to date
+            deps.bus.handle(c.RefreshCard(booking_id))  # a stale card gets brought up to date
         return None
     return row
 
@@ -68,7 +68,7 @@ def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> 
         tell(client, body, refusals.reply(error))
         return
     if body.get("view", {}).get("type") == "home":
-        deps.homes.publish(user, pages_of(body.get("view")))
+        deps.bus.handle(c.RefreshHome(user, pages_of(body.get("view"))))
 
 
 def deny(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
@@ -98,7 +98,7 @@ def cancel(
         return
     container = body.get("container") or {}
     if container.get("type") == "view":
-        deps.homes.publish(user, pages_of(body.get("view")))
+        deps.bus.handle(c.RefreshHome(user, pages_of(body.get("view"))))
     elif body.get("response_url"):
         page = deps.queries.upcoming_for(user, deps.clock(), limit=LIST_LIMIT)
         reply = my_bookings(page.rows, page.total, deps.directory.tz(user))
@@ -118,7 +118,7 @@ def show_more(ack: Ack, body: dict[str, Any], context: Any) -> None:
     pages = pages_of(body.get("view"))
     which = body["actions"][0]["value"]
     pages[which] = min(pages.get(which, 1) + 1, MAX_PAGES)
-    deps.homes.publish(body["user"]["id"], pages)
+    deps.bus.handle(c.RefreshHome(body["user"]["id"], pages))
 
 
 def room_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:

@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 from slack_sdk import WebClient
 
 from bot.adapters.directory import Directory
-from bot.adapters.slack import CardPublisher, HomePublisher
 from bot.config import Settings
 from bot.services.messagebus import MessageBus
 from bot.services.queries import Queries
@@ -24,8 +23,6 @@ class Deps:
     bus: MessageBus
     queries: Queries
     directory: Directory
-    homes: HomePublisher
-    cards: CardPublisher
     clock: Callable[[], datetime]
 
     def is_admin(self, user: str) -> bool:

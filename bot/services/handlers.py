@@ -25,6 +25,7 @@ from bot.domain.errors import (
 )
 from bot.domain.model import Approval, ApprovalStatus, Booking, BookingStatus, Room
 from bot.domain.rules import BookingLimits
+from bot.notifications.notice import CardRefresh, HomeRefresh, Notice
 from bot.services.ports import BookingRow, Channel, OutboxMessage
 from bot.services.unit_of_work import AbstractUnitOfWork
 
@@ -218,6 +219,16 @@ def deactivate_room(cmd: commands.DeactivateRoom, uow: AbstractUnitOfWork, ctx: 
     update_room(commands.UpdateRoom(cmd.room_id, cmd.by, active=False), uow, ctx)
 
 
+def refresh_home(cmd: commands.RefreshHome, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    payload = HomeRefresh(cmd.pages).to_payload()
+    uow.outbox.add([OutboxMessage(None, Channel.HOME, cmd.user, payload, ctx.clock())])
+
+
+def refresh_card(cmd: commands.RefreshCard, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    payload = CardRefresh(cmd.booking_id).to_payload()
+    uow.outbox.add([OutboxMessage(None, Channel.CARD, APPROVALS, payload, ctx.clock())])
+
+
 # --- policies ------------------------------------------------------------------------------------
 
 
@@ -360,49 +371,35 @@ NOTICE_KIND: dict[type[events.Event], str] = {
 }
 
 
-def snapshot(row: BookingRow) -> dict[str, Any]:
-    """The booking as JSON, frozen into a notification so it reads as it was when it happened."""
-    data = dataclasses.asdict(row)
-    for key, value in data.items():
-        if isinstance(value, datetime):
-            data[key] = value.isoformat()
-    data["status"] = str(row.status)
-    return data
-
-
-def _notice(kind: str, event: events.Event, row: BookingRow, **extra: Any) -> dict[str, Any]:
-    """An outbox payload: what happened, by whom, when, and the booking as it was then."""
-    return {
-        "kind": kind,
-        "actor": event.actor,
-        "at": event.at.isoformat(),
-        "booking": snapshot(row),
-        **extra,
-    }
-
-
 def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
     """Queue the booker's DM and email, the approval card refresh and App Home refreshes."""
     row = _row(uow, event.booking_id)
-    notice = _notice(NOTICE_KIND[type(event)], event, row)
+    extra: dict[str, Any] = {}
     if isinstance(event, events.BookingCancelled):
-        notice["was_approved"] = event.was_approved
-        notice["by_admin"] = event.by_admin
+        extra = {"was_approved": event.was_approved, "by_admin": event.by_admin}
     if isinstance(event, events.BookingDenied):
-        notice["was_approved"] = event.was_approved
+        extra = {"was_approved": event.was_approved}
     if isinstance(event, events.BookingChanged):
-        notice["was_approved"] = event.was_approved
-        notice["needs_approval"] = event.needs_approval
-        notice["ended_early"] = event.ended_early
-        notice["by_admin"] = event.actor != row.booker
-    ref = {"booking_id": row.booking_id}
+        extra = {
+            "was_approved": event.was_approved,
+            "needs_approval": event.needs_approval,
+            "ended_early": event.ended_early,
+            "by_admin": event.actor != row.booker,
+        }
+    payload = Notice.of(NOTICE_KIND[type(event)], event, row, **extra).to_payload()
     messages = [
-        OutboxMessage(event.event_id, Channel.DM, row.booker, notice, event.at),
-        OutboxMessage(event.event_id, Channel.EMAIL, row.booker, notice, event.at),
-        OutboxMessage(event.event_id, Channel.CARD, APPROVALS, ref, event.at),
+        OutboxMessage(event.event_id, Channel.DM, row.booker, payload, event.at),
+        OutboxMessage(event.event_id, Channel.EMAIL, row.booker, payload, event.at),
+        OutboxMessage(
+            event.event_id,
+            Channel.CARD,
+            APPROVALS,
+            CardRefresh(row.booking_id).to_payload(),
+            event.at,
+        ),
     ]
     messages += [
-        OutboxMessage(event.event_id, Channel.HOME, user, ref, event.at)
+        OutboxMessage(event.event_id, Channel.HOME, user, HomeRefresh().to_payload(), event.at)
         for user in sorted({row.booker, *ctx.admins})
     ]
     uow.outbox.add(messages)
@@ -410,16 +407,18 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
 
 def remind_booker(event: events.BookingReminderDue, uow: AbstractUnitOfWork, ctx: Context) -> None:
     row = _row(uow, event.booking_id)
-    notice = _notice("reminder", event, row, minutes=event.starts_in_minutes)
-    uow.outbox.add([OutboxMessage(event.event_id, Channel.DM, row.booker, notice, event.at)])
+    notice = Notice.of("reminder", event, row, minutes=event.starts_in_minutes)
+    uow.outbox.add(
+        [OutboxMessage(event.event_id, Channel.DM, row.booker, notice.to_payload(), event.at)]
+    )
 
 
 def nudge(event: events.ApprovalOverdue, uow: AbstractUnitOfWork, ctx: Context) -> None:
     row = _row(uow, event.booking_id)
-    notice = _notice("nudge", event, row, waiting_minutes=event.waiting_minutes)
+    payload = Notice.of("nudge", event, row, waiting_minutes=event.waiting_minutes).to_payload()
     uow.outbox.add(
         [
-            OutboxMessage(event.event_id, Channel.DM, admin, notice, event.at)
+            OutboxMessage(event.event_id, Channel.DM, admin, payload, event.at)
             for admin in sorted(ctx.admins)
         ]
     )
@@ -440,6 +439,8 @@ COMMAND_HANDLERS: dict[type[commands.Command], Handler] = {
     commands.AddRoom: add_room,
     commands.UpdateRoom: update_room,
     commands.DeactivateRoom: deactivate_room,
+    commands.RefreshHome: refresh_home,
+    commands.RefreshCard: refresh_card,
 }
 
 EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {

@@ -32,9 +32,10 @@ class Channel(StrEnum):
 @dataclass(frozen=True)
 class OutboxMessage:
     """A delivery to make. ``due`` is when it may first be sent: the time of its event, from the
-    same clock the dispatcher claims by."""
+    same clock the dispatcher claims by. ``event_id`` is None for a refresh someone asked for
+    (a Home tab opened), which no event caused."""
 
-    event_id: str
+    event_id: str | None
     channel: Channel
     recipient: str
     payload: dict[str, Any]

@@ -13,33 +13,17 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.notifications.notice import NON_PERSON_ACTORS, Notice
 from bot.views import i18n
 from bot.views.i18n import _, ngettext
 from bot.views.mrkdwn import clip, escape, mention
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-#: Every kind of notice. The first five tell the booker about booking events; ``reminder`` (to
-#: the booker) and ``nudge`` (to each admin, about a request waiting too long) come from jobs.
-KINDS = (
-    "requested",
-    "approved",
-    "denied",
-    "cancelled",
-    "expired",
-    "changed",
-    "reminder",
-    "nudge",
-)
-
-#: Actors that are not people (the operator's shell, the scheduler); never shown as a mention.
-NON_PERSON_ACTORS = frozenset({"cli", "system"})
 
 _EMOJI = {
     "requested": ":hourglass_flowing_sand:",
@@ -68,107 +52,10 @@ def _status_line(kind: str) -> str:
 
 
 @dataclass(frozen=True)
-class Notice:
-    """An outbox payload, read back: what happened to which booking, by whom, when."""
-
-    kind: str
-    actor: str
-    at: datetime
-    booking_id: int
-    room_id: str
-    room_name: str
-    starts_at: datetime
-    ends_at: datetime
-    booker: str
-    title: str = ""
-    reason: str | None = None
-    was_approved: bool = False
-    by_admin: bool = False
-    minutes: int | None = None
-    waiting_minutes: int | None = None
-    needs_approval: bool = False
-    ended_early: bool = False
-    sequence: int = 0
-    was_room_id: str | None = None
-    was_room_name: str | None = None
-    was_starts_at: datetime | None = None
-    was_ends_at: datetime | None = None
-
-    @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> Notice:
-        kind = str(payload["kind"])
-        if kind not in KINDS:
-            raise ValueError(f"unknown notice kind {kind!r}")
-        booking = payload["booking"]
-        return cls(
-            kind=kind,
-            actor=str(payload.get("actor") or ""),
-            at=_moment(payload.get("at") or booking["requested_at"]),
-            booking_id=int(booking["booking_id"]),
-            room_id=str(booking["room_id"]),
-            room_name=str(booking.get("room_name") or booking["room_id"]),
-            starts_at=_moment(booking["starts_at"]),
-            ends_at=_moment(booking["ends_at"]),
-            booker=str(booking["booker"]),
-            title=str(booking.get("title") or ""),
-            reason=booking.get("reason") or None,
-            was_approved=bool(payload.get("was_approved", False)),
-            by_admin=bool(payload.get("by_admin", False)),
-            minutes=_int(payload.get("minutes")),
-            waiting_minutes=_int(payload.get("waiting_minutes")),
-            needs_approval=bool(payload.get("needs_approval", False)),
-            ended_early=bool(payload.get("ended_early", False)),
-            sequence=int(booking.get("sequence") or 0),
-            was_room_id=booking.get("was_room_id") or None,
-            was_room_name=booking.get("was_room_name") or None,
-            was_starts_at=_maybe_moment(booking.get("was_starts_at")),
-            was_ends_at=_maybe_moment(booking.get("was_ends_at")),
-        )
-
-    @property
-    def room(self) -> str:
-        return room_label(self.room_id, self.room_name)
-
-    @property
-    def withdraws_invite(self) -> bool:
-        """A calendar invite went out earlier and this notice takes it back."""
-        return self.kind in ("cancelled", "denied") and self.was_approved
-
-    @property
-    def moves_invite(self) -> bool:
-        """A calendar invite went out earlier and this notice moves it (a change)."""
-        return self.kind == "changed" and self.was_approved
-
-    @property
-    def was_when(self) -> tuple[datetime, datetime] | None:
-        """The slot before a change, if the change moved it."""
-        if self.kind != "changed" or self.was_starts_at is None or self.was_ends_at is None:
-            return None
-        if (self.was_starts_at, self.was_ends_at) == (self.starts_at, self.ends_at):
-            return None
-        return self.was_starts_at, self.was_ends_at
-
-
-@dataclass(frozen=True)
 class EmailContent:
     subject: str
     text: str
     html: str
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if value is not None else None
-
-
-def _maybe_moment(value: Any) -> datetime | None:
-    return None if value is None else _moment(value)
-
-
-def _moment(value: Any) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    if moment.tzinfo is None:
-        raise ValueError("notice times must be timezone-aware")
-    return moment
 
 
 # --- shared pieces -------------------------------------------------------------------------------
@@ -181,6 +68,10 @@ def room_label(room_id: str, room_name: str | None = None) -> str:
     if not name or name in (room_id, base, f"Room {room_id}"):
         return base
     return _("Room {room_id} ({room_name})").format(room_id=room_id, room_name=name)
+
+
+def _room(notice: Notice) -> str:
+    return room_label(notice.room_id, notice.room_name)
 
 
 def when(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> str:
@@ -312,7 +203,7 @@ def dm_text(notice: Notice, tz: ZoneInfo) -> str:
     parts = [
         headline(notice).rstrip(".").rstrip("。"),
         _("{room}, {when}").format(
-            room=escape(notice.room), when=when(notice.starts_at, notice.ends_at, tz)
+            room=escape(_room(notice)), when=when(notice.starts_at, notice.ends_at, tz)
         ),
     ]
     if notice.title:
@@ -324,7 +215,7 @@ def dm_text(notice: Notice, tz: ZoneInfo) -> str:
 
 def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
     lines = [f"{_EMOJI[notice.kind]} *{headline(notice)}*"]
-    lines.append(f"*{escape(notice.room)}* · {when(notice.starts_at, notice.ends_at, tz)}")
+    lines.append(f"*{escape(_room(notice))}* · {when(notice.starts_at, notice.ends_at, tz)}")
     if notice.kind == "nudge":
         lines.append(_("Requested by {who}").format(who=mention(notice.booker)))
     if notice.was_when is not None:
@@ -382,7 +273,7 @@ def _subject_head(kind: str) -> str:
 
 def email_subject(notice: Notice, tz: ZoneInfo) -> str:
     subject = _("{status}: {room}, {when}").format(
-        status=_subject_head(notice.kind), room=notice.room, when=_short_when(notice, tz)
+        status=_subject_head(notice.kind), room=_room(notice), when=_short_when(notice, tz)
     )
     if notice.title:
         subject = _("{subject} · {title}").format(subject=subject, title=notice.title)
@@ -393,7 +284,7 @@ def _details(notice: Notice, tz: ZoneInfo, actor_name: str | None) -> list[tuple
     """(label, value) pairs, unescaped: each format escapes them its own way."""
     rows = [
         (_("Booking"), f"#{notice.booking_id}"),
-        (_("Room"), notice.room),
+        (_("Room"), _room(notice)),
         (_("When"), when(notice.starts_at, notice.ends_at, tz)),
     ]
     if notice.was_when is not None:
@@ -413,10 +304,10 @@ def _details(notice: Notice, tz: ZoneInfo, actor_name: str | None) -> list[tuple
 def calendar_text(notice: Notice) -> tuple[str, str]:
     """The summary and description of the booking's calendar entry, in the reader's language."""
     title = _one_line(notice.title)
-    summary = title or notice.room
+    summary = title or _room(notice)
     lines = [
         _("{room}, booked with roombot (booking #{booking_id}).").format(
-            room=notice.room, booking_id=notice.booking_id
+            room=_room(notice), booking_id=notice.booking_id
         )
     ]
     if notice.withdraws_invite:

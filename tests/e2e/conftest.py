@@ -10,12 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot.adapters import orm
-from bot.adapters.dispatcher import Dispatcher
 from bot.adapters.http import HttpServer, WebApp, readiness
 from bot.adapters.slack import make_client
-from bot.bootstrap import Container, SlackParts, bootstrap, build_notifications, build_slack
+from bot.bootstrap import Runtime, bootstrap
 from bot.domain import commands
+from bot.notifications.dispatcher import Dispatcher
 from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.e2e.slack_client import SlackSender
 from tests.fakes.slack_api import StrictSlackApi
@@ -28,8 +27,7 @@ BOB, AL = "UBOB", "UAL"
 
 @dataclass
 class Stack:
-    container: Container
-    slack: SlackParts
+    container: Runtime
     dispatcher: Dispatcher
     server: HttpServer
     fake: StrictSlackApi
@@ -48,6 +46,19 @@ class Stack:
     def deliver(self) -> int:
         """Deliver every due outbox row now (what the dispatcher loop does in production)."""
         return self.dispatcher.drain()
+
+    def delivered(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Any]:
+        """Deliver due rows until ``method`` was called ``count`` times. A listener runs after
+        its request was acked, and App Home and card refreshes it asks for are outbox rows, so
+        they exist only once its thread has committed them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.deliver()
+            try:
+                return self.fake.wait_for(method, count, timeout=0.05)
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
 
     def last_view(self, method: str = "views.open") -> dict[str, Any]:
         return self.fake.calls_to(method)[-1].params["view"]
@@ -82,7 +93,6 @@ def fake_slack() -> Iterator[StrictSlackApi]:
 def stack(
     database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
 ) -> Iterator[Stack]:
-    orm.start_mappers()
     settings = make_settings(
         database_url,
         slack_bot_token="xoxb-test",
@@ -90,20 +100,16 @@ def stack(
         slack_api_url=fake_slack.url,
         approvals_channel=APPROVALS,
     )
-    container = bootstrap(settings, engine=engine, clock=clock)
     client = make_client("xoxb-test", fake_slack.url, timeout=5)
-    slack = build_slack(container, client=client)
-    dispatcher = build_notifications(
-        container, client, extra_senders=slack.senders, directory=slack.directory
-    )
+    container = bootstrap(settings, engine=engine, clock=clock, slack=True, client=client)
+    dispatcher = container.dispatcher
     server = HttpServer(
-        WebApp(slack.bolt, readiness(engine)), host="127.0.0.1", port=0, threads=8
+        WebApp(container.app, readiness(engine)), host="127.0.0.1", port=0, threads=8
     ).start()
     for room, name, capacity in (("102", "Small room", 4), ("201", "Board room", 12)):
         container.bus.handle(commands.AddRoom(room, name, capacity, by="cli"))
     yield Stack(
         container=container,
-        slack=slack,
         dispatcher=dispatcher,
         server=server,
         fake=fake_slack,

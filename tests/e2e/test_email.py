@@ -18,11 +18,12 @@ from icalendar import Calendar
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.adapters.dispatcher import Dispatcher, DispatchSettings
-from bot.adapters.mailer import SmtpMailer
-from bot.adapters.notify import EmailSender
-from bot.bootstrap import Container, bootstrap, build_notifications
+from bot.bootstrap import Runtime, bootstrap
 from bot.domain import commands as c
+from bot.notifications.dispatcher import Dispatcher, DispatchSettings
+from bot.notifications.mailer import SmtpMailer
+from bot.notifications.outbox import OutboxStore
+from bot.notifications.senders import EmailSender
 from bot.services.ports import Channel
 from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.e2e.mail import DeliveryClock, Inbox, smtp_server
@@ -38,7 +39,7 @@ STATE_SENDERS = {Channel.CARD: lambda row: None, Channel.HOME: lambda row: None}
 
 @dataclass
 class Mail:
-    container: Container
+    container: Runtime
     dispatcher: Dispatcher
     fake: StrictSlackApi
     inbox: Inbox
@@ -76,18 +77,24 @@ def mail(
             smtp_starttls=False,
             smtp_timeout_seconds=5,
             mail_from="Roombot <rooms@example.com>",
+            slack_bot_token="xoxb-test",
+            slack_api_url=fake.url,
         )
-        container = bootstrap(settings, engine=engine, clock=clock)
         later = DeliveryClock(clock)
         mailer = SmtpMailer.from_settings(settings)
-        dispatcher = build_notifications(
-            container,
-            WebClient(token="xoxb-test", base_url=fake.url),
+        container = bootstrap(
+            settings,
+            engine=engine,
+            clock=clock,
+            slack=True,
+            receiving=False,
+            client=WebClient(token="xoxb-test", base_url=fake.url),
             extra_senders=STATE_SENDERS,
             mailer=mailer,
-            params=DispatchSettings.from_settings(settings, poll_seconds=60),
-            clock=later,
+            dispatch=DispatchSettings.from_settings(settings, poll_seconds=60),
+            delivery_clock=later,
         )
+        dispatcher = container.dispatcher
         add_rooms(container.bus, "102")
         yield Mail(container, dispatcher, fake, inbox, clock, later, engine, mailer)
         dispatcher.close()
@@ -155,7 +162,9 @@ def test_request_approve_cancel_sends_three_emails_with_invite_and_cancel(mail: 
     assert (method, str(invite["METHOD"])) == ("REQUEST", "REQUEST")
     assert (cancel_method, str(cancel["METHOD"])) == ("CANCEL", "CANCEL")
     first, second = _event(invite), _event(cancel)
-    assert str(first["UID"]) == str(second["UID"]) == f"booking-{booking}@roombot"
+    install = OutboxStore(mail.engine).install_id()
+    assert install  # made by the migration, once per database
+    assert str(first["UID"]) == str(second["UID"]) == f"booking-{booking}-{install}@example.com"
     assert int(second["SEQUENCE"]) > int(first["SEQUENCE"])
     start = first.decoded("DTSTART")
     assert start == mail.clock.now + timedelta(hours=2)

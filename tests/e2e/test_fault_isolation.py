@@ -17,11 +17,11 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.adapters.dispatcher import DispatchSettings
-from bot.adapters.mailer import SmtpMailer
 from bot.adapters.slack import make_client
-from bot.bootstrap import bootstrap, build_notifications, build_slack
+from bot.bootstrap import bootstrap
 from bot.domain import commands as c
+from bot.notifications.dispatcher import DispatchSettings
+from bot.notifications.mailer import SmtpMailer
 from bot.services.messagebus import MessageBus
 from bot.services.ports import Channel
 from tests.conftest import ADMIN, FixedClock, make_settings
@@ -87,8 +87,9 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         smtp_starttls=False,
         smtp_timeout_seconds=0.3,
         mail_from="rooms@example.com",
+        slack_bot_token="xoxb-test",
+        slack_api_url=fake.url,
     )
-    container = bootstrap(settings, engine=engine, clock=clock)
     mailer = CountingMailer(SmtpMailer.from_settings(settings))
     later = DeliveryClock(clock)
     params = DispatchSettings.from_settings(
@@ -98,14 +99,19 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         backoff_base_seconds=1,
         backoff_max_seconds=1,
     )
-    dispatcher = build_notifications(
-        container,
-        WebClient(token="xoxb-test", base_url=fake.url),
+    container = bootstrap(
+        settings,
+        engine=engine,
+        clock=clock,
+        slack=True,
+        receiving=False,
+        client=WebClient(token="xoxb-test", base_url=fake.url),
         extra_senders=STATE_SENDERS,
         mailer=mailer,
-        params=params,
-        clock=later,
+        dispatch=params,
+        delivery_clock=later,
     )
+    dispatcher = container.dispatcher
     add_rooms(container.bus, "102")
     try:
         # booking, approving and denying never wait for the mail server, nor even call it
@@ -152,7 +158,7 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
 def test_a_mail_server_that_never_answers_holds_up_email_only(
     database_url: str, engine: Engine, clock: FixedClock, fake: StrictSlackApi
 ) -> None:
-    """The production wiring (build_slack + build_notifications, the background dispatcher) with
+    """The production wiring (``bootstrap(slack=True)``, the background dispatcher) with
     SMTP accepting connections and never answering, at the default 10 s timeout: while the first
     email is still stuck, every approval card, card update, DM and home tab has gone out."""
     with SilentServer() as silent:
@@ -167,16 +173,16 @@ def test_a_mail_server_that_never_answers_holds_up_email_only(
             mail_from="rooms@example.com",
         )
         assert settings.smtp_timeout_seconds == 10  # the default, not shortened for the test
-        container = bootstrap(settings, engine=engine, clock=clock)
         client = make_client("xoxb-test", fake.url, timeout=5)
-        slack = build_slack(container, client=client)
-        dispatcher = build_notifications(
-            container,
-            client,
-            extra_senders=slack.senders,
-            directory=slack.directory,
-            clock=DeliveryClock(clock),
+        container = bootstrap(
+            settings,
+            engine=engine,
+            clock=clock,
+            slack=True,
+            client=client,
+            delivery_clock=DeliveryClock(clock),
         )
+        dispatcher = container.dispatcher
         add_rooms(container.bus, "102")
         dispatcher.start()
         try:
@@ -224,23 +230,28 @@ def test_slack_rate_limits_and_outages_delay_dms_but_never_duplicate_them(
 ) -> None:
     """``plain``: a bare WebClient, so the dispatcher's own retries do the work. ``production``:
     the app's client, whose retry handlers wait out 429s and retry 500s themselves."""
-    settings = make_settings(database_url)  # no SMTP_HOST: email is off
-    container = bootstrap(settings, engine=engine, clock=clock)
+    # no SMTP_HOST: email is off
+    settings = make_settings(database_url, slack_bot_token="xoxb-test", slack_api_url=fake.url)
     client = (
         WebClient(token="xoxb-test", base_url=fake.url)
         if client_kind == "plain"
         else make_client("xoxb-test", fake.url, timeout=5)
     )
     later = DeliveryClock(clock)
-    dispatcher = build_notifications(
-        container,
-        client,
+    container = bootstrap(
+        settings,
+        engine=engine,
+        clock=clock,
+        slack=True,
+        receiving=False,
+        client=client,
         extra_senders=STATE_SENDERS,
-        params=DispatchSettings.from_settings(
+        dispatch=DispatchSettings.from_settings(
             settings, backoff_base_seconds=1, backoff_max_seconds=1
         ),
-        clock=later,
+        delivery_clock=later,
     )
+    dispatcher = container.dispatcher
     add_rooms(container.bus, "102")
     first = container.bus.handle(
         c.RequestBooking(

@@ -19,12 +19,12 @@ from icalendar import Calendar
 from sqlalchemy import Engine
 
 from bot.adapters import orm
-from bot.adapters.dispatcher import Dispatcher
 from bot.adapters.http import HttpServer, WebApp, readiness
 from bot.adapters.slack import make_client
-from bot.bootstrap import bootstrap, build_notifications, build_slack
+from bot.bootstrap import bootstrap
 from bot.demo.signed import booking_values
 from bot.domain import commands
+from bot.notifications.dispatcher import Dispatcher
 from bot.views import ids
 from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.e2e.mail import Inbox, smtp_server
@@ -134,14 +134,11 @@ def run(database_url: str, engine: Engine, clock: FixedClock) -> Iterator[Run]:
             smtp_starttls=False,
             mail_from="roombot@example.com",
         )
-        container = bootstrap(settings, engine=engine, clock=clock)
         client = make_client("xoxb-test", fake.url, timeout=5)
-        slack = build_slack(container, client=client)
-        dispatcher = build_notifications(
-            container, client, extra_senders=slack.senders, directory=slack.directory
-        )
+        container = bootstrap(settings, engine=engine, clock=clock, slack=True, client=client)
+        dispatcher = container.dispatcher
         server = HttpServer(
-            WebApp(slack.bolt, readiness(engine)), host="127.0.0.1", port=0, threads=4
+            WebApp(container.app, readiness(engine)), host="127.0.0.1", port=0, threads=4
         ).start()
         container.bus.handle(commands.AddRoom("102", "Small room", 4, by="cli"))
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.mailer import SmtpMailer
+from bot.notifications.mailer import SmtpMailer
 from tests.e2e.mail import Inbox, SilentServer, free_port, smtp_server
 
 

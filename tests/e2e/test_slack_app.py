@@ -17,10 +17,11 @@ from bot.adapters import orm
 from bot.domain import commands
 from bot.domain.model import BookingStatus
 from bot.views import ids
+from bot.views.home import pages_of
 from tests.conftest import ADMIN
 from tests.e2e.conftest import AL, APPROVALS, BOB, GENERAL, Stack
 from tests.e2e.slack_client import booking_values
-from tests.integration.helpers import approvals, bookings
+from tests.integration.helpers import approvals, bookings, outbox
 
 
 def _texts(blocks: list[dict]) -> str:
@@ -207,7 +208,7 @@ def test_requests_with_a_bad_signature_or_a_stale_timestamp_are_refused(stack: S
 def test_an_event_retried_by_slack_has_one_effect(stack: Stack) -> None:
     event = {"type": "app_home_opened", "user": BOB, "channel": "DBOB", "tab": "home"}
     assert stack.send.event(event, event_id="Ev0RETRY").status == 200
-    stack.fake.wait_for("views.publish")
+    stack.delivered("views.publish")
     retry = stack.send.event(
         event,
         event_id="Ev0RETRY",
@@ -216,12 +217,13 @@ def test_an_event_retried_by_slack_has_one_effect(stack: Stack) -> None:
     assert retry.status == 200
     stack.send.event({**event, "tab": "messages"})  # a different event: handled, publishes nothing
     time.sleep(0.3)
+    stack.deliver()
     assert len(stack.fake.calls_to("views.publish")) == 1
 
 
 def test_home_tab_books_lists_and_cancels(stack: Stack) -> None:
     stack.send.event({"type": "app_home_opened", "user": BOB, "tab": "home"})
-    home = stack.fake.wait_for("views.publish")[-1].params["view"]
+    home = stack.delivered("views.publish")[-1].params["view"]
     assert home["type"] == "home" and ids.OPEN_BOOK_MODAL in _actions(home["blocks"])
     stack.send.click(BOB, ids.OPEN_BOOK_MODAL, "home", view=home)
     assert stack.fake.wait_for("views.open")[-1].params["view"]["callback_id"] == ids.BOOK_MODAL
@@ -232,7 +234,7 @@ def test_home_tab_books_lists_and_cancels(stack: Stack) -> None:
     assert ids.CANCEL in _actions(home["blocks"])
     published = len(stack.fake.calls_to("views.publish"))
     stack.send.click(BOB, ids.CANCEL, "1", view=home)
-    stack.fake.wait_for("views.publish", count=published + 1)
+    stack.delivered("views.publish", count=published + 1)
     assert bookings(stack.engine)[0]["status"] == BookingStatus.CANCELLED
     assert "cancelled" in _texts(stack.home_of(BOB)["blocks"])
 
@@ -340,3 +342,21 @@ def test_an_undecided_request_expires_its_card_and_tells_the_booker(stack: Stack
     assert "expired" in stack.dms_to(BOB)[-1].params["text"].lower()
     assert stack.container.queries.booking(1).status == BookingStatus.EXPIRED
     assert "expired" in _texts(stack.home_of(BOB)["blocks"])
+
+
+def test_show_more_pages_the_home_tab_through_the_outbox(stack: Stack) -> None:
+    """The listener only writes a refresh row carrying the pages; the home sender publishes it,
+    and a later refresh the click caused (an approval from the home tab) keeps them."""
+    for hour in range(12):  # more than one page of upcoming bookings
+        stack.send.command(BOB, f"102 2026-12-03 {hour:02d}:00-{hour:02d}:30 Slot {hour}")
+    stack.deliver()
+    home = stack.home_of(BOB)
+    shown = _texts(home["blocks"]).count("Slot ")
+    published = len(stack.fake.calls_to("views.publish"))
+    stack.send.click(BOB, f"{ids.HOME_MORE}_upcoming", "upcoming", view=home)
+    stack.delivered("views.publish", count=published + 1)
+    paged = stack.home_of(BOB)
+    assert _texts(paged["blocks"]).count("Slot ") > shown
+    assert pages_of(paged) == {"upcoming": 2}
+    [row] = [r for r in outbox(stack.engine) if r["channel"] == "home" and r["event_id"] is None]
+    assert row["payload"] == {"pages": {"upcoming": 2}} and row["status"] == "sent"

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.adapters.db import make_engine
-from bot.adapters.dispatcher import Dispatcher, DispatchSettings
-from bot.adapters.outbox import OutboxRow, OutboxStore
+from bot.notifications.dispatcher import Dispatcher, DispatchSettings
+from bot.notifications.outbox import OutboxRow, OutboxStore
 
 
 def drain_in_process(url: str, now: str, sent: Any, gate: Any) -> None:

@@ -12,11 +12,11 @@ from sqlalchemy import Engine, insert, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.adapters import migrate, orm
-from bot.adapters.outbox import OutboxStore
 from bot.bootstrap import Container
 from bot.domain import commands as c
 from bot.domain.errors import InvalidTransition, NotAllowed, RoomInactive, RoomUnavailable
 from bot.domain.model import BookingStatus
+from bot.notifications.outbox import OutboxStore
 from bot.services import handlers
 from bot.services.messagebus import MessageBus
 from tests.conftest import ADMIN, FixedClock

@@ -20,14 +20,9 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from bot.adapters import orm
-from bot.adapters.dispatcher import (
-    Dispatcher,
-    DispatchSettings,
-    NoRecipient,
-    PermanentFailure,
-    RetryLater,
-)
-from bot.adapters.outbox import OutboxRow, OutboxStore
+from bot.notifications.dispatcher import Dispatcher, DispatchSettings
+from bot.notifications.failures import NoRecipient, PermanentFailure, RetryLater
+from bot.notifications.outbox import OutboxRow, OutboxStore
 from tests.conftest import FixedClock
 from tests.integration.helpers import outbox, rows
 from tests.integration.outbox_workers import drain_in_process, hang_after
@@ -278,7 +273,7 @@ def test_permanent_failures_and_missing_recipients_are_not_retried(
     d = dispatcher(
         engine, clock, {"dm": Recorder(fail=PermanentFailure("user_not_found")), "email": email}
     )
-    with caplog.at_level(logging.INFO, logger="bot.adapters.dispatcher"):
+    with caplog.at_level(logging.INFO, logger="bot.notifications.dispatcher"):
         assert d.run_once() == 4
     stored = by_id(engine)
     assert stored[dead[0]]["status"] == "dead" and stored[dead[0]]["attempts"] == 1

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.adapters.outbox import OutboxStore
 from bot.cli import main
+from bot.notifications.outbox import OutboxStore
 from tests.integration.helpers import outbox
 from tests.integration.test_outbox import add_rows
 

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from bot.adapters.dispatcher import Dispatcher, DispatchSettings
-from bot.adapters.outbox import OutboxRow, OutboxStore
 from bot.adapters.scheduler import build_scheduler
 from bot.bootstrap import Container
 from bot.domain import commands as c
 from bot.domain.model import BookingStatus
+from bot.notifications.dispatcher import Dispatcher, DispatchSettings
+from bot.notifications.outbox import OutboxRow, OutboxStore
 from tests.conftest import FixedClock
 from tests.integration.helpers import add_rooms, bookings, outbox, slot
 
@@ -28,7 +28,7 @@ def _eventually(check: Any, timeout: float = 10) -> None:
 
 def test_jobs_are_coalesced_single_instance_with_a_grace_time(container: Container) -> None:
     dispatcher = Dispatcher(OutboxStore(container.engine), {}, DispatchSettings(poll_seconds=7))
-    scheduler = build_scheduler(container, dispatcher)
+    scheduler = build_scheduler(container.bus, dispatcher)
     scheduler.start(paused=True)  # job defaults are applied when the scheduler starts
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
@@ -58,7 +58,7 @@ def test_started_jobs_expire_stale_requests_and_deliver_their_notices(
         OutboxStore(engine), {"dm": dm, **ignore}, DispatchSettings(poll_seconds=0.1), clock
     )
     container.bus.after_commit.append(dispatcher.after_commit)
-    scheduler = build_scheduler(container, dispatcher)
+    scheduler = build_scheduler(container.bus, dispatcher)
     scheduler.start()
     try:
         _eventually(lambda: {b["id"]: b["status"] for b in bookings(engine)}[booking] == "EXPIRED")

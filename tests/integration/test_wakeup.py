@@ -7,11 +7,11 @@ import threading
 import pytest
 from sqlalchemy import Engine
 
-from bot.adapters.dispatcher import Dispatcher, DispatchSettings
-from bot.adapters.outbox import OutboxStore
-from bot.adapters.wakeup import PostgresWakeup
 from bot.bootstrap import Container
 from bot.domain import commands as c
+from bot.notifications.dispatcher import Dispatcher, DispatchSettings
+from bot.notifications.outbox import OutboxStore
+from bot.notifications.wakeup import PostgresWakeup
 from tests.conftest import FixedClock
 from tests.integration.helpers import add_rooms, slot
 

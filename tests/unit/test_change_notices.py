@@ -10,14 +10,15 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from bot.adapters.directory import UserProfile
-from bot.adapters.notify import EmailSender
-from bot.adapters.outbox import OutboxRow
 from bot.domain import commands as c
 from bot.domain.model import Room
+from bot.notifications.notice import Notice
+from bot.notifications.outbox import OutboxRow
+from bot.notifications.senders import EmailSender
 from bot.services.handlers import Context
 from bot.services.messagebus import MessageBus
 from bot.services.ports import Channel, OutboxMessage
-from bot.views.notifications import Notice, dm_message, when
+from bot.views.notifications import dm_message, when
 from tests.unit.fakes import FakeUnitOfWork, FixedClock, Store
 from tests.unit.test_notify_senders import Outbox, Profiles
 

@@ -13,12 +13,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.model import BookingStatus
+from bot.notifications.notice import Notice
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import lists, modals, texts
 from bot.views.cards import card
 from bot.views.home import HomeData, home_view
 from bot.views.mrkdwn import ELLIPSIS, clip, escape, mention
-from bot.views.notifications import Notice, dm_message, email_content
+from bot.views.notifications import dm_message, email_content
 
 EVIL = "<!channel> <https://evil.example|Free pizza> <@U0VICTIM> & <#C1>"
 SEOUL = ZoneInfo("Asia/Seoul")

@@ -8,9 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.notifications.notice import KINDS, Notice
 from bot.views.notifications import (
-    KINDS,
-    Notice,
     dm_blocks,
     dm_message,
     dm_text,

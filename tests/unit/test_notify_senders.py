@@ -14,9 +14,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
 from bot.adapters.directory import UserProfile
-from bot.adapters.dispatcher import NoRecipient, PermanentFailure, RetryLater, UpstreamUnavailable
-from bot.adapters.notify import DmSender, EmailSender, slack_failure
-from bot.adapters.outbox import OutboxRow
+from bot.notifications.failures import (
+    NoRecipient,
+    PermanentFailure,
+    RetryLater,
+    UpstreamUnavailable,
+    slack_failure,
+)
+from bot.notifications.outbox import OutboxRow
+from bot.notifications.senders import DmSender, EmailSender
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 

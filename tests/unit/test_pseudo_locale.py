@@ -10,6 +10,7 @@ reaches means a view this test does not cover yet (add it to ``renders``).
 
 from __future__ import annotations
 
+import dataclasses
 import gettext
 import html
 import json
@@ -23,9 +24,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from bot.adapters import ics
 from bot.domain.errors import BookingError
 from bot.domain.model import BookingStatus
+from bot.notifications import ics
+from bot.notifications.notice import Notice
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import booking_modal as form
 from bot.views import cards, home, i18n, lists, modals, notifications, refusals, texts
@@ -132,7 +134,7 @@ def payload(kind: str, **extra: Any) -> dict[str, Any]:
 
 
 NOTICES = [
-    notifications.Notice.from_payload(p)
+    Notice.from_payload(p)
     for p in [
         payload("requested", actor=BOOKER),
         payload("approved"),
@@ -186,24 +188,17 @@ def _booking_values(day: str, start: str, end: str) -> dict[str, Any]:
     }
 
 
-def _email(notice: notifications.Notice, **names: Any) -> list[str]:
+def _email(notice: Notice, **names: Any) -> list[str]:
     mail = notifications.email_content(notice, SEOUL, **names)
     body = html.unescape(re.sub(r"<[^>]+>", " ", mail.html))
     return [mail.subject, mail.text, body]
 
 
-def _calendar(notice: notifications.Notice) -> list[str]:
+def _calendar(notice: Notice) -> list[str]:
     summary, description = notifications.calendar_text(notice)
-    booking = {
-        "booking_id": notice.booking_id,
-        "room_id": notice.room_id,
-        "room_name": notice.room_name,
-        "starts_at": notice.starts_at,
-        "ends_at": notice.ends_at,
-        "summary": summary,
-        "description": description,
-    }
-    [event] = Calendar.from_ical(ics.invite(booking, stamp=NOW)).walk("VEVENT")
+    approved = dataclasses.replace(notice, kind="approved")
+    data = ics.calendar(approved, summary=summary, description=description)
+    [event] = Calendar.from_ical(data).walk("VEVENT")
     return [str(event["SUMMARY"]), str(event["DESCRIPTION"])]
 
 

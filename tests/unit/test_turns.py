@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from bot.adapters.dispatcher import _Turns
+from bot.notifications.dispatcher import _Turns
 
 
 def test_one_lane_at_a_time_while_they_are_quick() -> None:

@@ -10,12 +10,14 @@ Every outcome is also appended to ``deliveries``, the notification log operators
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, case, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.adapters import orm
 from bot.adapters.db import READ_ONLY
@@ -34,7 +36,7 @@ def _utcnow() -> datetime:
 @dataclass(frozen=True)
 class OutboxRow:
     id: int
-    event_id: str
+    event_id: str | None
     channel: str
     recipient: str
     status: str
@@ -68,6 +70,30 @@ _ROW_COLUMNS = [OUTBOX[f] for f in OutboxRow.__dataclass_fields__]
 class OutboxStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._install_id: str | None = None
+
+    def install_id(self) -> str | None:
+        """This installation's id: made by migration 0006 (or here, should its row be gone),
+        never changed, so read once. None on a database not migrated that far."""
+        if self._install_id is None:
+            table = orm.installation
+            query = select(table.c.install_id).where(table.c.id == 1)
+            try:
+                with self.engine.connect().execution_options(**READ_ONLY) as conn:
+                    found = conn.execute(query).scalar()
+                if found is None:
+                    made = {"id": 1, "install_id": secrets.token_hex(6), "created_at": _utcnow()}
+                    try:
+                        with self.engine.begin() as conn:
+                            conn.execute(insert(table).values(made))
+                    except IntegrityError:
+                        pass  # another process made it first: theirs counts
+                    with self.engine.connect().execution_options(**READ_ONLY) as conn:
+                        found = conn.execute(query).scalar()
+            except DBAPIError:
+                return None
+            self._install_id = found
+        return self._install_id
 
     # -- operator's view ------------------------------------------------------------------------
 

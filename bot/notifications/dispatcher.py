@@ -33,8 +33,14 @@ from typing import Any, Protocol, Self
 
 import pybreaker
 
-from bot.adapters.outbox import OutboxRow, OutboxStore
 from bot.config import Settings
+from bot.notifications.failures import (
+    NoRecipient,
+    PermanentFailure,
+    RetryLater,
+    UpstreamUnavailable,
+)
+from bot.notifications.outbox import OutboxRow, OutboxStore
 from bot.services.ports import Channel
 
 log = logging.getLogger(__name__)
@@ -47,32 +53,6 @@ Sender = Callable[[OutboxRow], None]
 class Listener(Protocol):
     def start(self) -> None: ...
     def stop(self) -> None: ...
-
-
-class PermanentFailure(Exception):
-    """Retrying will not help (unknown user, address refused): the row goes dead at once."""
-
-
-class NoRecipient(PermanentFailure):
-    """There is nobody to deliver to (the user has no email): the row is skipped, not an error."""
-
-    def __init__(self, message: str, user: str | None = None) -> None:
-        super().__init__(message)
-        self.user = user
-
-
-class UpstreamUnavailable(Exception):
-    """A transient failure of something the sender needs that is not the channel itself (Slack's
-    ``users.info`` for an email address): retried with backoff, but not held against the channel's
-    circuit breaker, which would otherwise stop email because Slack hiccuped."""
-
-
-class RetryLater(Exception):
-    """A transient failure whose sender knows when to try again (Slack's ``Retry-After``)."""
-
-    def __init__(self, message: str, after_seconds: float) -> None:
-        super().__init__(message)
-        self.after_seconds = after_seconds
 
 
 def _utcnow() -> datetime:
@@ -385,9 +365,10 @@ class Dispatcher:
             event.set()
 
     def after_commit(self, events: Sequence[object]) -> None:
-        """Message-bus hook: a command that recorded events wrote outbox rows; send them now."""
-        if events:
-            self.wake()
+        """Message-bus hook: a command committed, and may have written outbox rows (the notices
+        of its events, or a refresh someone asked for): send them now. A wake with nothing due
+        costs one claim per lane."""
+        self.wake()
 
     def poll(self) -> None:
         """Scheduler job: nudge the lanes if they run, otherwise deliver in the caller's thread."""

@@ -1,7 +1,7 @@
 """Senders for the booker's own notifications: a Slack DM and an email per booking event.
 
 Each sender turns one outbox row into one delivery and reports failures in the dispatcher's terms
-(:mod:`bot.adapters.dispatcher`): :class:`PermanentFailure` when retrying cannot help,
+(:mod:`bot.notifications.failures`): :class:`PermanentFailure` when retrying cannot help,
 :class:`NoRecipient` when there is nobody to send to, anything else when a retry might work.
 """
 
@@ -19,39 +19,18 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters import ics
 from bot.adapters.directory import Directory
-from bot.adapters.dispatcher import (
+from bot.notifications import ics
+from bot.notifications.failures import (
     NoRecipient,
     PermanentFailure,
-    RetryLater,
     UpstreamUnavailable,
+    slack_failure,
 )
-from bot.adapters.outbox import OutboxRow
+from bot.notifications.notice import NON_PERSON_ACTORS, BadPayload, Notice
+from bot.notifications.outbox import OutboxRow
 from bot.views.i18n import use_locale
-from bot.views.notifications import (
-    NON_PERSON_ACTORS,
-    Notice,
-    calendar_text,
-    dm_message,
-    email_content,
-)
-
-#: Slack errors about the recipient itself: retrying the same row cannot succeed.
-PERMANENT_SLACK_ERRORS = frozenset(
-    {
-        "user_not_found",
-        "channel_not_found",
-        "account_inactive",
-        "user_disabled",
-        "is_archived",
-        "cannot_dm_bot",
-        "invalid_blocks",
-        "msg_too_long",
-        "no_text",
-        "too_many_attachments",
-    }
-)
+from bot.views.notifications import calendar_text, dm_message, email_content
 
 
 def _utcnow() -> datetime:
@@ -62,42 +41,8 @@ def notice_of(row: OutboxRow) -> Notice:
     """The row's notice; a payload no version of the texts can render is a permanent failure."""
     try:
         return Notice.from_payload(row.payload)
-    except (KeyError, TypeError, ValueError) as exc:
+    except BadPayload as exc:
         raise PermanentFailure(f"cannot render {row.channel} row {row.id}: {exc!r}") from exc
-
-
-def slack_failure(exc: SlackApiError) -> Exception:
-    """Translate a Slack error for the dispatcher: rate limits wait as long as Slack asks,
-    errors about the recipient are permanent, the rest (5xx, timeouts) are retried."""
-    response = exc.response
-    status = getattr(response, "status_code", None)
-    error = response.get("error") if hasattr(response, "get") else None
-    if status == 429 or error == "ratelimited":
-        headers = {k.lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
-        value = headers.get("retry-after")
-        if isinstance(value, list):
-            value = value[0] if value else None
-        try:
-            after = float(value) if value is not None else 1.0
-        except ValueError:
-            after = 1.0
-        return RetryLater(f"Slack rate limit ({error or status}), retry after {after:g}s", after)
-    if error in PERMANENT_SLACK_ERRORS:
-        return PermanentFailure(f"Slack refused: {error}")
-    return exc
-
-
-def slack_sender(send: Callable[[OutboxRow], None]) -> Callable[[OutboxRow], None]:
-    """Wrap a sender that calls Slack (approval cards, App Home) so the dispatcher sees its
-    errors translated: rate limits wait, refusals are permanent, outages are retried."""
-
-    def deliver(row: OutboxRow) -> None:
-        try:
-            send(row)
-        except SlackApiError as exc:
-            raise slack_failure(exc) from exc
-
-    return deliver
 
 
 class DmSender:
@@ -140,8 +85,10 @@ class EmailSender:
         mail_from: str,
         *,
         clock: Callable[[], datetime] = _utcnow,
+        install_id: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.mailer = mailer
+        self.install_id = install_id
         self.directory = directory
         self.mail_from = mail_from
         self.from_address = email.utils.parseaddr(mail_from)[1] or mail_from
@@ -154,7 +101,7 @@ class EmailSender:
             raise UpstreamUnavailable(f"cannot read the Slack profile of {row.recipient}")
         if not profile.email:
             raise NoRecipient(f"{row.recipient} has no email address in Slack", row.recipient)
-        notice_of(row)  # an unreadable row fails for good before anything is sent
+        # an unreadable row fails for good (in build) before anything is sent
         message = self.build(row, profile.email, profile.tz, profile.name, profile.locale)
         try:
             self.mailer.send(message)
@@ -175,7 +122,7 @@ class EmailSender:
     ) -> EmailMessage:
         """The whole message for one row, in the recipient's language (``None``: the default)
         and zone, the calendar entry included."""
-        notice = Notice.from_payload(row.payload)
+        notice = notice_of(row)
         actor = self._actor_name(notice)
         with use_locale(locale):
             content = email_content(notice, tz, recipient_name=name, actor_name=actor)
@@ -217,25 +164,18 @@ class EmailSender:
     def _calendar(
         self, notice: Notice, attendee: str, summary: str, description: str
     ) -> tuple[str, bytes] | None:
-        booking = {
-            "booking_id": notice.booking_id,
-            "room_id": notice.room_id,
-            "room_name": notice.room_name,
-            "starts_at": notice.starts_at,
-            "ends_at": notice.ends_at,
-            "title": notice.title,
-            "status": "PENDING" if notice.needs_approval else "APPROVED",
-            "summary": summary,
-            "description": description,
-        }
-        # The event's time as DTSTAMP: a retried email carries a byte-identical attachment.
+        method = notice.calendar_method
+        if method is None:
+            return None
         # SEQUENCE is the booking's, which every change raises: calendars move the event.
-        if notice.kind == "approved" or notice.moves_invite:
-            sequence = max(notice.sequence, ics.INVITE_SEQUENCE)
-            data = ics.invite(booking, sequence, self.from_address, attendee, stamp=notice.at)
-            return "REQUEST", data
-        if notice.withdraws_invite:
-            sequence = max(notice.sequence, ics.CANCEL_SEQUENCE)
-            data = ics.cancel(booking, sequence, self.from_address, attendee, stamp=notice.at)
-            return "CANCEL", data
-        return None
+        # The event's time as DTSTAMP: a retried email carries a byte-identical attachment.
+        event_uid = ics.uid(notice.booking_id, self.install_id(), self.domain)
+        data = ics.calendar(
+            notice,
+            self.from_address,
+            attendee,
+            event_uid=event_uid,
+            summary=summary,
+            description=description,
+        )
+        return method, data

@@ -1,0 +1,95 @@
+"""The failure vocabulary senders speak to the dispatcher.
+
+A sender raises :class:`PermanentFailure` when retrying cannot help (the row goes dead at once),
+:class:`NoRecipient` when there is nobody to send to (skipped, not an error),
+:class:`UpstreamUnavailable` when something it needs besides its own channel is down, and
+:class:`RetryLater` when the server said when to come back; anything else is retried with backoff.
+:func:`slack_failure` translates Slack's errors into these terms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from slack_sdk.errors import SlackApiError
+
+if TYPE_CHECKING:
+    from bot.notifications.outbox import OutboxRow
+
+
+class PermanentFailure(Exception):
+    """Retrying will not help (unknown user, address refused): the row goes dead at once."""
+
+
+class NoRecipient(PermanentFailure):
+    """There is nobody to deliver to (the user has no email): the row is skipped, not an error."""
+
+    def __init__(self, message: str, user: str | None = None) -> None:
+        super().__init__(message)
+        self.user = user
+
+
+class UpstreamUnavailable(Exception):
+    """A transient failure of something the sender needs that is not the channel itself (Slack's
+    ``users.info`` for an email address): retried with backoff, but not held against the channel's
+    circuit breaker, which would otherwise stop email because Slack hiccuped."""
+
+
+class RetryLater(Exception):
+    """A transient failure whose sender knows when to try again (Slack's ``Retry-After``)."""
+
+    def __init__(self, message: str, after_seconds: float) -> None:
+        super().__init__(message)
+        self.after_seconds = after_seconds
+
+
+#: Slack errors about the recipient itself: retrying the same row cannot succeed.
+PERMANENT_SLACK_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "channel_not_found",
+        "account_inactive",
+        "user_disabled",
+        "is_archived",
+        "cannot_dm_bot",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "too_many_attachments",
+    }
+)
+
+
+def slack_failure(exc: SlackApiError) -> Exception:
+    """Translate a Slack error for the dispatcher: rate limits wait as long as Slack asks,
+    errors about the recipient are permanent, the rest (5xx, timeouts) are retried."""
+    response = exc.response
+    status = getattr(response, "status_code", None)
+    error = response.get("error") if hasattr(response, "get") else None
+    if status == 429 or error == "ratelimited":
+        headers = {k.lower(): v for k, v in (getattr(response, "headers", None) or {}).items()}
+        value = headers.get("retry-after")
+        if isinstance(value, list):
+            value = value[0] if value else None
+        try:
+            after = float(value) if value is not None else 1.0
+        except ValueError:
+            after = 1.0
+        return RetryLater(f"Slack rate limit ({error or status}), retry after {after:g}s", after)
+    if error in PERMANENT_SLACK_ERRORS:
+        return PermanentFailure(f"Slack refused: {error}")
+    return exc
+
+
+def slack_sender(send: Callable[[OutboxRow], None]) -> Callable[[OutboxRow], None]:
+    """Wrap a sender that calls Slack (approval cards, App Home) so the dispatcher sees its
+    errors translated: rate limits wait, refusals are permanent, outages are retried."""
+
+    def deliver(row: OutboxRow) -> None:
+        try:
+            send(row)
+        except SlackApiError as exc:
+            raise slack_failure(exc) from exc
+
+    return deliver

@@ -1,0 +1,264 @@
+"""The notice contract: what an outbox row carries, typed once for its writer and its senders.
+
+The policy that writes outbox rows (``bot.services.handlers``) builds these objects and stores
+``to_payload()``; the senders read the row back with ``from_payload()``. Nothing else looks
+inside a payload, so the JSON shape is decided here alone. The shape is the one earlier releases
+wrote and read (``{"kind", "actor", "at", "booking": {...}}``), so rows written by an older
+process are delivered by a newer one and the other way round during a rolling deploy.
+
+Pure Python: no Slack, no SQL, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Self
+
+from bot.domain.events import Event
+from bot.services.ports import BookingRow
+
+#: Every kind of notice. The first five tell the booker about booking events; ``reminder`` (to
+#: the booker) and ``nudge`` (to each admin, about a request waiting too long) come from jobs.
+KINDS = (
+    "requested",
+    "approved",
+    "denied",
+    "cancelled",
+    "expired",
+    "changed",
+    "reminder",
+    "nudge",
+)
+
+#: Actors that are not people (the operator's shell, the scheduler); never shown as a mention.
+NON_PERSON_ACTORS = frozenset({"cli", "system"})
+
+#: SEQUENCE of the first invite, and the least a cancel carries (earlier releases' rows have no
+#: booking sequence, and their cancel must still outrank their invite).
+INVITE_SEQUENCE = 0
+CANCEL_SEQUENCE = 1
+
+
+class BadPayload(ValueError):
+    """A payload no version of this contract can read: the row can never be delivered."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message about one booking event to one person (a DM and an email are made from it):
+    what happened, by whom, when, and the booking as it was at that moment.
+
+    ``sequence`` is the booking's calendar SEQUENCE when the notice was written
+    (``Booking.sequence``, which every change and withdrawal raises), so the invite or cancel
+    this notice's email carries outranks every earlier one. ``was_*`` is the booking before a
+    change.
+    """
+
+    kind: str
+    actor: str
+    at: datetime
+    booking_id: int
+    room_id: str
+    room_name: str
+    starts_at: datetime
+    ends_at: datetime
+    booker: str
+    title: str = ""
+    reason: str | None = None
+    was_approved: bool = False
+    by_admin: bool = False
+    minutes: int | None = None
+    waiting_minutes: int | None = None
+    needs_approval: bool = False
+    ended_early: bool = False
+    sequence: int = 0
+    was_room_id: str | None = None
+    was_room_name: str | None = None
+    was_starts_at: datetime | None = None
+    was_ends_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise BadPayload(f"unknown notice kind {self.kind!r}")
+        for name in ("at", "starts_at", "ends_at"):
+            if getattr(self, name).tzinfo is None:
+                raise BadPayload(f"notice times must be timezone-aware ({name})")
+
+    @classmethod
+    def of(cls, kind: str, event: Event, row: BookingRow, **extra: Any) -> Self:
+        """The notice of ``event`` about the booking ``row`` (the read model, after the event)."""
+        return cls(
+            kind=kind,
+            actor=event.actor,
+            at=event.at,
+            booking_id=row.booking_id,
+            room_id=row.room_id,
+            room_name=row.room_name,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            booker=row.booker,
+            title=row.title,
+            reason=row.reason,
+            sequence=row.sequence,
+            was_room_id=row.was_room_id,
+            was_room_name=row.was_room_name,
+            was_starts_at=row.was_starts_at,
+            was_ends_at=row.was_ends_at,
+            **extra,
+        )
+
+    @property
+    def withdraws_invite(self) -> bool:
+        """A calendar invite went out earlier and this notice takes it back."""
+        return self.kind in ("cancelled", "denied") and self.was_approved
+
+    @property
+    def moves_invite(self) -> bool:
+        """A calendar invite went out earlier and this notice moves it (a change)."""
+        return self.kind == "changed" and self.was_approved
+
+    @property
+    def was_when(self) -> tuple[datetime, datetime] | None:
+        """The slot before a change, if the change moved it."""
+        if self.kind != "changed" or self.was_starts_at is None or self.was_ends_at is None:
+            return None
+        if (self.was_starts_at, self.was_ends_at) == (self.starts_at, self.ends_at):
+            return None
+        return self.was_starts_at, self.was_ends_at
+
+    @property
+    def calendar_method(self) -> str | None:
+        """The iTIP method of the calendar part this notice's email carries, if any."""
+        if self.kind == "approved" or self.moves_invite:
+            return "REQUEST"
+        if self.withdraws_invite:
+            return "CANCEL"
+        return None
+
+    @property
+    def calendar_sequence(self) -> int:
+        """SEQUENCE for the calendar part: the booking's, and never below what an invite (or a
+        cancel, for rows written before bookings had a sequence) started from."""
+        floor = CANCEL_SEQUENCE if self.calendar_method == "CANCEL" else INVITE_SEQUENCE
+        return max(self.sequence, floor)
+
+    def to_payload(self) -> dict[str, Any]:
+        booking: dict[str, Any] = {
+            "booking_id": self.booking_id,
+            "room_id": self.room_id,
+            "room_name": self.room_name,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "booker": self.booker,
+            "title": self.title,
+            "reason": self.reason,
+            "sequence": self.sequence,
+        }
+        for name in ("was_room_id", "was_room_name"):
+            if getattr(self, name) is not None:
+                booking[name] = getattr(self, name)
+        for name in ("was_starts_at", "was_ends_at"):
+            moment = getattr(self, name)
+            if moment is not None:
+                booking[name] = moment.isoformat()
+        payload: dict[str, Any] = {
+            "kind": self.kind,
+            "actor": self.actor,
+            "at": self.at.isoformat(),
+            "booking": booking,
+        }
+        for name in ("minutes", "waiting_minutes"):
+            if getattr(self, name) is not None:
+                payload[name] = getattr(self, name)
+        for name in ("was_approved", "by_admin", "needs_approval", "ended_early"):
+            payload[name] = getattr(self, name)
+        return payload
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
+        try:
+            booking = payload["booking"]
+            return cls(
+                kind=str(payload["kind"]),
+                actor=str(payload.get("actor") or ""),
+                at=_moment(payload.get("at") or booking["requested_at"]),
+                booking_id=int(booking["booking_id"]),
+                room_id=str(booking["room_id"]),
+                room_name=str(booking.get("room_name") or booking["room_id"]),
+                starts_at=_moment(booking["starts_at"]),
+                ends_at=_moment(booking["ends_at"]),
+                booker=str(booking["booker"]),
+                title=str(booking.get("title") or ""),
+                reason=booking.get("reason") or None,
+                was_approved=bool(payload.get("was_approved", False)),
+                by_admin=bool(payload.get("by_admin", False)),
+                minutes=_int(payload.get("minutes")),
+                waiting_minutes=_int(payload.get("waiting_minutes")),
+                needs_approval=bool(payload.get("needs_approval", False)),
+                ended_early=bool(payload.get("ended_early", False)),
+                sequence=int(booking.get("sequence") or 0),
+                was_room_id=booking.get("was_room_id") or None,
+                was_room_name=booking.get("was_room_name") or None,
+                was_starts_at=_maybe_moment(booking.get("was_starts_at")),
+                was_ends_at=_maybe_moment(booking.get("was_ends_at")),
+            )
+        except BadPayload:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadPayload(f"unreadable notice: {exc!r}") from exc
+
+
+@dataclass(frozen=True)
+class CardRefresh:
+    """Bring the approval card of a booking up to date (post it if it does not exist yet)."""
+
+    booking_id: int
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"booking_id": self.booking_id}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
+        try:
+            return cls(int(payload["booking_id"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadPayload(f"unreadable card refresh: {exc!r}") from exc
+
+
+@dataclass(frozen=True)
+class HomeRefresh:
+    """Publish a user's App Home again. ``pages`` keeps how far the user paged each list with
+    "Show more", so a refresh the user caused does not fold their lists back to the first page.
+    """
+
+    pages: Mapping[str, int] = field(default_factory=dict)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"pages": dict(self.pages)} if self.pages else {}
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
+        pages = payload.get("pages") or {}
+        if not isinstance(pages, Mapping):
+            raise BadPayload(f"unreadable home refresh pages: {pages!r}")
+        try:
+            return cls({str(k): int(v) for k, v in pages.items()})
+        except (TypeError, ValueError) as exc:
+            raise BadPayload(f"unreadable home refresh pages: {exc!r}") from exc
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _maybe_moment(value: Any) -> datetime | None:
+    return None if value is None else _moment(value)
+
+
+def _moment(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise BadPayload("notice times must be timezone-aware")
+    return moment
