@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, overload
@@ -117,6 +118,7 @@ def bootstrap(
     dispatch: DispatchSettings | None = ...,
     extra_senders: Mapping[str, Sender] = ...,
     delivery_clock: Callable[[], datetime] | None = ...,
+    listener_executor: Executor | None = ...,
 ) -> Runtime: ...
 
 
@@ -133,6 +135,7 @@ def bootstrap(
     dispatch: DispatchSettings | None = None,
     extra_senders: Mapping[str, Sender] = {},
     delivery_clock: Callable[[], datetime] | None = None,
+    listener_executor: Executor | None = None,
 ) -> Container | Runtime:
     """Build roombot in one call.
 
@@ -141,7 +144,8 @@ def bootstrap(
     (``client`` to use another), the directory, the notification wing with DM, email, card and
     home senders (``extra_senders`` added or replacing them), the scheduler, and, with
     ``receiving=True``, the Bolt app; ``receiving=False`` (the worker) needs no signing secret.
-    ``delivery_clock`` is the dispatcher's, when a test moves it apart from the bus's clock.
+    ``delivery_clock`` is the dispatcher's, when a test moves it apart from the bus's clock;
+    ``listener_executor`` runs Bolt's listeners (tests watch it to know they finished).
     """
     orm.start_mappers()
     i18n.set_default_locale(settings.default_locale)
@@ -161,7 +165,14 @@ def bootstrap(
     if not slack:
         return core
     return _runtime(
-        core, receiving, client, mailer, dispatch, extra_senders, delivery_clock or clock
+        core,
+        receiving,
+        client,
+        mailer,
+        dispatch,
+        extra_senders,
+        delivery_clock or clock,
+        listener_executor,
     )
 
 
@@ -184,6 +195,7 @@ def _runtime(
     dispatch: DispatchSettings | None,
     extra_senders: Mapping[str, Sender],
     delivery_clock: Callable[[], datetime],
+    listener_executor: Executor | None,
 ) -> Runtime:
     settings = core.settings
     settings.require_slack(receiving=receiving)
@@ -234,6 +246,7 @@ def _runtime(
             process_before_response=False,
             token_verification_enabled=False,
             request_verification_enabled=not settings.socket_mode,
+            **({"listener_executor": listener_executor} if listener_executor else {}),
         )
         register(
             bolt,

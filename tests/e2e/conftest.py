@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,33 @@ GENERAL = "C0GENERAL"  # where the signed helpers' slash commands come from
 BOB, AL = "UBOB", "UAL"
 
 
+class Listeners(ThreadPoolExecutor):
+    """Bolt's listener threads, counted: Bolt acks a click before its listener runs, so a test
+    waits for the listeners to finish before it looks at what they did."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=8, thread_name_prefix="listener")
+        self._pending = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._idle:
+            self._pending += 1
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _: Future[Any]) -> None:
+        with self._idle:
+            self._pending -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._pending == 0, timeout):
+                raise AssertionError("Bolt listeners still running")
+
+
 @dataclass
 class Stack:
     container: Runtime
@@ -34,6 +63,7 @@ class Stack:
     send: SlackSender
     clock: FixedClock
     engine: Engine
+    listeners: Listeners
 
     def until(self, done: Callable[[], bool], timeout: float = 5.0) -> None:
         """Wait for a listener's effect: Bolt acks first and runs the listener on its own
@@ -44,7 +74,9 @@ class Stack:
             time.sleep(0.01)
 
     def deliver(self) -> int:
-        """Deliver every due outbox row now (what the dispatcher loop does in production)."""
+        """Deliver every due outbox row now (what the dispatcher loop does in production), once
+        the listeners of the requests sent so far have written theirs."""
+        self.listeners.wait_idle()
         return self.dispatcher.drain()
 
     def delivered(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Any]:
@@ -61,6 +93,7 @@ class Stack:
                     raise
 
     def last_view(self, method: str = "views.open") -> dict[str, Any]:
+        self.listeners.wait_idle()
         return self.fake.calls_to(method)[-1].params["view"]
 
     def home_of(self, user: str) -> dict[str, Any]:
@@ -101,7 +134,15 @@ def stack(
         approvals_channel=APPROVALS,
     )
     client = make_client("xoxb-test", fake_slack.url, timeout=5)
-    container = bootstrap(settings, engine=engine, clock=clock, slack=True, client=client)
+    listeners = Listeners()
+    container = bootstrap(
+        settings,
+        engine=engine,
+        clock=clock,
+        slack=True,
+        client=client,
+        listener_executor=listeners,
+    )
     dispatcher = container.dispatcher
     server = HttpServer(
         WebApp(container.app, readiness(engine)), host="127.0.0.1", port=0, threads=8
@@ -116,6 +157,8 @@ def stack(
         send=SlackSender(server.url, SECRET, fake_slack),
         clock=clock,
         engine=engine,
+        listeners=listeners,
     )
     server.stop()
     dispatcher.stop()
+    listeners.shutdown(wait=True)

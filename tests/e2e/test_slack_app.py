@@ -226,7 +226,7 @@ def test_home_tab_books_lists_and_cancels(stack: Stack) -> None:
     home = stack.delivered("views.publish")[-1].params["view"]
     assert home["type"] == "home" and ids.OPEN_BOOK_MODAL in _actions(home["blocks"])
     stack.send.click(BOB, ids.OPEN_BOOK_MODAL, "home", view=home)
-    assert stack.fake.wait_for("views.open")[-1].params["view"]["callback_id"] == ids.BOOK_MODAL
+    assert stack.last_view()["callback_id"] == ids.BOOK_MODAL
 
     stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning")
     stack.deliver()
