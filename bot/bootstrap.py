@@ -157,6 +157,7 @@ def bootstrap(
         clock=clock,
         reminder_lead=timedelta(minutes=settings.reminder_minutes),
         nudge_after=timedelta(minutes=settings.admin_nudge_minutes),
+        offer_for=timedelta(minutes=settings.waitlist_offer_minutes),
     )
     bus = MessageBus(
         lambda: SqlAlchemyUnitOfWork(session_factory), context, after_commit=after_commit

@@ -75,6 +75,17 @@ def cmd_rooms_remove(args: argparse.Namespace) -> None:
     print(f"room {args.id} deactivated (its bookings are kept)")
 
 
+def cmd_rooms_checkin(args: argparse.Namespace) -> None:
+    _container().bus.handle(commands.UpdateRoom(args.id, by=OPERATOR, checkin_minutes=args.minutes))
+    if args.minutes:
+        print(
+            f"room {args.id}: check in within {args.minutes} minutes of the start, "
+            "or the booking is released"
+        )
+    else:
+        print(f"room {args.id}: check-in off")
+
+
 def cmd_bookings_list(args: argparse.Namespace) -> None:
     tz = ZoneInfo(args.tz)
     rows = _container().queries.bookings(room_id=args.room, day=args.date, tz=tz)
@@ -222,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     remove = rooms.add_parser("remove", help="deactivate a room (keeps its history)")
     remove.add_argument("id")
     remove.set_defaults(func=cmd_rooms_remove)
+    checkin = rooms.add_parser(
+        "checkin", help="ask bookers to check in; unattended bookings are released"
+    )
+    checkin.add_argument("id")
+    checkin.add_argument("minutes", type=int, help="the check-in window after the start; 0: off")
+    checkin.set_defaults(func=cmd_rooms_checkin)
 
     bookings = sub.add_parser("bookings", help="bookings").add_subparsers(
         dest="action", required=True

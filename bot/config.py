@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     outbox_breaker_reset_seconds: float = Field(default=30.0, gt=0)
     reminder_minutes: int = Field(default=10, ge=0, le=24 * 60)
     admin_nudge_minutes: int = Field(default=120, ge=1)
+    waitlist_offer_minutes: int = Field(default=15, ge=1, le=24 * 60)
     user_cache_ttl_seconds: int = Field(default=3600, ge=0)
 
     @field_validator("admin_user_ids", mode="before")

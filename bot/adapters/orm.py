@@ -30,7 +30,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import registry
 
-from bot.domain.model import Approval, ApprovalStatus, Booking, BookingStatus, Room
+from bot.domain.model import (
+    Approval,
+    ApprovalStatus,
+    Booking,
+    BookingStatus,
+    Room,
+    WaitlistEntry,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -274,10 +281,12 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Room, rooms)
     mapper_registry.map_imperatively(Booking, bookings)
     mapper_registry.map_imperatively(Approval, approvals)
+    mapper_registry.map_imperatively(WaitlistEntry, waitlist)
     event.listen(Booking, "load", _fresh_event_list)
+    event.listen(WaitlistEntry, "load", _fresh_event_list)
     _mapped = True
 
 
-def _fresh_event_list(booking: Booking, _context: Any) -> None:
+def _fresh_event_list(aggregate: Booking | WaitlistEntry, _context: Any) -> None:
     # A loaded aggregate never ran __init__, so it has no list to record events in yet.
-    booking.events = []
+    aggregate.events = []

@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session
 
 from bot.adapters import orm
 from bot.domain.events import Event
-from bot.domain.model import HOLDING, Approval, Booking, BookingStatus, Room
+from bot.domain.model import (
+    HOLDING,
+    MAX_CHECKIN_MINUTES,
+    Approval,
+    Booking,
+    BookingStatus,
+    Room,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from bot.services.ports import BookingRow, OutboxMessage
 
 #: The LISTEN/NOTIFY channel that tells dispatchers new outbox rows were committed.
@@ -103,6 +112,32 @@ class SqlBookingRepository:
         self.seen.update(found)
         return found
 
+    def unattended(self, now: datetime) -> list[tuple[Booking, timedelta]]:
+        b, r = orm.bookings.c, orm.rooms.c
+        # A window is at most MAX_CHECKIN_MINUTES, so only bookings that started since then
+        # can be due; the exact window is compared here, where interval arithmetic is portable.
+        query = (
+            select(Booking, r.checkin_minutes)
+            .join(orm.rooms, r.id == b.room_id)
+            .where(
+                b.status == BookingStatus.APPROVED,
+                b.checked_in_at.is_(None),
+                r.checkin_minutes.is_not(None),
+                b.starts_at <= now,
+                b.starts_at >= now - timedelta(minutes=MAX_CHECKIN_MINUTES),
+                b.ends_at > now,
+            )
+            .order_by(b.starts_at)
+            .with_for_update(skip_locked=True, of=orm.bookings)
+        )
+        found = [
+            (booking, timedelta(minutes=minutes))
+            for booking, minutes in self.session.execute(query)
+            if booking.starts_at + timedelta(minutes=minutes) <= now
+        ]
+        self.seen.update(booking for booking, _ in found)
+        return found
+
     def reminders_due(self, now: datetime, lead: timedelta) -> list[Booking]:
         b = orm.bookings.c
         return self._claim(
@@ -131,6 +166,57 @@ class SqlBookingRepository:
     def _claim(self, query: Any) -> list[Booking]:
         """Lock what a periodic job will change; rows another worker holds are left to it."""
         found = list(self.session.scalars(query.with_for_update(skip_locked=True)))
+        self.seen.update(found)
+        return found
+
+
+class SqlWaitlist:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.seen: set[WaitlistEntry] = set()
+
+    def add(self, entry: WaitlistEntry) -> None:
+        self.session.add(entry)
+        self.session.flush()
+        self.seen.add(entry)
+
+    def get(self, entry_id: int) -> WaitlistEntry | None:
+        w = orm.waitlist.c
+        entry = self.session.scalars(
+            select(WaitlistEntry).where(w.id == entry_id).with_for_update()
+        ).one_or_none()
+        if entry is not None:
+            self.seen.add(entry)
+        return entry
+
+    def waiting(self, room_id: str, starts_at: datetime, ends_at: datetime) -> list[WaitlistEntry]:
+        w = orm.waitlist.c
+        found = list(
+            self.session.scalars(
+                select(WaitlistEntry)
+                .where(
+                    w.room_id == room_id,
+                    w.status.in_([WaitlistStatus.WAITING, WaitlistStatus.OFFERED]),
+                    w.starts_at < ends_at,
+                    w.ends_at > starts_at,
+                )
+                .order_by(w.created_at, w.id)
+                .with_for_update()
+            )
+        )
+        self.seen.update(found)
+        return found
+
+    def lapsed(self, now: datetime) -> list[WaitlistEntry]:
+        w = orm.waitlist.c
+        found = list(
+            self.session.scalars(
+                select(WaitlistEntry)
+                .where(w.status == WaitlistStatus.OFFERED, w.offer_expires_at <= now)
+                .order_by(w.offer_expires_at)
+                .with_for_update(skip_locked=True)
+            )
+        )
         self.seen.update(found)
         return found
 

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.domain.commands import Command, ExpirePending, NudgeAdmins, SendReminders
+from bot.domain.commands import (
+    Command,
+    ExpirePending,
+    LapseOffers,
+    NudgeAdmins,
+    ReleaseUnattended,
+    SendReminders,
+)
 
 if TYPE_CHECKING:
     from bot.notifications.dispatcher import Dispatcher
@@ -43,6 +50,18 @@ PERIODIC: tuple[tuple[str, str, Command, str], ...] = (
         "remind bookers of bookings starting soon",
         SendReminders(),
         "queued %d reminder(s) of bookings starting soon",
+    ),
+    (
+        "release-unattended",
+        "release bookings nobody checked into",
+        ReleaseUnattended(),
+        "released %d booking(s) nobody checked into",
+    ),
+    (
+        "lapse-offers",
+        "pass waitlist offers nobody took to the next person",
+        LapseOffers(),
+        "passed on %d waitlist offer(s) nobody took in time",
     ),
     (
         "nudge-admins",

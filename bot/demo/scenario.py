@@ -1,8 +1,9 @@
 """``python -m bot demo``: the original system's scenario, offline, through the real app stack.
 
-Book, approve, book again, deny, cancel: signed HTTP requests go into the real app (waitress, Bolt,
-bus, SQLite), which talks to a local fake Slack Web API and sends email to a local SMTP sink. Then
-we print what the booker, the admin, the approvals channel and the mailbox saw.
+Book, approve, book again, deny, cancel, book and change: signed HTTP requests go into the real
+app (waitress, Bolt, bus, SQLite), which talks to a local fake Slack Web API and sends email to a
+local SMTP sink. Then we print what the booker, the admin, the approvals channel and the mailbox
+saw.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import re
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -167,8 +169,40 @@ def _scenario(container: Any, send: SlackSender, fake: FakeSlackApi, deliver: An
     _say("5. Minji cancels the approved booking")
     print(send.command(BOOKER, "cancel 1").text)
     deliver()
+
+    _say("6. Minji books the board room, and the admin approves it")
+    print(send.command(BOOKER, f"201 {day} 16:00-17:00 Planning").text)
+    deliver()
+    send.click(ADMIN, ids.APPROVE, "3", channel=APPROVALS, message_ts="3")
+    _approved(container, 3)
+    deliver()
+
+    _say("7. Minji moves it half an hour later with Change on her App Home tab")
+    home = [c for c in fake.calls_to("views.publish") if c.params["user_id"] == BOOKER][-1]
+    home = home.params["view"]  # her Home tab as the last delivery left it
+    opened = len(fake.calls_to("views.open"))
+    send.click(BOOKER, ids.CHANGE, "3", view=home)
+    form = fake.wait_for("views.open", count=opened + 1)[-1].params["view"]
+    reply = send.submit(BOOKER, form, booking_values("201", day, "16:30", "17:30", "Planning"))
+    print(f"modal answer: {_plain(reply.json['view']['blocks'])}")
+    deliver()
+    card = fake.calls_to("chat.update")[-1].params
+    print(f"the card asks the admin again, showing old -> new:\n{_plain(card['blocks'])}")
+    print("the admin approves the change")
+    send.click(ADMIN, ids.APPROVE, "3", channel=APPROVALS, message_ts="3")
+    _approved(container, 3)
+    deliver()
     send.event({"type": "app_home_opened", "user": ADMIN, "tab": "home"})
     fake.wait_for("views.publish")
+
+
+def _approved(container: Any, booking_id: int, timeout: float = 10.0) -> None:
+    """A click is answered before its listener runs: wait until the approval is committed."""
+    deadline = time.monotonic() + timeout
+    while (row := container.queries.booking(booking_id)) is None or row.status != "APPROVED":
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"booking #{booking_id} was not approved in {timeout:g} s")
+        time.sleep(0.02)
 
 
 def _report(fake: FakeSlackApi, mailbox: Mailbox) -> None:

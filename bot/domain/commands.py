@@ -61,6 +61,55 @@ class EndBooking(Command):
 
 
 @dataclass(frozen=True)
+class CheckIn(Command):
+    """The booker is in the room: a booking in a room with check-in is not auto-released."""
+
+    booking_id: int
+    by: str
+
+
+@dataclass(frozen=True)
+class ReleaseBooking(Command):
+    """The booker gives the room of an approved booking back (the reminder's Release)."""
+
+    booking_id: int
+    by: str
+
+
+@dataclass(frozen=True)
+class ReleaseUnattended(Command):
+    """Release every booking in a check-in room whose window passed without a check-in."""
+
+    by: str = "system"
+
+
+@dataclass(frozen=True)
+class JoinWaitlist(Command):
+    """Ask to be told when a taken slot frees up."""
+
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+    by: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimOffer(Command):
+    """Book it: request the slot a waitlist offer is for."""
+
+    entry_id: int
+    by: str
+
+
+@dataclass(frozen=True)
+class LapseOffers(Command):
+    """Offers nobody took in time pass to the next person waiting."""
+
+    by: str = "system"
+
+
+@dataclass(frozen=True)
 class ExpirePending(Command):
     """Expire every request whose start has passed without a decision."""
 
@@ -96,6 +145,8 @@ class UpdateRoom(Command):
     name: str | None = None
     capacity: int | None = None
     active: bool | None = None
+    #: Minutes of the room's check-in window; 0 turns check-in off, ``None`` keeps it.
+    checkin_minutes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,30 @@ class BookingReleased(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WaitlistOffered(Event):
+    """A slot someone waited for is free: they get a one-click offer until ``expires_at``.
+    ``booking_id`` is the booking whose end freed the slot."""
+
+    entry_id: int
+    user: str
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaitlistLapsed(Event):
+    """An offer was not taken in time: the slot passes to the next person waiting."""
+
+    entry_id: int
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class BookingReminderDue(Event):
     """An approved booking starts soon; its booker gets one reminder."""
 

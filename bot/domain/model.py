@@ -57,6 +57,9 @@ class ApprovalStatus(StrEnum):
     DENIED = "DENIED"
 
 
+#: The longest check-in window a room may have.
+MAX_CHECKIN_MINUTES = 120
+
 #: How long before its start a booking may be checked into.
 CHECKIN_OPENS_BEFORE = timedelta(minutes=15)
 
@@ -98,6 +101,23 @@ class Room:
                 field="capacity",
                 code="capacity_invalid",
             )
+        if self.checkin_minutes is not None and (
+            isinstance(self.checkin_minutes, bool)
+            or not isinstance(self.checkin_minutes, int)
+            or not 1 <= self.checkin_minutes <= MAX_CHECKIN_MINUTES
+        ):
+            raise InvalidBooking(
+                f"The check-in window is a whole number of minutes from 1 to "
+                f"{MAX_CHECKIN_MINUTES} (or empty for no check-in).",
+                field="checkin_minutes",
+                code="checkin_invalid",
+                params={"limit": MAX_CHECKIN_MINUTES},
+            )
+
+    @property
+    def checkin_window(self) -> timedelta | None:
+        """How long after a start the booker has to check in, if the room uses check-in."""
+        return None if self.checkin_minutes is None else timedelta(minutes=self.checkin_minutes)
 
     def ensure_bookable(self) -> None:
         if not self.active:
@@ -551,6 +571,89 @@ class Booking:
     @property
     def _event_id(self) -> int:
         return self.id or 0
+
+
+class WaitlistStatus(StrEnum):
+    WAITING = "WAITING"
+    OFFERED = "OFFERED"
+    BOOKED = "BOOKED"
+    LAPSED = "LAPSED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+@dataclass(eq=False)
+class WaitlistEntry:
+    """Someone waiting for a taken slot of a room, first come first served.
+
+    When the slot frees (a cancel, a denial, a release, a change that gives it up), the first
+    person waiting is offered it for a while; an offer not taken lapses and passes it on.
+    """
+
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+    user: str
+    title: str
+    created_at: datetime
+    status: WaitlistStatus = WaitlistStatus.WAITING
+    offered_at: datetime | None = None
+    offer_expires_at: datetime | None = None
+    booking_id: int | None = None
+    id: int | None = None
+    events: list[events.Event] = field(default_factory=list, repr=False)
+
+    def offer(self, *, freed_by: int, at: datetime, lasts: timedelta) -> None:
+        at = _utc(at)
+        if self.status != WaitlistStatus.WAITING:
+            raise InvalidTransition(f"Waitlist entry {self.id} is {self.status.lower()}.")
+        self.status, self.offered_at, self.offer_expires_at = WaitlistStatus.OFFERED, at, at + lasts
+        self.events.append(
+            events.WaitlistOffered(
+                booking_id=freed_by,
+                actor="system",
+                at=at,
+                entry_id=self.id or 0,
+                user=self.user,
+                room_id=self.room_id,
+                starts_at=self.starts_at,
+                ends_at=self.ends_at,
+                title=self.title,
+                expires_at=self.offer_expires_at,
+            )
+        )
+
+    def claim(self, by: str, at: datetime) -> None:
+        """The person the offer is for takes it (the booking is requested beside this)."""
+        at = _utc(at)
+        if by != self.user:
+            raise NotAllowed("This offer is for someone else.")
+        if self.status == WaitlistStatus.BOOKED:
+            raise InvalidTransition("You booked this slot already.")
+        if self.status != WaitlistStatus.OFFERED:
+            raise InvalidTransition("This offer is no longer open.")
+        assert self.offer_expires_at is not None
+        if at >= self.offer_expires_at:
+            raise InvalidTransition("This offer has lapsed; the slot passed to the next person.")
+        self.status = WaitlistStatus.BOOKED
+
+    def lapse(self, at: datetime) -> None:
+        at = _utc(at)
+        if self.status != WaitlistStatus.OFFERED or self.offer_expires_at is None:
+            raise InvalidTransition(f"Waitlist entry {self.id} has no open offer.")
+        if at < self.offer_expires_at:
+            raise InvalidTransition(f"The offer of waitlist entry {self.id} is still open.")
+        self.status = WaitlistStatus.LAPSED
+        self.events.append(
+            events.WaitlistLapsed(
+                booking_id=0,  # no booking: the offer ran out
+                actor="system",
+                at=at,
+                entry_id=self.id or 0,
+                room_id=self.room_id,
+                starts_at=self.starts_at,
+                ends_at=self.ends_at,
+            )
+        )
 
 
 @dataclass(eq=False)

@@ -15,8 +15,9 @@ from bot.handlers.commands import open_booking_modal
 from bot.handlers.deps import Deps, deps_of, in_users_language, tell
 from bot.services.ports import BookingRow
 from bot.views import ids, refusals, texts
+from bot.views.booking_modal import booking_modal
 from bot.views.home import MAX_PAGES, pages_of
-from bot.views.lists import LIST_LIMIT, cancelled, my_bookings
+from bot.views.lists import LIST_LIMIT, after, cancelled, my_bookings, waitlist_request
 from bot.views.modals import deny_modal, room_modal
 
 
@@ -105,6 +106,112 @@ def cancel(
         respond(replace_original=True, **cancelled(booking_id, reply))
 
 
+def end_now(
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: Any
+) -> None:
+    """End now on a booking under way, then the list it was clicked in again."""
+    ack()
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    booking_id = _booking_id(body)
+    try:
+        deps.bus.handle(c.EndBooking(booking_id, by=user))
+    except BookingError as error:
+        tell(client, body, refusals.reply(error))
+        return
+    container = body.get("container") or {}
+    if container.get("type") == "view":
+        deps.homes.publish(user, pages_of(body.get("view")))
+    elif body.get("response_url"):
+        now = deps.clock()
+        page = deps.queries.upcoming_for(user, now, limit=LIST_LIMIT)
+        reply = my_bookings(page.rows, page.total, deps.directory.tz(user), now)
+        respond(replace_original=True, **after(texts.ended_now(booking_id), reply))
+
+
+def change_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Open the booking form filled in with the booking; the submission changes it."""
+    ack()
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    booking_id = _booking_id(body)
+    row = deps.queries.booking(booking_id)
+    if row is None or not row.status.holds_slot or row.ends_at <= deps.clock():
+        tell(client, body, texts.cannot_change(booking_id, row.status if row else None))
+        return
+    view = booking_modal(
+        deps.queries.rooms(),
+        deps.directory.tz(user),
+        deps.clock(),
+        max_title=deps.settings.max_title_length,
+        booking=row,
+    )
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def check_in(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
+) -> None:
+    """Check in from the reminder DM; the reminder is replaced by the answer."""
+    ack()
+    booking_id = _booking_id(body)
+    command = c.CheckIn(booking_id, by=body["user"]["id"])
+    _answer(deps_of(context), body, respond, client, command, texts.checked_in(booking_id))
+
+
+def release(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
+) -> None:
+    ack()
+    booking_id = _booking_id(body)
+    command = c.ReleaseBooking(booking_id, by=body["user"]["id"])
+    _answer(deps_of(context), body, respond, client, command, texts.released(booking_id))
+
+
+def wait_for_slot(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
+) -> None:
+    """*Tell me if it frees up* on a refusal: join the waitlist for that slot."""
+    ack()
+    room_id, starts_at, ends_at, title = waitlist_request(body["actions"][0]["value"])
+    command = c.JoinWaitlist(room_id, starts_at, ends_at, by=body["user"]["id"], title=title)
+    _answer(deps_of(context), body, respond, client, command, texts.waiting(room_id))
+
+
+def book_offer(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
+) -> None:
+    """*Book it* on a waitlist offer: request the slot for the person offered it."""
+    ack()
+    deps = deps_of(context)
+    try:
+        booking_id = deps.bus.handle(c.ClaimOffer(_booking_id(body), by=body["user"]["id"]))
+    except BookingError as error:
+        tell(client, body, refusals.reply(error))
+        return
+    respond(replace_original=True, text=texts.claimed(booking_id))
+
+
+def _answer(
+    deps: Deps,
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    command: c.Command,
+    done: str,
+) -> None:
+    """Run a button's command and answer in place of the message it was on."""
+    try:
+        deps.bus.handle(command)
+    except BookingError as error:
+        tell(client, body, refusals.reply(error))
+        return
+    if body.get("response_url"):
+        respond(replace_original=True, text=done)
+    else:
+        tell(client, body, done)
+
+
 def open_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
     ack()
     deps = deps_of(context)
@@ -143,6 +250,12 @@ def register(app: App) -> None:
     app.action(ids.APPROVE)(in_users_language(approve))
     app.action(ids.DENY)(in_users_language(deny))
     app.action(ids.CANCEL)(in_users_language(cancel))
+    app.action(ids.CHANGE)(in_users_language(change_form))
+    app.action(ids.END_NOW)(in_users_language(end_now))
+    app.action(ids.CHECK_IN)(in_users_language(check_in))
+    app.action(ids.RELEASE)(in_users_language(release))
+    app.action(ids.WAIT)(in_users_language(wait_for_slot))
+    app.action(ids.BOOK_IT)(in_users_language(book_offer))
     app.action(ids.OPEN_BOOK_MODAL)(in_users_language(open_form))
     app.action(re.compile(f"^{ids.HOME_MORE}_"))(show_more)
     app.action(ids.ROOM_ADD)(in_users_language(room_form))

@@ -11,11 +11,12 @@ from slack_sdk import WebClient
 
 from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
+from bot.domain.model import CHECKIN_OPENS_BEFORE, BookingStatus
 from bot.handlers.deps import Deps, deps_of, in_users_language
 from bot.views import refusals, texts
 from bot.views.booking_modal import booking_modal, to_aware
 from bot.views.i18n import span
-from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list
+from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list, taken_reply
 
 ONE_LINE = re.compile(
     r"^(?P<room>\S+)\s+(?P<day>\d{4}-\d{2}-\d{2})\s+"
@@ -51,15 +52,21 @@ def book(ack: Ack, command: dict[str, Any], client: WebClient, context: Any) -> 
     if word == "help":
         ack(text=texts.help_text())
     elif word == "list":
-        tz = deps.directory.tz(user)
-        page = deps.queries.upcoming_for(user, deps.clock(), limit=LIST_LIMIT)
-        ack(**my_bookings(page.rows, page.total, tz))
+        tz, now = deps.directory.tz(user), deps.clock()
+        page = deps.queries.upcoming_for(user, now, limit=LIST_LIMIT)
+        ack(**my_bookings(page.rows, page.total, tz, now))
     elif word == "cancel":
         ack(text=cancel_from_text(deps, user, rest))
+    elif word == "checkin":
+        ack(text=checkin_now(deps, user))
     elif word == "rooms":
         ack(**rooms_list(deps.queries.rooms(include_inactive=True), is_admin=deps.is_admin(user)))
     elif (match := ONE_LINE.match(text)) is not None:
-        ack(text=book_one_line(deps, user, match))
+        reply = book_one_line(deps, user, match)
+        if isinstance(reply, dict):
+            ack(**reply)
+        else:
+            ack(text=reply)
     elif re.match(r"^\S+\s+\d{4}-", text):
         ack(text=texts.unreadable_booking())
     else:
@@ -82,7 +89,28 @@ def cancel_from_text(deps: Deps, user: str, rest: str) -> str:
     return texts.cancelled(booking_id, row.room_name, when)
 
 
-def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str:
+def checkin_now(deps: Deps, user: str) -> str:
+    """Check in to the user's approved booking that starts now (or is under way)."""
+    now = deps.clock()
+    rows = deps.queries.upcoming_for(user, now, limit=LIST_LIMIT).rows
+    starting = [
+        r
+        for r in rows
+        if r.status == BookingStatus.APPROVED
+        and r.checked_in_at is None
+        and r.starts_at - CHECKIN_OPENS_BEFORE <= now < r.ends_at
+    ]
+    if not starting:
+        return texts.no_checkin_now()
+    booking_id = starting[0].booking_id
+    try:
+        deps.bus.handle(c.CheckIn(booking_id, by=user))
+    except BookingError as error:
+        return refusals.reply(error)
+    return texts.checked_in(booking_id)
+
+
+def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str | dict[str, Any]:
     tz = deps.directory.tz(user)
     try:
         day = date.fromisoformat(match["day"])
@@ -103,7 +131,8 @@ def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str:
     except RoomUnavailable as error:
         from bot.handlers.submissions import unavailable_text
 
-        return ":no_entry: " + unavailable_text(deps, error, starts_at, ends_at, tz)
+        text = ":no_entry: " + unavailable_text(deps, error, starts_at, ends_at, tz)
+        return taken_reply(text, room_id, starts_at, ends_at, match["title"] or "")
     except BookingError as error:
         return refusals.reply(error)
     return texts.requested(booking_id, room_id, span(starts_at, ends_at, tz))

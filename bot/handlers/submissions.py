@@ -14,7 +14,7 @@ from bot.domain.errors import BookingError, RoomUnavailable
 from bot.handlers.deps import Deps, deps_of, in_users_language
 from bot.services.queries import suggest
 from bot.views import ids, refusals, texts
-from bot.views.booking_modal import read_booking, request_sent
+from bot.views.booking_modal import change_saved, read_booking, request_sent
 
 FIELD_BLOCKS = {
     "room": ids.ROOM_BLOCK,
@@ -61,19 +61,38 @@ def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
     if form is None:
         ack(response_action="errors", errors=errors)
         return
-    try:
-        booking_id = deps.bus.handle(
-            c.RequestBooking(form.room_id, form.starts_at, form.ends_at, by=user, title=form.title)
+    command: c.Command
+    if form.booking_id is not None:
+        command = c.ChangeBooking(
+            form.booking_id,
+            by=user,
+            room_id=form.room_id,
+            starts_at=form.starts_at,
+            ends_at=form.ends_at,
+            title=form.title,
         )
+    else:
+        command = c.RequestBooking(
+            form.room_id, form.starts_at, form.ends_at, by=user, title=form.title
+        )
+    try:
+        result = deps.bus.handle(command)
     except RoomUnavailable as error:
         text = unavailable_text(deps, error, form.starts_at, form.ends_at, tz, markup=False)
+        if form.booking_id is None:
+            text += " " + texts.wait_hint()
         ack(response_action="errors", errors={ids.START_BLOCK: text})
         return
     except BookingError as error:
         block = FIELD_BLOCKS.get(error.field or "", ids.DATE_BLOCK)
         ack(response_action="errors", errors={block: refusals.text(error)})
         return
-    row = deps.queries.booking(booking_id)
+    if form.booking_id is not None:
+        changed = deps.queries.booking(form.booking_id)
+        assert changed is not None
+        ack(response_action="update", view=change_saved(changed, bool(result), tz))
+        return
+    row = deps.queries.booking(result)
     assert row is not None
     ack(response_action="update", view=request_sent(row, tz))
 

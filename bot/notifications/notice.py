@@ -28,6 +28,8 @@ KINDS = (
     "cancelled",
     "expired",
     "changed",
+    "released",
+    "offer",
     "reminder",
     "nudge",
 )
@@ -78,6 +80,13 @@ class Notice:
     was_room_name: str | None = None
     was_starts_at: datetime | None = None
     was_ends_at: datetime | None = None
+    #: A release by the scheduler (nobody checked in), not by the booker.
+    automatic: bool = False
+    #: The room's check-in window in minutes, on a reminder of a booking in such a room.
+    checkin: int | None = None
+    #: On a waitlist offer: the entry to book, and until when the offer is open.
+    entry_id: int | None = None
+    expires_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -112,7 +121,7 @@ class Notice:
     @property
     def withdraws_invite(self) -> bool:
         """A calendar invite went out earlier and this notice takes it back."""
-        return self.kind in ("cancelled", "denied") and self.was_approved
+        return self.kind in ("cancelled", "denied", "released") and self.was_approved
 
     @property
     def moves_invite(self) -> bool:
@@ -169,11 +178,13 @@ class Notice:
             "at": self.at.isoformat(),
             "booking": booking,
         }
-        for name in ("minutes", "waiting_minutes"):
+        for name in ("minutes", "waiting_minutes", "checkin", "entry_id"):
             if getattr(self, name) is not None:
                 payload[name] = getattr(self, name)
-        for name in ("was_approved", "by_admin", "needs_approval", "ended_early"):
+        for name in ("was_approved", "by_admin", "needs_approval", "ended_early", "automatic"):
             payload[name] = getattr(self, name)
+        if self.expires_at is not None:
+            payload["expires_at"] = self.expires_at.isoformat()
         return payload
 
     @classmethod
@@ -203,6 +214,10 @@ class Notice:
                 was_room_name=booking.get("was_room_name") or None,
                 was_starts_at=_maybe_moment(booking.get("was_starts_at")),
                 was_ends_at=_maybe_moment(booking.get("was_ends_at")),
+                automatic=bool(payload.get("automatic", False)),
+                checkin=_int(payload.get("checkin")),
+                entry_id=_int(payload.get("entry_id")),
+                expires_at=_maybe_moment(payload.get("expires_at")),
             )
         except BadPayload:
             raise

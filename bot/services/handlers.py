@@ -18,13 +18,22 @@ from bot.domain.errors import (
     Conflict,
     DuplicateRoom,
     InvalidBooking,
+    InvalidTransition,
     NotAllowed,
     RoomUnavailable,
     UnknownBooking,
     UnknownRoom,
 )
-from bot.domain.model import Approval, ApprovalStatus, Booking, BookingStatus, Room
-from bot.domain.rules import BookingLimits
+from bot.domain.model import (
+    Approval,
+    ApprovalStatus,
+    Booking,
+    BookingStatus,
+    Room,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from bot.domain.rules import BookingLimits, overlaps, validate_request
 from bot.notifications.notice import CardRefresh, HomeRefresh, Notice
 from bot.services.ports import BookingRow, Channel, OutboxMessage
 from bot.services.unit_of_work import AbstractUnitOfWork
@@ -49,6 +58,8 @@ class Context:
     limits: BookingLimits = field(default_factory=BookingLimits)
     clock: Callable[[], datetime] = _utcnow
     reminder_lead: timedelta = timedelta(minutes=10)
+    #: How long a waitlist offer stays open before it passes to the next person.
+    offer_for: timedelta = timedelta(minutes=15)
     nudge_after: timedelta = timedelta(hours=2)
 
     def is_admin(self, user: str) -> bool:
@@ -160,6 +171,89 @@ def end_booking(cmd: commands.EndBooking, uow: AbstractUnitOfWork, ctx: Context)
     booking.end_now(cmd.by, ctx.clock(), is_admin=ctx.is_admin(cmd.by))
 
 
+def check_in(cmd: commands.CheckIn, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    booking = _booking(uow, cmd.booking_id)
+    room = uow.rooms.get(booking.room_id)
+    window = room.checkin_window if room is not None else None
+    if window is None:
+        raise InvalidTransition(f"Room {booking.room_id} does not use check-in.")
+    booking.check_in(cmd.by, ctx.clock(), window=window, is_admin=ctx.is_admin(cmd.by))
+
+
+def release_booking(cmd: commands.ReleaseBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    booking = _booking(uow, cmd.booking_id)
+    booking.release(cmd.by, ctx.clock(), is_admin=ctx.is_admin(cmd.by))
+
+
+def release_unattended(
+    cmd: commands.ReleaseUnattended, uow: AbstractUnitOfWork, ctx: Context
+) -> int:
+    """Bookings nobody checked into are released: the room is free for whoever walks by."""
+    now = ctx.clock()
+    due = uow.bookings.unattended(now)
+    for booking, window in due:
+        booking.release("system", now, window=window)
+    return len(due)
+
+
+def join_waitlist(cmd: commands.JoinWaitlist, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    """Wait for a taken slot; asking twice for the same slot keeps the first place in line."""
+    room = uow.rooms.get(cmd.room_id)
+    if room is None:
+        raise UnknownRoom(f"There is no room {cmd.room_id!r}.")
+    room.ensure_bookable()
+    now = ctx.clock()
+    title = " ".join(cmd.title.split())
+    validate_request(
+        starts_at=cmd.starts_at, ends_at=cmd.ends_at, title=title, now=now, limits=ctx.limits
+    )
+    if not uow.bookings.conflicts(room.id, cmd.starts_at, cmd.ends_at):
+        raise InvalidBooking(f"Room {room.id} is free then: book it instead.", field="start")
+    for entry in uow.waitlist.waiting(room.id, cmd.starts_at, cmd.ends_at):
+        if entry.user == cmd.by and (entry.starts_at, entry.ends_at) == (
+            cmd.starts_at.astimezone(UTC),
+            cmd.ends_at.astimezone(UTC),
+        ):
+            assert entry.id is not None
+            return entry.id
+    entry = WaitlistEntry(
+        room_id=room.id,
+        starts_at=cmd.starts_at.astimezone(UTC),
+        ends_at=cmd.ends_at.astimezone(UTC),
+        user=cmd.by,
+        title=title,
+        created_at=now,
+    )
+    uow.waitlist.add(entry)
+    assert entry.id is not None
+    return entry.id
+
+
+def claim_offer(cmd: commands.ClaimOffer, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    """Book it: the offer and the request commit together, or neither does."""
+    entry = uow.waitlist.get(cmd.entry_id)
+    if entry is None:
+        raise UnknownBooking("That offer no longer exists.")
+    entry.claim(cmd.by, ctx.clock())
+    booking_id = request_booking(
+        commands.RequestBooking(
+            entry.room_id, entry.starts_at, entry.ends_at, by=cmd.by, title=entry.title
+        ),
+        uow,
+        ctx,
+    )
+    entry.booking_id = booking_id
+    return booking_id
+
+
+def lapse_offers(cmd: commands.LapseOffers, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    now = ctx.clock()
+    due = uow.waitlist.lapsed(now)
+    for entry in due:
+        entry.lapse(now)
+    return len(due)
+
+
 def expire_pending(cmd: commands.ExpirePending, uow: AbstractUnitOfWork, ctx: Context) -> int:
     now = ctx.clock()
     due = uow.bookings.pending_started(now)
@@ -206,13 +300,16 @@ def update_room(cmd: commands.UpdateRoom, uow: AbstractUnitOfWork, ctx: Context)
             params={"room_id": cmd.room_id},
         )
     # Validate through the constructor before touching the stored room.
+    checkin = room.checkin_minutes if cmd.checkin_minutes is None else cmd.checkin_minutes or None
     checked = Room(
         room.id,
         room.name if cmd.name is None else cmd.name,
         room.capacity if cmd.capacity is None else cmd.capacity,
         room.active if cmd.active is None else cmd.active,
+        checkin,
     )
     room.name, room.capacity, room.active = checked.name, checked.capacity, checked.active
+    room.checkin_minutes = checked.checkin_minutes
 
 
 def deactivate_room(cmd: commands.DeactivateRoom, uow: AbstractUnitOfWork, ctx: Context) -> None:
@@ -315,6 +412,7 @@ def project_closed(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -
     status = {
         events.BookingCancelled: BookingStatus.CANCELLED,
         events.BookingExpired: BookingStatus.EXPIRED,
+        events.BookingReleased: BookingStatus.RELEASED,
     }[type(event)]
     cancelled_by = event.actor if isinstance(event, events.BookingCancelled) else None
     row = _row(uow, event.booking_id)
@@ -325,6 +423,61 @@ def project_closed(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -
             cancelled_by=cancelled_by,
             sequence=getattr(event, "sequence", row.sequence),
         )
+    )
+
+
+def project_checked_in(
+    event: events.BookingCheckedIn, uow: AbstractUnitOfWork, ctx: Context
+) -> None:
+    uow.booking_list.upsert(
+        dataclasses.replace(_row(uow, event.booking_id), checked_in_at=event.at)
+    )
+
+
+def offer_freed_slot(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """A booking gave up its slot (or part of it): offer it to whoever waits for it."""
+    if isinstance(event, events.BookingChanged):
+        room_id, starts_at, ends_at = event.was_room_id, event.was_starts_at, event.was_ends_at
+    elif isinstance(event, events.WaitlistLapsed):
+        room_id, starts_at, ends_at = event.room_id, event.starts_at, event.ends_at
+    else:
+        row = _row(uow, event.booking_id)
+        room_id, starts_at, ends_at = row.room_id, row.starts_at, row.ends_at
+    now = ctx.clock()
+    if ends_at <= now:
+        return
+    entries = uow.waitlist.waiting(room_id, starts_at, ends_at)
+    offered = [e for e in entries if e.status == WaitlistStatus.OFFERED]
+    for entry in entries:
+        if entry.status != WaitlistStatus.WAITING or entry.starts_at <= now:
+            continue
+        if any(overlaps(o.starts_at, o.ends_at, entry.starts_at, entry.ends_at) for o in offered):
+            continue  # someone before them holds an offer for part of it
+        if uow.bookings.conflicts(entry.room_id, entry.starts_at, entry.ends_at):
+            continue  # not all of their slot is free
+        entry.offer(freed_by=event.booking_id, at=now, lasts=ctx.offer_for)
+        offered.append(entry)
+
+
+def notify_offer(event: events.WaitlistOffered, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """The person first in line gets a DM with *Book it* (the slot, not a booking, yet)."""
+    room = uow.rooms.get(event.room_id)
+    notice = Notice(
+        kind="offer",
+        actor=event.actor,
+        at=event.at,
+        booking_id=event.booking_id,
+        room_id=event.room_id,
+        room_name=room.name if room else event.room_id,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        booker=event.user,
+        title=event.title,
+        entry_id=event.entry_id,
+        expires_at=event.expires_at,
+    )
+    uow.outbox.add(
+        [OutboxMessage(event.event_id, Channel.DM, event.user, notice.to_payload(), event.at)]
     )
 
 
@@ -368,6 +521,7 @@ NOTICE_KIND: dict[type[events.Event], str] = {
     events.BookingCancelled: "cancelled",
     events.BookingExpired: "expired",
     events.BookingChanged: "changed",
+    events.BookingReleased: "released",
 }
 
 
@@ -379,6 +533,8 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
         extra = {"was_approved": event.was_approved, "by_admin": event.by_admin}
     if isinstance(event, events.BookingDenied):
         extra = {"was_approved": event.was_approved}
+    if isinstance(event, events.BookingReleased):
+        extra = {"was_approved": True, "automatic": event.automatic}
     if isinstance(event, events.BookingChanged):
         extra = {
             "was_approved": event.was_approved,
@@ -407,7 +563,9 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
 
 def remind_booker(event: events.BookingReminderDue, uow: AbstractUnitOfWork, ctx: Context) -> None:
     row = _row(uow, event.booking_id)
-    notice = Notice.of("reminder", event, row, minutes=event.starts_in_minutes)
+    room = uow.rooms.get(row.room_id)
+    window = room.checkin_minutes if room is not None else None
+    notice = Notice.of("reminder", event, row, minutes=event.starts_in_minutes, checkin=window)
     uow.outbox.add(
         [OutboxMessage(event.event_id, Channel.DM, row.booker, notice.to_payload(), event.at)]
     )
@@ -433,6 +591,12 @@ COMMAND_HANDLERS: dict[type[commands.Command], Handler] = {
     commands.CancelBooking: cancel_booking,
     commands.ChangeBooking: change_booking,
     commands.EndBooking: end_booking,
+    commands.CheckIn: check_in,
+    commands.ReleaseBooking: release_booking,
+    commands.ReleaseUnattended: release_unattended,
+    commands.JoinWaitlist: join_waitlist,
+    commands.ClaimOffer: claim_offer,
+    commands.LapseOffers: lapse_offers,
     commands.ExpirePending: expire_pending,
     commands.SendReminders: send_reminders,
     commands.NudgeAdmins: nudge_admins,
@@ -446,10 +610,14 @@ COMMAND_HANDLERS: dict[type[commands.Command], Handler] = {
 EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {
     events.BookingRequested: [project_requested, open_approval, notify],
     events.BookingApproved: [project_decision, record_decision, notify],
-    events.BookingDenied: [project_decision, record_decision, notify],
-    events.BookingCancelled: [project_closed, drop_approval, notify],
-    events.BookingExpired: [project_closed, notify],
-    events.BookingChanged: [project_changed, reopen_approval, notify],
+    events.BookingDenied: [project_decision, record_decision, notify, offer_freed_slot],
+    events.BookingCancelled: [project_closed, drop_approval, notify, offer_freed_slot],
+    events.BookingExpired: [project_closed, notify, offer_freed_slot],
+    events.BookingChanged: [project_changed, reopen_approval, notify, offer_freed_slot],
+    events.BookingCheckedIn: [project_checked_in],
+    events.BookingReleased: [project_closed, notify, offer_freed_slot],
+    events.WaitlistOffered: [notify_offer],
+    events.WaitlistLapsed: [offer_freed_slot],
     events.BookingReminderDue: [remind_booker],
     events.ApprovalOverdue: [nudge],
 }

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.domain.events import Event
-from bot.domain.model import Approval, Booking, BookingStatus, Room
+from bot.domain.model import Approval, Booking, BookingStatus, Room, WaitlistEntry
 
 
 class Channel(StrEnum):
@@ -68,6 +68,7 @@ class BookingRow:
     was_starts_at: datetime | None = None
     was_ends_at: datetime | None = None
     was_title: str | None = None
+    checked_in_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +114,30 @@ class BookingRepository(Protocol):
 
     def pending_started(self, now: datetime) -> list[Booking]: ...
 
+    def unattended(self, now: datetime) -> list[tuple[Booking, timedelta]]:
+        """Approved bookings under way, not checked in, in a room with check-in whose window
+        has passed, each with that window; locked, skipping rows another worker holds."""
+
     def reminders_due(self, now: datetime, lead: timedelta) -> list[Booking]:
         """Approved, not yet reminded bookings starting in ``[now, now + lead]``."""
 
     def overdue_requests(self, requested_before: datetime) -> list[Booking]:
         """Pending, not yet nudged requests made before the given instant."""
+
+
+class WaitlistRepository(Protocol):
+    seen: set[WaitlistEntry]
+
+    def add(self, entry: WaitlistEntry) -> None: ...
+
+    def get(self, entry_id: int) -> WaitlistEntry | None:
+        """Load an entry locked for the rest of the transaction."""
+
+    def waiting(self, room_id: str, starts_at: datetime, ends_at: datetime) -> list[WaitlistEntry]:
+        """Entries of the room overlapping the slot, waiting or offered, first come first."""
+
+    def lapsed(self, now: datetime) -> list[WaitlistEntry]:
+        """Offers whose time ran out, locked, skipping rows another worker holds."""
 
 
 class ApprovalRepository(Protocol):

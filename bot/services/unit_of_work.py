@@ -18,6 +18,7 @@ from bot.services.ports import (
     EventLog,
     Outbox,
     RoomRepository,
+    WaitlistRepository,
 )
 
 #: serialization_failure, deadlock_detected, and exclusion_violation (another transaction
@@ -32,6 +33,7 @@ class AbstractUnitOfWork:
     event_log: EventLog
     booking_list: BookingList
     outbox: Outbox
+    waitlist: WaitlistRepository
 
     def __enter__(self) -> Self:
         return self
@@ -62,6 +64,10 @@ class AbstractUnitOfWork:
                 if event.booking_id == 0 and booking.id is not None:
                     event = dataclasses.replace(event, booking_id=booking.id)
                 yield event
+        waitlist = getattr(self, "waitlist", None)  # storage without a waitlist has no entries
+        for entry in waitlist.seen if waitlist is not None else ():
+            while entry.events:
+                yield entry.events.pop(0)
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
@@ -80,6 +86,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.event_log = repositories.SqlEventLog(self.session)
         self.booking_list = repositories.SqlBookingList(self.session)
         self.outbox = repositories.SqlOutbox(self.session)
+        self.waitlist = repositories.SqlWaitlist(self.session)
         return super().__enter__()
 
     def __exit__(

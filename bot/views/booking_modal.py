@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.model import BookingStatus
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
 from bot.views.blocks import OPTION_TEXT_MAX, Block, context, plain, section
@@ -39,11 +40,16 @@ def booking_modal(
     *,
     room_id: str | None = None,
     max_title: int = 150,
+    booking: BookingRow | None = None,
 ) -> dict[str, Any]:
     """The form, prefilled with today and the next half hour in the booker's time zone."""
     # Arithmetic in UTC, then shown locally: a wall-clock sum could land in a DST gap.
-    start = _next_half_hour(now.astimezone(tz)).astimezone(UTC).astimezone(tz)
-    end = (start.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
+    if booking is not None:  # the Change form: filled in with the booking
+        start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
+        room_id = booking.room_id
+    else:
+        start = _next_half_hour(now.astimezone(tz)).astimezone(UTC).astimezone(tz)
+        end = (start.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
     options = [_room_option(r) for r in rooms[:MAX_ROOM_OPTIONS]]
     room_select: Block = {
         "type": "static_select",
@@ -51,6 +57,9 @@ def booking_modal(
         "placeholder": plain(_("Choose a room")),
         "options": options,
     }
+    if booking is not None and not any(o["value"] == booking.room_id for o in options):
+        # a room deactivated since stays choosable for the booking that already holds it
+        options.insert(0, _room_option(RoomRow(booking.room_id, booking.room_name, 1, False)))
     chosen = next((o for o in options if o["value"] == room_id), None)
     if chosen is not None:
         room_select["initial_option"] = chosen
@@ -101,6 +110,7 @@ def booking_modal(
                 "action_id": ids.TITLE_ACTION,
                 "max_length": max_title,
                 "placeholder": plain(_("What is it for? (optional)")),
+                **({"initial_value": booking.title} if booking and booking.title else {}),
             },
         },
         context(
@@ -109,13 +119,26 @@ def booking_modal(
             ).format(zone=tz.key)
         ),
     ]
+    meta: dict[str, Any] = {"tz": tz.key}
+    if booking is not None:
+        meta["booking_id"] = booking.booking_id
+        blocks.insert(
+            0,
+            context(
+                _(
+                    "Changing booking #{booking_id}. Moving it, making it longer or choosing "
+                    "another room asks an admin to approve it again; a shorter slot or a new "
+                    "title keeps an approval."
+                ).format(booking_id=booking.booking_id)
+            ),
+        )
     return {
         "type": "modal",
         "callback_id": ids.BOOK_MODAL,
-        "title": plain(_("Book a room"), 24),
-        "submit": plain(_("Request"), 24),
+        "title": plain(_("Change booking") if booking else _("Book a room"), 24),
+        "submit": plain(_("Save change") if booking else _("Request"), 24),
         "close": plain(_("Cancel"), 24),
-        "private_metadata": json.dumps({"tz": tz.key}),
+        "private_metadata": json.dumps(meta),
         "blocks": blocks,
     }
 
@@ -143,12 +166,38 @@ def request_sent(row: BookingRow, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
+def change_saved(row: BookingRow, changed: bool, tz: ZoneInfo) -> dict[str, Any]:
+    """The modal after a change: what the booking is now, and whether it waits for approval."""
+    title = f" · {escape(row.title)}" if row.title else ""
+    heading = _("Booking #{booking_id}").format(booking_id=row.booking_id)
+    line = f"*{heading}* – {escape(row.room_name)}{title}\n{span(row.starts_at, row.ends_at, tz)}"
+    if not changed:
+        icon, note = ":information_source:", _("Nothing was different, so nothing changed.")
+    elif row.status == BookingStatus.PENDING:
+        icon = ":hourglass_flowing_sand:"
+        note = _(
+            "The new slot is held for you and the old one is free. An admin will approve or "
+            "deny the change; you'll get a DM and an email."
+        )
+    else:
+        icon = ":white_check_mark:"
+        note = _("It stays approved. You'll get a DM, and an email with the updated invite.")
+    return {
+        "type": "modal",
+        "title": plain(_("Booking changed") if changed else _("No change"), 24),
+        "close": plain(_("Done"), 24),
+        "blocks": [section(f"{icon} {line}"), context(note)],
+    }
+
+
 @dataclass(frozen=True)
 class BookingForm:
     room_id: str
     starts_at: datetime
     ends_at: datetime
     title: str
+    #: The booking being changed, if the form was opened by a Change button.
+    booking_id: int | None = None
 
 
 def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
@@ -204,4 +253,8 @@ def read_booking(view: dict[str, Any]) -> tuple[BookingForm | None, dict[str, st
         errors[ids.END_BLOCK] = clock_gap(end_text, day, tz)
     if starts_at is None or ends_at is None:
         return None, errors, tz
-    return BookingForm(room, starts_at, ends_at, title), {}, tz
+    booking_id = meta.get("booking_id")
+    form = BookingForm(
+        room, starts_at, ends_at, title, int(booking_id) if booking_id is not None else None
+    )
+    return form, {}, tz

@@ -7,6 +7,7 @@ a "Show more" button; the budget below keeps the worst case (admin, every list f
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,12 +30,12 @@ from bot.views.cards import status_word
 from bot.views.i18n import _, ngettext, span
 from bot.views.mrkdwn import clip, escape, mention
 
-UPCOMING_PAGE = 10
+UPCOMING_PAGE = 5  # an upcoming row takes two blocks (text, then Change/End now/Cancel)
 HISTORY_SIZE = 8
 PENDING_PAGE = 5  # a pending row takes two blocks (text, then Approve/Deny)
 MAX_PAGES = 4  # upcoming and pending grow by a page per "Show more", up to this many
 HISTORY_REASON_MAX = 120
-# Worst case, an admin with every list full: 4 + (10*4 + 1) + 2 + (2*5*4 + 1) + 1 + 3 = 92 <= 100.
+# Worst case, an admin with every list full: 4 + (2*5*4 + 1) + 2 + (2*5*4 + 1) + 1 + 3 = 92 <= 100.
 
 _STATUS_ICON = {
     BookingStatus.PENDING: ":hourglass_flowing_sand:",
@@ -101,6 +102,39 @@ def cancel_button(row: BookingRow, tz: ZoneInfo) -> Block:
     )
 
 
+def booking_actions(row: BookingRow, tz: ZoneInfo, now: datetime | None) -> Block:
+    """Change (the booking form, filled in), End now (while it is under way), Cancel."""
+    value = str(row.booking_id)
+    elements = [button(_("Change"), ids.CHANGE, value)]
+    in_progress = now is not None and row.starts_at <= now < row.ends_at
+    if row.status == BookingStatus.APPROVED and in_progress:
+        elements.append(
+            button(
+                _("End now"),
+                ids.END_NOW,
+                value,
+                confirm=confirm_dialog(
+                    _("End booking #{booking_id} now?").format(booking_id=row.booking_id),
+                    _("{room} is freed from the next minute for others.").format(
+                        room=row.room_name
+                    ),
+                    _("End now"),
+                    _("Keep it"),
+                ),
+            )
+        )
+    elements.append(cancel_button(row, tz))
+    return actions(*elements, block_id=f"booking_{row.booking_id}")
+
+
+def booking_rows(rows: Sequence[BookingRow], tz: ZoneInfo, now: datetime | None) -> list[Block]:
+    """Each upcoming booking: its line, then its buttons."""
+    blocks: list[Block] = []
+    for row in rows:
+        blocks += [section(booking_line(row, tz)), booking_actions(row, tz, now)]
+    return blocks
+
+
 def _more(list_name: str, shown: int, total: int, pages: int) -> list[Block]:
     if shown >= total:
         return []
@@ -128,10 +162,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
         header(_("Your upcoming bookings")),
     ]
     if data.upcoming:
-        blocks += [
-            section(booking_line(r, data.tz), accessory=cancel_button(r, data.tz))
-            for r in data.upcoming
-        ]
+        blocks += booking_rows(data.upcoming, data.tz, data.now)
         blocks += _more(
             "upcoming", len(data.upcoming), data.upcoming_total, data.pages.get("upcoming", 1)
         )

@@ -16,6 +16,12 @@ REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
 
 # bookings lists (ephemeral /book list, App Home)
 CANCEL = "cancel_booking"
+CHANGE = "change_booking"
+END_NOW = "end_booking"
+CHECK_IN = "check_in"
+RELEASE = "release_booking"
+WAIT = "join_waitlist"
+BOOK_IT = "claim_offer"
 OPEN_BOOK_MODAL = "open_book_modal"
 HOME_MORE = "home_more"
 

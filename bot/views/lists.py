@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
 from bot.views.blocks import Block, actions, button, context, section
-from bot.views.home import booking_line, cancel_button
+from bot.views.home import booking_rows
 from bot.views.i18n import _, ngettext
 from bot.views.mrkdwn import escape
 
@@ -17,12 +19,15 @@ LIST_LIMIT = 20  # 1 header + 20 bookings + 1 footer stays inside a message's 50
 ROOMS_SHOWN = 40  # 1 header + 40 rooms + 1 footer + 1 button row <= 50 blocks
 
 
-def my_bookings(rows: Sequence[BookingRow], total: int, tz: ZoneInfo) -> dict[str, Any]:
+def my_bookings(
+    rows: Sequence[BookingRow], total: int, tz: ZoneInfo, now: datetime | None = None
+) -> dict[str, Any]:
+    """The list with each booking's buttons; with ``now``, bookings under way offer End now."""
     if not rows:
         return {"text": _("You have no upcoming bookings. `/book` makes one."), "blocks": []}
     heading = _("*Your upcoming bookings* (times in {zone})").format(zone=tz.key)
     blocks: list[Block] = [section(heading)]
-    blocks += [section(booking_line(r, tz), accessory=cancel_button(r, tz)) for r in rows]
+    blocks += booking_rows(rows, tz, now)
     if total > len(rows):
         more = total - len(rows)
         blocks.append(
@@ -32,6 +37,40 @@ def my_bookings(rows: Sequence[BookingRow], total: int, tz: ZoneInfo) -> dict[st
         "You have {count} upcoming booking.", "You have {count} upcoming bookings.", total
     ).format(count=total)
     return {"text": text, "blocks": blocks}
+
+
+def taken_reply(
+    text: str, room_id: str, starts_at: datetime, ends_at: datetime, title: str
+) -> dict[str, Any]:
+    """A refusal because the slot is taken, offering to wait for it."""
+    value = json.dumps(
+        {
+            "room": room_id,
+            "start": starts_at.isoformat(),
+            "end": ends_at.isoformat(),
+            "title": title,
+        }
+    )
+    return {
+        "text": text,
+        "blocks": [section(text), actions(button(_("Tell me if it frees up"), ids.WAIT, value))],
+    }
+
+
+def waitlist_request(value: str) -> tuple[str, datetime, datetime, str]:
+    """What a *Tell me if it frees up* button carries: room, start, end, title."""
+    data = json.loads(value)
+    return (
+        str(data["room"]),
+        datetime.fromisoformat(data["start"]),
+        datetime.fromisoformat(data["end"]),
+        str(data.get("title") or ""),
+    )
+
+
+def after(done: str, listing: dict[str, Any]) -> dict[str, Any]:
+    """The list again after a click in it, saying what was done."""
+    return {**listing, "text": f"{done} {listing['text']}"}
 
 
 def cancelled(booking_id: int, listing: dict[str, Any]) -> dict[str, Any]:

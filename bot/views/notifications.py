@@ -19,8 +19,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.notifications.notice import NON_PERSON_ACTORS, Notice
-from bot.views import i18n
-from bot.views.i18n import _, ngettext
+from bot.views import i18n, ids
+from bot.views.i18n import _, moment, ngettext
 from bot.views.mrkdwn import clip, escape, mention
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -32,6 +32,8 @@ _EMOJI = {
     "cancelled": ":x:",
     "expired": ":alarm_clock:",
     "changed": ":pencil2:",
+    "released": ":recycle:",
+    "offer": ":sparkles:",
     "reminder": ":bell:",
     "nudge": ":eyes:",
 }
@@ -48,6 +50,10 @@ def _status_line(kind: str) -> str:
         return _("Cancelled")
     if kind == "changed":
         return _("Changed")
+    if kind == "released":
+        return _("Released")
+    if kind == "offer":
+        return _("Offer open")
     return _("Expired")
 
 
@@ -108,6 +114,14 @@ def headline(notice: Notice) -> str:
         return _("You cancelled your booking.")
     if kind == "expired":
         return _("Your booking request expired: no one decided before it started.")
+    if kind == "released":
+        if notice.automatic:
+            return _(
+                "Your booking was released: nobody checked in, so the room is free for others."
+            )
+        return _("You released your booking.")
+    if kind == "offer":
+        return _("A slot you were waiting for is free.")
     if kind == "changed":
         if notice.ended_early:
             return _("Your booking was ended early; the rest of the slot is free.")
@@ -152,6 +166,16 @@ def _follow_up(notice: Notice) -> str | None:
         return _("The room is free again.")
     if notice.kind in ("denied", "expired"):
         return _("You can request another slot with /book.")
+    if notice.kind == "offer":
+        return _(
+            "Book it with one click while the offer is open; after that it passes to the next "
+            "person waiting."
+        )
+    if notice.kind == "reminder" and notice.checkin:
+        return _(
+            "Check in within {minutes} minutes of the start, or the room is released for "
+            "others. Not needed any more? Release it now."
+        ).format(minutes=notice.checkin)
     if notice.kind == "changed":
         if notice.needs_approval:
             return _(
@@ -235,14 +259,62 @@ def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
     follow_up = _follow_up(notice)
     if follow_up and notice.kind != "approved":
         lines.append(follow_up)
-    context = [
-        _("Booking #{booking_id}").format(booking_id=notice.booking_id),
-        _actor_mention(notice) or _status_line(notice.kind),
-    ]
-    return [
+    if notice.kind == "offer" and notice.expires_at is not None:
+        lines.append(_("Open until {when}.").format(when=moment(notice.expires_at, tz)))
+    # a waitlist offer is about a slot, not about the booking whose end freed it
+    first = (
+        _("Waitlist")
+        if notice.kind == "offer"
+        else _("Booking #{booking_id}").format(booking_id=notice.booking_id)
+    )
+    context = [first, _actor_mention(notice) or _status_line(notice.kind)]
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]},
     ]
+    if notice.kind == "reminder" and notice.checkin:
+        blocks.append(_checkin_buttons(notice.booking_id))
+    if notice.kind == "offer" and notice.entry_id is not None:
+        blocks.append(_offer_button(notice.entry_id))
+    return blocks
+
+
+def _button(text: str, action_id: str, value: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+        **extra,
+    }
+
+
+def _checkin_buttons(booking_id: int) -> dict[str, Any]:
+    """Check in (the meeting is happening) and Release (it is not), on a reminder."""
+    value = str(booking_id)
+    confirm = {
+        "title": {"type": "plain_text", "text": _("Release the room?")},
+        "text": {"type": "plain_text", "text": _("Others can book it at once.")},
+        "confirm": {"type": "plain_text", "text": _("Release")},
+        "deny": {"type": "plain_text", "text": _("Keep it")},
+    }
+    return {
+        "type": "actions",
+        "block_id": f"checkin_{booking_id}",
+        "elements": [
+            _button(_("Check in"), ids.CHECK_IN, value, style="primary"),
+            _button(_("Release"), ids.RELEASE, value, confirm=confirm),
+        ],
+    }
+
+
+def _offer_button(entry_id: int) -> dict[str, Any]:
+    """*Book it* requests the slot for the reader; the offer passes on when it lapses."""
+    return {
+        "type": "actions",
+        "block_id": f"offer_{entry_id}",
+        "elements": [_button(_("Book it"), ids.BOOK_IT, str(entry_id), style="primary")],
+    }
 
 
 def dm_message(notice: Notice, tz: ZoneInfo) -> dict[str, Any]:
@@ -266,6 +338,10 @@ def _subject_head(kind: str) -> str:
         return _("Expired, no decision in time")
     if kind == "changed":
         return _("Changed")
+    if kind == "released":
+        return _("Released")
+    if kind == "offer":
+        return _("Free now")
     if kind == "reminder":
         return _("Starting soon")
     return _("Waiting for your decision")

@@ -44,6 +44,10 @@ TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "room_id_invalid": lambda p: _("A room id is 1 to 32 characters without spaces, such as 102."),
     "room_name_invalid": lambda p: _("A room name is 1 to 80 characters."),
     "capacity_invalid": lambda p: _("Capacity is a whole number from 1 to 10000."),
+    "checkin_invalid": lambda p: _(
+        "The check-in window is a whole number of minutes from 1 to {limit} "
+        "(or empty for no check-in)."
+    ).format(limit=p["limit"]),
     "room_inactive": lambda p: _(
         "Room {room_id} ({name}) is no longer available for booking."
     ).format(room_id=p["room_id"], name=p["name"]),

@@ -27,8 +27,9 @@ def help_text() -> str:
             _("• `{example}` – book in one line (times in your Slack time zone)").format(
                 example=example()
             ),
-            _("• `/book list` – your upcoming bookings, with Cancel buttons"),
+            _("• `/book list` – your upcoming bookings, with Change, End now and Cancel buttons"),
             _("• `/book cancel 42` – cancel booking #42"),
+            _("• `/book checkin` – check in to your booking starting now (where a room asks)"),
             _("• `/book rooms` – the rooms (admins can add and edit them there)"),
             _("• `/book help` – this help"),
             _(
@@ -36,6 +37,64 @@ def help_text() -> str:
                 "you get a DM and an email at each step."
             ),
         ]
+    )
+
+
+def cannot_change(booking_id: int, status: BookingStatus | None) -> str:
+    """A Change click on a booking that is gone, closed or over."""
+    if status is None:
+        return _("Booking #{booking_id} no longer exists.").format(booking_id=booking_id)
+    if status.holds_slot:
+        return _("Booking #{booking_id} is over and can no longer be changed.").format(
+            booking_id=booking_id
+        )
+    return _(
+        "Booking #{booking_id} is {status} and can no longer be changed. Nothing was changed."
+    ).format(booking_id=booking_id, status=status_word(status))
+
+
+def ended_now(booking_id: int) -> str:
+    return _(
+        ":checkered_flag: Booking #{booking_id} is ended; the rest of the slot is free."
+    ).format(booking_id=booking_id)
+
+
+def checked_in(booking_id: int) -> str:
+    return _(
+        ":white_check_mark: Checked in to booking #{booking_id}. The room stays yours."
+    ).format(booking_id=booking_id)
+
+
+def released(booking_id: int) -> str:
+    return _(":recycle: Booking #{booking_id} is released; others can book the room now.").format(
+        booking_id=booking_id
+    )
+
+
+def no_checkin_now() -> str:
+    return _(
+        "You have no approved booking starting now. Check-in opens 15 minutes before the start."
+    )
+
+
+def waiting(room_id: str) -> str:
+    return _(
+        ":hourglass: You're on the waitlist for room {room}. If the slot frees up, you get a DM "
+        "with *Book it*."
+    ).format(room=escape(room_id))
+
+
+def claimed(booking_id: int) -> str:
+    return _(
+        ":hourglass_flowing_sand: Requested (booking #{booking_id}). An admin will approve or "
+        "deny it; you'll get a DM and an email."
+    ).format(booking_id=booking_id)
+
+
+def wait_hint() -> str:
+    return _(
+        "To be told if it frees up, request it in one line with "
+        "/book <room> <date> <start>-<end>: the answer offers the waitlist."
     )
 
 

@@ -34,7 +34,8 @@ def test_the_demo_runs_the_original_scenario_offline(tmp_path: Path) -> None:
     # the booker's DMs, in order
     dms = section(out, "What Minji saw")
     # Minji's Slack locale is ko-KR: everything roombot tells her is Korean
-    assert dms.count("승인을 기다리고 있습니다") == 2
+    assert dms.count("예약 요청이 접수되어 승인을 기다리고 있습니다") == 3
+    assert "예약이 변경되어 다시 승인을 기다리고 있습니다" in dms  # the change
     assert "예약이 승인되었습니다" in dms and "예약 요청이 거절되었습니다" in dms
     assert "사유: The room is being repainted" in dms and "예약을 취소했습니다" in dms
     assert "waiting for approval" not in dms
@@ -42,7 +43,12 @@ def test_the_demo_runs_the_original_scenario_offline(tmp_path: Path) -> None:
     channel = section(out, "approvals channel")
     assert "Cancelled by requester (approved by @U0ADMIN before)" in channel
     assert "Denied by @U0ADMIN" in channel and "[Approve]" not in channel
-    # the mailbox: five emails, with an invite and its cancellation
+    # the mailbox: an email per step, with invites and a cancellation
     mailbox = section(out, "The mailbox")
-    assert mailbox.count("to Minji <minji@example.com>") == 5
+    assert mailbox.count("to Minji <minji@example.com>") >= 8
     assert "method=REQUEST" in mailbox and "method=CANCEL" in mailbox
+    # the change: the card asked again showing old -> new, the email moves the invite
+    changing = section(out, "7. Minji moves it")
+    assert "*Changed*" in changing and "[Approve]" in changing
+    moved = [line for line in mailbox.splitlines() if "4:30" in line and "method=REQUEST" in line]
+    assert moved and all("invite.ics" in line for line in moved)

@@ -239,3 +239,23 @@ def test_a_commit_wakes_the_dispatcher_loop(mail: Mail) -> None:
     mail.fake.wait_for("chat.postMessage", 1, timeout=10)
     assert datetime.now(UTC) - started < timedelta(seconds=30)
     mail.inbox.wait_for(1)
+
+
+def test_a_change_emails_the_updated_invite_same_uid_sequence_plus_one(mail: Mail) -> None:
+    booking = mail.request()
+    mail.container.bus.handle(c.ApproveBooking(booking, by=ADMIN))
+    start = mail.clock.now + timedelta(hours=2)
+    mail.container.bus.handle(
+        c.ChangeBooking(booking, by=BOOKER, ends_at=start + timedelta(minutes=30))
+    )
+    mail.dispatcher.drain()
+
+    _, approved, changed = (r.message for r in mail.inbox.wait_for(3))
+    assert str(changed["Subject"]).startswith("Changed:")
+    [(method, update)] = _calendars(changed)
+    [(_, invite)] = _calendars(approved)
+    assert method == "REQUEST"
+    assert _event(update)["uid"] == _event(invite)["uid"]
+    assert int(_event(update)["sequence"]) == int(_event(invite)["sequence"]) + 1
+    assert _event(update).decoded("dtend") == start + timedelta(minutes=30)
+    assert "The calendar invite is updated" in _text(changed)

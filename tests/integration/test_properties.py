@@ -1,5 +1,6 @@
-"""Property: whatever users and admins do, no two active bookings of a room overlap, and the read
-model says exactly what the bookings table says."""
+"""Property: whatever users and admins do (request, decide, cancel, change, end early, let time
+pass), no two active bookings of a room overlap, the read model says exactly what the bookings
+table says, and every change has its notification rows."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
+from bot.adapters import orm
 from bot.adapters.repositories import delete_all
 from bot.bootstrap import Container
 from bot.domain import commands as c
 from bot.domain.errors import BookingError
 from bot.domain.model import HOLDING
 from tests.conftest import ADMIN, FixedClock
-from tests.integration.helpers import add_rooms, booking_list, bookings
+from tests.integration.helpers import add_rooms, booking_list, bookings, events, outbox, rows
 
 ROOMS = ("A", "B")
 USERS = ("U1", "U2", ADMIN)
@@ -35,13 +37,39 @@ decisions = st.tuples(
     st.integers(0, 12),  # which booking, by position
     st.sampled_from(USERS),
 )
+changes = st.tuples(
+    st.just("change"),
+    st.integers(0, 12),  # which booking, by position
+    st.sampled_from(ROOMS),
+    st.integers(-2, 16),  # new start, in half hours from now (may be in the past)
+    st.integers(-1, 6),  # new length in half hours (may be invalid)
+    st.sampled_from(USERS),
+)
+ends = st.tuples(st.just("end"), st.integers(0, 12), st.sampled_from(USERS))
+waits = st.tuples(
+    st.just("join"),
+    st.sampled_from(ROOMS),
+    st.integers(0, 16),
+    st.integers(1, 4),
+    st.sampled_from(USERS),
+)
+claims = st.tuples(st.just("claim"), st.integers(0, 12), st.sampled_from(USERS))
 time_passes = st.tuples(st.just("wait"), st.integers(1, 4))
-operations = st.lists(st.one_of(requests, decisions, decisions, time_passes), max_size=25)
+operations = st.lists(
+    st.one_of(requests, decisions, decisions, changes, ends, waits, claims, time_passes),
+    max_size=25,
+)
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "150"))
 
 
-def _apply(container: Container, clock: FixedClock, operation: tuple, ids: list[int]) -> None:
+def _apply(
+    container: Container,
+    clock: FixedClock,
+    operation: tuple,
+    ids: list[int],
+    waiting: list[int],
+) -> None:
     bus = container.bus
     kind = operation[0]
     if kind == "request":
@@ -50,9 +78,36 @@ def _apply(container: Container, clock: FixedClock, operation: tuple, ids: list[
         ids.append(
             bus.handle(c.RequestBooking(room, starts_at, starts_at + length * HALF_HOUR, by=user))
         )
+    elif kind == "change" and ids:
+        _, position, room, start, length, user = operation
+        starts_at = clock.now + start * HALF_HOUR
+        bus.handle(
+            c.ChangeBooking(
+                ids[position % len(ids)],
+                by=user,
+                room_id=room,
+                starts_at=starts_at,
+                ends_at=starts_at + length * HALF_HOUR,
+            )
+        )
+    elif kind == "end" and ids:
+        _, position, user = operation
+        bus.handle(c.EndBooking(ids[position % len(ids)], by=user))
+    elif kind == "join":
+        _, room, start, length, user = operation
+        starts_at = clock.now + start * HALF_HOUR
+        waiting.append(
+            bus.handle(c.JoinWaitlist(room, starts_at, starts_at + length * HALF_HOUR, by=user))
+        )
+    elif kind == "claim" and waiting:
+        _, position, user = operation
+        ids.append(bus.handle(c.ClaimOffer(waiting[position % len(waiting)], by=user)))
+    elif kind in ("change", "end", "claim"):
+        return
     elif kind == "wait":
         clock.advance(operation[1] * HALF_HOUR)
         bus.handle(c.ExpirePending())
+        bus.handle(c.LapseOffers())
     elif ids:
         _, position, user = operation
         booking = ids[position % len(ids)]
@@ -80,11 +135,12 @@ def test_no_overlap_and_the_read_model_mirrors_the_bookings(
         delete_all(Session(bind=conn))
     add_rooms(container.bus, *ROOMS)
     ids: list[int] = []
+    waiting: list[int] = []
     try:
         for operation in script:
             # refusals are part of the game; what matters is what got stored
             with contextlib.suppress(BookingError):
-                _apply(container, clock, operation, ids)
+                _apply(container, clock, operation, ids, waiting)
     finally:
         clock.now = start
 
@@ -102,3 +158,21 @@ def test_no_overlap_and_the_read_model_mirrors_the_bookings(
         for field in ("room_id", "starts_at", "ends_at", "booker", "title", "status", "reason"):
             assert row[field] == b[field], (field, row, b)
         assert row["decided_by"] == b["decided_by"]
+        assert row["sequence"] == b["sequence"], (row, b)
+
+    # every change has its notification rows, written with it
+    kinds = {e["event_id"]: e["type"] for e in events(engine)}
+    noticed = {r["event_id"] for r in outbox(engine) if r["channel"] == "dm"}
+    changed = [
+        event_id
+        for event_id, kind in kinds.items()
+        if kind in ("BookingChanged", "BookingReleased", "WaitlistOffered")
+    ]
+    assert set(changed) <= noticed
+
+    # one open offer at a time for any part of a slot
+    offered = [e for e in rows(engine, orm.waitlist) if e["status"] == "OFFERED"]
+    for i, a in enumerate(offered):
+        for b in offered[i + 1 :]:
+            if a["room_id"] == b["room_id"]:
+                assert not (a["starts_at"] < b["ends_at"] and b["starts_at"] < a["ends_at"])

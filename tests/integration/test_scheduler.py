@@ -34,8 +34,15 @@ def test_jobs_are_coalesced_single_instance_with_a_grace_time(container: Contain
         jobs = {job.id: job for job in scheduler.get_jobs()}
     finally:
         scheduler.shutdown()
-    assert set(jobs) == {"expire-pending", "send-reminders", "nudge-admins", "outbox-poll"}
-    for periodic in ("expire-pending", "send-reminders", "nudge-admins"):
+    periodic_jobs = (
+        "expire-pending",
+        "send-reminders",
+        "release-unattended",
+        "lapse-offers",
+        "nudge-admins",
+    )
+    assert set(jobs) == {*periodic_jobs, "outbox-poll"}
+    for periodic in periodic_jobs:
         assert jobs[periodic].trigger.interval == timedelta(seconds=60)
     assert jobs["outbox-poll"].trigger.interval == timedelta(seconds=7)
     for job in jobs.values():

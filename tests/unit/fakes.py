@@ -22,7 +22,14 @@ from typing import Self
 
 from bot.domain.errors import RoomUnavailable
 from bot.domain.events import Event
-from bot.domain.model import Approval, Booking, BookingStatus, Room
+from bot.domain.model import (
+    Approval,
+    Booking,
+    BookingStatus,
+    Room,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from bot.services.handlers import conflict_of
 from bot.services.ports import BookingRow, OutboxMessage
 from bot.services.unit_of_work import AbstractUnitOfWork
@@ -145,6 +152,36 @@ def holding_overlaps(
     )
 
 
+class FakeWaitlist:
+    """Waitlist entries in memory. Not transactional: the bus tests that use the fakes never
+    wait for a slot (the waitlist is tested on the real databases)."""
+
+    def __init__(self) -> None:
+        self.entries: list[WaitlistEntry] = []
+        self.seen: set[WaitlistEntry] = set()
+
+    def add(self, entry: WaitlistEntry) -> None:
+        entry.id = len(self.entries) + 1
+        self.entries.append(entry)
+        self.seen.add(entry)
+
+    def get(self, entry_id: int) -> WaitlistEntry | None:
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+    def waiting(self, room_id: str, starts_at: datetime, ends_at: datetime) -> list[WaitlistEntry]:
+        return [
+            e
+            for e in self.entries
+            if e.room_id == room_id
+            and e.status in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+            and e.starts_at < ends_at
+            and starts_at < e.ends_at
+        ]
+
+    def lapsed(self, now: datetime) -> list[WaitlistEntry]:
+        return []
+
+
 class FakeApprovalRepository:
     def __init__(self, approvals: dict[int, Approval]) -> None:
         self._approvals = approvals
@@ -202,6 +239,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     event_log: FakeEventLog
     booking_list: FakeBookingList
     outbox: FakeOutbox
+    waitlist: FakeWaitlist
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -225,6 +263,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.event_log = FakeEventLog()
         self.booking_list = FakeBookingList(rows)
         self.outbox = FakeOutbox()
+        self.waitlist = FakeWaitlist()
 
     def __enter__(self) -> Self:
         self._begin()

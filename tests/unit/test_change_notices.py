@@ -152,3 +152,14 @@ def test_end_now_tells_the_booker_the_rest_is_free() -> None:
     bus.handle(c.EndBooking(booking_id, by="UBOB"))
     [dm] = [m for m in store.outbox if m.channel is Channel.DM and m.payload["kind"] == "changed"]
     assert "ended early" in dm_message(Notice.from_payload(dm.payload), SEOUL)["text"]
+
+
+def test_a_released_booking_withdraws_its_invite() -> None:
+    store = Store()
+    bus = _bus(store)
+    booking_id = _approved(bus)
+    bus.handle(c.ReleaseBooking(booking_id, by="UBOB"))
+    sent = _sent(_email(store, "released"))
+    [event] = _calendar(sent).walk("VEVENT")
+    assert _calendar(sent)["method"] == "CANCEL" and int(event["sequence"]) == 1
+    assert "calendar invite is withdrawn" in sent.get_body(("plain",)).get_content()

@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain import events
 from bot.domain.errors import InvalidBooking, InvalidTransition, NotAllowed, RoomInactive
-from bot.domain.model import Booking, BookingStatus, Room
+from bot.domain.model import Booking, BookingStatus, Room, WaitlistEntry, WaitlistStatus
 from bot.domain.rules import BookingLimits
 from tests.unit.test_domain import (
     ADMIN,
@@ -424,3 +424,55 @@ def test_an_ended_booking_is_not_released() -> None:
 def test_someone_else_cannot_release_a_booking() -> None:
     with pytest.raises(NotAllowed):
         booking_in(APPROVED).release(STRANGER, DECIDED)
+
+
+# --- waitlist entries -----------------------------------------------------------------------------
+
+OFFER_FOR = timedelta(minutes=15)
+
+
+def waiting_entry() -> WaitlistEntry:
+    entry = WaitlistEntry("102", STARTS, ENDS, STRANGER, "Retro", DECIDED)
+    entry.id = 3
+    return entry
+
+
+def test_a_waiting_entry_is_offered_once_and_records_the_offer() -> None:
+    entry = waiting_entry()
+    entry.offer(freed_by=7, at=DECIDED, lasts=OFFER_FOR)
+    assert entry.status is WaitlistStatus.OFFERED
+    assert entry.offer_expires_at == DECIDED + OFFER_FOR
+    [event] = entry.events
+    assert isinstance(event, events.WaitlistOffered)
+    assert (event.booking_id, event.entry_id, event.user) == (7, 3, STRANGER)
+    with pytest.raises(InvalidTransition):
+        entry.offer(freed_by=8, at=DECIDED, lasts=OFFER_FOR)
+
+
+def test_an_offer_is_claimed_by_its_person_while_open() -> None:
+    entry = waiting_entry()
+    with pytest.raises(InvalidTransition, match="no longer open"):
+        entry.claim(STRANGER, DECIDED)  # nothing offered yet
+    entry.offer(freed_by=7, at=DECIDED, lasts=OFFER_FOR)
+    with pytest.raises(NotAllowed):
+        entry.claim(BOOKER, DECIDED)
+    with pytest.raises(InvalidTransition, match="lapsed"):
+        entry.claim(STRANGER, DECIDED + OFFER_FOR)
+    entry.claim(STRANGER, DECIDED + OFFER_FOR - MINUTE)
+    assert entry.status is WaitlistStatus.BOOKED
+    with pytest.raises(InvalidTransition, match="already"):
+        entry.claim(STRANGER, DECIDED + MINUTE)
+
+
+def test_an_offer_lapses_only_once_its_time_is_up() -> None:
+    entry = waiting_entry()
+    with pytest.raises(InvalidTransition, match="no open offer"):
+        entry.lapse(DECIDED)
+    entry.offer(freed_by=7, at=DECIDED, lasts=OFFER_FOR)
+    entry.events.clear()
+    with pytest.raises(InvalidTransition, match="still open"):
+        entry.lapse(DECIDED + OFFER_FOR - MINUTE)
+    entry.lapse(DECIDED + OFFER_FOR)
+    assert entry.status is WaitlistStatus.LAPSED
+    [event] = entry.events
+    assert isinstance(event, events.WaitlistLapsed) and event.entry_id == 3

@@ -153,6 +153,10 @@ NOTICES = [
         payload("changed", actor=BOOKER, needs_approval=True, booking=MOVED),
         payload("changed", was_approved=True, booking=MOVED),
         payload("changed", actor=BOOKER, booking=MOVED | {"was_room_id": "102"}),
+        payload("released", actor="system", automatic=True, was_approved=True),
+        payload("released", actor=BOOKER, was_approved=True),
+        payload("reminder", actor="system", minutes=10, checkin=10),
+        payload("offer", actor="system", entry_id=3, expires_at=NOW.isoformat()),
     ]
 ]
 
@@ -211,6 +215,11 @@ def renders() -> Iterator[tuple[str, Render]]:
     home_tab: Callable[[Any], None] = lambda v: check_view(v, "home")  # noqa: E731
     yield "booking modal", (lambda: form.booking_modal(ROOMS, SEOUL, NOW), modal)
     yield "request sent", (lambda: form.request_sent(row(), SEOUL), modal)
+    yield "change form", (lambda: form.booking_modal(ROOMS, SEOUL, NOW, booking=ROWS[1]), modal)
+    for status in (BookingStatus.PENDING, BookingStatus.APPROVED):
+        saved = row(3, status)
+        yield f"change saved, {status}", (lambda r=saved: form.change_saved(r, True, SEOUL), modal)
+    yield "no change", (lambda: form.change_saved(ROWS[1], False, SEOUL), modal)
     yield "booking form errors", (lambda: form.read_booking(_submitted({}))[1], None)
     gap = _booking_values("2026-03-08", "02:30", "02:45")
     yield (
@@ -235,6 +244,25 @@ def renders() -> Iterator[tuple[str, Render]]:
         ),
     )
     yield "home, many dead", (lambda: _home(dead_notifications=3), home_tab)
+    under_way = START + timedelta(minutes=10)
+    yield "home, under way", (lambda: _home(now=under_way), home_tab)
+    yield (
+        "my bookings, under way",
+        (lambda: lists.my_bookings(ROWS[:3], 3, SEOUL, under_way), check_message),
+    )
+    yield (
+        "taken, with the waitlist",
+        (
+            lambda: lists.taken_reply(
+                texts.taken("102", PERSON, (START, under_way), SEOUL, None, []),
+                "102",
+                START,
+                under_way,
+                TITLE,
+            ),
+            check_message,
+        ),
+    )
     yield "my bookings", (lambda: lists.my_bookings(ROWS[:5], 30, SEOUL), check_message)
     yield "my bookings, one", (lambda: lists.my_bookings(ROWS[:1], 1, SEOUL), check_message)
     yield "no bookings", (lambda: lists.my_bookings([], 0, SEOUL), check_message)
@@ -305,6 +333,16 @@ def _replies() -> Iterator[tuple[str, Render]]:
     yield "taken, nameless", reply(lambda: texts.taken("102", None, held, SEOUL, None, []))
     yield "taken, unknown holder", reply(lambda: texts.taken("102", None, None, SEOUL, None, []))
     yield "not a number", reply(texts.capacity_not_a_number)
+    yield "cannot change, gone", reply(lambda: texts.cannot_change(42, None))
+    yield "cannot change, over", reply(lambda: texts.cannot_change(42, BookingStatus.APPROVED))
+    yield "cannot change, closed", reply(lambda: texts.cannot_change(42, BookingStatus.CANCELLED))
+    yield "ended now", reply(lambda: texts.ended_now(42))
+    yield "checked in", reply(lambda: texts.checked_in(42))
+    yield "released", reply(lambda: texts.released(42))
+    yield "no check-in now", reply(texts.no_checkin_now)
+    yield "on the waitlist", reply(lambda: texts.waiting("102"))
+    yield "offer claimed", reply(lambda: texts.claimed(42))
+    yield "wait hint", reply(texts.wait_hint)
     for code, params in REFUSALS:
         error = BookingError("(English)", code=code, params=params)
         yield f"refusal {code} {params}", reply(lambda e=error: refusals.reply(e))
@@ -322,6 +360,7 @@ REFUSALS: list[tuple[str, dict[str, object]]] = [
     ("room_id_invalid", {}),
     ("room_name_invalid", {}),
     ("capacity_invalid", {}),
+    ("checkin_invalid", {"limit": 120}),
     ("room_inactive", {"room_id": "102", "name": ROOM_NAME}),
     ("cannot_become", {"booking_id": 42, "status": "CANCELLED", "to": "APPROVED"}),
     ("not_yours", {}),

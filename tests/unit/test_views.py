@@ -702,7 +702,7 @@ def test_home_first_page_shows_more_buttons() -> None:
     (more_pending,) = buttons(blocks, f"{ids.HOME_MORE}_pending")
     assert more_upcoming["value"] == "upcoming"
     assert more_pending["value"] == "pending"
-    assert "490 more" in more_upcoming["text"]["text"]
+    assert f"{500 - UPCOMING_PAGE} more" in more_upcoming["text"]["text"]
     assert f"{500 - PENDING_PAGE} more" in more_pending["text"]["text"]
     assert len(buttons(blocks, ids.APPROVE)) == PENDING_PAGE
     assert [b["value"] for b in buttons(blocks, ids.DENY)] == [
@@ -873,8 +873,9 @@ def test_my_bookings_with_a_full_page_and_more() -> None:
     message = lists.my_bookings(rows, 35, SEOUL)
     check_message(message)
     blocks = message["blocks"]
-    assert len(blocks) == lists.LIST_LIMIT + 2
+    assert len(blocks) == 2 * lists.LIST_LIMIT + 2 <= 50  # each booking: its line, its buttons
     assert [b["value"] for b in buttons(blocks, ids.CANCEL)] == [str(r.booking_id) for r in rows]
+    assert [b["value"] for b in buttons(blocks, ids.CHANGE)] == [str(r.booking_id) for r in rows]
     assert contexts(blocks) == ["And 15 more; the App Home tab pages through all."]
     assert "35" in message["text"]
     assert "Asia/Seoul" in blocks[0]["text"]["text"]

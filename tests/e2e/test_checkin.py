@@ -1,0 +1,72 @@
+"""Check-in end to end: the reminder DM of a booking in a check-in room carries Check in and
+Release; a booking nobody checked into is released when the window passes (card, DM, Home)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain import commands as c
+from bot.domain.model import BookingStatus
+from bot.views import ids
+from tests.e2e.conftest import BOB, Stack
+from tests.e2e.test_change_booking import _approve
+from tests.e2e.test_slack_app import _actions, _card_update, _texts
+from tests.integration.helpers import bookings
+
+
+def _booked(stack: Stack, line: str) -> int:
+    assert "booking #" in stack.send.command(BOB, line).text
+    stack.deliver()
+    booking_id: int = bookings(stack.engine)[-1]["id"]
+    _approve(stack, booking_id)
+    return booking_id
+
+
+def test_a_booking_nobody_checks_into_is_released_when_the_window_passes(stack: Stack) -> None:
+    stack.container.bus.handle(c.UpdateRoom("102", by="cli", checkin_minutes=10))
+    # 18:00-19:00 in Seoul is 09:00-10:00 UTC, an hour after the stack's clock
+    booking = _booked(stack, "102 2026-12-01 18:00-19:00 Standup")
+
+    stack.clock.advance(timedelta(minutes=52))
+    stack.container.bus.handle(c.SendReminders())
+    stack.deliver()
+    reminder = stack.dms_to(BOB)[-1].params
+    assert ids.CHECK_IN in _actions(reminder["blocks"]) and ids.RELEASE in _actions(
+        reminder["blocks"]
+    )
+    assert "Check in within 10 minutes" in _texts(reminder["blocks"])
+
+    stack.clock.advance(timedelta(minutes=18))  # 10 minutes after the start
+    assert stack.container.bus.handle(c.ReleaseUnattended()) == 1
+    stack.deliver()
+
+    assert bookings(stack.engine)[0]["status"] == BookingStatus.RELEASED
+    assert "released" in stack.dms_to(BOB)[-1].params["text"]
+    card = _card_update(stack)
+    assert "Released" in _texts(card["blocks"]) and _actions(card["blocks"]) == []
+    assert "released" in _texts(stack.home_of(BOB)["blocks"])
+    assert [b["id"] for b in bookings(stack.engine)] == [booking]
+
+
+def test_check_in_from_the_reminder_keeps_the_room(stack: Stack) -> None:
+    stack.container.bus.handle(c.UpdateRoom("102", by="cli", checkin_minutes=10))
+    booking = _booked(stack, "102 2026-12-01 18:00-19:00 Standup")
+    stack.clock.advance(timedelta(minutes=55))
+    stack.container.bus.handle(c.SendReminders())
+    stack.deliver()
+
+    stack.send.click(BOB, ids.CHECK_IN, str(booking), channel="D0BOB", message_ts="5")
+    [response] = stack.fake.wait_for_responses()
+    assert "Checked in" in response.body["text"]
+    stack.clock.advance(timedelta(minutes=30))
+    assert stack.container.bus.handle(c.ReleaseUnattended()) == 0
+    assert bookings(stack.engine)[0]["status"] == BookingStatus.APPROVED
+
+
+def test_book_checkin_checks_in_to_the_booking_starting_now(stack: Stack) -> None:
+    stack.container.bus.handle(c.UpdateRoom("102", by="cli", checkin_minutes=10))
+    _booked(stack, "102 2026-12-01 18:00-19:00 Standup")
+    assert "no approved booking starting now" in stack.send.command(BOB, "checkin").text
+    stack.clock.advance(timedelta(minutes=58))
+    assert "Checked in to booking #1" in stack.send.command(BOB, "checkin").text
+    assert bookings(stack.engine)[0]["checked_in_at"] is not None

@@ -1,0 +1,51 @@
+"""The waitlist end to end: a one-line request refused because the slot is taken offers *Tell me
+if it frees up*; when the holder cancels, the first person waiting gets a DM whose *Book it*
+requests the slot for them with one click."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from bot.domain.model import BookingStatus
+from bot.views import ids
+from tests.e2e.conftest import AL, BOB, Stack
+from tests.e2e.test_slack_app import _actions, _texts
+from tests.integration.helpers import bookings
+
+
+def test_a_freed_slot_is_offered_and_booked_by_a_click(stack: Stack) -> None:
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    # Al (New York) asks for the same hour: 20:00-21:00 on Dec 1 in his zone
+    refused = stack.send.command(AL, "102 2026-12-01 20:00-21:00 Al's sync").json
+    assert "taken by Bob" in refused["text"]
+    [wait] = [e for b in refused["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert wait["action_id"] == ids.WAIT
+
+    stack.send.click(
+        AL, ids.WAIT, wait["value"], channel="C0GENERAL", message_ts="9", ephemeral=True
+    )
+    [joined] = stack.fake.wait_for_responses()
+    assert "on the waitlist" in joined.body["text"]
+
+    assert "cancelled" in stack.send.command(BOB, "cancel 1").text
+    stack.deliver()
+    offer = stack.dms_to(AL)[-1].params
+    assert "A slot you were waiting for is free" in offer["text"]
+    assert ids.BOOK_IT in _actions(offer["blocks"])
+    assert "Open until" in _texts(offer["blocks"])
+    [book_it] = [e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+    stack.send.click(AL, ids.BOOK_IT, book_it["value"], channel="D0AL", message_ts="7")
+    responses = stack.fake.wait_for_responses(count=2)
+    assert "Requested (booking #2)" in responses[-1].body["text"]
+    mine = {b["id"]: (b["booker"], b["status"], b["title"]) for b in bookings(stack.engine)}
+    assert mine[2] == ("UAL", BookingStatus.PENDING, "Al's sync")
+    # a second click does not book twice: it is told so
+    stack.send.click(AL, ids.BOOK_IT, book_it["value"], channel="D0AL", message_ts="7")
+    deadline = time.monotonic() + 10
+    while not any("booked this slot already" in m.params["text"] for m in stack.dms_to(AL)):
+        assert time.monotonic() < deadline, "the second click was not answered"
+        time.sleep(0.02)
+    assert len(bookings(stack.engine)) == 2
+    assert json.loads(wait["value"])["room"] == "102"
