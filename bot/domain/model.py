@@ -626,14 +626,16 @@ class WaitlistEntry:
         """The person the offer is for takes it (the booking is requested beside this)."""
         at = _utc(at)
         if by != self.user:
-            raise NotAllowed("This offer is for someone else.")
+            raise NotAllowed("This offer is for someone else.", code="offer_not_yours")
         if self.status == WaitlistStatus.BOOKED:
-            raise InvalidTransition("You booked this slot already.")
+            raise InvalidTransition("You booked this slot already.", code="offer_booked")
         if self.status != WaitlistStatus.OFFERED:
-            raise InvalidTransition("This offer is no longer open.")
+            raise InvalidTransition("This offer is no longer open.", code="offer_closed")
         assert self.offer_expires_at is not None
         if at >= self.offer_expires_at:
-            raise InvalidTransition("This offer has lapsed; the slot passed to the next person.")
+            raise InvalidTransition(
+                "This offer has lapsed; the slot passed to the next person.", code="offer_lapsed"
+            )
         self.status = WaitlistStatus.BOOKED
 
     def lapse(self, at: datetime) -> None:

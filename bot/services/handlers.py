@@ -176,7 +176,11 @@ def check_in(cmd: commands.CheckIn, uow: AbstractUnitOfWork, ctx: Context) -> No
     room = uow.rooms.get(booking.room_id)
     window = room.checkin_window if room is not None else None
     if window is None:
-        raise InvalidTransition(f"Room {booking.room_id} does not use check-in.")
+        raise InvalidTransition(
+            f"Room {booking.room_id} does not use check-in.",
+            code="no_check_in",
+            params={"room_id": booking.room_id},
+        )
     booking.check_in(cmd.by, ctx.clock(), window=window, is_admin=ctx.is_admin(cmd.by))
 
 
@@ -200,7 +204,11 @@ def join_waitlist(cmd: commands.JoinWaitlist, uow: AbstractUnitOfWork, ctx: Cont
     """Wait for a taken slot; asking twice for the same slot keeps the first place in line."""
     room = uow.rooms.get(cmd.room_id)
     if room is None:
-        raise UnknownRoom(f"There is no room {cmd.room_id!r}.")
+        raise UnknownRoom(
+            f"There is no room {cmd.room_id!r}.",
+            code="unknown_room",
+            params={"room_id": cmd.room_id},
+        )
     room.ensure_bookable()
     now = ctx.clock()
     title = " ".join(cmd.title.split())
@@ -208,7 +216,12 @@ def join_waitlist(cmd: commands.JoinWaitlist, uow: AbstractUnitOfWork, ctx: Cont
         starts_at=cmd.starts_at, ends_at=cmd.ends_at, title=title, now=now, limits=ctx.limits
     )
     if not uow.bookings.conflicts(room.id, cmd.starts_at, cmd.ends_at):
-        raise InvalidBooking(f"Room {room.id} is free then: book it instead.", field="start")
+        raise InvalidBooking(
+            f"Room {room.id} is free then: book it instead.",
+            field="start",
+            code="free_then",
+            params={"room_id": room.id},
+        )
     for entry in uow.waitlist.waiting(room.id, cmd.starts_at, cmd.ends_at):
         if entry.user == cmd.by and (entry.starts_at, entry.ends_at) == (
             cmd.starts_at.astimezone(UTC),
@@ -233,7 +246,7 @@ def claim_offer(cmd: commands.ClaimOffer, uow: AbstractUnitOfWork, ctx: Context)
     """Book it: the offer and the request commit together, or neither does."""
     entry = uow.waitlist.get(cmd.entry_id)
     if entry is None:
-        raise UnknownBooking("That offer no longer exists.")
+        raise UnknownBooking("That offer no longer exists.", code="offer_gone")
     entry.claim(cmd.by, ctx.clock())
     booking_id = request_booking(
         commands.RequestBooking(

@@ -132,6 +132,17 @@ TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
         "Booking #{booking_id} is {status}; it can no longer be changed."
     ).format(booking_id=p["booking_id"], status=_status(p["status"])),
     "end_in_the_past": lambda p: _("The end is in the past."),
+    "offer_not_yours": lambda p: _("This offer is for someone else."),
+    "offer_booked": lambda p: _("You booked this slot already."),
+    "offer_closed": lambda p: _("This offer is no longer open."),
+    "offer_lapsed": lambda p: _("This offer has lapsed; the slot passed to the next person."),
+    "offer_gone": lambda p: _("That offer no longer exists."),
+    "no_check_in": lambda p: _("Room {room_id} does not use check-in.").format(
+        room_id=p["room_id"]
+    ),
+    "free_then": lambda p: _("Room {room_id} is free then: book it instead.").format(
+        room_id=p["room_id"]
+    ),
     "room_taken": lambda p: _("Room {room_id} is taken for that time.").format(
         room_id=p["room_id"]
     ),

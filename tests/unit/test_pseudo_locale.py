@@ -397,6 +397,13 @@ REFUSALS: list[tuple[str, dict[str, object]]] = [
     ("check_in_open", {"booking_id": 42}),
     ("not_changeable", {"booking_id": 42, "status": "DENIED"}),
     ("end_in_the_past", {}),
+    ("offer_not_yours", {}),
+    ("offer_booked", {}),
+    ("offer_closed", {}),
+    ("offer_lapsed", {}),
+    ("offer_gone", {}),
+    ("no_check_in", {"room_id": "102"}),
+    ("free_then", {"room_id": "102"}),
 ]
 
 
