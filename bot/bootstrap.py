@@ -24,12 +24,13 @@ from bot.adapters import orm
 from bot.adapters.db import make_engine, make_session_factory
 from bot.adapters.directory import Directory
 from bot.adapters.scheduler import build_scheduler
-from bot.adapters.slack import make_client
+from bot.adapters.slack import delivery_client, make_client
 from bot.config import Settings
 from bot.handlers import register
 from bot.handlers.deps import Deps
 from bot.notifications.dispatcher import Dispatcher, DispatchSettings, Sender
-from bot.notifications.failures import slack_sender
+from bot.notifications.failures import SlackSender
+from bot.notifications.limits import Rate, RateLimiter
 from bot.notifications.mailer import SmtpMailer
 from bot.notifications.outbox import OutboxStore
 from bot.notifications.publishers import CardPublisher, HomePublisher
@@ -204,35 +205,50 @@ def _runtime(
     clock = core.bus.context.clock
     client = client or make_client(settings.slack_bot_token, settings.slack_api_url)
     directory = make_directory(client, settings)
+    # The dispatcher's own client sleeps out nothing: a 429 or an outage goes back to the
+    # dispatcher, which defers that row and throttles that method without holding up others.
+    sending = delivery_client(client)
+    sending_directory = make_directory(sending, settings)
     store = OutboxStore(core.engine)
     cards = CardPublisher(
-        client, settings.approvals_channel, core.queries, core.engine, settings.card_locale
+        sending, settings.approvals_channel, core.queries, core.engine, settings.card_locale
     )
     homes = HomePublisher(
-        client,
+        sending,
         core.queries,
-        directory,
+        sending_directory,
         is_admin=lambda user: user in settings.admin_user_ids,
         dead_count=store.dead_count,
         clock=clock,
     )
     senders: dict[str, Sender] = {
-        Channel.DM: DmSender(client, directory),
-        Channel.CARD: slack_sender(cards),
-        Channel.HOME: slack_sender(homes),
+        Channel.DM: DmSender(sending, sending_directory),
+        Channel.CARD: SlackSender(cards, cards.calls),
+        Channel.HOME: SlackSender(homes, homes.calls),
     }
     if mailer is None and settings.email_enabled:
         mailer = SmtpMailer.from_settings(settings)
     if mailer is not None:
         mail_from = settings.mail_from or f"roombot@{settings.smtp_host or 'localhost'}"
         senders[Channel.EMAIL] = EmailSender(
-            mailer, directory, mail_from, clock=clock, install_id=store.install_id
+            mailer, sending_directory, mail_from, clock=clock, install_id=store.install_id
         )
     else:
         log.info("email off: SMTP_HOST is not set, so notifications go to Slack only")
     senders.update(extra_senders)
     dispatcher = Dispatcher(
-        store, senders, dispatch or DispatchSettings.from_settings(settings), delivery_clock
+        store,
+        senders,
+        dispatch or DispatchSettings.from_settings(settings),
+        delivery_clock,
+        limiter=RateLimiter(
+            {
+                2: Rate.per_minute(settings.slack_tier2_per_minute),
+                3: Rate.per_minute(settings.slack_tier3_per_minute),
+                4: Rate.per_minute(settings.slack_tier4_per_minute),
+            },
+            Rate(settings.slack_channel_posts_per_second, settings.slack_channel_post_burst),
+        ),
     )
     if isinstance(mailer, SmtpMailer):
         dispatcher.closers.append(mailer.close)

@@ -1,4 +1,4 @@
-"""The Slack Web API client factory."""
+"""The Slack Web API clients: one for listeners, one for the notification dispatcher."""
 
 from __future__ import annotations
 
@@ -22,3 +22,9 @@ def make_client(token: str, base_url: str, *, timeout: int = 10) -> WebClient:
             ServerErrorRetryHandler(max_retry_count=1),
         ],
     )
+
+
+def delivery_client(client: WebClient) -> WebClient:
+    """The same workspace and API, without retry handlers: the dispatcher handles 429s (defer
+    the row, throttle the method) and outages (backoff, breaker) itself, and no send sleeps."""
+    return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout)

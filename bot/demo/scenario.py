@@ -226,9 +226,9 @@ def _report(fake: FakeSlackApi, mailbox: Mailbox) -> None:
     _say("The mailbox")
     for message in mailbox.messages:
         attachments = [
-            f"{part.get_filename() or 'invite.ics'} ({part.get_content_type()}, "
-            f"method={part.get_param('method')})"
-            for part in message.iter_attachments()
+            f"calendar ({part.get_content_type()}, method={part.get_param('method')})"
+            for part in message.walk()
+            if part.get_content_type() == "text/calendar"
         ]
         extra = f"  + {', '.join(attachments)}" if attachments else ""
         print(f"- to {message['To']}: {message['Subject']}{extra}")

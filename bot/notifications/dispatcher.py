@@ -1,22 +1,29 @@
-"""Delivers outbox rows: claim a batch, hand each row to its channel's sender, record the outcome.
+"""Delivers outbox rows: claim due rows, hand each to its channel's sender, record the outcome.
 
 Why it is shaped like this:
 
 - Booking commands only *write* rows (in their own transaction); this is the only code that talks
   to Slack or SMTP for notifications, so a dead mail server never slows down or fails a booking.
-- Each channel is a *lane*: in the background, every channel has its own thread claiming only
-  that channel's rows. A mail server that accepts connections and never answers holds up the
-  email lane for its timeout on every try; approval cards, DMs and home tabs go on meanwhile.
-- Lanes take turns: only one sends at a time, and one that has been sending longer than
-  ``turn_patience_seconds`` (it is waiting on a slow channel) loses its turn to the others.
-  Python runs one thread at a time, so four lanes busy at once would take four shares of the
-  interpreter from the web threads answering Slack; taking turns keeps notification work to one
-  share, and a stalled channel still stalls only itself.
-- Each channel has its own circuit breaker (``pybreaker``). After ``fail_max`` consecutive failures
-  the channel's rows are *deferred* (put back, the attempt not counted) until the breaker lets a
-  trial call through, so an outage does not burn every row's attempts.
+- Delivery is I/O-bound (a Slack call costs a round trip), so many rows are in flight at once:
+  up to ``channel_in_flight`` per channel, each in a thread of that channel's pool, and up to
+  ``max_in_flight`` overall. In the background every channel (a *lane*) claims only its own rows,
+  and only as many as it has free threads, so a row is never leased while it waits for a thread,
+  and a channel that hangs (a mail server that accepts connections and never answers) holds only
+  its own rows; the others go on at their own pace. Nothing takes turns across channels.
+- Slack's rate limits are kept here, before calling (:mod:`bot.notifications.limits`): a send
+  waits (in the dispatcher, holding only its own lane's thread) until its method's and channel's
+  buckets have a token, or, when that is further away than ``pace_wait_max_seconds``, is put back
+  until then. A 429 throttles that method or channel by ``Retry-After`` and puts its row back
+  without spending an attempt; no sender ever sleeps.
+- Each channel has its own circuit breaker (:mod:`bot.notifications.breaker`, which lets sends
+  through concurrently). After ``breaker_fail_max`` consecutive failures the channel's rows are
+  *deferred* (put back, the attempt not counted) until a trial send is allowed, so an outage
+  does not burn every row's attempts.
 - Transient failures back off exponentially with full jitter, so rows failing together do not
   retry together; after the last attempt a row is dead and the operator sees it.
+- App Home and approval card rows render *current* state: rows for the same home or card are
+  coalesced into one publish. Rows for the same recipient (home, card, or one person's DMs or
+  emails) go out one after the other in row order; different recipients' go out at once.
 """
 
 from __future__ import annotations
@@ -25,28 +32,31 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, Self
 
-import pybreaker
-
 from bot.config import Settings
+from bot.notifications.breaker import Breaker
 from bot.notifications.failures import (
     NoRecipient,
     PermanentFailure,
+    RateLimited,
     RetryLater,
     UpstreamUnavailable,
 )
+from bot.notifications.limits import Call, RateLimiter
 from bot.notifications.outbox import OutboxRow, OutboxStore
 from bot.services.ports import Channel
 
 log = logging.getLogger(__name__)
 
 #: Delivers one row. Raises :class:`PermanentFailure` when retrying cannot help, anything else
-#: when it might.
+#: when it might. A sender that calls Slack also has ``calls(row)``: the Web API calls the row
+#: costs, which the dispatcher paces by Slack's rate limits before sending.
 Sender = Callable[[OutboxRow], None]
 
 
@@ -71,8 +81,11 @@ class DispatchSettings:
     lease_seconds: float = 300.0
     breaker_fail_max: int = 5
     breaker_reset_seconds: float = 30.0
-    #: How long a lane may send before the others stop waiting for their turn.
-    turn_patience_seconds: float = 0.25
+    #: Sends in flight at once: in all, and per channel.
+    max_in_flight: int = 32
+    channel_in_flight: int = 8
+    #: A send that Slack's rate limits hold up longer than this is put back instead of waiting.
+    pace_wait_max_seconds: float = 5.0
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> Self:
@@ -86,66 +99,46 @@ class DispatchSettings:
             "lease_seconds": settings.outbox_lease_seconds,
             "breaker_fail_max": settings.outbox_breaker_fail_max,
             "breaker_reset_seconds": settings.outbox_breaker_reset_seconds,
+            "max_in_flight": settings.outbox_max_in_flight,
+            "channel_in_flight": settings.outbox_channel_in_flight,
         }
         values.update(overrides)
         return cls(**values)
 
 
-class _OpenSince(pybreaker.CircuitBreakerListener):
-    """Remembers when the breaker opened, so deferred rows can wait exactly until it half-opens."""
-
-    def __init__(self) -> None:
-        self.opened_at: float | None = None
-
-    def state_change(self, cb: Any, old_state: Any, new_state: Any) -> None:
-        self.opened_at = time.monotonic() if new_state.name == pybreaker.STATE_OPEN else None
+_Queued = tuple[Sequence[OutboxRow], float, "Future[None]"]
 
 
-@dataclass
-class _Channel:
-    breaker: pybreaker.CircuitBreaker
-    opened: _OpenSince
+class _Lane:
+    """One channel's threads, and how many of them are busy."""
 
-    def wait_seconds(self) -> float | None:
-        """Seconds until the breaker lets a trial call through; None when it lets calls now."""
-        if self.breaker.current_state != pybreaker.STATE_OPEN:
-            return None
-        since = self.opened.opened_at
-        if since is None:
-            return None
-        remaining = self.breaker.reset_timeout - (time.monotonic() - since)
-        return remaining if remaining > 0 else None
+    def __init__(self, name: str, size: int) -> None:
+        self.name = name
+        self.size = size
+        self.pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"outbox-{name}")
+        self.busy = 0
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.soonest: float | None = None  # monotonic time a row put back here is due
 
+    def free(self) -> int:
+        with self.lock:
+            return self.size - self.busy
 
-class _Turns:
-    """One lane sends at a time. A lane whose send outlasts ``patience`` (it is waiting on a slow
-    channel) loses its turn to the next lane waiting, and the others keep taking turns among
-    themselves; when the slow send ends, its lane simply waits for a turn again."""
+    def due_in(self, now: float, poll: float) -> float:
+        with self.lock:
+            if self.soonest is None:
+                return poll
+            return min(poll, max(self.soonest - now, 0.01))
 
-    def __init__(self, patience: float) -> None:
-        self.patience = patience
-        self._changed = threading.Condition()
-        self._since: float | None = None
-        self._holder = 0  # which turn is current; a turn taken over is not released twice
+    def put_back(self, due: float) -> None:
+        with self.lock:
+            self.soonest = due if self.soonest is None else min(self.soonest, due)
 
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        with self._changed:
-            while self._since is not None:
-                left = self.patience - (time.monotonic() - self._since)
-                if left <= 0:
-                    break  # the lane sending is stuck on its channel: take the turn over
-                self._changed.wait(left)
-            self._holder += 1
-            mine = self._holder
-            self._since = time.monotonic()
-        try:
-            yield
-        finally:
-            with self._changed:
-                if self._holder == mine:
-                    self._since = None
-                    self._changed.notify()
+    def claiming(self, now: float) -> None:
+        with self.lock:
+            if self.soonest is not None and self.soonest <= now:
+                self.soonest = None
 
 
 class Dispatcher:
@@ -155,31 +148,35 @@ class Dispatcher:
         senders: Mapping[str, Sender],
         params: DispatchSettings | None = None,
         clock: Callable[[], datetime] = _utcnow,
-        breakers: Mapping[str, pybreaker.CircuitBreaker] | None = None,
         *,
+        limiter: RateLimiter | None = None,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
         self.params = params or DispatchSettings()
         self.clock = clock
+        self.limiter = limiter
         self._rng = rng or random.Random()
-        self._channels: dict[str, _Channel] = {}
-        self._channels_lock = threading.Lock()
-        for channel, breaker in (breakers or {}).items():
-            self._channels[channel] = self._watch(breaker)
+        self._monotonic = monotonic
+        self._breakers: dict[str, Breaker] = {}
+        self._breakers_lock = threading.Lock()
         self._told_no_email: set[str] = set()
         self._told_lock = threading.Lock()
-        self._turns = _Turns(self.params.turn_patience_seconds)
-        self._wakes: dict[str, threading.Event] = {}
+        self._in_flight = threading.BoundedSemaphore(self.params.max_in_flight)
+        #: Units waiting behind one in flight for the same recipient (see :meth:`_submit`).
+        self._waiting: dict[tuple[object, ...], deque[_Queued]] = {}
+        self._lanes: dict[str, _Lane] = {}
+        self._lanes_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        #: Called by :meth:`close` after the loop stopped (the mailer's connection, say).
+        #: Called by :meth:`close` after the loop stopped (the mailer's connections, say).
         self.closers: list[Callable[[], None]] = []
         #: Wakes this dispatcher when another process commits outbox rows (PostgreSQL).
         self.listener: Listener | None = None
 
-    # -- one batch ------------------------------------------------------------------------------
+    # -- batches in the caller's thread ---------------------------------------------------------
 
     @property
     def lanes(self) -> tuple[str, ...]:
@@ -188,8 +185,8 @@ class Dispatcher:
         return tuple(dict.fromkeys([*(str(c) for c in Channel), *self.senders]))
 
     def run_once(self, channels: Collection[str] | None = None) -> int:
-        """Claim one batch of due rows (of ``channels``, or of any channel) and deliver it; return
-        how many rows were claimed."""
+        """Claim one batch of due rows (of ``channels``, or of any channel), deliver it with as
+        many sends in flight as the lanes allow, and return how many rows were claimed."""
         p = self.params
         rows = self.store.claim(
             self.clock(),
@@ -198,19 +195,10 @@ class Dispatcher:
             max_attempts=p.max_attempts,
             channels=channels,
         )
-        started = time.monotonic()
-        units = _coalesce(rows)
-        for index, unit in enumerate(units):
-            if index and time.monotonic() - started > p.lease_seconds / 2:
-                rest = [row for later in units[index:] for row in later]
-                log.warning(
-                    "batch is slow; handing %d row(s) back before the lease ends", len(rest)
-                )
-                for late in rest:
-                    self.store.defer(late.id, self.clock(), now=self.clock())
-                break
-            with self._turns.turn():
-                self._deliver(unit)
+        started = self._monotonic()
+        futures = [self._submit(unit, started) for unit in _coalesce(rows)]
+        for future in futures:
+            future.result()
         return len(rows)
 
     def drain(self, max_batches: int = 1000, channels: Collection[str] | None = None) -> int:
@@ -226,8 +214,87 @@ class Dispatcher:
                 break
         return total
 
-    def breaker(self, channel: str) -> pybreaker.CircuitBreaker:
-        return self._channel(channel).breaker
+    def breaker(self, channel: str) -> Breaker:
+        with self._breakers_lock:
+            found = self._breakers.get(channel)
+            if found is None:
+                found = Breaker(
+                    channel,
+                    self.params.breaker_fail_max,
+                    self.params.breaker_reset_seconds,
+                    monotonic=self._monotonic,
+                )
+                found.on_change = self._breaker_changed(channel)
+                self._breakers[channel] = found
+            return found
+
+    def _breaker_changed(self, channel: str) -> Callable[[str, str], None]:
+        def changed(old: str, new: str) -> None:
+            level = logging.WARNING if new == "open" else logging.INFO
+            log.log(level, "%s circuit breaker %s -> %s", channel, old, new)
+
+        return changed
+
+    # -- one unit -------------------------------------------------------------------------------
+
+    def _lane(self, channel: str) -> _Lane:
+        with self._lanes_lock:
+            lane = self._lanes.get(channel)
+            if lane is None:
+                lane = self._lanes[channel] = _Lane(channel, self.params.channel_in_flight)
+            return lane
+
+    def _submit(self, unit: Sequence[OutboxRow], batch_started: float) -> Future[None]:
+        """Hand a unit to its lane's threads. Units for the same recipient (the same home or
+        card, the same person's DMs or emails) go out one after the other, in row order, so
+        nobody reads "cancelled" before "approved"; a unit waiting behind another holds no
+        thread."""
+        lane = self._lane(unit[-1].channel)
+        key = _order_key(unit[-1])
+        future: Future[None] = Future()
+        with lane.lock:
+            lane.busy += 1
+            waiting = self._waiting.get(key)
+            if waiting is not None:
+                waiting.append((unit, batch_started, future))
+                return future
+            self._waiting[key] = deque()
+        lane.pool.submit(self._run_in_order, lane, key, unit, batch_started, future)
+        return future
+
+    def _run_in_order(
+        self,
+        lane: _Lane,
+        key: tuple[object, ...],
+        unit: Sequence[OutboxRow],
+        batch_started: float,
+        future: Future[None],
+    ) -> None:
+        while True:
+            self._run_unit(unit, batch_started)
+            with lane.lock:
+                lane.busy -= 1
+                waiting = self._waiting[key]
+                following = waiting.popleft() if waiting else None
+                if following is None:
+                    del self._waiting[key]
+            future.set_result(None)
+            lane.wake.set()
+            if following is None:
+                return
+            unit, batch_started, future = following
+
+    def _run_unit(self, unit: Sequence[OutboxRow], batch_started: float) -> None:
+        try:
+            if self._monotonic() - batch_started > self.params.lease_seconds / 2:
+                log.warning("%s row %d waited half its lease; handing it back", *_who(unit[-1]))
+                for row in unit:
+                    self.store.defer(row.id, self.clock(), now=self.clock())
+                return
+            self._deliver(unit)
+        except Exception:
+            # The database may be briefly unreachable; the rows keep their lease and come back.
+            log.exception("delivering %s row %d failed", *_who(unit[-1]))
 
     def _deliver(self, unit: Sequence[OutboxRow]) -> None:
         """Send one row, or one rendering standing for several rows (see :func:`_coalesce`):
@@ -240,46 +307,58 @@ class Dispatcher:
                     each.id, f"{row.channel} is not configured", now=self.clock()
                 )
             return
-        channel = self._channel(row.channel)
-        wait = channel.wait_seconds()
-        if wait is not None:
-            for each in unit:
-                self._defer(each, wait)
+        calls: Sequence[Call] = ()
+        describe = getattr(sender, "calls", None)
+        if self.limiter is not None and describe is not None:
+            calls = describe(row)
+            wait = self.limiter.reserve(calls)
+            if wait > self.params.pace_wait_max_seconds:
+                self.limiter.release(calls)
+                self._put_back(unit, wait)
+                return
+            if wait > 0 and self._stop.wait(wait):
+                self.limiter.release(calls)
+                self._put_back(unit, 0)
+                return
+        breaker = self.breaker(row.channel)
+        closed_for = breaker.admit()
+        if closed_for is not None:
+            self._put_back(unit, closed_for)
             return
         started = time.perf_counter()
         try:
-            channel.breaker.call(sender, row)
-        except pybreaker.CircuitBreakerError as exc:
-            tried = exc.__context__
-            if tried is None or isinstance(tried, pybreaker.CircuitBreakerError):
-                # Another thread opened the breaker between the check above and the call, or
-                # the breaker's own clock is a hair behind ours: look again soon.
-                wait = channel.wait_seconds() or min(1.0, channel.breaker.reset_timeout)
-                for each in unit:
-                    self._defer(each, wait)
-            else:
-                # A breaker made with throw_new_error_on_trip=True: this attempt was made and
-                # failed, which is what tripped it.
-                for each in unit:
-                    self._failed(each, tried, started)
+            with self._in_flight:
+                sender(row)
+        except RateLimited as exc:
+            breaker.abandon()
+            if self.limiter is not None:
+                self.limiter.throttle(exc.method, exc.channel, exc.after_seconds)
+            log.info("%s row %d: %s; putting it back", row.channel, row.id, exc)
+            self._put_back(unit, exc.after_seconds)
         except NoRecipient as exc:
+            breaker.success()  # the channel answered
             self._tell_no_recipient(row, exc)
             for each in unit:
                 self.store.mark_skipped(
                     each.id, str(exc), now=self.clock(), duration_ms=_ms(started)
                 )
         except PermanentFailure as exc:
-            log.warning(
-                "%s to %s (row %d) failed for good: %s", row.channel, row.recipient, row.id, exc
-            )
+            breaker.success()
+            log.warning("%s to %s (row %d) failed for good: %s", *_who(row, exc))
             for each in unit:
                 self.store.mark_failed(
                     each.id, _describe(exc), self.clock(), None, duration_ms=_ms(started)
                 )
+        except (UpstreamUnavailable, RetryLater) as exc:
+            breaker.abandon()  # not the channel's fault
+            for each in unit:
+                self._failed(each, exc, started)
         except Exception as exc:
+            breaker.failure()
             for each in unit:
                 self._failed(each, exc, started)
         else:
+            breaker.success()
             self.store.mark_sent(
                 row.id,
                 self.clock(),
@@ -322,9 +401,12 @@ class Dispatcher:
             delay = max(delay, exc.after_seconds)
         return delay
 
-    def _defer(self, row: OutboxRow, seconds: float) -> None:
+    def _put_back(self, unit: Sequence[OutboxRow], seconds: float) -> None:
+        """Defer rows without counting the attempt, and make their lane look again in time."""
         now = self.clock()
-        self.store.defer(row.id, now + timedelta(seconds=seconds), now=now)
+        for row in unit:
+            self.store.defer(row.id, now + timedelta(seconds=seconds), now=now)
+        self._lane(unit[-1].channel).put_back(self._monotonic() + seconds)
 
     def _tell_no_recipient(self, row: OutboxRow, exc: NoRecipient) -> None:
         user = exc.user or row.recipient
@@ -334,35 +416,14 @@ class Dispatcher:
             self._told_no_email.add(user)
         log.info("not sending %s to %s: %s", row.channel, user, exc)
 
-    def _channel(self, name: str) -> _Channel:
-        with self._channels_lock:
-            found = self._channels.get(name)
-            if found is None:
-                found = self._watch(
-                    pybreaker.CircuitBreaker(
-                        fail_max=self.params.breaker_fail_max,
-                        reset_timeout=self.params.breaker_reset_seconds,
-                        exclude=[PermanentFailure, UpstreamUnavailable],
-                        name=name,
-                        # The call that trips the breaker raises its own error: it was tried.
-                        throw_new_error_on_trip=False,
-                    )
-                )
-                self._channels[name] = found
-            return found
-
-    @staticmethod
-    def _watch(breaker: pybreaker.CircuitBreaker) -> _Channel:
-        opened = _OpenSince()
-        breaker.add_listener(opened)
-        return _Channel(breaker, opened)
-
     # -- background loop ------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Make every lane run a batch now instead of at its next poll."""
-        for event in self._wakes.values():
-            event.set()
+        """Make every lane look for due rows now instead of at its next poll."""
+        with self._lanes_lock:
+            lanes = list(self._lanes.values())
+        for lane in lanes:
+            lane.wake.set()
 
     def after_commit(self, events: Sequence[object]) -> None:
         """Message-bus hook: a command committed, and may have written outbox rows (the notices
@@ -382,16 +443,15 @@ class Dispatcher:
         return any(thread.is_alive() for thread in self._threads)
 
     def start(self) -> None:
-        """Start one delivery thread per lane (and the cross-process listener, if any)."""
+        """Start one claiming thread per lane (and the cross-process listener, if any)."""
         if self.running:
             return
         self._stop.clear()
-        self._wakes = {lane: threading.Event() for lane in self.lanes}
         self._threads = [
             threading.Thread(
-                target=self._loop, args=(lane, wake), name=f"outbox-{lane}", daemon=True
+                target=self._loop, args=(self._lane(lane),), name=f"outbox-{lane}", daemon=True
             )
-            for lane, wake in self._wakes.items()
+            for lane in self.lanes
         ]
         for thread in self._threads:
             thread.start()
@@ -408,6 +468,12 @@ class Dispatcher:
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0))
         self._threads = []
+        with self._lanes_lock:
+            lanes = list(self._lanes.values())
+        for lane in lanes:
+            lane.pool.shutdown(wait=True, cancel_futures=True)
+        with self._lanes_lock:
+            self._lanes.clear()
 
     def close(self) -> None:
         self.stop()
@@ -417,15 +483,32 @@ class Dispatcher:
             except Exception:
                 log.exception("closing %r failed", closer)
 
-    def _loop(self, lane: str, wake: threading.Event) -> None:
+    def _loop(self, lane: _Lane) -> None:
+        p = self.params
         while not self._stop.is_set():
-            wake.clear()
-            try:
-                self.drain(channels=(lane,))
-            except Exception:
-                # The database may be briefly unreachable; the rows wait there, so try again later.
-                log.exception("%s dispatch failed; retrying in %ss", lane, self.params.poll_seconds)
-            wake.wait(self.params.poll_seconds)
+            lane.wake.clear()
+            free = min(lane.free(), p.batch_size)
+            claimed = 0
+            if free > 0:
+                try:
+                    lane.claiming(self._monotonic())
+                    rows = self.store.claim(
+                        self.clock(),
+                        free,
+                        p.lease_seconds,
+                        max_attempts=p.max_attempts,
+                        channels=(lane.name,),
+                    )
+                    started = self._monotonic()
+                    for unit in _coalesce(rows):
+                        self._submit(unit, started)
+                    claimed = len(rows)
+                except Exception:
+                    # The database may be briefly unreachable; the rows wait there.
+                    log.exception("%s dispatch failed; retrying in %ss", lane.name, p.poll_seconds)
+            if claimed and claimed == free:
+                continue  # more may be due: claim again as soon as a thread is free
+            lane.wake.wait(lane.due_in(self._monotonic(), p.poll_seconds))
 
 
 def _coalesce(rows: Sequence[OutboxRow]) -> list[list[OutboxRow]]:
@@ -458,6 +541,17 @@ def _rendering(row: OutboxRow) -> tuple[object, ...] | None:
     if row.channel == Channel.CARD:
         return (row.channel, row.recipient, row.payload.get("booking_id"))
     return None
+
+
+def _order_key(row: OutboxRow) -> tuple[object, ...]:
+    """Rows that must not overtake each other: the same rendering, or the same person's."""
+    return _rendering(row) or (row.channel, row.recipient)
+
+
+def _who(row: OutboxRow, exc: BaseException | None = None) -> tuple[object, ...]:
+    if exc is None:
+        return (row.channel, row.id)
+    return (row.channel, row.recipient, row.id, exc)
 
 
 def _ms(started: float) -> int:

@@ -10,7 +10,7 @@ A sender raises :class:`PermanentFailure` when retrying cannot help (the row goe
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
@@ -42,6 +42,18 @@ class RetryLater(Exception):
     def __init__(self, message: str, after_seconds: float) -> None:
         super().__init__(message)
         self.after_seconds = after_seconds
+
+
+class RateLimited(RetryLater):
+    """Slack answered 429 for ``method`` (in ``channel``, for per-channel methods): the row is
+    put back without spending an attempt, and that method or channel waits ``Retry-After``."""
+
+    def __init__(
+        self, message: str, after_seconds: float, method: str, channel: str | None
+    ) -> None:
+        super().__init__(message, after_seconds)
+        self.method = method
+        self.channel = channel
 
 
 #: Slack errors about the recipient itself: retrying the same row cannot succeed.
@@ -76,20 +88,39 @@ def slack_failure(exc: SlackApiError) -> Exception:
             after = float(value) if value is not None else 1.0
         except ValueError:
             after = 1.0
-        return RetryLater(f"Slack rate limit ({error or status}), retry after {after:g}s", after)
+        method = str(getattr(response, "api_url", "") or "").rstrip("/").rpartition("/")[2]
+        return RateLimited(
+            f"Slack rate limit on {method or 'a method'}, retry after {after:g}s",
+            after,
+            method,
+            _channel_of(response),
+        )
     if error in PERMANENT_SLACK_ERRORS:
         return PermanentFailure(f"Slack refused: {error}")
     return exc
 
 
-def slack_sender(send: Callable[[OutboxRow], None]) -> Callable[[OutboxRow], None]:
-    """Wrap a sender that calls Slack (approval cards, App Home) so the dispatcher sees its
-    errors translated: rate limits wait, refusals are permanent, outages are retried."""
+def _channel_of(response: Any) -> str | None:
+    """The channel a request went to, from the arguments slack_sdk keeps with its response."""
+    args = getattr(response, "req_args", None) or {}
+    for part in ("params", "json", "data"):
+        values = args.get(part) or {}
+        if isinstance(values, dict) and values.get("channel"):
+            return str(values["channel"])
+    return None
 
-    def deliver(row: OutboxRow) -> None:
+
+class SlackSender:
+    """Wraps a sender that calls Slack (approval cards, App Home) so the dispatcher sees its
+    errors translated (rate limits wait, refusals are permanent, outages are retried) and knows
+    which calls a row costs (``calls``)."""
+
+    def __init__(self, send: Callable[[OutboxRow], None], calls: Callable[[OutboxRow], Any]):
+        self.send = send
+        self.calls = calls
+
+    def __call__(self, row: OutboxRow) -> None:
         try:
-            send(row)
+            self.send(row)
         except SlackApiError as exc:
             raise slack_failure(exc) from exc
-
-    return deliver

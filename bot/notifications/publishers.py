@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.adapters import orm
 from bot.adapters.directory import Directory
 from bot.notifications.failures import PermanentFailure
+from bot.notifications.limits import Call
 from bot.notifications.notice import BadPayload, CardRefresh, HomeRefresh
 from bot.notifications.outbox import OutboxRow
 from bot.services.queries import Queries
@@ -50,6 +51,17 @@ class CardPublisher:
         except BadPayload as exc:
             raise PermanentFailure(f"cannot read card row {row.id}: {exc}") from exc
         self.publish(refresh.booking_id)
+
+    def calls(self, row: OutboxRow) -> list[Call]:
+        """An update of the card in place, or a first post: both in the approvals channel."""
+        try:
+            booking_id = CardRefresh.from_payload(row.payload).booking_id
+        except BadPayload:
+            return []
+        where = self.location(booking_id)
+        if where is None:
+            return [("chat.postMessage", self.channel)]
+        return [("chat.update", where[0])]
 
     def location(self, booking_id: int) -> tuple[str, str] | None:
         c = orm.approval_cards.c
@@ -122,6 +134,9 @@ class HomePublisher:
         except BadPayload as exc:
             raise PermanentFailure(f"cannot read home row {row.id}: {exc}") from exc
         self.publish(row.recipient, dict(refresh.pages))
+
+    def calls(self, row: OutboxRow) -> list[Call]:
+        return [("views.publish", None)]
 
     def data(self, user: str, pages: dict[str, int] | None = None) -> HomeData:
         pages = pages or {}

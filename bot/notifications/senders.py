@@ -27,6 +27,7 @@ from bot.notifications.failures import (
     UpstreamUnavailable,
     slack_failure,
 )
+from bot.notifications.limits import Call
 from bot.notifications.notice import NON_PERSON_ACTORS, BadPayload, Notice
 from bot.notifications.outbox import OutboxRow
 from bot.views.i18n import use_locale
@@ -51,6 +52,9 @@ class DmSender:
     def __init__(self, client: WebClient, directory: Directory) -> None:
         self.client = client
         self.directory = directory
+
+    def calls(self, row: OutboxRow) -> list[Call]:
+        return [("chat.postMessage", row.recipient)]
 
     def __call__(self, row: OutboxRow) -> None:
         notice = notice_of(row)
@@ -140,12 +144,11 @@ class EmailSender:
         calendar = self._calendar(notice, to, summary, description)
         if calendar is not None:
             method, data = calendar
-            message.add_attachment(
-                data,
-                maintype="text",
-                subtype="calendar",
-                filename="invite.ics" if method == "REQUEST" else "cancel.ics",
-                params={"method": method, "charset": "utf-8"},
+            # The iTIP part is an alternative of the body, not an attachment: Outlook acts on a
+            # text/calendar part with a method inside multipart/alternative and ignores one sent
+            # as Content-Disposition: attachment (MS-STANOICAL 2.2.174).
+            message.add_alternative(
+                data.decode("utf-8"), subtype="calendar", params={"method": method}
             )
         return message
 

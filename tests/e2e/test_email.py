@@ -114,8 +114,10 @@ def _html(message: EmailMessage) -> str:
 
 def _calendars(message: EmailMessage) -> list[tuple[str, Calendar]]:
     found = []
-    for part in message.iter_attachments():
+    assert list(message.iter_attachments()) == []  # Outlook ignores an iMIP attachment
+    for part in message.walk():
         if part.get_content_type() == "text/calendar":
+            assert message.get_content_type() == "multipart/alternative"
             data = part.get_payload(decode=True)
             assert isinstance(data, bytes)
             found.append((str(part.get_param("method")), Calendar.from_ical(data)))

@@ -95,6 +95,7 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
     params = DispatchSettings.from_settings(
         settings,
         breaker_fail_max=2,
+        channel_in_flight=1,  # one email at a time, so the breaker opens before the third
         breaker_reset_seconds=0.2,
         backoff_base_seconds=1,
         backoff_max_seconds=1,
@@ -129,7 +130,7 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         assert [r["attempts"] for r in emails] == [1, 1, 0, 0, 0]
         assert mailer.sends == 2
         assert silent is None or silent.accepted == 2
-        assert dispatcher.breaker(Channel.EMAIL).current_state == "open"
+        assert dispatcher.breaker(Channel.EMAIL).current_state in ("open", "half-open")
         # ... while Slack DMs flow as usual
         dms = [x for x in fake.calls_to("chat.postMessage") if x.params["channel"] == BOOKER]
         assert len(dms) == 5

@@ -153,7 +153,7 @@ def _email_parts(message: EmailMessage) -> tuple[str, str, str, list[Any]]:
     body = message.get_body(preferencelist=("html",))
     assert text is not None and body is not None
     events = []
-    for part in message.iter_attachments():
+    for part in message.walk():
         if part.get_content_type() == "text/calendar":
             data = part.get_payload(decode=True)
             assert isinstance(data, bytes)

@@ -48,5 +48,6 @@ def hang_after(url: str, now: str, sends: int, sent: Any) -> None:
         sent.put(("sent", row.id))
 
     moment = datetime.fromisoformat(now)
-    params = DispatchSettings(batch_size=10, lease_seconds=60)
+    # one send at a time, so "the fifth send" is one row and the rest of the batch waits leased
+    params = DispatchSettings(batch_size=10, lease_seconds=60, channel_in_flight=1)
     Dispatcher(OutboxStore(engine), {"dm": record_then_hang}, params, lambda: moment).drain()

@@ -311,6 +311,7 @@ def test_an_open_breaker_defers_its_channel_without_counting_and_others_flow(
         {"email": Recorder(fail=OSError("connection refused")), "dm": dm},
         breaker_fail_max=2,
         breaker_reset_seconds=30,
+        channel_in_flight=1,  # one email at a time, so the breaker opens before the third
     )
     assert d.run_once() == 10
     stored = by_id(engine)
@@ -332,9 +333,9 @@ def test_a_slow_batch_hands_its_rest_back_before_the_lease_runs_out(
     d.senders["dm"] = Recorder()
     assert d.run_once() == 3
     stored = by_id(engine)
-    # the first row is tried (the check runs between rows), the rest go back unattempted
-    assert [stored[i]["status"] for i in ids] == ["sent", "pending", "pending"]
-    assert [stored[i]["attempts"] for i in ids] == [1, 0, 0]
+    # every row waited past half its lease before a thread took it: all go back unattempted
+    assert [stored[i]["status"] for i in ids] == ["pending"] * 3
+    assert [stored[i]["attempts"] for i in ids] == [0, 0, 0]
 
 
 def test_a_row_whose_worker_keeps_dying_is_dead_after_the_last_attempt(

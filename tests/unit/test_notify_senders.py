@@ -93,7 +93,15 @@ def sender(mailer: Outbox, *profiles: UserProfile) -> EmailSender:
 
 
 def calendar_parts(message: EmailMessage) -> list[EmailMessage]:
-    return [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    """The calendar parts, each checked to be where Outlook looks for it: an alternative of the
+    body (inside multipart/alternative), not an attachment."""
+    if message.get_content_type() != "multipart/alternative":
+        return []
+    parts = [p for p in message.iter_parts() if p.get_content_type() == "text/calendar"]
+    for part in parts:
+        assert part.get_content_disposition() is None
+        assert part.get_param("method") in ("REQUEST", "CANCEL")
+    return parts
 
 
 def test_an_approval_email_carries_a_request_invite() -> None:
