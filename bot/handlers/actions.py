@@ -121,7 +121,7 @@ def end_now(
         return
     container = body.get("container") or {}
     if container.get("type") == "view":
-        deps.homes.publish(user, pages_of(body.get("view")))
+        deps.bus.handle(c.RefreshHome(user, pages_of(body.get("view"))))
     elif body.get("response_url"):
         now = deps.clock()
         page = deps.queries.upcoming_for(user, now, limit=LIST_LIMIT)
