@@ -51,4 +51,4 @@ def test_the_demo_runs_the_original_scenario_offline(tmp_path: Path) -> None:
     changing = section(out, "7. Minji moves it")
     assert "*Changed*" in changing and "[Approve]" in changing
     moved = [line for line in mailbox.splitlines() if "4:30" in line and "method=REQUEST" in line]
-    assert moved and all("invite.ics" in line for line in moved)
+    assert moved and all("text/calendar" in line for line in moved)
