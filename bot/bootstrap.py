@@ -7,6 +7,7 @@ import.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -23,6 +24,7 @@ from sqlalchemy import Engine
 from bot.adapters import orm
 from bot.adapters.db import make_engine, make_session_factory
 from bot.adapters.directory import Directory
+from bot.adapters.groups import SlackGroups
 from bot.adapters.scheduler import build_scheduler
 from bot.adapters.slack import delivery_client, make_client
 from bot.config import Settings
@@ -159,6 +161,9 @@ def bootstrap(
         reminder_lead=timedelta(minutes=settings.reminder_minutes),
         nudge_after=timedelta(minutes=settings.admin_nudge_minutes),
         offer_for=timedelta(minutes=settings.waitlist_offer_minutes),
+        auto_approve_groups=settings.auto_approve_groups,
+        quota=settings.quota,
+        week_zone=ZoneInfo(settings.default_timezone),
     )
     bus = MessageBus(
         lambda: SqlAlchemyUnitOfWork(session_factory), context, after_commit=after_commit
@@ -205,6 +210,11 @@ def _runtime(
     clock = core.bus.context.clock
     client = client or make_client(settings.slack_bot_token, settings.slack_api_url)
     directory = make_directory(client, settings)
+    # Policies ask Slack who is in a user group; before Slack is wired nobody is in any.
+    core.bus.context = dataclasses.replace(
+        core.bus.context,
+        groups=SlackGroups(client, ttl_seconds=settings.group_cache_ttl_seconds),
+    )
     # The dispatcher's own client sleeps out nothing: a 429 or an outage goes back to the
     # dispatcher, which defers that row and throttles that method without holding up others.
     sending = delivery_client(client)

@@ -20,6 +20,7 @@ from bot.config import SettingsError, load_settings
 from bot.domain import commands
 from bot.domain.errors import BookingError
 from bot.notifications.outbox import OutboxStore
+from bot.services.ports import RoomRow
 
 OPERATOR = "cli"
 
@@ -51,10 +52,57 @@ def cmd_db_upgrade(args: argparse.Namespace) -> None:
     print(f"database at revision {after}" + ("" if before == after else f" (was {before})"))
 
 
+def _split(value: str | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(v for v in value.replace(",", " ").split() if v)
+
+
 def cmd_rooms_add(args: argparse.Namespace) -> None:
     container = _container()
-    container.bus.handle(commands.AddRoom(args.id, args.name, args.capacity, by=OPERATOR))
+    container.bus.handle(
+        commands.AddRoom(
+            args.id,
+            args.name,
+            args.capacity,
+            by=OPERATOR,
+            location=args.location or "",
+            tags=_split(args.tags) or (),
+            auto_approve=bool(args.auto_approve),
+            auto_approve_groups=_split(args.auto_approve_groups) or (),
+            approvers=_split(args.approvers) or (),
+        )
+    )
     print(f"added room {args.id}: {args.name} (capacity {args.capacity})")
+
+
+def cmd_rooms_edit(args: argparse.Namespace) -> None:
+    container = _container()
+    container.bus.handle(
+        commands.UpdateRoom(
+            args.id,
+            by=OPERATOR,
+            name=args.name,
+            capacity=args.capacity,
+            location=args.location,
+            tags=_split(args.tags),
+            auto_approve=args.auto_approve,
+            auto_approve_groups=_split(args.auto_approve_groups),
+            approvers=_split(args.approvers),
+            active=args.active,
+        )
+    )
+    room = container.queries.room(args.id)
+    assert room is not None
+    print(f"room {room.id} updated: {_describe(room)}")
+
+
+def _describe(room: RoomRow) -> str:
+    parts = [room.name, f"capacity {room.capacity}"]
+    if room.location:
+        parts.append(room.location)
+    if room.tags:
+        parts.append("tags " + ", ".join(room.tags))
+    parts.append("auto-approve" if room.auto_approve else "approval needed")
+    return "; ".join(parts)
 
 
 def cmd_rooms_list(args: argparse.Namespace) -> None:
@@ -64,10 +112,30 @@ def cmd_rooms_list(args: argparse.Namespace) -> None:
         return
     print(
         _table(
-            ["ID", "NAME", "CAPACITY", "ACTIVE"],
-            [(r.id, r.name, r.capacity, "yes" if r.active else "no") for r in rooms],
+            ["ID", "NAME", "CAPACITY", "LOCATION", "TAGS", "APPROVAL", "APPROVERS", "ACTIVE"],
+            [
+                (
+                    r.id,
+                    r.name,
+                    r.capacity,
+                    r.location,
+                    ",".join(r.tags),
+                    _approval(r),
+                    ",".join(r.approvers),
+                    "yes" if r.active else "no",
+                )
+                for r in rooms
+            ],
         )
     )
+
+
+def _approval(room: RoomRow) -> str:
+    if room.auto_approve:
+        return "auto"
+    if room.auto_approve_groups:
+        return "auto for " + ",".join(room.auto_approve_groups)
+    return "needed"
 
 
 def cmd_rooms_remove(args: argparse.Namespace) -> None:
@@ -212,6 +280,23 @@ def _capacity(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
 
 
+def _room_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
+    flag = "store_true" if adding else argparse.BooleanOptionalAction
+    parser.add_argument("--location", help="building and floor, such as 'HQ, 3rd floor'")
+    parser.add_argument("--tags", help="equipment, comma-separated: projector,video,whiteboard")
+    parser.add_argument(
+        "--auto-approve", action=flag, default=None, help="approve requests on creation"
+    )
+    parser.add_argument(
+        "--auto-approve-groups",
+        metavar="GROUPS",
+        help="Slack user group ids (S...) whose members are approved on creation",
+    )
+    parser.add_argument(
+        "--approvers", help="Slack user or user group ids who may decide this room's requests"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="roombot operations")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -228,7 +313,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("id", help="short room id, such as 102")
     add.add_argument("--name", required=True)
     add.add_argument("--capacity", required=True, type=_capacity)
+    _room_options(add, adding=True)
     add.set_defaults(func=cmd_rooms_add)
+    edit = rooms.add_parser("edit", help="change a room; options not given stay as they are")
+    edit.add_argument("id")
+    edit.add_argument("--name")
+    edit.add_argument("--capacity", type=_capacity)
+    _room_options(edit, adding=False)
+    edit.add_argument(
+        "--active", action=argparse.BooleanOptionalAction, help="open or close it for booking"
+    )
+    edit.set_defaults(func=cmd_rooms_edit)
     rooms.add_parser("list", help="list rooms").set_defaults(func=cmd_rooms_list)
     remove = rooms.add_parser("remove", help="deactivate a room (keeps its history)")
     remove.add_argument("id")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.domain.rules import BookingLimits
+from bot.domain.rules import BookingLimits, Quota
 
 
 class SettingsError(Exception):
@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     waitlist_offer_minutes: int = Field(default=15, ge=1, le=24 * 60)
     user_cache_ttl_seconds: int = Field(default=3600, ge=0)
 
+    auto_approve_groups: Annotated[tuple[str, ...], NoDecode] = ()
+    group_cache_ttl_seconds: int = Field(default=300, ge=0)
+    quota_hours_per_week: float = Field(default=0, ge=0, le=24 * 7)
+    quota_bookings_per_week: int = Field(default=0, ge=0, le=1000)
+
     @field_validator("admin_user_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
@@ -111,6 +116,16 @@ class Settings(BaseSettings):
         """The approvals channel card's language: APPROVALS_LOCALE, else DEFAULT_LOCALE."""
         return self.approvals_locale or self.default_locale
 
+    @field_validator("auto_approve_groups", mode="before")
+    @classmethod
+    def _split_groups(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip().upper() for part in value.split(",") if part.strip()]
+        for group in value:
+            if not (group.startswith("S") and group.isalnum()):
+                raise ValueError(f"{group!r} is not a Slack user group id (S...)")
+        return tuple(value)
+
     @field_validator("default_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -141,6 +156,10 @@ class Settings(BaseSettings):
             horizon_days=self.booking_horizon_days,
             max_title_length=self.max_title_length,
         )
+
+    @property
+    def quota(self) -> Quota:
+        return Quota(hours=self.quota_hours_per_week, bookings=self.quota_bookings_per_week)
 
     @property
     def email_enabled(self) -> bool:

@@ -27,6 +27,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
+    text,
 )
 from sqlalchemy.orm import registry
 
@@ -88,6 +90,12 @@ rooms = Table(
     Column("active", Boolean, nullable=False, default=True),
     #: Check-in window in minutes from the start; ``None`` turns check-in and auto-release off.
     Column("checkin_minutes", Integer),
+    Column("location", String(80), nullable=False, default="", server_default=""),
+    Column("tags", JSON, nullable=False, default=list, server_default=text("'[]'")),
+    Column("auto_approve", Boolean, nullable=False, default=False, server_default=false()),
+    Column("auto_approve_groups", JSON, nullable=False, default=list, server_default=text("'[]'")),
+    Column("approvers", JSON, nullable=False, default=list, server_default=text("'[]'")),
+    Column("feed_details", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 series = Table(
@@ -133,6 +141,7 @@ bookings = Table(
     Index("ix_bookings_room_id_ends_at", "room_id", "ends_at"),
     Index("ix_bookings_series_id", "series_id"),
     Index("ix_bookings_status_starts_at", "status", "starts_at"),
+    Index("ix_bookings_booker_starts_at", "booker", "starts_at"),
     sqlite_autoincrement=True,
 )
 
@@ -192,6 +201,7 @@ booking_list = Table(
     Column("series_id", Integer),
     Column("recurrence_id", UTCDateTime),
     Column("checked_in_at", UTCDateTime),
+    Column("policy", String(200)),
     Index("ix_booking_list_booker_starts_at", "booker", "starts_at"),
     Index("ix_booking_list_booker_ends_at", "booker", "ends_at"),
     Index("ix_booking_list_room_id_ends_at", "room_id", "ends_at"),
@@ -237,6 +247,16 @@ waitlist = Table(
     ),
     Index("ix_waitlist_room_id_status_starts_at", "room_id", "status", "starts_at"),
     sqlite_autoincrement=True,
+)
+
+feed_tokens = Table(
+    "feed_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("owner", String(32), nullable=False),
+    Column("scope", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("owner", "scope"),
 )
 
 #: Outbox statuses: ``skipped`` is a permanent non-delivery that is not an error (no email address).

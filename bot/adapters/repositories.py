@@ -99,6 +99,19 @@ class SqlBookingRepository:
         with self.session.no_autoflush:
             return list(self.session.scalars(query))
 
+    def held_by(self, booker: str, since: datetime, until: datetime) -> list[Booking]:
+        b = orm.bookings.c
+        return list(
+            self.session.scalars(
+                select(Booking).where(
+                    b.booker == booker,
+                    b.status.in_(list(HOLDING)),
+                    b.starts_at >= since,
+                    b.starts_at < until,
+                )
+            )
+        )
+
     def pending_started(self, now: datetime) -> list[Booking]:
         b = orm.bookings.c
         found = list(

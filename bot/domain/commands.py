@@ -136,10 +136,18 @@ class AddRoom(Command):
     name: str
     capacity: int
     by: str
+    location: str = ""
+    tags: tuple[str, ...] = ()
+    auto_approve: bool = False
+    auto_approve_groups: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+    feed_details: bool = False
 
 
 @dataclass(frozen=True)
 class UpdateRoom(Command):
+    """Change what is given; ``None`` leaves a field as it is."""
+
     room_id: str
     by: str
     name: str | None = None
@@ -147,6 +155,12 @@ class UpdateRoom(Command):
     active: bool | None = None
     #: Minutes of the room's check-in window; 0 turns check-in off, ``None`` keeps it.
     checkin_minutes: int | None = None
+    location: str | None = None
+    tags: tuple[str, ...] | None = None
+    auto_approve: bool | None = None
+    auto_approve_groups: tuple[str, ...] | None = None
+    approvers: tuple[str, ...] | None = None
+    feed_details: bool | None = None
 
 
 @dataclass(frozen=True)

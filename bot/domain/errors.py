@@ -61,6 +61,10 @@ class InvalidTransition(BookingError):
     """The status machine refuses the change (for example approving a cancelled booking)."""
 
 
+class QuotaExceeded(BookingError):
+    """The booker has used up their weekly quota of hours or of bookings."""
+
+
 class DuplicateRoom(BookingError):
     field = "room_id"
 

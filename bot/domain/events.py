@@ -25,17 +25,24 @@ class Event:
 
 @dataclass(frozen=True, kw_only=True)
 class BookingRequested(Event):
+    """``policy`` is set when a policy approves the request on creation; a
+    :class:`BookingApproved` with the same policy follows in the same transaction."""
+
     room_id: str
     starts_at: datetime
     ends_at: datetime
     title: str
+    policy: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class BookingApproved(Event):
-    """``sequence``: the calendar SEQUENCE of the invite it sends (higher after a change)."""
+    """``sequence``: the calendar SEQUENCE of the invite it sends (higher after a change).
+    ``policy`` names the rule that approved it on creation (``actor`` is then ``policy``);
+    ``None`` for a person's decision. Recorded once: a later change of policy leaves it be."""
 
     sequence: int = 0
+    policy: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -28,6 +29,9 @@ class BookingStatus(StrEnum):
     def is_final(self) -> bool:
         return not ALLOWED[self]
 
+
+#: The actor of decisions a policy made (auto-approval); Slack user ids are upper case.
+POLICY_ACTOR = "policy"
 
 HOLDING = frozenset({BookingStatus.PENDING, BookingStatus.APPROVED})
 
@@ -64,12 +68,57 @@ MAX_CHECKIN_MINUTES = 120
 CHECKIN_OPENS_BEFORE = timedelta(minutes=15)
 
 
+def _slack_ids(values: Iterable[str], prefixes: str, field_name: str) -> list[str]:
+    """Slack ids (``U…``/``W…`` users, ``S…`` user groups), upper case, each once."""
+    found: list[str] = []
+    for raw in values:
+        for part in raw.replace(",", " ").split():
+            value = part.strip().strip("<>@!").split("|")[0].removeprefix("subteam^").upper()
+            if not value:
+                continue
+            allowed = prefixes + ("W" if "U" in prefixes else "")
+            if value[0] not in allowed or not value.isalnum() or len(value) > 32:
+                kind = "user group ids (S…)" if prefixes == "S" else "user or user group ids"
+                raise InvalidBooking(f"{part!r} is not one of the Slack {kind}.", field=field_name)
+            if value not in found:
+                found.append(value)
+    if len(found) > MAX_APPROVERS:
+        raise InvalidBooking(f"At most {MAX_APPROVERS} ids here.", field=field_name)
+    return found
+
+
 def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 30
+MAX_APPROVERS = 20
+
+
+def normalise_tags(tags: Iterable[str]) -> list[str]:
+    """Equipment tags as people search for them: lower case, no spaces or commas, each once, in
+    the order given (``"Projector, video"`` and ``"video projector"`` give the same tags)."""
+    seen: list[str] = []
+    for raw in tags:
+        for part in raw.replace(",", " ").split():
+            tag = part.strip().lower().lstrip("#")
+            if tag and tag not in seen:
+                seen.append(tag)
+    return seen
+
+
 @dataclass(eq=False)
 class Room:
+    """A bookable room.
+
+    ``location`` and ``tags`` help people find it. The approval policy: requests are approved on
+    creation if ``auto_approve`` is set, or if the booker belongs to one of
+    ``auto_approve_groups`` (Slack user group ids); ``approvers`` (Slack user ids, or user group ids
+    for everyone in the group) may decide its requests besides the admins. ``feed_details``
+    lets the room's calendar feed show titles and bookers instead of busy slots only.
+    """
+
     id: str
     name: str
     capacity: int
@@ -77,10 +126,27 @@ class Room:
     #: Minutes from the start in which the booker checks in, or the booking is released;
     #: ``None`` turns check-in off for the room.
     checkin_minutes: int | None = None
+    location: str = ""
+    tags: list[str] = field(default_factory=list)
+    auto_approve: bool = False
+    auto_approve_groups: list[str] = field(default_factory=list)
+    approvers: list[str] = field(default_factory=list)
+    feed_details: bool = False
 
     def __post_init__(self) -> None:
         self.id = self.id.strip()
         self.name = self.name.strip()
+        self.location = " ".join(self.location.split())
+        self.tags = normalise_tags(self.tags)
+        self.auto_approve_groups = _slack_ids(self.auto_approve_groups, "S", "auto_approve_groups")
+        self.approvers = _slack_ids(self.approvers, "US", "approvers")
+        if len(self.location) > 80:
+            raise InvalidBooking("A location is at most 80 characters.", field="location")
+        if len(self.tags) > MAX_TAGS or any(len(t) > MAX_TAG_LENGTH for t in self.tags):
+            raise InvalidBooking(
+                f"A room has at most {MAX_TAGS} tags of at most {MAX_TAG_LENGTH} characters.",
+                field="tags",
+            )
         if not self.id or len(self.id) > 32 or any(c.isspace() for c in self.id):
             raise InvalidBooking(
                 "A room id is 1 to 32 characters without spaces, such as 102.",
@@ -118,6 +184,9 @@ class Room:
     def checkin_window(self) -> timedelta | None:
         """How long after a start the booker has to check in, if the room uses check-in."""
         return None if self.checkin_minutes is None else timedelta(minutes=self.checkin_minutes)
+
+    def has_tags(self, wanted: Iterable[str]) -> bool:
+        return set(normalise_tags(wanted)) <= set(self.tags)
 
     def ensure_bookable(self) -> None:
         if not self.active:
@@ -173,7 +242,10 @@ class Booking:
         title: str,
         now: datetime,
         limits: BookingLimits,
+        policy: str | None = None,
     ) -> Booking:
+        """A new request; with ``policy`` (the rule that approves it, see
+        ``Context.auto_approval``) it is approved on creation, by no person."""
         title = " ".join(title.split())
         room.ensure_bookable()
         validate_request(starts_at=starts_at, ends_at=ends_at, title=title, now=now, limits=limits)
@@ -194,8 +266,17 @@ class Booking:
                 starts_at=booking.starts_at,
                 ends_at=booking.ends_at,
                 title=title,
+                policy=policy,
             )
         )
+        if policy is not None:
+            booking.status = BookingStatus.APPROVED
+            booking.decided_by, booking.decided_at = POLICY_ACTOR, booking.requested_at
+            booking.events.append(
+                events.BookingApproved(
+                    booking_id=0, actor=POLICY_ACTOR, at=booking.requested_at, policy=policy
+                )
+            )
         return booking
 
     @property

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
-from bot.domain.errors import InvalidBooking
+from bot.domain.errors import InvalidBooking, QuotaExceeded
 
 
 @dataclass(frozen=True)
@@ -108,3 +108,56 @@ def validate_change(
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
     """Half-open intervals ``[start, end)``: a booking ending at 10:00 leaves 10:00 free."""
     return a_start < b_end and b_start < a_end
+
+
+@dataclass(frozen=True)
+class Quota:
+    """At most ``hours`` booked hours and ``bookings`` active bookings per person and week
+    (``0``: no limit). Weeks start on Monday 00:00 in the organisation's time zone."""
+
+    hours: float = 0
+    bookings: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.hours > 0 or self.bookings > 0
+
+
+def week_of(at: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The week ``[monday 00:00, next monday 00:00)`` holding ``at``, in ``tz``, as aware times."""
+    local = at.astimezone(tz)
+    monday = (local - timedelta(days=local.weekday())).date()
+    start = datetime.combine(monday, time.min, tzinfo=tz)
+    end = datetime.combine(monday + timedelta(days=7), time.min, tzinfo=tz)
+    return start, end
+
+
+def check_quota(
+    quota: Quota,
+    held: list[tuple[datetime, datetime]],
+    starts_at: datetime,
+    ends_at: datetime,
+) -> None:
+    """Refuse a request that would take the booker past their week's quota, saying what is left.
+
+    ``held`` are the booker's active bookings starting in the same week. Exactly reaching a
+    limit is allowed.
+    """
+    if quota.bookings and len(held) + 1 > quota.bookings:
+        raise QuotaExceeded(
+            f"You have {len(held)} active booking"
+            f"{'' if len(held) == 1 else 's'} that week; the limit is {quota.bookings}. "
+            "Cancel one to book another.",
+            field="date",
+        )
+    if quota.hours:
+        used = sum((end - start for start, end in held), timedelta())
+        left = timedelta(hours=quota.hours) - used
+        if ends_at - starts_at > left:
+            left_text = _hours(max(left, timedelta()))
+            limit = _hours(timedelta(hours=quota.hours))
+            raise QuotaExceeded(
+                f"You have {left_text} left that week (limit {limit}). "
+                "Choose a shorter booking or another week.",
+                field="end",
+            )

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from bot.handlers import actions, commands, events, submissions
+from bot.handlers import actions, commands, events, find, submissions
 from bot.handlers.deps import Deps, acting_user, tell
 from bot.views import texts
 from bot.views.i18n import use_locale
@@ -75,3 +75,4 @@ def register(app: App, deps: Deps) -> None:
     actions.register(app)
     submissions.register(app)
     events.register(app)
+    find.register(app)

@@ -40,13 +40,15 @@ def _stale(row: BookingRow | None, booking_id: int) -> str | None:
 
 
 def _decidable(deps: Deps, client: WebClient, body: dict[str, Any]) -> BookingRow | None:
-    """The booking an admin's Approve or Deny click is about, if it can still be decided;
-    otherwise the clicker has been told why not and ``None`` comes back."""
+    """The booking an Approve or Deny click (by an admin or the room's approver) is about, if
+    it can still be decided; otherwise the clicker has been told why not and ``None`` comes back."""
     booking_id = _booking_id(body)
-    if not deps.is_admin(body["user"]["id"]):
-        tell(client, body, texts.not_admin_decide())
-        return None
     row = deps.queries.booking(booking_id)
+    user = body["user"]["id"]
+    room = deps.queries.room(row.room_id) if row is not None else None
+    if not deps.bus.context.may_decide(user, room):
+        tell(client, body, texts.not_allowed_to_decide(room.id if room else None))
+        return None
     stale = _stale(row, booking_id)
     if stale is not None:
         tell(client, body, stale)

@@ -13,8 +13,10 @@ from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
 from bot.domain.model import CHECKIN_OPENS_BEFORE, BookingStatus
 from bot.handlers.deps import Deps, deps_of, in_users_language
+from bot.handlers.find import find_from_text
 from bot.views import refusals, texts
 from bot.views.booking_modal import booking_modal, to_aware
+from bot.views.find import requested_text
 from bot.views.i18n import span
 from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list, taken_reply
 
@@ -59,6 +61,8 @@ def book(ack: Ack, command: dict[str, Any], client: WebClient, context: Any) -> 
         ack(text=cancel_from_text(deps, user, rest))
     elif word == "checkin":
         ack(text=checkin_now(deps, user))
+    elif word == "find":
+        ack(**find_from_text(deps, user, rest))
     elif word == "rooms":
         ack(**rooms_list(deps.queries.rooms(include_inactive=True), is_admin=deps.is_admin(user)))
     elif (match := ONE_LINE.match(text)) is not None:
@@ -135,7 +139,9 @@ def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str | dict[str
         return taken_reply(text, room_id, starts_at, ends_at, match["title"] or "")
     except BookingError as error:
         return refusals.reply(error)
-    return texts.requested(booking_id, room_id, span(starts_at, ends_at, tz))
+    row = deps.queries.booking(booking_id)
+    assert row is not None
+    return requested_text(row, tz)
 
 
 def register(app: App) -> None:

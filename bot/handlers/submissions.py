@@ -116,6 +116,26 @@ def _input(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
     return found
 
 
+def _words(values: dict[str, Any], block: str, action: str) -> tuple[str, ...]:
+    text = _input(values, block, action).get("value") or ""
+    return tuple(text.replace(",", " ").split())
+
+
+def _checked(values: dict[str, Any], block: str, action: str) -> bool:
+    return bool(_input(values, block, action).get("selected_options"))
+
+
+ROOM_FIELD_BLOCKS = {
+    "room_id": ids.ROOM_ID_BLOCK,
+    "name": ids.ROOM_NAME_BLOCK,
+    "capacity": ids.ROOM_CAPACITY_BLOCK,
+    "location": ids.ROOM_LOCATION_BLOCK,
+    "tags": ids.ROOM_TAGS_BLOCK,
+    "auto_approve_groups": ids.ROOM_GROUPS_BLOCK,
+    "approvers": ids.ROOM_APPROVERS_BLOCK,
+}
+
+
 def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
     deps = deps_of(context)
     user = body["user"]["id"]
@@ -131,23 +151,32 @@ def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: A
             errors={ids.ROOM_CAPACITY_BLOCK: texts.capacity_not_a_number()},
         )
         return
-    blocks = {
-        "room_id": ids.ROOM_ID_BLOCK,
-        "name": ids.ROOM_NAME_BLOCK,
-        "capacity": ids.ROOM_CAPACITY_BLOCK,
+    attributes: dict[str, Any] = {
+        "location": _input(values, ids.ROOM_LOCATION_BLOCK, ids.ROOM_LOCATION_ACTION).get("value")
+        or "",
+        "tags": _words(values, ids.ROOM_TAGS_BLOCK, ids.ROOM_TAGS_ACTION),
+        "auto_approve": _checked(values, ids.ROOM_POLICY_BLOCK, ids.ROOM_POLICY_ACTION),
+        "auto_approve_groups": _words(values, ids.ROOM_GROUPS_BLOCK, ids.ROOM_GROUPS_ACTION),
+        "approvers": _words(values, ids.ROOM_APPROVERS_BLOCK, ids.ROOM_APPROVERS_ACTION),
     }
     try:
         if meta.get("room_id"):
-            chosen = _input(values, ids.ROOM_ACTIVE_BLOCK, ids.ROOM_ACTIVE_ACTION)
-            active = bool(chosen.get("selected_options"))
+            active = _checked(values, ids.ROOM_ACTIVE_BLOCK, ids.ROOM_ACTIVE_ACTION)
             deps.bus.handle(
-                c.UpdateRoom(meta["room_id"], by=user, name=name, capacity=capacity, active=active)
+                c.UpdateRoom(
+                    meta["room_id"],
+                    by=user,
+                    name=name,
+                    capacity=capacity,
+                    active=active,
+                    **attributes,
+                )
             )
         else:
             room_id = _input(values, ids.ROOM_ID_BLOCK, ids.ROOM_ID_ACTION).get("value") or ""
-            deps.bus.handle(c.AddRoom(room_id, name, capacity, by=user))
+            deps.bus.handle(c.AddRoom(room_id, name, capacity, by=user, **attributes))
     except BookingError as error:
-        block = blocks.get(error.field or "", ids.ROOM_NAME_BLOCK)
+        block = ROOM_FIELD_BLOCKS.get(error.field or "", ids.ROOM_NAME_BLOCK)
         if block == ids.ROOM_ID_BLOCK and meta.get("room_id"):
             block = ids.ROOM_NAME_BLOCK
         ack(response_action="errors", errors={block: refusals.text(error)})

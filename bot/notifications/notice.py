@@ -35,7 +35,7 @@ KINDS = (
 )
 
 #: Actors that are not people (the operator's shell, the scheduler); never shown as a mention.
-NON_PERSON_ACTORS = frozenset({"cli", "system"})
+NON_PERSON_ACTORS = frozenset({"cli", "system", "policy"})
 
 #: SEQUENCE of the first invite, and the least a cancel carries (earlier releases' rows have no
 #: booking sequence, and their cancel must still outrank their invite).

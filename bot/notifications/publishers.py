@@ -77,7 +77,8 @@ class CardPublisher:
             log.warning("no booking #%s to show on a card", booking_id)
             return
         with use_locale(self.locale):
-            message = card(booking)
+            room = self.queries.room(booking.room_id)
+            message = card(booking, approvers=room.approvers if room is not None else ())
         where = self.location(booking_id)
         if where is not None:
             self.client.chat_update(channel=where[0], ts=where[1], **message)

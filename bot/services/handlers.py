@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.domain import commands, events
@@ -33,9 +33,16 @@ from bot.domain.model import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from bot.domain.rules import BookingLimits, overlaps, validate_request
+from bot.domain.rules import (
+    BookingLimits,
+    Quota,
+    check_quota,
+    overlaps,
+    validate_request,
+    week_of,
+)
 from bot.notifications.notice import CardRefresh, HomeRefresh, Notice
-from bot.services.ports import BookingRow, Channel, OutboxMessage
+from bot.services.ports import BookingRow, Channel, GroupMembers, NoGroups, OutboxMessage, RoomRow
 from bot.services.unit_of_work import AbstractUnitOfWork
 
 #: Actors that are not Slack users: the operator's shell and the scheduler. Slack user ids are
@@ -52,7 +59,9 @@ def _utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class Context:
-    """What handlers need besides the unit of work: the clock, the limits and who the admins are."""
+    """What handlers need besides the unit of work: the clock, the limits, who the admins are,
+    and the policies: user groups approved on request in every room, the weekly quota and the
+    zone its weeks are counted in, and where to learn who is in a Slack user group."""
 
     admins: frozenset[str] = frozenset()
     limits: BookingLimits = field(default_factory=BookingLimits)
@@ -61,6 +70,10 @@ class Context:
     #: How long a waitlist offer stays open before it passes to the next person.
     offer_for: timedelta = timedelta(minutes=15)
     nudge_after: timedelta = timedelta(hours=2)
+    auto_approve_groups: tuple[str, ...] = ()
+    quota: Quota = field(default_factory=Quota)
+    week_zone: tzinfo = UTC
+    groups: GroupMembers = field(default_factory=NoGroups)
 
     def is_admin(self, user: str) -> bool:
         return user in self.admins or user in OPERATOR_ACTORS
@@ -70,6 +83,30 @@ class Context:
             raise NotAllowed(
                 f"Only admins can {doing}.", code="admins_only", params={"doing": doing}
             )
+
+    def in_group(self, user: str, group_id: str) -> bool:
+        return user in (self.groups.members(group_id) or frozenset())
+
+    def may_decide(self, user: str, room: Room | RoomRow | None) -> bool:
+        """Admins decide every request; a room's approvers (users, or members of user groups)
+        decide that room's."""
+        if self.is_admin(user):
+            return True
+        approvers = room.approvers if room is not None else ()
+        return user in approvers or any(
+            self.in_group(user, a) for a in approvers if a.startswith("S")
+        )
+
+    def auto_approval(self, room: Room, booker: str) -> str | None:
+        """The policy that approves this booker's request for this room on creation, if any:
+        ``room`` (the room approves every request) or ``group:<id>`` (the booker is in a user
+        group approved for the room, or for every room)."""
+        if room.auto_approve:
+            return "room"
+        for group in (*room.auto_approve_groups, *self.auto_approve_groups):
+            if self.in_group(booker, group):
+                return f"group:{group}"
+        return None
 
 
 # --- use cases -----------------------------------------------------------------------------------
@@ -83,6 +120,7 @@ def request_booking(cmd: commands.RequestBooking, uow: AbstractUnitOfWork, ctx: 
             code="unknown_room",
             params={"room_id": cmd.room_id},
         )
+    room.ensure_bookable()
     booking = Booking.request(
         room=room,
         starts_at=cmd.starts_at,
@@ -91,10 +129,15 @@ def request_booking(cmd: commands.RequestBooking, uow: AbstractUnitOfWork, ctx: 
         title=cmd.title,
         now=ctx.clock(),
         limits=ctx.limits,
+        policy=ctx.auto_approval(room, cmd.by),
     )
     taken = uow.bookings.conflicts(room.id, booking.starts_at, booking.ends_at)
     if taken:
         raise RoomUnavailable(room.id, conflict_of(taken[0]))
+    if ctx.quota.enabled and not ctx.is_admin(cmd.by):
+        since, until = week_of(booking.starts_at, ctx.week_zone)
+        held = [(b.starts_at, b.ends_at) for b in uow.bookings.held_by(cmd.by, since, until)]
+        check_quota(ctx.quota, held, booking.starts_at, booking.ends_at)
     uow.bookings.add(booking)
     assert booking.id is not None
     return booking.id
@@ -116,13 +159,22 @@ def _booking(uow: AbstractUnitOfWork, booking_id: int) -> Booking:
     return booking
 
 
+def _decidable(uow: AbstractUnitOfWork, ctx: Context, booking_id: int, by: str) -> Booking:
+    """The booking, if ``by`` may decide it: an admin, or one of its room's approvers."""
+    booking = _booking(uow, booking_id)
+    if not ctx.may_decide(by, uow.rooms.get(booking.room_id)):
+        raise NotAllowed(
+            f"Only admins and the approvers of room {booking.room_id} can approve or deny its "
+            "bookings."
+        )
+    return booking
+
+
 def approve_booking(cmd: commands.ApproveBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    ctx.require_admin(cmd.by, "approve bookings")
-    _booking(uow, cmd.booking_id).approve(cmd.by, ctx.clock())
+    _decidable(uow, ctx, cmd.booking_id, cmd.by).approve(cmd.by, ctx.clock())
 
 
 def deny_booking(cmd: commands.DenyBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    ctx.require_admin(cmd.by, "deny bookings")
     if cmd.reason is not None and len(cmd.reason) > 500:
         raise InvalidBooking(
             "A reason is at most 500 characters.",
@@ -130,7 +182,7 @@ def deny_booking(cmd: commands.DenyBooking, uow: AbstractUnitOfWork, ctx: Contex
             code="reason_too_long",
             params={"limit": 500},
         )
-    _booking(uow, cmd.booking_id).deny(cmd.by, ctx.clock(), cmd.reason)
+    _decidable(uow, ctx, cmd.booking_id, cmd.by).deny(cmd.by, ctx.clock(), cmd.reason)
 
 
 def cancel_booking(cmd: commands.CancelBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
@@ -295,7 +347,17 @@ def nudge_admins(cmd: commands.NudgeAdmins, uow: AbstractUnitOfWork, ctx: Contex
 
 def add_room(cmd: commands.AddRoom, uow: AbstractUnitOfWork, ctx: Context) -> None:
     ctx.require_admin(cmd.by, "manage rooms")
-    room = Room(cmd.room_id, cmd.name, cmd.capacity)
+    room = Room(
+        cmd.room_id,
+        cmd.name,
+        cmd.capacity,
+        location=cmd.location,
+        tags=list(cmd.tags),
+        auto_approve=cmd.auto_approve,
+        auto_approve_groups=list(cmd.auto_approve_groups),
+        approvers=list(cmd.approvers),
+        feed_details=cmd.feed_details,
+    )
     if uow.rooms.get(room.id) is not None:
         raise DuplicateRoom(
             f"Room {room.id} exists already.", code="room_exists", params={"room_id": room.id}
@@ -313,16 +375,32 @@ def update_room(cmd: commands.UpdateRoom, uow: AbstractUnitOfWork, ctx: Context)
             params={"room_id": cmd.room_id},
         )
     # Validate through the constructor before touching the stored room.
-    checkin = room.checkin_minutes if cmd.checkin_minutes is None else cmd.checkin_minutes or None
-    checked = Room(
-        room.id,
-        room.name if cmd.name is None else cmd.name,
-        room.capacity if cmd.capacity is None else cmd.capacity,
-        room.active if cmd.active is None else cmd.active,
-        checkin,
-    )
-    room.name, room.capacity, room.active = checked.name, checked.capacity, checked.active
-    room.checkin_minutes = checked.checkin_minutes
+    changes: dict[str, Any] = {
+        name: list(value) if isinstance(value, tuple) else value
+        for name in ROOM_FIELDS
+        if (value := getattr(cmd, name)) is not None
+    }
+    if cmd.checkin_minutes is not None:  # 0 turns check-in off
+        changes["checkin_minutes"] = cmd.checkin_minutes or None
+    checked = dataclasses.replace(room, **changes)
+    for name in (*ROOM_FIELDS, "checkin_minutes"):
+        if getattr(room, name) != getattr(checked, name):
+            setattr(room, name, getattr(checked, name))
+
+
+#: What :class:`commands.UpdateRoom` may change as given (the id never changes; check-in minutes
+#: have their own meaning of 0).
+ROOM_FIELDS = (
+    "name",
+    "capacity",
+    "active",
+    "location",
+    "tags",
+    "auto_approve",
+    "auto_approve_groups",
+    "approvers",
+    "feed_details",
+)
 
 
 def deactivate_room(cmd: commands.DeactivateRoom, uow: AbstractUnitOfWork, ctx: Context) -> None:
@@ -373,11 +451,13 @@ def project_requested(
 
 
 def project_decision(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    status = {
+    decided: dict[type[events.Event], BookingStatus] = {
         events.BookingApproved: BookingStatus.APPROVED,
         events.BookingDenied: BookingStatus.DENIED,
-    }[type(event)]
+    }
+    status = decided[type(event)]
     reason = event.reason if isinstance(event, events.BookingDenied) else None
+    policy = event.policy if isinstance(event, events.BookingApproved) else None
     row = _row(uow, event.booking_id)
     uow.booking_list.upsert(
         dataclasses.replace(
@@ -386,6 +466,7 @@ def project_decision(event: events.Event, uow: AbstractUnitOfWork, ctx: Context)
             decided_by=event.actor,
             decided_at=event.at,
             reason=reason,
+            policy=policy,
             sequence=getattr(event, "sequence", row.sequence),
         )
     )
@@ -539,8 +620,13 @@ NOTICE_KIND: dict[type[events.Event], str] = {
 
 
 def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    """Queue the booker's DM and email, the approval card refresh and App Home refreshes."""
+    """Queue the booker's DM and email, the approval card refresh and App Home refreshes.
+
+    A request a policy approves in the same transaction is told once, as approved: its
+    ``requested`` notice would only be followed at once by the approval."""
     row = _row(uow, event.booking_id)
+    if isinstance(event, events.BookingRequested) and event.policy is not None:
+        return
     extra: dict[str, Any] = {}
     if isinstance(event, events.BookingCancelled):
         extra = {"was_approved": event.was_approved, "by_admin": event.by_admin}

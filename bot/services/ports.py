@@ -69,6 +69,7 @@ class BookingRow:
     was_ends_at: datetime | None = None
     was_title: str | None = None
     checked_in_at: datetime | None = None
+    policy: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,20 @@ class RoomRow:
     name: str
     capacity: int
     active: bool
+    location: str = ""
+    tags: tuple[str, ...] = ()
+    auto_approve: bool = False
+    auto_approve_groups: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+    feed_details: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FreeRoom:
+    """A room free for a whole window, and until when (``None``: no booking ahead of it)."""
+
+    room: RoomRow
+    free_until: datetime | None
 
 
 class RoomRepository(Protocol):
@@ -118,6 +133,9 @@ class BookingRepository(Protocol):
         """Approved bookings under way, not checked in, in a room with check-in whose window
         has passed, each with that window; locked, skipping rows another worker holds."""
 
+    def held_by(self, booker: str, since: datetime, until: datetime) -> list[Booking]:
+        """The booker's active bookings starting in ``[since, until)`` (for weekly quotas)."""
+
     def reminders_due(self, now: datetime, lead: timedelta) -> list[Booking]:
         """Approved, not yet reminded bookings starting in ``[now, now + lead]``."""
 
@@ -138,6 +156,21 @@ class WaitlistRepository(Protocol):
 
     def lapsed(self, now: datetime) -> list[WaitlistEntry]:
         """Offers whose time ran out, locked, skipping rows another worker holds."""
+
+
+class GroupMembers(Protocol):
+    """Who is in a Slack user group (``usergroups.users.list``), cached by the adapter."""
+
+    def members(self, group_id: str) -> frozenset[str] | None:
+        """The group's user ids; ``None`` if Slack could not be asked (treated as not a member,
+        so an outage only means that an admin decides, as without the policy)."""
+
+
+class NoGroups:
+    """No Slack to ask (the CLI, unit tests without groups): nobody is in any group."""
+
+    def members(self, group_id: str) -> frozenset[str] | None:
+        return frozenset()
 
 
 class ApprovalRepository(Protocol):

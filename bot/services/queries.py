@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -12,8 +13,8 @@ from sqlalchemy import Engine, and_, func, or_, select
 from bot.adapters import orm
 from bot.adapters.db import READ_ONLY
 from bot.adapters.repositories import row_of
-from bot.domain.model import HOLDING, BookingStatus
-from bot.services.ports import BookingRow, RoomRow
+from bot.domain.model import HOLDING, BookingStatus, normalise_tags
+from bot.services.ports import BookingRow, FreeRoom, RoomRow
 
 T = orm.booking_list.c
 UTC_ZONE = ZoneInfo("UTC")
@@ -148,7 +149,80 @@ class Queries:
         if not include_inactive:
             query = query.where(orm.rooms.c.active.is_(True))
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            return [RoomRow(r.id, r.name, r.capacity, r.active) for r in conn.execute(query)]
+            return [room_row(r._mapping) for r in conn.execute(query)]
+
+    def room(self, room_id: str) -> RoomRow | None:
+        query = select(orm.rooms).where(orm.rooms.c.id == room_id)
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            found = conn.execute(query).one_or_none()
+        return room_row(found._mapping) if found is not None else None
+
+    def free_rooms(
+        self,
+        starts_at: datetime,
+        ends_at: datetime,
+        *,
+        people: int = 1,
+        tags: Sequence[str] = (),
+    ) -> list[FreeRoom]:
+        """Active rooms for at least ``people`` that no active booking holds during any part of
+        ``[starts_at, ends_at)``, smallest first, each with when it stops being free.
+
+        One query. For each room, the first active booking by end among those ending after
+        ``starts_at`` is read through the ``(room_id, ends_at)`` index: active bookings of a
+        room never overlap, so that booking also starts first, and the room is free for the
+        window exactly when it starts at or after ``ends_at`` (or there is none). A booking that
+        ends exactly at ``starts_at`` does not count, as the slots are half-open.
+        """
+        r = orm.rooms.c
+        busy_from = (
+            select(T.starts_at)
+            .where(T.room_id == r.id, T.status.in_(list(HOLDING)), T.ends_at > starts_at)
+            .order_by(T.ends_at)
+            .limit(1)
+            .correlate(orm.rooms)
+            .scalar_subquery()
+        )
+        query = (
+            select(orm.rooms, busy_from.label("busy_from"))
+            .where(
+                r.active.is_(True),
+                r.capacity >= people,
+                or_(busy_from.is_(None), busy_from >= ends_at),
+            )
+            .order_by(r.capacity, r.id)
+        )
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            found = [
+                FreeRoom(room_row(row._mapping), _aware(row.busy_from))
+                for row in conn.execute(query)
+            ]
+        wanted = set(normalise_tags(tags))
+        return [f for f in found if wanted <= set(f.room.tags)]
+
+
+def room_row(mapping: Any) -> RoomRow:
+    return RoomRow(
+        id=mapping["id"],
+        name=mapping["name"],
+        capacity=mapping["capacity"],
+        active=mapping["active"],
+        location=mapping["location"] or "",
+        tags=tuple(mapping["tags"] or ()),
+        auto_approve=mapping["auto_approve"],
+        auto_approve_groups=tuple(mapping["auto_approve_groups"] or ()),
+        approvers=tuple(mapping["approvers"] or ()),
+        feed_details=mapping["feed_details"],
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A scalar subquery's datetime skips the column type, so SQLite's naive UTC comes back."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite returns the stored text for an untyped expression
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

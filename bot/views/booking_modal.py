@@ -21,7 +21,13 @@ MAX_ROOM_OPTIONS = 100  # Slack's limit for a static_select
 
 
 def room_label(room: RoomRow) -> str:
-    return clip(f"{room.name} ({room.id}) · {people(room.capacity)}", OPTION_TEXT_MAX)
+    """``Board room (201) · 12 people · HQ 3F · projector, video``, clipped to fit an option."""
+    parts = [f"{room.name} ({room.id})", people(room.capacity)]
+    if room.location:
+        parts.append(room.location)
+    if room.tags:
+        parts.append(", ".join(room.tags))
+    return clip(" · ".join(parts), OPTION_TEXT_MAX)
 
 
 def _room_option(room: RoomRow) -> dict[str, Any]:
@@ -41,12 +47,17 @@ def booking_modal(
     room_id: str | None = None,
     max_title: int = 150,
     booking: BookingRow | None = None,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The form, prefilled with today and the next half hour in the booker's time zone."""
+    """The form, prefilled with today and the next half hour in the booker's time zone, or with
+    the window given (a found room's *Change…*)."""
     # Arithmetic in UTC, then shown locally: a wall-clock sum could land in a DST gap.
     if booking is not None:  # the Change form: filled in with the booking
         start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
         room_id = booking.room_id
+    elif starts_at is not None and ends_at is not None:  # a found room's *Change…*
+        start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
     else:
         start = _next_half_hour(now.astimezone(tz)).astimezone(UTC).astimezone(tz)
         end = (start.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
@@ -144,24 +155,29 @@ def booking_modal(
 
 
 def request_sent(row: BookingRow, tz: ZoneInfo) -> dict[str, Any]:
-    """What the booking modal turns into once the request is in."""
+    """What the booking modal turns into once the request is in (or approved by policy)."""
     title = f" · {escape(row.title)}" if row.title else ""
     heading = _("Booking #{booking_id}").format(booking_id=row.booking_id)
+    approved = row.status == BookingStatus.APPROVED
+    follow = (
+        _("Approved by policy: no admin decision was needed. You'll get a DM and an email.")
+        if approved
+        else _(
+            "The slot is held for you. An admin will approve or deny it; "
+            "you'll get a DM and an email."
+        )
+    )
+    icon = ":white_check_mark:" if approved else ":hourglass_flowing_sand:"
     return {
         "type": "modal",
-        "title": plain(_("Request sent"), 24),
+        "title": plain(_("Booked") if approved else _("Request sent"), 24),
         "close": plain(_("Done"), 24),
         "blocks": [
             section(
-                f":hourglass_flowing_sand: *{heading}* – "
+                f"{icon} *{heading}* – "
                 f"{escape(row.room_name)}{title}\n{span(row.starts_at, row.ends_at, tz)}"
             ),
-            context(
-                _(
-                    "The slot is held for you. An admin will approve or deny it; "
-                    "you'll get a DM and an email."
-                )
-            ),
+            context(follow),
         ],
     }
 

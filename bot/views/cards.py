@@ -5,6 +5,7 @@ Many people read the channel, so its times are Slack date tokens: each reader se
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.model import BookingStatus
@@ -31,10 +32,21 @@ _ICON = {
 }
 
 
-def _outcome(row: BookingRow) -> str:
+def policy_text(policy: str) -> str:
+    """Which policy approved a request, for people: ``policy`` as stored in the read model."""
+    if policy.startswith("group:"):
+        return _("Approved by policy: the booker is in {group}").format(
+            group=mention(policy.removeprefix("group:"))
+        )
+    return _("Approved by policy: the room approves every request")
+
+
+def _outcome(row: BookingRow, approvers: Sequence[str] = ()) -> str:
     decided = token(row.decided_at) if row.decided_at else None
-    decider = mention(row.decided_by or "")
+    decider = _("policy") if row.policy else mention(row.decided_by or "")
     if row.status == BookingStatus.APPROVED:
+        if row.policy:
+            return policy_text(row.policy) + (f" {decided}" if decided else "")
         if decided is None:
             return _("Approved by {who}").format(who=decider)
         return _("Approved by {who} {when}").format(who=decider, when=decided)
@@ -64,6 +76,10 @@ def _outcome(row: BookingRow) -> str:
         return _("Expired: nobody decided before it started")
     if row.status == BookingStatus.RELEASED:
         return _("Released: the room was given back unused")
+    if approvers:
+        return _("Waiting for an admin or {approvers}").format(
+            approvers=", ".join(mention(a) for a in approvers)
+        )
     return _("Waiting for an admin")
 
 
@@ -93,9 +109,10 @@ def _was(row: BookingRow) -> str | None:
     return "\n".join(lines)
 
 
-def card(row: BookingRow) -> dict[str, Any]:
+def card(row: BookingRow, *, approvers: Sequence[str] = ()) -> dict[str, Any]:
     """``text`` and ``blocks`` for chat.postMessage / chat.update, in the active language (the
-    caller picks APPROVALS_LOCALE); times are Slack date tokens, each reader's own zone."""
+    caller picks APPROVALS_LOCALE); times are Slack date tokens, each reader's own zone.
+    ``approvers`` are the room's own approvers (users or user groups), named while it waits."""
     title = escape(row.title) if row.title else _("_no title_")
     when = token_span(row.starts_at, row.ends_at)
     request = _("Room request #{booking_id}").format(booking_id=row.booking_id)
@@ -135,7 +152,7 @@ def card(row: BookingRow) -> dict[str, Any]:
             )
         )
     requested = _("requested {when}").format(when=token(row.requested_at))
-    blocks.append(context(f"{_outcome(row)} · {requested}"))
+    blocks.append(context(f"{_outcome(row, approvers)} · {requested}"))
     text = _("Room request #{booking_id}: {room} for {booker}, {when} – {status}").format(
         booking_id=row.booking_id,
         room=_room(row),

@@ -35,7 +35,7 @@ HISTORY_SIZE = 8
 PENDING_PAGE = 5  # a pending row takes two blocks (text, then Approve/Deny)
 MAX_PAGES = 4  # upcoming and pending grow by a page per "Show more", up to this many
 HISTORY_REASON_MAX = 120
-# Worst case, an admin with every list full: 4 + (2*5*4 + 1) + 2 + (2*5*4 + 1) + 1 + 3 = 92 <= 100.
+# Worst case, an admin with every list full: 5 + (2*5*4 + 1) + 2 + (2*5*4 + 1) + 1 + 3 = 93 <= 100.
 
 _STATUS_ICON = {
     BookingStatus.PENDING: ":hourglass_flowing_sand:",
@@ -72,6 +72,8 @@ class HomeData:
 
 def status_text(row: BookingRow, reason_max: int | None = None) -> str:
     text = f"{_STATUS_ICON[row.status]} {_status(row.status)}"
+    if row.status == BookingStatus.APPROVED and row.policy:
+        text += " " + _("(by policy)")
     if row.status == BookingStatus.DENIED and row.reason:
         reason = clip(row.reason, reason_max) if reason_max else row.reason
         text = _("{status} – “{reason}”").format(status=text, reason=escape(reason))
@@ -157,6 +159,10 @@ def home_view(data: HomeData) -> dict[str, Any]:
                 "Times below are in *{zone}*."
             ).format(zone=data.tz.key),
             accessory=button(_("Book a room"), ids.OPEN_BOOK_MODAL, "home", style="primary"),
+        ),
+        section(
+            _("Find a room: the rooms free for a time that fit your group and equipment."),
+            accessory=button(_("Find a room"), ids.FIND, "home"),
         ),
         divider(),
         header(_("Your upcoming bookings")),

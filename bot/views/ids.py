@@ -33,3 +33,19 @@ ROOM_ID_BLOCK, ROOM_ID_ACTION = "room_id", "room_id_input"
 ROOM_NAME_BLOCK, ROOM_NAME_ACTION = "room_name", "room_name_input"
 ROOM_CAPACITY_BLOCK, ROOM_CAPACITY_ACTION = "room_capacity", "room_capacity_input"
 ROOM_ACTIVE_BLOCK, ROOM_ACTIVE_ACTION = "room_active", "room_active_input"
+ROOM_LOCATION_BLOCK, ROOM_LOCATION_ACTION = "room_location", "room_location_input"
+ROOM_TAGS_BLOCK, ROOM_TAGS_ACTION = "room_tags", "room_tags_input"
+ROOM_POLICY_BLOCK, ROOM_POLICY_ACTION = "room_policy", "room_policy_input"
+ROOM_GROUPS_BLOCK, ROOM_GROUPS_ACTION = "room_groups", "room_groups_input"
+ROOM_APPROVERS_BLOCK, ROOM_APPROVERS_ACTION = "room_approvers", "room_approvers_input"
+
+# find a room
+FIND = "find_room"  # App Home button: open the search form
+FIND_MODAL = "find_modal"
+FIND_PEOPLE_BLOCK, FIND_PEOPLE_ACTION = "find_people", "find_people_input"
+FIND_DATE_BLOCK, FIND_DATE_ACTION = "find_date", "find_date_pick"
+FIND_START_BLOCK, FIND_START_ACTION = "find_start", "find_start_pick"
+FIND_LENGTH_BLOCK, FIND_LENGTH_ACTION = "find_length", "find_length_select"
+FIND_TAGS_BLOCK, FIND_TAGS_ACTION = "find_tags", "find_tags_input"
+FIND_BOOK = "find_book"  # a result's Book button: request that room for that window
+FIND_EDIT = "find_edit"  # a result's "Change…" button: the booking form, prefilled

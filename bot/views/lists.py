@@ -13,7 +13,7 @@ from bot.views import ids
 from bot.views.blocks import Block, actions, button, context, section
 from bot.views.home import booking_rows
 from bot.views.i18n import _, ngettext
-from bot.views.mrkdwn import escape
+from bot.views.mrkdwn import escape, mention
 
 LIST_LIMIT = 20  # 1 header + 20 bookings + 1 footer stays inside a message's 50 blocks
 ROOMS_SHOWN = 40  # 1 header + 40 rooms + 1 footer + 1 button row <= 50 blocks
@@ -84,6 +84,23 @@ def people(count: int) -> str:
     return ngettext("{count} person", "{count} people", count).format(count=count)
 
 
+def room_line(room: RoomRow) -> str:
+    """One room as a list shows it: name, id, size, where it is, what it has, how it is booked."""
+    line = f"*{escape(room.name)}* ({escape(room.id)}) · {people(room.capacity)}"
+    if room.location:
+        line += f" · {escape(room.location)}"
+    if room.tags:
+        line += " · " + ", ".join(f"`{escape(t)}`" for t in room.tags)
+    if not room.active:
+        line += " · _" + _("inactive") + "_"
+    elif room.auto_approve:
+        line += " · " + _("approved on request")
+    if room.approvers:
+        approvers = ", ".join(mention(a) for a in room.approvers)
+        line += " · " + _("approvers: {approvers}").format(approvers=approvers)
+    return line
+
+
 def rooms_list(rooms: Sequence[RoomRow], *, is_admin: bool) -> dict[str, Any]:
     if not rooms:
         text = (
@@ -95,9 +112,7 @@ def rooms_list(rooms: Sequence[RoomRow], *, is_admin: bool) -> dict[str, Any]:
     else:
         blocks = [section(_("*Rooms*"))]
         for room in rooms[:ROOMS_SHOWN]:
-            line = f"*{escape(room.name)}* ({escape(room.id)}) · {people(room.capacity)}"
-            if not room.active:
-                line += " · _" + _("inactive") + "_"
+            line = room_line(room)
             accessory = button(_("Edit"), ids.ROOM_EDIT, room.id) if is_admin else None
             blocks.append(section(line, accessory=accessory))
         if len(rooms) > ROOMS_SHOWN:

@@ -79,6 +79,56 @@ def room_modal(room: RoomRow | None = None) -> dict[str, Any]:
             "element": capacity,
         }
     )
+    blocks.append(
+        _text_input(
+            ids.ROOM_LOCATION_BLOCK,
+            ids.ROOM_LOCATION_ACTION,
+            _("Location (building, floor)"),
+            80,
+            room.location if room else None,
+            optional=True,
+        )
+    )
+    blocks.append(
+        _text_input(
+            ids.ROOM_TAGS_BLOCK,
+            ids.ROOM_TAGS_ACTION,
+            _("Equipment tags (such as projector, video, whiteboard)"),
+            300,
+            ", ".join(room.tags) if room else None,
+            optional=True,
+        )
+    )
+    blocks.append(
+        _checkbox(
+            ids.ROOM_POLICY_BLOCK,
+            ids.ROOM_POLICY_ACTION,
+            _("Approval"),
+            _("Approve every request on creation (no admin decision)"),
+            "auto",
+            checked=bool(room and room.auto_approve),
+        )
+    )
+    blocks.append(
+        _text_input(
+            ids.ROOM_GROUPS_BLOCK,
+            ids.ROOM_GROUPS_ACTION,
+            _("Auto-approve members of these user groups (ids such as S0123ABC)"),
+            400,
+            ", ".join(room.auto_approve_groups) if room else None,
+            optional=True,
+        )
+    )
+    blocks.append(
+        _text_input(
+            ids.ROOM_APPROVERS_BLOCK,
+            ids.ROOM_APPROVERS_ACTION,
+            _("Approvers of this room besides admins (user or user group ids)"),
+            400,
+            ", ".join(room.approvers) if room else None,
+            optional=True,
+        )
+    )
     if room is not None:
         active_option = {"text": plain(_("Open for booking")), "value": "active"}
         checkbox: dict[str, Any] = {
@@ -110,13 +160,43 @@ def room_modal(room: RoomRow | None = None) -> dict[str, Any]:
 
 
 def _text_input(
-    block_id: str, action_id: str, label: str, max_length: int, initial: str | None = None
+    block_id: str,
+    action_id: str,
+    label: str,
+    max_length: int,
+    initial: str | None = None,
+    *,
+    optional: bool = False,
 ) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": action_id,
         "max_length": max_length,
     }
-    if initial is not None:
+    if initial:
         element["initial_value"] = initial
-    return {"type": "input", "block_id": block_id, "label": plain(label), "element": element}
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label, 2000),
+        "element": element,
+    }
+    if optional:
+        block["optional"] = True
+    return block
+
+
+def _checkbox(
+    block_id: str, action_id: str, label: str, text: str, value: str, *, checked: bool
+) -> dict[str, Any]:
+    option = {"text": plain(text, 75), "value": value}
+    element: dict[str, Any] = {"type": "checkboxes", "action_id": action_id, "options": [option]}
+    if checked:
+        element["initial_options"] = [option]
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": True,
+        "label": plain(label),
+        "element": element,
+    }

@@ -20,6 +20,7 @@ ELLIPSIS = "…"
 
 _ENTITY = re.compile(r"&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
 _ZWJ = "\u200d"
 
 
@@ -75,4 +76,6 @@ def mention(user_id: str) -> str:
     """
     if _USER_ID.match(user_id or ""):
         return f"<@{user_id}>"
+    if _GROUP_ID.match(user_id or ""):
+        return f"<!subteam^{user_id}>"  # a user group (room approvers, policies)
     return escape(user_id or "")

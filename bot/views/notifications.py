@@ -219,6 +219,8 @@ def _quoted(text: str) -> str:
 def _actor_mention(notice: Notice) -> str | None:
     if not _decided_by_other(notice):
         return None
+    if notice.actor == "policy":
+        return _("Approved by policy: no admin decision was needed")
     return _by(notice.kind, mention(notice.actor) if _is_person(notice.actor) else None)
 
 

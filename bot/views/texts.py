@@ -27,6 +27,10 @@ def help_text() -> str:
             _("• `{example}` – book in one line (times in your Slack time zone)").format(
                 example=example()
             ),
+            _(
+                "• `/book find 6 now 30m projector` – rooms free now "
+                "(or `14:00`, `tomorrow 10:00`) that fit"
+            ),
             _("• `/book list` – your upcoming bookings, with Change, End now and Cancel buttons"),
             _("• `/book cancel 42` – cancel booking #42"),
             _("• `/book checkin` – check in to your booking starting now (where a room asks)"),
@@ -121,6 +125,15 @@ def oops(ref: str) -> str:
         "Sorry, something went wrong on our side and nothing was changed. "
         "Please try again in a moment; the error was logged (reference {ref})."
     ).format(ref=ref)
+
+
+def not_allowed_to_decide(room_id: str | None) -> str:
+    if room_id is None:
+        return not_admin_decide()
+    return _(
+        "Only admins and the approvers of room {room_id} can approve or deny its bookings. "
+        "Nothing was changed."
+    ).format(room_id=escape(room_id))
 
 
 def unknown_subcommand(word: str) -> str:

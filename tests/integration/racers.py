@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
@@ -10,6 +12,26 @@ from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.domain import commands
 from bot.domain.errors import RoomUnavailable
+
+
+def race_for_one_room(bus: Any, room: str, base: datetime, threads: int) -> list[str]:
+    """``threads`` requests for overlapping hours of one room (each contains base+30min to
+    base+60min), released together; each says ``booked`` or ``unavailable``."""
+    gate = threading.Barrier(threads)
+
+    def request(i: int) -> str:
+        start = base + timedelta(minutes=i)
+        gate.wait(timeout=30)
+        try:
+            bus.handle(
+                commands.RequestBooking(room, start, start + timedelta(hours=1), by=f"U{i:02d}")
+            )
+        except RoomUnavailable:
+            return "unavailable"
+        return "booked"
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(request, range(threads)))
 
 
 def request_in_process(

@@ -44,9 +44,35 @@ def test_rooms_add_list_remove_without_any_slack_settings(cli, capsys) -> None:
     assert code == 0 and "deactivated" in out
     code, out, _ = cli("rooms", "list", capsys=capsys)
     lines = out.splitlines()
-    assert lines[0].split() == ["ID", "NAME", "CAPACITY", "ACTIVE"]
-    assert lines[1].split() == ["102", "Small", "room", "4", "yes"]
-    assert lines[2].split() == ["201", "Board", "room", "12", "no"]
+    header = ["ID", "NAME", "CAPACITY", "LOCATION", "TAGS", "APPROVAL", "APPROVERS", "ACTIVE"]
+    assert lines[0].split() == header
+    assert lines[1].split() == ["102", "Small", "room", "4", "needed", "yes"]
+    assert lines[2].split() == ["201", "Board", "room", "12", "needed", "no"]
+
+
+def test_rooms_carry_location_tags_and_policy_from_the_shell(cli, capsys) -> None:
+    code, out, err = cli(
+        "rooms", "add", "301", "--name", "Studio", "--capacity", "8",
+        "--location", "HQ 3F", "--tags", "Projector, video", "--approvers", "U0APPROVER",
+        capsys=capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, _ = cli("rooms", "list", capsys=capsys)
+    assert out.splitlines()[1].split() == [
+        "301", "Studio", "8", "HQ", "3F", "projector,video", "needed", "U0APPROVER", "yes",
+    ]  # fmt: skip
+    code, out, err = cli(
+        "rooms", "edit", "301", "--tags", "whiteboard", "--auto-approve", "--no-active",
+        capsys=capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "tags whiteboard" in out and "auto-approve" in out
+    code, out, _ = cli("rooms", "list", capsys=capsys)
+    row = out.splitlines()[1].split()
+    assert row[5:] == ["whiteboard", "auto", "U0APPROVER", "no"]
+    assert row[3:5] == ["HQ", "3F"]  # what was not given stays as it was
+    code, _, err = cli("rooms", "edit", "301", "--approvers", "not-an-id", capsys=capsys)
+    assert code == 1 and "not one of the Slack" in err
 
 
 def test_bookings_made_through_the_bus_are_listed(cli, capsys, database_url: str) -> None:

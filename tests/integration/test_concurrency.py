@@ -12,11 +12,10 @@ from sqlalchemy import Engine
 
 from bot.bootstrap import Container
 from bot.domain import commands as c
-from bot.domain.errors import RoomUnavailable
 from bot.domain.model import BookingStatus
 from tests.conftest import ADMIN, FixedClock
 from tests.integration.helpers import add_rooms, booking_list, bookings
-from tests.integration.racers import request_in_process
+from tests.integration.racers import race_for_one_room, request_in_process
 
 THREADS = 16
 
@@ -25,24 +24,7 @@ def test_sixteen_threads_racing_for_overlapping_slots_leave_one_booking(
     container: Container, clock: FixedClock, engine: Engine
 ) -> None:
     add_rooms(container.bus, "102")
-    gate = threading.Barrier(THREADS)
-    base = clock.now + timedelta(hours=2)
-
-    def request(i: int) -> str:
-        # every slot overlaps every other: they all contain base+30min .. base+60min
-        start = base + timedelta(minutes=i)
-        gate.wait(timeout=30)
-        try:
-            container.bus.handle(
-                c.RequestBooking("102", start, start + timedelta(hours=1), by=f"U{i:02d}")
-            )
-        except RoomUnavailable:
-            return "unavailable"
-        return "booked"
-
-    with ThreadPoolExecutor(THREADS) as pool:
-        outcomes = list(pool.map(request, range(THREADS)))
-
+    outcomes = race_for_one_room(container.bus, "102", clock.now + timedelta(hours=2), THREADS)
     assert sorted(outcomes) == ["booked"] + ["unavailable"] * (THREADS - 1)
     stored = bookings(engine)
     assert [b["status"] for b in stored] == [BookingStatus.PENDING]

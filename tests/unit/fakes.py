@@ -123,6 +123,13 @@ class FakeBookingRepository:
         others = (b for b in self._bookings.values() if b.id != excluding)
         return holding_overlaps(others, room_id, starts_at, ends_at)
 
+    def held_by(self, booker: str, since: datetime, until: datetime) -> list[Booking]:
+        return [
+            b
+            for b in self._bookings.values()
+            if b.booker == booker and b.holds_slot and since <= b.starts_at < until
+        ]
+
     def pending_started(self, now: datetime) -> list[Booking]:
         found = sorted(
             (

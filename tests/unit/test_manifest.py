@@ -18,7 +18,14 @@ MANIFEST_PATH = PROJECT_ROOT / "manifest.yml"
 # Slack's published schema lives beside the project, not in it: it has its own licence.
 SCHEMA_PATH = PROJECT_ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
 
-BOT_SCOPES = {"commands", "chat:write", "im:write", "users:read", "users:read.email"}
+BOT_SCOPES = {
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "usergroups:read",
+}
 # The schema states this with the non-standard "regex" keyword, which validators ignore.
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$")
 

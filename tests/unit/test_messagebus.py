@@ -264,7 +264,7 @@ def test_only_admins_approve(bus: MessageBus, store: Store) -> None:
     booking_id = request(bus)
     before = state(store)
 
-    with pytest.raises(NotAllowed, match="Only admins can approve bookings"):
+    with pytest.raises(NotAllowed, match="Only admins"):
         bus.handle(commands.ApproveBooking(booking_id, BOOKER))
     assert state(store) == before
 
@@ -273,7 +273,7 @@ def test_only_admins_deny(bus: MessageBus, store: Store) -> None:
     booking_id = request(bus)
     before = state(store)
 
-    with pytest.raises(NotAllowed, match="Only admins can deny bookings"):
+    with pytest.raises(NotAllowed, match="Only admins"):
         bus.handle(commands.DenyBooking(booking_id, OTHER, "No"))
     assert state(store) == before
 

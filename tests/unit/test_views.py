@@ -956,7 +956,16 @@ def test_room_modal_to_add_a_room() -> None:
     assert view["callback_id"] == ids.ROOM_MODAL
     assert view["title"]["text"] == "Add a room"
     block_ids = [b.get("block_id") for b in view["blocks"]]
-    assert block_ids == [ids.ROOM_ID_BLOCK, ids.ROOM_NAME_BLOCK, ids.ROOM_CAPACITY_BLOCK]
+    assert block_ids == [
+        ids.ROOM_ID_BLOCK,
+        ids.ROOM_NAME_BLOCK,
+        ids.ROOM_CAPACITY_BLOCK,
+        ids.ROOM_LOCATION_BLOCK,
+        ids.ROOM_TAGS_BLOCK,
+        ids.ROOM_POLICY_BLOCK,
+        ids.ROOM_GROUPS_BLOCK,
+        ids.ROOM_APPROVERS_BLOCK,
+    ]
     assert "initial_value" not in block_by_id(view, ids.ROOM_NAME_BLOCK)["element"]
     assert json.loads(view["private_metadata"]) == {"room_id": None}
 
@@ -1045,6 +1054,7 @@ def test_texts_are_valid_messages(locale: str) -> None:
             texts.help_text(),
             texts.one_line_usage(),
             texts.not_admin_decide(),
+            texts.not_allowed_to_decide("102"),
             texts.not_admin_rooms(),
             texts.no_rooms(),
             texts.oops("abc123"),

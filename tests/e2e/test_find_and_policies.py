@@ -1,0 +1,177 @@
+"""End to end through the HTTP endpoint with signed requests: find a room and book it with a
+click, auto-approval for a user group's members, and a room's own approver."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from bot.domain import commands
+from bot.domain.model import BookingStatus
+from bot.views import ids
+from tests.conftest import ADMIN
+from tests.e2e.conftest import AL, APPROVALS, BOB, Stack
+from tests.integration.helpers import bookings, events
+
+
+def _responses(stack: Stack, count: int = 1) -> list[Any]:
+    """The replies sent to action response_urls, once ``count`` have arrived."""
+    deadline = time.monotonic() + 5
+    while len(posted := [c for c in stack.fake.calls if c.method.startswith("response/act")]) < (
+        count
+    ):
+        assert time.monotonic() < deadline, "no reply to the response_url"
+        time.sleep(0.02)
+    return posted
+
+
+def _buttons(blocks: list[dict[str, Any]], action_id: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    ]
+
+
+def test_find_six_now_for_half_an_hour_with_a_projector_and_book_one(stack: Stack) -> None:
+    bus, now = stack.container.bus, stack.clock.now
+    bus.handle(commands.AddRoom("301", "Studio", 8, by="cli", tags=("projector",)))
+    bus.handle(commands.AddRoom("302", "Nook", 6, by="cli", tags=("projector",)))
+    bus.handle(commands.AddRoom("401", "Hall", 20, by="cli", tags=("projector", "video")))
+    bus.handle(commands.AddRoom("402", "Annex", 10, by="cli", tags=("video",)))
+    # the Nook is taken from ten minutes from now; the Hall from an hour from now
+    bus.handle(
+        commands.RequestBooking("302", now + timedelta(minutes=10), now + timedelta(hours=1), by=AL)
+    )
+    bus.handle(
+        commands.RequestBooking("401", now + timedelta(hours=1), now + timedelta(hours=2), by=AL)
+    )
+
+    reply = stack.send.command(BOB, "find 6 now 30m projector")
+    assert reply.status == 200
+    answer = reply.json
+    # smallest that fits first; one line per room with until when (Bob is in Seoul: 17:00 now)
+    assert answer["text"].splitlines()[1:] == [
+        "Studio (301), 8 people: free for the rest of the day",
+        "Hall (401), 20 people: free until 18:00",
+    ]
+    [book, _] = _buttons(answer["blocks"], ids.FIND_BOOK)
+    assert book["value"].startswith('{"room":"301"')
+
+    stack.send.click(
+        BOB, ids.FIND_BOOK, book["value"], channel="C0GENERAL", message_ts="5", ephemeral=True
+    )
+    [response] = _responses(stack)
+    assert response.params["replace_original"] in (True, "true")
+    assert "Requested room 301 (Studio)" in response.params["text"]
+    booked = [b for b in bookings(stack.engine) if b["room_id"] == "301"]
+    assert [(b["booker"], b["starts_at"], b["ends_at"], b["status"]) for b in booked] == [
+        (BOB, now, now + timedelta(minutes=30), BookingStatus.PENDING)
+    ]
+    # the room is no longer found for that time
+    again = stack.send.command(AL, "find 6 now 30m projector").json
+    assert "Studio" not in again["text"] and "Hall (401)" in again["text"]
+
+
+def test_change_opens_the_booking_form_prefilled(stack: Stack) -> None:
+    answer = stack.send.command(BOB, "find 2 tomorrow 10:00 1h").json
+    [change, _] = _buttons(answer["blocks"], ids.FIND_EDIT)
+    stack.send.click(BOB, ids.FIND_EDIT, change["value"], channel="C0GENERAL", message_ts="5")
+    view = stack.fake.wait_for("views.open")[-1].params["view"]
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    assert blocks[ids.ROOM_BLOCK]["element"]["initial_option"]["value"] == "102"
+    assert blocks[ids.DATE_BLOCK]["element"]["initial_date"] == "2026-12-02"
+    assert blocks[ids.START_BLOCK]["element"]["initial_time"] == "10:00"
+    assert blocks[ids.END_BLOCK]["element"]["initial_time"] == "11:00"
+
+
+def test_find_a_room_from_app_home(stack: Stack) -> None:
+    stack.send.event({"type": "app_home_opened", "user": BOB, "tab": "home"})
+    stack.fake.wait_for("views.publish")
+    home = stack.home_of(BOB)
+    assert any(b.get("accessory", {}).get("action_id") == ids.FIND for b in home["blocks"])
+    stack.send.click(BOB, ids.FIND, "home", view=home)
+    form = stack.fake.wait_for("views.open")[-1].params["view"]
+    assert form["callback_id"] == ids.FIND_MODAL
+    values = {
+        ids.FIND_PEOPLE_BLOCK: {ids.FIND_PEOPLE_ACTION: {"type": "number_input", "value": "10"}},
+        ids.FIND_DATE_BLOCK: {
+            ids.FIND_DATE_ACTION: {"type": "datepicker", "selected_date": "2026-12-02"}
+        },
+        ids.FIND_START_BLOCK: {
+            ids.FIND_START_ACTION: {"type": "timepicker", "selected_time": "10:00"}
+        },
+        ids.FIND_LENGTH_BLOCK: {
+            ids.FIND_LENGTH_ACTION: {"type": "static_select", "selected_option": {"value": "60"}}
+        },
+        ids.FIND_TAGS_BLOCK: {ids.FIND_TAGS_ACTION: {"type": "plain_text_input", "value": ""}},
+    }
+    reply = stack.send.submit(BOB, form, values)
+    assert reply.json["response_action"] == "update"
+    results = reply.json["view"]
+    [book] = _buttons(results["blocks"], ids.FIND_BOOK)  # only the Board room seats 10
+    assert '"room":"201"' in book["value"]
+    stack.send.click(
+        BOB, ids.FIND_BOOK, book["value"], view={**results, "id": "V123", "type": "modal"}
+    )
+    update = stack.fake.wait_for("views.update")[-1].params
+    assert update["view_id"] == "V123"
+    assert "Requested room 201" in update["view"]["blocks"][0]["text"]["text"]
+    [booked] = bookings(stack.engine)
+    assert booked["starts_at"].isoformat() == "2026-12-02T01:00:00+00:00"  # 10:00 in Seoul
+
+
+def test_a_user_group_members_request_is_approved_without_a_card_decision(stack: Stack) -> None:
+    stack.fake.add_usergroup("S0TEAM", [AL])
+    stack.container.bus.handle(
+        commands.UpdateRoom("201", by="cli", auto_approve_groups=("S0TEAM",))
+    )
+    reply = stack.send.command(AL, "201 2026-12-02 10:00-11:00 Offsite prep")
+    assert "approved by policy" in reply.text
+    bob = stack.send.command(BOB, "201 2026-12-03 10:00-11:00")
+    assert "Requested room 201" in bob.text
+    stack.deliver()
+    assert stack.fake.calls_to("usergroups.users.list")[0].params["usergroup"] == "S0TEAM"
+    [first, second] = bookings(stack.engine)
+    assert (first["status"], first["decided_by"]) == (BookingStatus.APPROVED, "policy")
+    assert second["status"] == BookingStatus.PENDING
+    cards = {c.params["text"].split(":")[0]: c.params for c in stack.cards()}
+    approved = cards["Room request #1"]
+    assert not _buttons(approved["blocks"], ids.APPROVE)
+    assert "Approved by policy" in approved["blocks"][-1]["elements"][0]["text"]
+    assert "S0TEAM" in approved["blocks"][-1]["elements"][0]["text"]
+    assert _buttons(cards["Room request #2"]["blocks"], ids.APPROVE)
+    [dm] = stack.dms_to(AL)
+    assert "approved" in dm.params["text"].lower()
+    logged = [(e["type"], e["actor"]) for e in events(stack.engine) if e["booking_id"] == 1]
+    assert logged == [("BookingRequested", AL), ("BookingApproved", "policy")]
+
+
+def test_a_room_approver_approves_their_room_and_is_refused_on_another(stack: Stack) -> None:
+    stack.container.bus.handle(commands.UpdateRoom("201", by="cli", approvers=(AL,)))
+    stack.send.command(BOB, "201 2026-12-02 10:00-11:00")
+    stack.send.command(BOB, "102 2026-12-02 10:00-11:00")
+    stack.deliver()
+    card = next(c for c in stack.cards() if "#1" in c.params["text"])
+    assert f"<@{AL}>" in card.params["blocks"][-1]["elements"][0]["text"]  # the card names them
+
+    stack.send.click(AL, ids.APPROVE, "1", channel=APPROVALS, message_ts="1.1")
+    stack.send.click(AL, ids.APPROVE, "2", channel=APPROVALS, message_ts="1.2")
+    refused = stack.fake.wait_for("chat.postEphemeral")[-1].params
+    assert refused["user"] == AL
+    assert "approvers of room 102" in refused["text"]
+    deadline = time.monotonic() + 5
+    while bookings(stack.engine)[0]["status"] != BookingStatus.APPROVED:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    first, second = bookings(stack.engine)
+    assert first["decided_by"] == AL
+    assert second["status"] == BookingStatus.PENDING
+    stack.send.click(ADMIN, ids.APPROVE, "2", channel=APPROVALS, message_ts="1.2")
+    deadline = time.monotonic() + 5
+    while bookings(stack.engine)[1]["status"] != BookingStatus.APPROVED:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
