@@ -128,7 +128,6 @@ class FakeSlackApi:
         self._faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, float] = {}
         self._users: dict[str, JsonDict] = {}
-        self._groups: dict[str, list[str]] = {}
         # Message timestamps and view ids must be unique and increasing, like Slack's.
         self._sequence = itertools.count(1)
         # The fake's own time: the monotonic clock plus whatever advance() added, so a test
@@ -274,11 +273,6 @@ class FakeSlackApi:
         then answers ``deleted: true``."""
         with self._changed:
             self._users[user_id]["deleted"] = True
-
-    def add_usergroup(self, group_id: str, members: list[str]) -> None:
-        """Make ``usergroups.users.list`` answer for a user group (``S…``) with these members."""
-        with self._changed:
-            self._groups[group_id] = list(members)
 
     def fail_next(
         self,
@@ -465,11 +459,6 @@ class FakeSlackApi:
             if not truthy(params.get("include_locale")):
                 answer.pop("locale", None)  # Slack sends it only when asked
             return {"ok": True, "user": answer}
-        if method == "usergroups.users.list":
-            members = self._groups.get(str(params.get("usergroup")))
-            if members is None:
-                return {"ok": False, "error": "no_such_subteam"}
-            return {"ok": True, "users": list(members)}
         if method == "conversations.open":
             first_user = str(params.get("users", "")).split(",")[0]
             return {"ok": True, "channel": {"id": f"D{first_user}"}}

@@ -15,17 +15,6 @@ from tests.e2e.conftest import AL, APPROVALS, BOB, Stack
 from tests.integration.helpers import bookings, events
 
 
-def _responses(stack: Stack, count: int = 1) -> list[Any]:
-    """The replies sent to action response_urls, once ``count`` have arrived."""
-    deadline = time.monotonic() + 5
-    while len(posted := [c for c in stack.fake.calls if c.method.startswith("response/act")]) < (
-        count
-    ):
-        assert time.monotonic() < deadline, "no reply to the response_url"
-        time.sleep(0.02)
-    return posted
-
-
 def _buttons(blocks: list[dict[str, Any]], action_id: str) -> list[dict[str, Any]]:
     return [
         e
@@ -64,9 +53,10 @@ def test_find_six_now_for_half_an_hour_with_a_projector_and_book_one(stack: Stac
     stack.send.click(
         BOB, ids.FIND_BOOK, book["value"], channel="C0GENERAL", message_ts="5", ephemeral=True
     )
-    [response] = _responses(stack)
-    assert response.params["replace_original"] in (True, "true")
-    assert "Requested room 301 (Studio)" in response.params["text"]
+    [response] = stack.fake.wait_for_responses()
+    assert response.status == 200
+    assert response.body["replace_original"] in (True, "true")
+    assert "Requested room 301 (Studio)" in response.body["text"]
     booked = [b for b in bookings(stack.engine) if b["room_id"] == "301"]
     assert [(b["booker"], b["starts_at"], b["ends_at"], b["status"]) for b in booked] == [
         (BOB, now, now + timedelta(minutes=30), BookingStatus.PENDING)
