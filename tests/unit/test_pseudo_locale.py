@@ -291,7 +291,108 @@ def renders() -> Iterator[tuple[str, Render]]:
             None,
         ),
     )
+    yield from _find_and_policies()
     yield from _replies()
+
+
+#: Rooms with attributes and policies (tags and places without Latin letters, like the data).
+FOUND_ROOMS = [
+    RoomRow("102", ROOM_NAME, 4, True, location="Όροφος 3", tags=("προβολέας",)),
+    RoomRow("201", ROOM_NAME, 12, True, auto_approve=True, approvers=("UAPPROV1", "S0LEADS")),
+    RoomRow("301", ROOM_NAME, 8, False, tags=("βίντεο", "πίνακας")),
+]
+
+
+def _find_and_policies() -> Iterator[tuple[str, Render]]:
+    from bot.services.ports import FreeRoom
+    from bot.views import find
+
+    modal: Callable[[Any], None] = lambda v: check_view(v, "modal")  # noqa: E731
+    now_search = find.FindRequest(NOW, NOW + timedelta(minutes=30), 1, (), True)
+    later = find.FindRequest(START, START + timedelta(hours=1), 6, ("προβολέας",), False)
+    free = [
+        FreeRoom(FOUND_ROOMS[0], NOW + timedelta(hours=2)),
+        FreeRoom(FOUND_ROOMS[1], None),
+    ]
+    many = [FreeRoom(replace(FOUND_ROOMS[0], id=str(500 + n)), None) for n in range(30)]
+    yield "found now", (lambda: find.find_results(free, now_search, SEOUL), check_message)
+    yield "found later", (lambda: find.find_results(free, later, SEOUL), check_message)
+    yield "found many", (lambda: find.find_results(many, later, SEOUL), check_message)
+    yield "found none", (lambda: find.find_results([], later, SEOUL), check_message)
+    results = find.find_results(free, later, SEOUL)
+    yield "found in a modal", (lambda: find.find_results_modal(results), modal)
+    yield "find form", (lambda: find.find_modal(SEOUL, NOW), modal)
+    yield "find form errors", (lambda: find.read_find_form(_submitted({}), NOW)[1], None)
+    yield "find usage", (lambda: {"text": find.find_usage()}, check_message)
+    yield "find: out of date", (lambda: {"text": find.out_of_date()}, check_message)
+    yield "find: booked", (lambda: find.requested_modal(find.out_of_date()), modal)
+    approved = row(1, BookingStatus.APPROVED, decided_by="policy", decided_at=NOW, policy="room")
+    by_group = replace(approved, policy="group:S0TEAM")
+    yield "approved by policy", (lambda: {"text": find.requested_text(approved, SEOUL)}, None)
+    yield "requested, pending", (lambda: {"text": find.requested_text(row(), SEOUL)}, None)
+    yield "sent, by policy", (lambda: form.request_sent(approved, SEOUL), modal)
+    yield "card, room policy", (lambda: cards.card(approved), check_message)
+    yield "card, group policy", (lambda: cards.card(by_group), check_message)
+    cancelled = replace(approved, status=BookingStatus.CANCELLED, cancelled_by=BOOKER)
+    yield "card, cancelled after policy", (lambda: cards.card(cancelled), check_message)
+    yield (
+        "card, room approvers",
+        (lambda: cards.card(row(), approvers=("UAPPROV1", "S0LEADS")), check_message),
+    )
+    yield (
+        "rooms with attributes",
+        (
+            lambda: lists.rooms_list(FOUND_ROOMS, is_admin=True),
+            check_message,
+        ),
+    )
+    yield "home, by policy", (lambda: _home(upcoming=[approved], upcoming_total=1), None)
+    yield "not an approver", (lambda: {"text": texts.not_allowed_to_decide("102")}, None)
+    for text in (
+        "",
+        "2026-02-30",
+        "6 8",
+        "0",
+        "25:00",
+        "now 14:00",
+        "07:00",
+    ):
+        yield f"find {text!r}", (lambda t=text: {"text": _find_error(t)}, None)
+    yield (
+        "find: clock change",
+        (
+            lambda: {"text": _find_error("2026-03-08 02:30", ZoneInfo("America/New_York"))},
+            None,
+        ),
+    )
+    gap = {
+        "find_date": {"find_date_pick": {"selected_date": "2026-03-08"}},
+        "find_start": {"find_start_pick": {"selected_time": "02:30"}},
+        "find_length": {"find_length_select": {"selected_option": {"value": "30"}}},
+    }
+    yield (
+        "find form: clock change",
+        (lambda: find.read_find_form(_submitted(gap, "America/New_York"), NOW)[1], None),
+    )
+    nobody = {**gap, "find_people": {"find_people_input": {"value": "0"}}}
+    yield "find form: people", (lambda: find.read_find_form(_submitted(nobody), NOW)[1], None)
+    by_policy = next(n for n in NOTICES if n.kind == "approved")
+    yield (
+        "DM approved by policy",
+        (lambda: notifications.dm_message(replace(by_policy, actor="policy"), SEOUL), None),
+    )
+    past = {**gap, "find_date": {"find_date_pick": {"selected_date": "2026-11-30"}}}
+    yield "find form: past", (lambda: find.read_find_form(_submitted(past), NOW)[1], None)
+
+
+def _find_error(text: str, tz: ZoneInfo = SEOUL) -> str:
+    from bot.views import find
+
+    try:
+        find.read_find_text(text, tz, NOW)
+    except find.FindError as error:
+        return str(error)
+    return ""
 
 
 def _replies() -> Iterator[tuple[str, Render]]:
