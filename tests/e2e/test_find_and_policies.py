@@ -80,7 +80,7 @@ def test_change_opens_the_booking_form_prefilled(stack: Stack) -> None:
 
 def test_find_a_room_from_app_home(stack: Stack) -> None:
     stack.send.event({"type": "app_home_opened", "user": BOB, "tab": "home"})
-    stack.fake.wait_for("views.publish")
+    stack.delivered("views.publish")
     home = stack.home_of(BOB)
     assert any(b.get("accessory", {}).get("action_id") == ids.FIND for b in home["blocks"])
     stack.send.click(BOB, ids.FIND, "home", view=home)
