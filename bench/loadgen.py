@@ -161,6 +161,17 @@ class _Client:
             self.conn = None
 
 
+def send_one(port: int, secret: str, request: Request, timeout: float = 30.0) -> str:
+    """Send one signed request on a connection of its own; return "" if it was answered as
+    expected, else what went wrong (for suites that time single requests themselves)."""
+    spec = Spec(port, secret, 1, [], [], request_timeout=timeout)
+    client = _Client(spec)
+    try:
+        return client.send(request)[3]
+    finally:
+        client.close()
+
+
 def run(spec: Spec) -> Result:
     """Warm up, then send ``spec.measure`` with ``spec.concurrency`` threads; return the result.
 

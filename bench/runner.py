@@ -7,8 +7,9 @@ directory in ``bench/.work/`` (kept for reading the app's logs afterwards).
 
 A missed target is a result, not an error: the table says FAIL and the exit code stays 0. A suite
 that raises is an error: its traceback is printed, the other suites still run, and the exit code
-is 1. The other engineer's suites (``scale``, ``outbox``) are optional here: if their module does
-not exist yet, they are skipped with a note.
+is 1. ``--merge`` keeps the other suites' lines of an existing report and replaces the chosen
+suites' (one suite can be rerun without losing the rest). The suites ``scale`` and ``outbox`` are
+optional here: if their module does not exist yet, they are skipped with a note.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import importlib.metadata
 import math
 import os
 import platform
+import re
 import shutil
 import sqlite3
 import sys
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +39,7 @@ from bench import stack
 from bench.common import Context, Figure
 
 BENCH = Path(__file__).resolve().parent
-SUITES = ("latency", "faults", "memory", "scale", "outbox")
+SUITES = ("latency", "faults", "memory", "scale", "outbox", "burst")
 OPTIONAL = frozenset({"scale", "outbox"})  # written in parallel; may not exist yet
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PACKAGES = ("slack_bolt", "slack_sdk", "SQLAlchemy", "waitress", "psycopg", "aiosmtpd", "alembic")
@@ -51,6 +54,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--only", default="", help=f"comma-separated suites to run (default: all of {SUITES})"
     )
     parser.add_argument("--out", type=Path, default=BENCH / "RESULTS.md", help="the report")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other suites' rows and notes of the existing report; replace the chosen",
+    )
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(SUITES)
     unknown = sorted(set(chosen) - set(SUITES))
@@ -123,41 +131,90 @@ def _result(figure: Figure) -> str:
     return "pass" if passed else "FAIL"
 
 
+@dataclass
+class Kept:
+    """What ``--merge`` keeps of an earlier report: the other suites' lines, as they were."""
+
+    date: str = ""
+    rows: list[str] = field(default_factory=list)
+    figure_notes: list[str] = field(default_factory=list)
+    run_notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def kept_from(report: str, replaced: Sequence[str]) -> Kept:
+    """The rows, notes and suite times of ``report`` that belong to suites not in ``replaced``
+    (a run note belongs to the suite it starts with, as in ``- latency: ...``)."""
+    kept = Kept()
+    others = [name for name in SUITES if name not in replaced]
+    section = ""
+    for line in report.splitlines():
+        if line.startswith("## "):
+            section = line
+        elif line.startswith("Date: ") and not kept.date:
+            kept.date = line.removeprefix("Date: ").split(";")[0]
+        elif line.startswith("| ") and line.split("|")[1].strip() in others:
+            kept.rows.append(line)
+        elif section == "## Figure notes" and line.startswith("- **"):
+            if line[4:].split(" / ")[0] in others:
+                kept.figure_notes.append(line)
+        elif section == "## Run notes" and line.startswith("- "):
+            if re.split(r"[:/ ]", line[2:], maxsplit=1)[0] in others:
+                kept.run_notes.append(line)
+        elif section == "## Suite times" and line.strip():
+            for item in line.split(", "):
+                name, _, seconds = item.partition(" ")
+                if name in others:
+                    kept.timings[name] = float(seconds.removesuffix(" s"))
+    return kept
+
+
 def render(
     figures: list[Figure],
     *,
     header: list[str],
     notes: list[str],
     timings: dict[str, float],
+    kept: Kept | None = None,
 ) -> str:
     """RESULTS.md: the table, then what each figure's note says, then the run's notes."""
+    kept = kept or Kept()
     lines = ["# roombot benchmarks", "", *[f"{line}  " for line in header], ""]
     lines += [
         "| suite | figure | value | baseline | ratio | target | result |",
         "|---|---|--:|--:|--:|---|---|",
     ]
+    rows = list(kept.rows)
     for f in figures:
         ratio = f.ratio
-        lines.append(
+        rows.append(
             f"| {f.suite} | {f.name} | {_number(f.value, f.unit)} | "
             f"{_number(f.baseline, f.unit)} | "
             f"{'-' if ratio is None else _number(ratio) + 'x'} | {_target(f)} | {_result(f)} |"
         )
-    failed = [f for f in figures if f.passed is False]
-    targets = [f for f in figures if f.target is not None]
+    order = {name: n for n, name in enumerate(SUITES)}
+    rows.sort(key=lambda row: order.get(row.split("|")[1].strip(), len(SUITES)))  # stable
+    lines += rows
+    results = [(row.split("|")[2].strip(), row.split("|")[7].strip()) for row in rows]
+    failed = [name for name, result in results if result == "FAIL"]
+    targets = [name for name, result in results if result in ("pass", "FAIL")]
     lines += [
         "",
         f"{len(targets) - len(failed)} of {len(targets)} targets pass"
-        + (f"; missed: {', '.join(f.name for f in failed)}" if failed else "")
+        + (f"; missed: {', '.join(failed)}" if failed else "")
         + ".",
     ]
-    with_notes = [f for f in figures if f.note]
-    if with_notes:
+    with_notes = [f"- **{f.suite} / {f.name}**: {f.note}" for f in figures if f.note]
+    if with_notes or kept.figure_notes:
         lines += ["", "## Figure notes", ""]
-        lines += [f"- **{f.suite} / {f.name}**: {f.note}" for f in with_notes]
-    if notes:
+        lines += sorted(
+            [*kept.figure_notes, *with_notes],
+            key=lambda line: order.get(line[4:].split(" / ")[0], len(SUITES)),
+        )
+    if notes or kept.run_notes:
         lines += ["", "## Run notes", ""]
-        lines += [f"- {note}" for note in notes]
+        lines += kept.run_notes + [f"- {note}" for note in notes]
+    timings = {**kept.timings, **timings}
     if timings:
         lines += ["", "## Suite times", ""]
         lines.append(", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items()))
@@ -231,7 +288,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"bench: {name} done in {timings[name]:.0f} s", flush=True)
     total = time.monotonic() - started
     header.append(f"Total time: {total:.0f} s; work directory: {work.relative_to(BENCH.parent)}")
-    report = render(figures, header=header, notes=ctx.notes, timings=timings)
+    kept = None
+    if args.merge and args.out.exists():
+        kept = kept_from(args.out.read_text(), args.suites)
+        others = sorted({row.split("|")[1].strip() for row in kept.rows})
+        if others:
+            header.append(f"Rows of {', '.join(others)}: from the run of {kept.date} (--merge)")
+    report = render(figures, header=header, notes=ctx.notes, timings=timings, kept=kept)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
     print(report)

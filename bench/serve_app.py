@@ -6,6 +6,9 @@ and scheduler started, waitress with ``WEB_THREADS``) and binds 127.0.0.1 on a f
 it writes to ``--port-file`` once it listens.
 
     python -m bench.serve_app --port-file F --database-url URL --slack-url URL --smtp HOST:PORT|off
+
+``--no-scheduler`` is ``RUN_SCHEDULER=false``: a web process only, for the production split
+where ``python -m bot worker`` delivers the notifications.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument(
+        "--no-scheduler", action="store_true", help="RUN_SCHEDULER=false: web requests only"
+    )
+    parser.add_argument(
         "--tracemalloc",
         type=Path,
         help="trace Python allocations; each SIGUSR1 writes a snapshot to PATH.<n> (leak hunts)",
@@ -77,13 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         admin_user_ids=ADMIN,
         web_threads=args.threads,
         log_level=args.log_level,
+        run_scheduler=not args.no_scheduler,
         **smtp,
     )
     runtime = bootstrap(settings, slack=True)
     if not migrate.is_up_to_date(runtime.engine):
         print("bench.serve_app: the database is not migrated", file=sys.stderr)
         return 2
-    runtime.start()
+    if settings.run_scheduler:
+        runtime.start()
     server = HttpServer(
         WebApp(runtime.app, readiness(runtime.engine)),
         host="127.0.0.1",

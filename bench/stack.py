@@ -359,9 +359,29 @@ def free_port() -> int:
         return port
 
 
-def serve_peers() -> None:
-    """The peers process (``python -m bench.stack``): start everything, print the ports as one
-    JSON line, then answer ``stats`` lines on stdin until ``stop`` or end of input."""
+#: What a realistic Slack answers in (the bench's figure for one Web API call).
+SLACK_CALL_SECONDS = 0.15
+
+
+def _email_subject(content: bytes) -> str:
+    from email.parser import BytesHeaderParser
+    from email.policy import default
+
+    return str(BytesHeaderParser(policy=default).parsebytes(content).get("Subject", ""))
+
+
+def serve_peers(argv: Sequence[str] = ()) -> None:
+    """The peers process (``python -m bench.stack [--realistic USER,USER...]``): start everything,
+    print the ports as one JSON line, then answer ``stats`` and ``events`` lines on stdin until
+    ``stop`` or end of input.
+
+    By default the fake Slack API is the lenient one (instant, never refusing). ``--realistic``
+    runs the strict fake of the tests as a workspace would behave: 150 ms a call, Slack's rate
+    limits with 429 + Retry-After, the bot a member of the approvals channel only, the given
+    users known. Then every ``chat.postMessage``/``chat.update`` the fake answered and every
+    email the sink received is kept as an event (with ``time.monotonic()``, the same clock in
+    every process of this machine) until the runner reads them with ``events``.
+    """
     from http.server import ThreadingHTTPServer
 
     from aiosmtpd.controller import Controller
@@ -372,20 +392,47 @@ def serve_peers() -> None:
     # listener threads and dispatcher call at once (slack_sdk opens a connection per call); a
     # dropped SYN costs the caller a 1 s retransmit, which would be the fake's fault, not the app's.
     ThreadingHTTPServer.request_queue_size = 128
+    realistic = "--realistic" in argv
+    users = list(argv[list(argv).index("--realistic") + 1].split(",")) if realistic else []
+    events: list[dict[str, Any]] = []
+    events_lock = threading.Lock()
+    base: type[FakeSlackApi] = FakeSlackApi
+    if realistic:
+        from tests.fakes.slack_api import StrictSlackApi
 
-    class LeanFake(FakeSlackApi):
-        """The test fake, minus its call log: a long run would keep every call in memory."""
+        base = StrictSlackApi
+
+    class LeanFake(base):  # type: ignore[valid-type,misc]
+        """The fake, minus its call log: a long run would keep every call in memory."""
 
         def __init__(self) -> None:
-            super().__init__()
+            if realistic:
+                super().__init__(token=TOKEN, channels=(APPROVALS,), latency=SLACK_CALL_SECONDS)
+            else:
+                super().__init__()
             self.counts: Counter[str] = Counter()
 
-        def _handle(self, method: str, params: Any, token: str | None) -> Any:
-            answer = super()._handle(method, params, token)
-            with self._changed:
-                self._calls.clear()
-                self.counts[method] += 1
-            return answer
+        def _record(self, call: Any) -> None:
+            self.counts[call.method] += 1
+            if call.status == 429:
+                self.counts["429"] += 1
+            if realistic and call.method in ("chat.postMessage", "chat.update"):
+                event = {
+                    "kind": call.method,
+                    # the message shows once Slack has answered
+                    "at": call.at - self._skew + SLACK_CALL_SECONDS,
+                    "status": call.status,
+                    "ok": bool(call.response.get("ok")),
+                    "channel": str(call.params.get("channel", "")),
+                    "text": str(call.params.get("text", "")),
+                    "blocks": json.dumps(call.params.get("blocks", [])),
+                    "ts": str(call.response.get("ts", call.params.get("ts", ""))),
+                }
+                with events_lock:
+                    events.append(event)
+
+        def _record_response(self, post: Any) -> None:
+            self.counts["response_url"] += 1
 
     class CountingSink:
         def __init__(self) -> None:
@@ -393,10 +440,19 @@ def serve_peers() -> None:
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
             self.received += 1
+            if realistic:
+                event = {
+                    "kind": "email",
+                    "at": time.monotonic(),
+                    "to": ",".join(envelope.rcpt_tos),
+                    "text": _email_subject(envelope.content),
+                }
+                with events_lock:
+                    events.append(event)
             return "250 OK"
 
     fake = LeanFake().start()
-    for user in (*BOOKERS, ADMIN):
+    for user in (*BOOKERS, ADMIN, *users):
         fake.add_user(user, tz="UTC", email=f"{user.lower()}@example.com", name=user.title())
     sink = CountingSink()
     smtp_port = free_port()
@@ -423,10 +479,21 @@ def serve_peers() -> None:
     print(json.dumps(dataclasses.asdict(ports)), flush=True)
     try:
         for line in sys.stdin:
-            if line.strip() != "stats":
+            command = line.strip()
+            if command == "stats":
+                stats = {"slack": dict(fake.counts), "emails": sink.received}
+                print(json.dumps(stats), flush=True)
+            elif command == "refill":  # a quiet minute between two measurements
+                if realistic:
+                    fake.refill_limits()
+                print("{}", flush=True)
+            elif command == "events":
+                with events_lock:
+                    taken = list(events)
+                    events.clear()
+                print(json.dumps(taken), flush=True)
+            else:
                 break
-            stats = {"slack": dict(fake.counts), "emails": sink.received}
-            print(json.dumps(stats), flush=True)
     finally:
         hanging.close()
         for client in held:
@@ -438,11 +505,13 @@ def serve_peers() -> None:
 class Peers:
     """The peers process, started and stopped by the runner."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, *, realistic_users: Sequence[str] = ()) -> None:
+        """``realistic_users`` set: the realistic Slack of :func:`serve_peers`, knowing them."""
         self.log_path = work / "peers.log"
         self._log = self.log_path.open("ab")
+        extra = ["--realistic", ",".join(realistic_users)] if realistic_users else []
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.stack"],
+            [sys.executable, "-m", "bench.stack", *extra],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdin=subprocess.PIPE,
@@ -460,13 +529,27 @@ class Peers:
         self.ports = PeerPorts(**json.loads(line))
 
     def stats(self) -> dict[str, Any]:
-        """Calls the fake Slack API received, per method, and emails the sink accepted."""
+        """Calls the fake Slack API received, per method (``429``: rate-limited answers), and
+        emails the sink accepted."""
+        found: dict[str, Any] = self._ask("stats") or {}
+        return found
+
+    def events(self) -> list[dict[str, Any]]:
+        """Messages posted or updated and emails received since the last call (realistic)."""
+        found: list[dict[str, Any]] = self._ask("events") or []
+        return found
+
+    def refill(self) -> None:
+        """Refill the realistic fake's rate-limit windows, so one burst does not start where
+        the previous one left Slack's limits."""
+        self._ask("refill")
+
+    def _ask(self, command: str) -> Any:
         assert self._process.stdin is not None and self._process.stdout is not None
-        self._process.stdin.write("stats\n")
+        self._process.stdin.write(command + "\n")
         self._process.stdin.flush()
         line = _readline(self._process.stdout, 10)
-        found: dict[str, Any] = json.loads(line) if line else {}
-        return found
+        return json.loads(line) if line else None
 
     def stop(self) -> None:
         if self._process.poll() is None:
@@ -507,6 +590,78 @@ def _app_settings() -> set[str]:
     return {name.upper() for name in Settings.model_fields}
 
 
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the process finishes what it is doing), SIGKILL after 15 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _child_env(settings: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child process: the bench decides every roombot setting, whatever
+    the shell exported; ``settings`` are the ones it decides by environment variable."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for key in _app_settings() & set(env):
+        env.pop(key)
+    return {**env, **(settings or {})}
+
+
+class Worker:
+    """``python -m bot worker``, as an operator runs it beside web processes: it delivers the
+    outbox and runs the periodic jobs; ready once it says so on stdout."""
+
+    def __init__(
+        self, work: Path, name: str, *, database_url: str, peers: PeerPorts, smtp: str = "healthy"
+    ) -> None:
+        self.name = name
+        self.log_path = work / f"{name}.log"
+        self._log = self.log_path.open("ab")
+        settings = {
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_API_URL": peers.slack_url,
+            "APPROVALS_CHANNEL": APPROVALS,
+            "ADMIN_USER_IDS": ADMIN,
+            "LOG_LEVEL": "INFO",
+        }
+        address = _smtp_address(peers, smtp)
+        if address != "off":
+            host, _, port = address.rpartition(":")
+            settings |= {
+                "SMTP_HOST": host,
+                "SMTP_PORT": port,
+                "SMTP_STARTTLS": "false",
+                "MAIL_FROM": "roombot@example.com",
+            }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker"],
+            cwd=work,  # no .env there: the environment is the whole configuration
+            env=_child_env(settings),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> Worker:
+        deadline = time.monotonic() + timeout
+        while "worker running" not in self.log_path.read_text(errors="replace"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(
+                    f"{self.name} did not start; see {self.log_path}:\n"
+                    + self.log_path.read_text(errors="replace")[-2000:]
+                )
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        _terminate(self.process)
+        self._log.close()
+
+
 class Server:
     """A server process (``python -m bench.serve_app`` or ``bench.serve_bare``) on loopback.
 
@@ -521,13 +676,10 @@ class Server:
         self.port_file.unlink(missing_ok=True)
         self.log_path = work / f"{name}.log"
         self._log = self.log_path.open("ab")
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        for key in _app_settings() & set(env):
-            env.pop(key)  # the bench decides every setting, whatever the shell exported
         self.process = subprocess.Popen(
             [sys.executable, "-m", module, "--port-file", str(self.port_file), *args],
             cwd=ROOT,
-            env=env,
+            env=_child_env(),
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
@@ -582,13 +734,7 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        _terminate(self.process)
         self._log.close()
 
     def __enter__(self) -> Server:
@@ -596,6 +742,16 @@ class Server:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def _smtp_address(peers: PeerPorts, smtp: str) -> str:
+    """``healthy``, ``refusing``, ``hanging`` or ``off`` as HOST:PORT (or ``off``)."""
+    return {
+        "healthy": f"127.0.0.1:{peers.smtp_port}",
+        "refusing": f"127.0.0.1:{peers.refusing_port}",
+        "hanging": f"127.0.0.1:{peers.hanging_port}",
+        "off": "off",
+    }[smtp]
 
 
 def start_app(
@@ -609,15 +765,11 @@ def start_app(
     extra: Sequence[str] = (),
     wait: bool = True,
 ) -> Server:
-    """The roombot stack; ``smtp`` is ``healthy``, ``refusing``, ``hanging`` or ``off``.
+    """The roombot stack; ``smtp`` is ``healthy``, ``refusing``, ``hanging`` or ``off``;
+    ``extra=["--no-scheduler"]`` makes it a web process only (``RUN_SCHEDULER=false``).
 
     ``wait=False`` returns at once; call :meth:`Server.wait_ready` before using it."""
-    smtp_arg = {
-        "healthy": f"127.0.0.1:{peers.smtp_port}",
-        "refusing": f"127.0.0.1:{peers.refusing_port}",
-        "hanging": f"127.0.0.1:{peers.hanging_port}",
-        "off": "off",
-    }[smtp]
+    smtp_arg = _smtp_address(peers, smtp)
     return Server(
         "bench.serve_app",
         [
@@ -657,4 +809,4 @@ def start_bare(
 
 
 if __name__ == "__main__":
-    serve_peers()
+    serve_peers(sys.argv[1:])

@@ -37,6 +37,7 @@ INTERACTIONS = ("command", "click", "submission")
 TARGETS = {"command": 1.5, "click": 1.5, "submission": 3.0}
 CONCURRENCY = (1, 32)
 P99_LIMIT_MS = 3000.0
+CPU_VS_FLOOR_TARGET = 1.5  # CPU per /book against Bolt + the same views.open
 SUBMITTED = '"update"'  # roombot's answer to a committed booking request
 
 
@@ -205,7 +206,7 @@ def run_database(
                 figures += figures_for(db, cell, measured, base, checks)
                 if modal is not None and cell.interaction == "command":
                     floor = measure_cell(ctx, modal, cell, expect=None, name=f"modal-{tag}")
-                    figures.append(api_floor_figure(db, cell, measured, floor))
+                    figures += api_floor_figures(db, cell, measured, floor)
                 if cell.concurrency == max(CONCURRENCY):
                     busiest.append((measured, base))
     finally:
@@ -213,21 +214,31 @@ def run_database(
     return figures
 
 
-def api_floor_figure(db: str, cell: Cell, app: Measured, floor: Measured) -> Figure:
+def api_floor_figures(db: str, cell: Cell, app: Measured, floor: Measured) -> list[Figure]:
     """``/book`` against Bolt plus the one call it must make (``views.open`` of a prebuilt form):
-    how much of the gap to the ack-only baseline is the Web API call itself."""
-    return Figure(
-        SUITE,
-        f"{cell.interaction} c={cell.concurrency} {db} p50 vs Bolt + the same views.open",
-        app.ms(50),
-        floor.ms(50),
-        "ms",
-        None,
-        note=(
-            f"CPU/request {app.cpu_ms_per_request:.2f} ms vs {floor.cpu_ms_per_request:.2f} ms "
-            "(a bare Bolt app that acks and opens a prebuilt 50-room booking form)"
+    how much of the gap to the ack-only baseline is the Web API call itself. The CPU time per
+    ``/book`` against that floor is a target (<= 1.5x): it is what roombot adds to the work any
+    Bolt app opening the same modal must do, and it decides throughput once clients queue."""
+    label = f"{cell.interaction} c={cell.concurrency} {db}"
+    return [
+        Figure(
+            SUITE,
+            f"{label} p50 vs Bolt + the same views.open",
+            app.ms(50),
+            floor.ms(50),
+            "ms",
+            None,
+            note="a bare Bolt app that acks and opens a prebuilt 50-room booking form",
         ),
-    )
+        Figure(
+            SUITE,
+            f"{label} CPU per request vs Bolt + the same views.open",
+            app.cpu_ms_per_request,
+            floor.cpu_ms_per_request,
+            "ms",
+            CPU_VS_FLOOR_TARGET,
+        ),
+    ]
 
 
 def databases(ctx: Context) -> list[tuple[str, Callable[[], str]]]:

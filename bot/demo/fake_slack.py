@@ -401,13 +401,15 @@ class FakeSlackApi:
                 else self._answer(method, params, token)
             )
             pause = self._delays.get(method, self._delays.get(ANY_METHOD, 0.0))
-            self._calls.append(
-                Call(method, params, token, self.now(), int(answer.status), answer.body)
-            )
+            self._record(Call(method, params, token, self.now(), int(answer.status), answer.body))
             self._changed.notify_all()
         if pause:
             time.sleep(pause)
         return answer
+
+    def _record(self, call: Call) -> None:
+        """Keep a call for the test to inspect; callers hold the lock."""
+        self._calls.append(call)
 
     def _answer(self, method: str, params: JsonDict, token: str | None) -> _Answer:
         """The answer to a call no fault was queued for; callers hold the lock.
@@ -424,9 +426,13 @@ class FakeSlackApi:
         body = decoded if isinstance(decoded, dict) else {"_body": decoded}
         with self._changed:
             status, text = self._response_answer(url, body)
-            self._responses.append(ResponsePost(url, body, self.now(), status, text))
+            self._record_response(ResponsePost(url, body, self.now(), status, text))
             self._changed.notify_all()
         return _Answer(status, {}, text=text)
+
+    def _record_response(self, post: ResponsePost) -> None:
+        """Keep a response URL POST for the test to inspect; callers hold the lock."""
+        self._responses.append(post)
 
     def _response_answer(self, url: str, body: JsonDict) -> tuple[int, str]:
         """Whether a POST to ``url`` is accepted; callers hold the lock. Lenient: always."""

@@ -27,7 +27,10 @@ def expected_figures(databases: list[str]) -> set[str]:
         for stat in ("p50", "p95", "p99", "req/s")
     }
     names |= {
-        f"command c={c} {db} p50 vs Bolt + the same views.open" for db in databases for c in (1, 32)
+        f"command c={c} {db} {what} vs Bolt + the same views.open"
+        for db in databases
+        for c in (1, 32)
+        for what in ("p50", "CPU per request")
     }
     names |= {
         f"submission c={c} SMTP {mode} {stat}"
@@ -83,3 +86,37 @@ def test_the_quick_bench_writes_the_results_table(tmp_path: Path) -> None:
     assert "mode: quick" in report
     assert report.splitlines()[0] in done.stdout  # the same table is printed
     assert rows[1] in done.stdout
+
+
+BURST_FIGURES = (
+    "approval DM p95 / one Slack call",
+    "approval email p95",
+    "card p95 / the channel limit's bound",
+    "lost",
+    "duplicated",
+)
+
+
+@pytest.mark.slow
+def test_the_quick_burst_suite_runs_both_process_layouts(tmp_path: Path) -> None:
+    """The realistic-Slack burst, in quick mode: in-process and web + worker, on SQLite."""
+    out = tmp_path / "RESULTS.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "burst", "--out", str(out)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    report = out.read_text()
+    rows = [line.split("|") for line in report.splitlines() if line.startswith("| burst ")]
+    names = {row[2].strip() for row in rows}
+    assert names == {
+        f"{figure}, {layout}, sqlite"
+        for figure in BURST_FIGURES
+        for layout in ("in-process", "web + worker")
+    }
+    assert {row[7].strip() for row in rows} <= {"pass", "FAIL"}
+    assert "0 not committed" in report  # every submission became a booking

@@ -297,6 +297,11 @@ class StrictSlackApi(FakeSlackApi):
                 self._limits[method] = rate
             self._buckets = {k: v for k, v in self._buckets.items() if k[0] != method}
 
+    def refill_limits(self) -> None:
+        """Every rate-limit window starts full again, as after a quiet minute."""
+        with self._changed:
+            self._buckets.clear()
+
     def break_token(self, error: str | None) -> None:
         """Answer every call with a token-level ``error`` (``token_revoked``, ``invalid_auth``,
         ``account_inactive``, ``team_disabled`` ...) until called again with ``None``."""
