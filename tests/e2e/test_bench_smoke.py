@@ -48,6 +48,7 @@ def expected_figures(databases: list[str]) -> set[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(330)  # beyond the subprocess's own hang guard
 def test_the_quick_bench_writes_the_results_table(tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -98,6 +99,7 @@ BURST_FIGURES = (
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(240)
 def test_the_quick_burst_suite_runs_both_process_layouts(tmp_path: Path) -> None:
     """The realistic-Slack burst, in quick mode: in-process and web + worker, on SQLite."""
     out = tmp_path / "RESULTS.md"
@@ -107,7 +109,7 @@ def test_the_quick_burst_suite_runs_both_process_layouts(tmp_path: Path) -> None
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
-        timeout=150,
+        timeout=210,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     report = out.read_text()

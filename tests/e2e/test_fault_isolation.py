@@ -96,7 +96,7 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         settings,
         breaker_fail_max=2,
         channel_in_flight=1,  # one email at a time, so the breaker opens before the third
-        breaker_reset_seconds=0.2,
+        breaker_reset_seconds=1.0,  # longer than one pass of run_once on a loaded machine
         backoff_base_seconds=1,
         backoff_max_seconds=1,
     )
@@ -139,7 +139,7 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         if silent is not None:
             silent.stop()
         with smtp_server(port) as (inbox, _):
-            time.sleep(0.25)  # the breaker's reset timeout (wall clock) passes: a trial is allowed
+            time.sleep(1.05)  # the breaker's reset timeout (wall clock) passes: a trial is allowed
             later.advance(timedelta(seconds=2))  # and every backoff is over
             dispatcher.drain()
             received = inbox.wait_for(5)
