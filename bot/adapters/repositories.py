@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.adapters import orm
@@ -81,23 +82,13 @@ class SqlBookingRepository:
         *,
         excluding: int | None = None,
     ) -> list[Booking]:
-        b = orm.bookings.c
-        query = (
-            select(Booking)
-            .where(
-                b.room_id == room_id,
-                b.status.in_(list(HOLDING)),
-                b.starts_at < ends_at,
-                b.ends_at > starts_at,
-            )
-            .order_by(b.starts_at)
-        )
+        params: dict[str, Any] = {"room_id": room_id, "starts_at": starts_at, "ends_at": ends_at}
         if excluding is not None:
-            query = query.where(b.id != excluding)
+            params["excluding"] = excluding
         # No autoflush: a changed booking's UPDATE would meet PostgreSQL's exclusion constraint
         # before this check could say, kindly, who holds the slot.
         with self.session.no_autoflush:
-            return list(self.session.scalars(query))
+            return list(self.session.scalars(_conflicts(excluding is not None), params))
 
     def held_by(self, booker: str, since: datetime, until: datetime) -> list[Booking]:
         b = orm.bookings.c
@@ -251,6 +242,51 @@ class SqlApprovalRepository:
         self.session.flush()
 
 
+@functools.cache
+def _conflicts(excluding: bool) -> Any:
+    """The overlap check, built once (the bus runs it in every booking transaction): building
+    and hashing a statement per call costs more CPU than SQLite spends running it."""
+    b = orm.bookings.c
+    query = (
+        select(Booking)
+        .where(
+            b.room_id == bindparam("room_id"),
+            b.status.in_(list(HOLDING)),
+            b.starts_at < bindparam("ends_at"),
+            b.ends_at > bindparam("starts_at"),
+        )
+        .order_by(b.starts_at)
+    )
+    return query.where(b.id != bindparam("excluding")) if excluding else query
+
+
+_EVENT_INSERT = insert(orm.event_log)
+_BOOKING_LIST_INSERT = insert(orm.booking_list)
+_BOOKING_LIST_UPDATE = update(orm.booking_list).where(
+    orm.booking_list.c.booking_id == bindparam("key")
+)
+_ROW_FIELDS = tuple(f.name for f in dataclasses.fields(BookingRow))
+_EVENT_KEYS = frozenset({"event_id", "booking_id", "actor", "at"})
+
+
+_PAYLOAD_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _payload_fields(event_type: type[Event]) -> tuple[str, ...]:
+    found = _PAYLOAD_FIELDS.get(event_type)
+    if found is None:
+        fields = dataclasses.fields(event_type)
+        found = _PAYLOAD_FIELDS[event_type] = tuple(
+            f.name for f in fields if f.name not in _EVENT_KEYS
+        )
+    return found
+
+
+def _row_values(row: BookingRow) -> dict[str, Any]:
+    """A read-model row as column values (``dataclasses.asdict`` would deep-copy each one)."""
+    return {name: getattr(row, name) for name in _ROW_FIELDS}
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
@@ -266,21 +302,18 @@ class SqlEventLog:
         self.session = session
 
     def append(self, event: Event) -> None:
-        payload = {
-            f.name: _jsonable(getattr(event, f.name))
-            for f in dataclasses.fields(event)
-            if f.name not in {"event_id", "booking_id", "actor", "at"}
-        }
+        payload = {name: _jsonable(getattr(event, name)) for name in _payload_fields(type(event))}
         self.session.flush()  # the aggregate rows the event refers to go first
         self.session.execute(
-            insert(orm.event_log).values(
-                event_id=event.event_id,
-                type=event.name,
-                booking_id=event.booking_id,
-                actor=event.actor,
-                at=event.at,
-                payload=payload,
-            )
+            _EVENT_INSERT,
+            {
+                "event_id": event.event_id,
+                "type": event.name,
+                "booking_id": event.booking_id,
+                "actor": event.actor,
+                "at": event.at,
+                "payload": payload,
+            },
         )
 
 
@@ -291,17 +324,14 @@ class SqlBookingList:
 
     def add(self, row: BookingRow) -> None:
         """A booking new to the read model (it was just requested)."""
-        self.session.execute(insert(orm.booking_list).values(dataclasses.asdict(row)))
+        self.session.execute(_BOOKING_LIST_INSERT, _row_values(row))
         self._written[row.booking_id] = row
 
     def upsert(self, row: BookingRow) -> None:
-        values = dataclasses.asdict(row)
-        t = orm.booking_list
-        done = self.session.execute(
-            update(t).where(t.c.booking_id == row.booking_id).values(values)
-        )
+        values = _row_values(row)
+        done = self.session.execute(_BOOKING_LIST_UPDATE, {**values, "key": row.booking_id})
         if done.rowcount == 0:  # type: ignore[attr-defined]
-            self.session.execute(insert(t).values(values))
+            self.session.execute(_BOOKING_LIST_INSERT, values)
         self._written[row.booking_id] = row
 
     def get(self, booking_id: int) -> BookingRow | None:
