@@ -153,6 +153,9 @@ def kept_from(report: str, replaced: Sequence[str]) -> Kept:
             section = line
         elif line.startswith("Date: ") and not kept.date:
             kept.date = line.removeprefix("Date: ").split(";")[0]
+        elif line.startswith("Rows of ") and " from the run of " in line:
+            # merged before: the kept rows are older than the report's own date
+            kept.date = line.split(" from the run of ")[1].split(" (--merge)")[0]
         elif line.startswith("| ") and line.split("|")[1].strip() in others:
             kept.rows.append(line)
         elif section == "## Figure notes" and line.startswith("- **"):

@@ -40,3 +40,17 @@ def test_merge_keeps_the_other_suites_and_replaces_the_chosen_one() -> None:
     assert "- latency: at 32 clients the app is CPU-bound" in new
     assert "old note" not in new and "- burst: a new note" in new
     assert "latency 79 s, scale 40 s, burst 239 s" in new
+
+
+def test_a_second_merge_keeps_the_date_of_the_kept_rows() -> None:
+    once = render(
+        [],
+        header=[
+            "Date: 2026-12-02 06:35 UTC; mode: full",
+            "Rows of latency, scale: from the run of 2026-11-25 13:52 UTC (--merge)",
+        ],
+        notes=[],
+        timings={},
+        kept=kept_from(OLD, ["burst"]),
+    )
+    assert kept_from(once, ["burst"]).date == "2026-11-25 13:52 UTC"
