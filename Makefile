@@ -12,16 +12,26 @@ LOCALES  := bot/views/locales
 DOMAIN   := roombot
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard $(LOCALES)/*/LC_MESSAGES/$(DOMAIN).po))
 
-.PHONY: run test lint demo bench worker migrate clean catalogs messages language
+# roombot needs Python 3.11+; say so before an older one makes a .venv that pip then fails in.
+NEW_ENOUGH := import sys; sys.exit(sys.version_info < (3, 11))
+
+.PHONY: run test lint demo bench worker migrate lock clean catalogs messages language
 
 $(BIN)/python:
+	@$(PYTHON) -c '$(NEW_ENOUGH)' 2>/dev/null || { \
+	  echo "roombot needs Python 3.11 or newer, and '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)." >&2; \
+	  echo "Install one, then run for example: make PYTHON=python3.11 $(MAKECMDGOALS)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	@$(BIN)/python -c '$(NEW_ENOUGH)' || { \
+	  echo "$(VENV) was made with an older Python: run 'make clean', then make PYTHON=python3.11 $(MAKECMDGOALS)" >&2; exit 1; }
 	$(PIP) install -e .
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
+	@$(BIN)/python -c '$(NEW_ENOUGH)' || { \
+	  echo "$(VENV) was made with an older Python: run 'make clean', then make PYTHON=python3.11 $(MAKECMDGOALS)" >&2; exit 1; }
 	$(PIP) install -e '.[dev]'
 	touch $@ $(VENV)/.runtime
 
@@ -73,5 +83,15 @@ lint: $(VENV)/.dev
 test: lint catalogs
 	$(BIN)/python -m pytest
 
+# requirements.txt: the exact versions a clean install of pyproject.toml's ranges gets today, for
+# platforms that install from a lock (buildpacks, the Dockerfile). Run after changing dependencies.
+lock: | $(BIN)/python
+	rm -rf .lock-venv
+	$(BIN)/python -m venv .lock-venv
+	.lock-venv/bin/python -m pip --disable-pip-version-check --quiet install .
+	{ echo "# Exact versions for deployment, from pyproject.toml's ranges: regenerate with 'make lock'."; \
+	  .lock-venv/bin/python -m pip --disable-pip-version-check freeze --exclude roombot; } > requirements.txt
+	rm -rf .lock-venv build
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis $(CATALOGS)
+	rm -rf $(VENV) .lock-venv .pytest_cache .mypy_cache .ruff_cache .hypothesis $(CATALOGS)

@@ -13,6 +13,7 @@ import sys
 import threading
 from types import FrameType
 
+from bot import logs
 from bot.config import Settings, SettingsError, load_settings
 
 log = logging.getLogger("roombot")
@@ -25,10 +26,7 @@ def main() -> int:
     except SettingsError as exc:
         print(f"roombot: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings)
     return run(settings)
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from bot import logs
 from bot.adapters import migrate
 from bot.bootstrap import Container, bootstrap
 from bot.config import SettingsError, load_settings
@@ -229,7 +230,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     from bot.bootstrap import bootstrap
 
     settings = load_settings()
-    logging.getLogger().setLevel(settings.log_level.upper())
+    logs.configure(settings)  # the same timestamped (or JSON) lines as the web process
     runtime = bootstrap(settings, slack=True, receiving=False)
     if not migrate.is_up_to_date(runtime.engine):
         runtime.close()

@@ -8,13 +8,15 @@ that starts the Slack app.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.rules import BookingLimits, Quota
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(Exception):
@@ -23,7 +25,12 @@ class SettingsError(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        # `SLACK_APP_TOKEN=` (as left by .env.example) means unset, not an empty token.
+        env_ignore_empty=True,
     )
 
     slack_bot_token: str | None = None
@@ -50,6 +57,7 @@ class Settings(BaseSettings):
     run_scheduler: bool = True
     web_threads: int = Field(default=16, ge=1, le=256)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     max_booking_hours: float = Field(default=8.0, gt=0, le=24 * 14)
     booking_horizon_days: int = Field(default=90, ge=1, le=3650)
@@ -125,6 +133,14 @@ class Settings(BaseSettings):
             if not (group.startswith("S") and group.isalnum()):
                 raise ValueError(f"{group!r} is not a Slack user group id (S...)")
         return tuple(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a level; use one of {', '.join(LOG_LEVELS)}")
+        return level
 
     @field_validator("default_timezone")
     @classmethod

@@ -39,7 +39,13 @@ def test_values_come_from_the_environment_and_dotenv(monkeypatch, tmp_path: Path
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("PORT", "eighty"), ("DEFAULT_TIMEZONE", "Mars/Olympus"), ("MAX_BOOKING_HOURS", "-1")],
+    [
+        ("PORT", "eighty"),
+        ("DEFAULT_TIMEZONE", "Mars/Olympus"),
+        ("MAX_BOOKING_HOURS", "-1"),
+        ("LOG_LEVEL", "verbose"),
+        ("LOG_FORMAT", "xml"),
+    ],
 )
 def test_a_malformed_setting_is_one_line_naming_it(monkeypatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
@@ -60,8 +66,26 @@ def test_slack_settings_are_required_only_to_run_the_slack_app(monkeypatch) -> N
     load_settings().require_slack()
 
 
+ROOT = Path(__file__).resolve().parents[2]
+SETTING_LINE = re.compile(r"(# )?([A-Z][A-Z0-9_]*)=.*")
+
+
+def _setting_names() -> set[str]:
+    return {name.upper() for name in Settings.model_fields}
+
+
+def _assert_lists_every_setting(where: str, listed: set[str], how_to_add: str) -> None:
+    """One check for every place that must name exactly the settings (README table, .env.example),
+    with a failure message that says what to add or remove there."""
+    missing = sorted(_setting_names() - listed)
+    unknown = sorted(listed - _setting_names())
+    problems = [f"add to {where}: {how_to_add.format(name=name)}" for name in missing]
+    problems += [f"remove from {where} (no such setting): {name}" for name in unknown]
+    assert not problems, "\n".join(problems)
+
+
 def test_the_readme_documents_every_setting_and_no_other() -> None:
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     documented = {
         name
@@ -69,7 +93,41 @@ def test_the_readme_documents_every_setting_and_no_other() -> None:
         if line.startswith("| `")
         for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1])
     }
-    assert documented == {name.upper() for name in Settings.model_fields}
+    _assert_lists_every_setting(
+        "README.md's configuration table",
+        documented,
+        "a row `| `{name}` | default | meaning |`",
+    )
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    listed: set[str] = set()
+    uncommented: list[str] = []
+    for number, line in enumerate(lines):
+        found = SETTING_LINE.fullmatch(line)
+        if not found:
+            continue
+        listed.add(found[2])
+        # Settings may share the comment above a group of them: walk up past other settings.
+        above = number - 1
+        while above >= 0 and SETTING_LINE.fullmatch(lines[above]) and lines[above][0] == "#":
+            above -= 1
+        if above < 0 or not lines[above].startswith("#"):
+            uncommented.append(found[2])
+    _assert_lists_every_setting(
+        ".env.example",
+        listed,
+        "a comment line saying what {name} is, then `# {name}=<default>` (commented out unless "
+        "everyone must fill it in)",
+    )
+    assert not uncommented, f"in .env.example, put a comment line above: {', '.join(uncommented)}"
+
+
+def test_env_example_loads_as_the_defaults() -> None:
+    """Copied as it is, ``.env.example`` starts from the defaults: nothing in it is malformed."""
+    env = load_settings(_env_file=str(ROOT / ".env.example"))
+    assert env.model_dump(exclude={"limits"}) == load_settings().model_dump(exclude={"limits"})
 
 
 def test_languages_default_to_english_with_korean_enabled(monkeypatch) -> None:

@@ -1,0 +1,48 @@
+"""Logging for the app and the worker: one format for both, quiet libraries, JSON on request.
+
+APScheduler logs every job run at INFO (28 lines a minute when idle) and Alembic logs its
+context on every revision read (two lines per ``/readyz``); neither says anything an operator
+acts on, so both stay at WARNING unless LOG_LEVEL=DEBUG asks for everything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+from bot.config import Settings
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+CHATTY = ("apscheduler", "alembic")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: what log shippers parse without a grok pattern."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure(settings: Settings) -> None:
+    """Set up the root logger on stderr for a long-running process (web or worker)."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    quiet = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
+    for name in CHATTY:
+        logging.getLogger(name).setLevel(quiet)
