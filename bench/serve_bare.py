@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     from bot.adapters.http import HttpServer, WebApp
 
     server = HttpServer(
-        WebApp(build(args.slack_url, open_modal=args.open_modal), lambda: (True, "ready")),
+        WebApp(
+            build(args.slack_url, open_modal=args.open_modal), lambda: (True, {"status": "ready"})
+        ),
         host="127.0.0.1",
         port=0,
         threads=args.threads,

@@ -26,7 +26,7 @@ from bot.adapters.db import make_engine, make_session_factory
 from bot.adapters.directory import Directory
 from bot.adapters.groups import SlackGroups
 from bot.adapters.scheduler import build_scheduler
-from bot.adapters.slack import delivery_client, make_client
+from bot.adapters.slack import BotIdentity, delivery_client, make_client
 from bot.config import Settings
 from bot.handlers import register
 from bot.handlers.deps import Deps
@@ -46,6 +46,10 @@ from bot.services.unit_of_work import SqlAlchemyUnitOfWork
 from bot.views import i18n
 
 log = logging.getLogger(__name__)
+
+
+def _not_the_unused_token_warning(record: logging.LogRecord) -> bool:
+    return "`token` will be unused" not in record.getMessage()
 
 
 def _utcnow() -> datetime:
@@ -76,6 +80,7 @@ class Runtime(Container):
     dispatcher: Dispatcher
     scheduler: BackgroundScheduler
     bolt: App | None
+    identity: BotIdentity | None = None
 
     @property
     def app(self) -> App:
@@ -266,9 +271,26 @@ def _runtime(
         dispatcher.listener = PostgresWakeup(core.engine, dispatcher.wake)
     core.bus.after_commit.append(dispatcher.after_commit)
     bolt = None
+    identity = None
     if receiving:
+        identity = BotIdentity(
+            WebClient(token=settings.slack_bot_token, base_url=client.base_url, timeout=5),
+            settings.slack_bot_token,
+        )
+        # Bolt reads SLACK_BOT_TOKEN from the environment by itself and warns that the client's
+        # token wins; that is what we want, so the warning would only mislead an operator.
+        bolt_log = logging.getLogger("slack_bolt.App")
+        if _not_the_unused_token_warning not in bolt_log.filters:
+            bolt_log.addFilter(_not_the_unused_token_warning)
         bolt = App(
-            client=client,
+            # Bolt copies this client for each request, with the token ``authorize`` gives it;
+            # a client without a token keeps Bolt from calling auth.test itself (BotIdentity).
+            client=WebClient(
+                base_url=client.base_url,
+                timeout=client.timeout,
+                retry_handlers=client.retry_handlers,
+            ),
+            authorize=identity.authorizer(),
             signing_secret=settings.slack_signing_secret or "",
             process_before_response=False,
             token_verification_enabled=False,
@@ -297,4 +319,5 @@ def _runtime(
         dispatcher=dispatcher,
         scheduler=build_scheduler(core.bus, dispatcher),
         bolt=bolt,
+        identity=identity,
     )

@@ -12,10 +12,11 @@ from datetime import date
 from types import FrameType
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
 from bot.adapters import migrate
+from bot.adapters.db import DatabaseUnusable, database_problem
 from bot.bootstrap import Container, bootstrap
 from bot.config import SettingsError, load_settings
 from bot.domain import commands
@@ -32,8 +33,9 @@ class CliError(Exception):
 
 def _container() -> Container:
     container = bootstrap(load_settings())
-    if not migrate.is_up_to_date(container.engine):
-        raise CliError("the database schema is not up to date: run `python -m bot db upgrade`")
+    problem = migrate.schema_state(container.engine).problem()
+    if problem is not None:
+        raise CliError(problem)
     return container
 
 
@@ -232,9 +234,10 @@ def cmd_worker(args: argparse.Namespace) -> None:
     settings = load_settings()
     logs.configure(settings)  # the same timestamped (or JSON) lines as the web process
     runtime = bootstrap(settings, slack=True, receiving=False)
-    if not migrate.is_up_to_date(runtime.engine):
+    problem = migrate.schema_state(runtime.engine).problem()
+    if problem is not None:
         runtime.close()
-        raise CliError("the database schema is not up to date: run `python -m bot db upgrade`")
+        raise CliError(problem)
     stopping = threading.Event()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -250,6 +253,21 @@ def cmd_worker(args: argparse.Namespace) -> None:
     finally:
         runtime.close()
     print("worker stopped", flush=True)
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    """Check the setup against the real database, Slack and mail server; one line a problem."""
+    from bot.adapters.selfcheck import problems, run_checks
+
+    settings = load_settings()
+    logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)  # each problem is said once, below
+    findings = run_checks(settings)
+    found = problems(findings)
+    for problem in found:
+        print(f"problem: {problem}")
+    if found:
+        raise CliError(f"{len(found)} problem(s); fix them and run `python -m bot check` again")
+    print("all good: " + ", ".join(f.check for f in findings))
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -362,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="deliver notifications and run jobs until stopped")
     worker.set_defaults(func=cmd_worker)
 
+    check = sub.add_parser("check", help="check the setup: database, Slack tokens, channel, mail")
+    check.set_defaults(func=cmd_check)
+
     demo = sub.add_parser("demo", help="run book/approve/deny/cancel offline and show the result")
     demo.set_defaults(func=cmd_demo)
     return parser
@@ -373,13 +394,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], None] = args.func
     try:
         func(args)
-    except (SettingsError, CliError, BookingError) as exc:
+    except (SettingsError, CliError, BookingError, DatabaseUnusable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except OperationalError as exc:
-        print(f"error: cannot use the database: {exc.orig}".splitlines()[0], file=sys.stderr)
-        return 1
     except SQLAlchemyError as exc:
-        print(f"error: database error: {exc}".splitlines()[0], file=sys.stderr)
+        print(f"error: {database_problem(exc, load_settings().database_url)}", file=sys.stderr)
         return 1
     return 0

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.domain.rules import BookingLimits, Quota
 
@@ -157,7 +159,14 @@ class Settings(BaseSettings):
         # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a dialect+driver name.
         for prefix in ("postgres://", "postgresql://"):
             if value.startswith(prefix):
-                return "postgresql+psycopg://" + value[len(prefix) :]
+                value = "postgresql+psycopg://" + value[len(prefix) :]
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                "not a database URL; use sqlite:///roombot.db or "
+                "postgresql://user:password@host:5432/db"
+            ) from None
         return value
 
     @field_validator("slack_api_url")
@@ -206,4 +215,5 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise SettingsError(f"{name}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

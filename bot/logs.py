@@ -1,8 +1,8 @@
 """Logging for the app and the worker: one format for both, quiet libraries, JSON on request.
 
-APScheduler logs every job run at INFO (28 lines a minute when idle) and Alembic logs its
-context on every revision read (two lines per ``/readyz``); neither says anything an operator
-acts on, so both stay at WARNING unless LOG_LEVEL=DEBUG asks for everything.
+APScheduler logs every job run at INFO (28 lines a minute when idle), Alembic logs its context
+on every revision read (two lines per ``/readyz``) and slack_sdk every retry; none of it says
+anything an operator acts on, so they stay at WARNING unless LOG_LEVEL=DEBUG asks for everything.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from bot.config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-CHATTY = ("apscheduler", "alembic")
+CHATTY = ("apscheduler", "alembic", "slack_sdk")
+
+
+def _not_slack_sdks_own_send_error(record: logging.LogRecord) -> bool:
+    """slack_sdk logs every failed request at ERROR and then raises it; the caller reports the
+    exception (the dispatcher's delivery log, Bolt's error handler, one start-up line), so this
+    line would only say it twice."""
+    return not record.getMessage().startswith("Failed to send a request to Slack API server")
 
 
 class JsonFormatter(logging.Formatter):
@@ -46,3 +53,6 @@ def configure(settings: Settings) -> None:
     quiet = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
     for name in CHATTY:
         logging.getLogger(name).setLevel(quiet)
+    sdk = logging.getLogger("slack_sdk.web.base_client")
+    if _not_slack_sdks_own_send_error not in sdk.filters:
+        sdk.addFilter(_not_slack_sdks_own_send_error)

@@ -5,13 +5,18 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 #: Execution option for read-only work on SQLite: begin a deferred transaction, so readers are not
 #: queued behind writers (WAL lets them read while one writer writes).
 READ_ONLY = {"roombot_read_only": True}
+
+
+class DatabaseUnusable(Exception):
+    """DATABASE_URL names a database kind whose driver is not installed; one line to act on."""
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -24,6 +29,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     PostgreSQL: the exclusion constraint decides; connections are pooled and checked before use.
     """
+    try:
+        return _make_engine(url, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise DatabaseUnusable(database_problem(exc, url)) from exc
+
+
+def _make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
@@ -51,6 +63,28 @@ def _sqlite_transactions(engine: Engine, *, in_memory: bool) -> None:
     def _on_begin(connection: Any) -> None:
         read_only = connection.get_execution_options().get("roombot_read_only", False)
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def database_problem(exc: BaseException, url: str | URL) -> str:
+    """One line for an operator about why the database at ``url`` cannot be used.
+
+    SQLAlchemy's errors carry the statement and a link and span many lines; what the person
+    needs is which server, what it said, and where the setting is.
+    """
+    try:
+        where = make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        where = "DATABASE_URL"
+    if isinstance(exc, OperationalError):
+        said = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        return f"cannot use the database {where} ({said}): check DATABASE_URL and the server"
+    if isinstance(exc, NoSuchModuleError | ImportError):
+        return (
+            f"DATABASE_URL {where}: this database kind is not supported or its driver is not "
+            "installed; use sqlite:///roombot.db or postgresql://user:password@host/db"
+        )
+    said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"cannot use the database {where} ({said}): check DATABASE_URL"
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -14,10 +14,12 @@ from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from waitress.server import create_server
 
 from bot.adapters import migrate
+from bot.adapters.db import database_problem
+from bot.adapters.selfcheck import StartupReport
 
 log = logging.getLogger(__name__)
 
@@ -25,16 +27,33 @@ StartResponse = Callable[..., Any]
 SLACK_PATH = "/slack/events"
 
 
-def readiness(engine: Engine) -> Callable[[], tuple[bool, str]]:
-    def check() -> tuple[bool, str]:
+Readiness = Callable[[], tuple[bool, dict[str, Any]]]
+
+
+def readiness(engine: Engine, startup: StartupReport | None = None) -> Readiness:
+    """``/readyz``: ready when the database is reachable and its schema is one this code runs on
+    (the newest revision, or a newer one: see :class:`~bot.adapters.migrate.SchemaState`), and
+    Slack has not refused the bot token. The body's ``checks`` adds the start-up checks of
+    ``python -m bot check`` (read from memory: a probe never waits on Slack)."""
+
+    def check() -> tuple[bool, dict[str, Any]]:
         try:
-            with engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            if not migrate.is_up_to_date(engine):
-                return False, "database schema is not at the newest revision"
+            state = migrate.schema_state(engine)
         except Exception as exc:  # any failure to reach the database means not ready
-            return False, f"database unreachable: {type(exc).__name__}"
-        return True, "ready"
+            problem: str | None = database_problem(exc, engine.url)
+        else:
+            problem = state.problem()
+        checks = {"database": problem or "ok"}
+        if problem is None and state.newer:
+            checks["database"] = (
+                f"ok: at revision {state.database}, newer than this code's {state.code} "
+                "(migrations are expand-first)"
+            )
+        blocking = problem
+        if startup is not None:
+            checks.update(startup.details())
+            blocking = blocking or startup.blocking()
+        return blocking is None, {"status": blocking or "ready", "checks": checks}
 
     return check
 
@@ -42,7 +61,7 @@ def readiness(engine: Engine) -> Callable[[], tuple[bool, str]]:
 class WebApp:
     """WSGI: ``POST /slack/events`` to Bolt, ``GET /healthz`` and ``GET /readyz``."""
 
-    def __init__(self, bolt: App, ready: Callable[[], tuple[bool, str]]) -> None:
+    def __init__(self, bolt: App, ready: Readiness) -> None:
         self.slack = SlackRequestHandler(bolt, path=SLACK_PATH)
         self.ready = ready
 
@@ -57,12 +76,12 @@ class WebApp:
         if path == "/healthz":
             return _reply(start_response, 200, {"status": "ok"})
         if path == "/readyz":
-            ok, detail = self.ready()
-            return _reply(start_response, 200 if ok else 503, {"status": detail})
+            ok, body = self.ready()
+            return _reply(start_response, 200 if ok else 503, body)
         return _reply(start_response, 404, {"error": "not found"})
 
 
-def _reply(start_response: StartResponse, status: int, body: dict[str, str]) -> list[bytes]:
+def _reply(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
     data = json.dumps(body).encode()
     reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
     start_response(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -67,6 +68,11 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
 
 
+def revisions() -> list[str]:
+    """Every revision this code knows, newest first."""
+    return [r.revision for r in ScriptDirectory.from_config(_config()).walk_revisions()]
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
@@ -74,3 +80,42 @@ def current_revision(engine: Engine) -> str | None:
 
 def is_up_to_date(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where the database's schema is, against the newest revision this code knows.
+
+    Migrations are written expand-first: a revision only adds (nullable or defaulted columns, new
+    tables, indexes) and never drops or renames what the release before it reads. So the code of
+    release N keeps working on a database that release N+1 has already migrated, which is what a
+    rolling deploy needs: the release step migrates, and the old instances stay ready until they
+    are replaced. Revision ids are increasing numbers (``0007``), so "newer" is a comparison.
+    """
+
+    database: str | None
+    code: str | None
+
+    @property
+    def newer(self) -> bool:
+        db, code = self.database or "", self.code or ""
+        return db.isdigit() and code.isdigit() and int(db) > int(code)
+
+    @property
+    def usable(self) -> bool:
+        return self.database == self.code or self.newer
+
+    def problem(self) -> str | None:
+        """One line saying what to do, or None when this code can run on the database."""
+        if self.usable:
+            return None
+        if self.database is None:
+            return "the database has no schema yet: run `python -m bot db upgrade`"
+        return (
+            f"the database schema is at revision {self.database}, this code needs {self.code}: "
+            "run `python -m bot db upgrade`"
+        )
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    return SchemaState(database=current_revision(engine), code=head_revision())

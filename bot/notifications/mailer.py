@@ -108,6 +108,13 @@ class SmtpMailer:
                 raise
             self._last_used = self._now()
 
+    def verify(self) -> None:
+        """Connect and log in once, as sending would (``python -m bot check``); raise what
+        sending would raise."""
+        with self._lock:
+            self._connection()
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             if self._smtp is not None:

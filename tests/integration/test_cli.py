@@ -128,7 +128,7 @@ def test_bad_settings_and_unmigrated_databases_give_one_clear_line(tmp_path: Pat
     done = _run("rooms", "list", env=env, cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.strip() == (
-        "error: the database schema is not up to date: run `python -m bot db upgrade`"
+        "error: the database has no schema yet: run `python -m bot db upgrade`"
     )
     done = _run("rooms", "list", env={**env, "MAX_BOOKING_HOURS": "lots"}, cwd=tmp_path)
     assert done.returncode == 1
