@@ -13,7 +13,7 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install --no-deps -r requirements.txt
 
-COPY pyproject.toml README.md app.py ./
+COPY pyproject.toml setup.py babel.cfg README.md app.py ./
 COPY bot ./bot
 RUN pip install --no-deps . \
     && useradd --create-home --uid 10001 roombot
