@@ -18,7 +18,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from bot.adapters.selfcheck import problems, run_checks
 from bot.config import Settings
 from tests.e2e.mail import Inbox, free_port
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import StrictSlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN, GONE = "UADMIN", "UGONE"
@@ -27,12 +27,13 @@ SMTP_USER, SMTP_PASSWORD = "roombot", "s3cret"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlackApi]:
-    with FakeSlackApi() as fake:
+def fake() -> Iterator[StrictSlackApi]:
+    with StrictSlackApi(token="xoxb-good", app_token="xapp-good") as fake:
         fake.add_user(ADMIN, tz="Europe/Berlin", name="Ada")
-        fake.add_user(GONE)["deleted"] = True
+        fake.add_user(GONE)
+        fake.delete_user(GONE)
         fake.add_channel(CHANNEL, "room-approvals")
-        fake.add_channel("CELSEWHERE", "random", is_member=False)
+        fake.add_channel("CELSEWHERE", "random", member=False)
         yield fake
 
 
@@ -61,7 +62,7 @@ def smtp_port() -> Iterator[int]:
 
 @pytest.fixture
 def settings_for(
-    fake: FakeSlackApi, smtp_port: int, tmp_path: Path, sqlite_template: Path
+    fake: StrictSlackApi, smtp_port: int, tmp_path: Path, sqlite_template: Path
 ) -> Callable[..., Settings]:
     shutil.copy(sqlite_template, tmp_path / "r.db")  # migrated
     url = f"sqlite:///{tmp_path / 'r.db'}"
@@ -87,7 +88,7 @@ def settings_for(
 
 
 def test_a_correct_setup_has_no_problems(
-    settings_for: Callable[..., Settings], fake: FakeSlackApi
+    settings_for: Callable[..., Settings], fake: StrictSlackApi
 ) -> None:
     findings = run_checks(settings_for(slack_app_token="xapp-good"))
 
@@ -111,8 +112,8 @@ def _one_problem(settings: Settings) -> str:
     return found[0]
 
 
-def test_a_refused_bot_token(settings_for: Callable[..., Settings], fake: FakeSlackApi) -> None:
-    fake.fail_next("auth.test", "invalid_auth")
+def test_a_refused_bot_token(settings_for: Callable[..., Settings], fake: StrictSlackApi) -> None:
+    fake.break_token("invalid_auth")
     problem = _one_problem(settings_for())
     assert problem.startswith("SLACK_BOT_TOKEN was refused by Slack (invalid_auth)")
     assert fake.calls_to("users.info") == []  # nothing else asked with a token that fails
@@ -130,22 +131,22 @@ def test_slack_unreachable(settings_for: Callable[..., Settings]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("token", "error", "expected"),
+    ("token", "scope", "expected"),
     [
         ("xoxb-pasted-twice", None, "SLACK_APP_TOKEN starts with 'xoxb-', not 'xapp-'"),
-        ("xapp-revoked", "invalid_auth", "SLACK_APP_TOKEN was refused by Slack (invalid_auth)"),
-        ("xapp-no-scope", "missing_scope", "lacks the connections:write scope"),
+        ("xapp-revoked", None, "SLACK_APP_TOKEN was refused by Slack (invalid_auth)"),
+        ("xapp-good", "connections:write", "lacks the connections:write scope"),
     ],
 )
 def test_a_wrong_app_token(
     settings_for: Callable[..., Settings],
-    fake: FakeSlackApi,
+    fake: StrictSlackApi,
     token: str,
-    error: str | None,
+    scope: str | None,
     expected: str,
 ) -> None:
-    if error:
-        fake.fail_next("apps.connections.open", error)
+    if scope:
+        fake.require_scope("apps.connections.open", scope)
     assert expected in _one_problem(settings_for(slack_app_token=token))
 
 
@@ -203,7 +204,7 @@ def test_a_database_that_is_not_there(settings_for: Callable[..., Settings]) -> 
 
 
 def test_the_command_prints_one_line_a_problem_and_fails(
-    fake: FakeSlackApi, tmp_path: Path
+    fake: StrictSlackApi, tmp_path: Path
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SMTP_"))}
     env.update(

@@ -23,7 +23,7 @@ import yaml
 
 from bot.cli import build_parser
 from bot.demo.scenario import free_port
-from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_api import StrictSlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,7 +158,7 @@ def test_the_images_commands_run_in_a_plain_venv(image_venv: Path, tmp_path: Pat
     assert upgrade.returncode == 0, upgrade.stderr
     assert "database at revision" in upgrade.stdout
 
-    with FakeSlackApi() as fake:
+    with StrictSlackApi(token="xoxb-image", channels=("CAPPROVALS",)) as fake:
         env["SLACK_API_URL"] = fake.url
         web = subprocess.Popen(_exec_form(steps["CMD"]), cwd=app_dir, env=env)
         try:
