@@ -21,9 +21,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapters import migrate
 from bot.adapters.db import DatabaseUnusable, database_problem, make_engine
-from bot.adapters.mailer import SmtpMailer
 from bot.adapters.slack import BotIdentity
 from bot.config import Settings
+from bot.notifications.mailer import SmtpMailer
 
 log = logging.getLogger(__name__)
 
