@@ -84,26 +84,38 @@ def is_up_to_date(engine: Engine) -> bool:
 
 @dataclass(frozen=True)
 class SchemaState:
-    """Where the database's schema is, against the newest revision this code knows.
+    """Where the database's schema is, against the revisions this code knows.
 
     Migrations are written expand-first: a revision only adds (nullable or defaulted columns, new
     tables, indexes) and never drops or renames what the release before it reads. So the code of
     release N keeps working on a database that release N+1 has already migrated, which is what a
     rolling deploy needs: the release step migrates, and the old instances stay ready until they
-    are replaced. Revision ids are increasing numbers (``0007``), so "newer" is a comparison.
+    are replaced. Revision ids are names, not an order (the chain is whatever ``down_revision``
+    links say), so "newer" is not a comparison: a revision this code has no script for can only
+    come from a later release, while a known one other than the head is behind it.
     """
 
     database: str | None
     code: str | None
+    known: frozenset[str] = frozenset()
 
     @property
     def newer(self) -> bool:
-        db, code = self.database or "", self.code or ""
-        return db.isdigit() and code.isdigit() and int(db) > int(code)
+        """The database is at a revision this code does not know: a later release migrated it."""
+        return self.database is not None and self.database not in self.known
+
+    @property
+    def behind(self) -> bool:
+        """The database is at a known revision before the head: it needs upgrading."""
+        return self.database is not None and self.database in self.known and not self.at_head
+
+    @property
+    def at_head(self) -> bool:
+        return self.database is not None and self.database == self.code
 
     @property
     def usable(self) -> bool:
-        return self.database == self.code or self.newer
+        return self.at_head or self.newer
 
     def problem(self) -> str | None:
         """One line saying what to do, or None when this code can run on the database."""
@@ -118,4 +130,6 @@ class SchemaState:
 
 
 def schema_state(engine: Engine) -> SchemaState:
-    return SchemaState(database=current_revision(engine), code=head_revision())
+    return SchemaState(
+        database=current_revision(engine), code=head_revision(), known=frozenset(revisions())
+    )
