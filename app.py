@@ -54,9 +54,8 @@ def run(settings: Settings) -> int:
 
     from bot.adapters import migrate
     from bot.adapters.db import DatabaseUnusable, database_problem
-    from bot.adapters.http import WebApp, readiness
-    from bot.adapters.selfcheck import StartupReport
-    from bot.bootstrap import bootstrap
+        from bot.adapters.selfcheck import StartupReport
+    from bot.bootstrap import bootstrap, build_web
 
     try:
         core = bootstrap(settings)
@@ -72,7 +71,7 @@ def run(settings: Settings) -> int:
     identity = runtime.identity
     assert identity is not None  # a receiving runtime has one
     report = StartupReport(settings, runtime.engine, identity, runtime.client)
-    web = WebApp(runtime.app, readiness(runtime.engine, report))
+    web = build_web(runtime, report)
     try:
         server = _listen(web, settings)
     except StartupError:

@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bot.adapters import migrate
-    from bot.adapters.http import HttpServer, WebApp, readiness
-    from bot.bootstrap import bootstrap
+    from bot.adapters.http import HttpServer
+    from bot.bootstrap import bootstrap, build_web
     from bot.config import Settings
 
     logging.basicConfig(
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if settings.run_scheduler:
         runtime.start()
     server = HttpServer(
-        WebApp(runtime.app, readiness(runtime.engine)),
+        build_web(runtime),
         host="127.0.0.1",
         port=0,
         threads=settings.web_threads,

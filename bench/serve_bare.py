@@ -80,12 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open-modal", action="store_true", help="/book also calls views.open")
     args = parser.parse_args(argv)
 
-    from bot.adapters.http import HttpServer, WebApp
+    from bot.adapters.http import HttpServer, SlackEdge, WebApp
+    from bot.adapters.replays import MemoryReplays
 
+    bolt = build(args.slack_url, open_modal=args.open_modal)
     server = HttpServer(
-        WebApp(
-            build(args.slack_url, open_modal=args.open_modal), lambda: (True, {"status": "ready"})
-        ),
+        WebApp(bolt, lambda: (True, {"status": "ready"}), SlackEdge(SECRET, MemoryReplays())),
         host="127.0.0.1",
         port=0,
         threads=args.threads,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -25,6 +25,8 @@ from bot.adapters import orm
 from bot.adapters.db import make_engine, make_session_factory
 from bot.adapters.directory import Directory
 from bot.adapters.groups import SlackGroups
+from bot.adapters.http import SlackEdge, WebApp, readiness
+from bot.adapters.replays import ReplayStore
 from bot.adapters.scheduler import build_scheduler
 from bot.adapters.slack import BotIdentity, delivery_client, make_client
 from bot.config import Settings
@@ -44,6 +46,9 @@ from bot.services.ports import Channel
 from bot.services.queries import Queries
 from bot.services.unit_of_work import SqlAlchemyUnitOfWork
 from bot.views import i18n
+
+if TYPE_CHECKING:
+    from bot.adapters.selfcheck import StartupReport
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +299,7 @@ def _runtime(
             signing_secret=settings.slack_signing_secret or "",
             process_before_response=False,
             token_verification_enabled=False,
-            request_verification_enabled=not settings.socket_mode,
+            request_verification_enabled=False,  # handlers.verify_first checks, strictly
             **({"listener_executor": listener_executor} if listener_executor else {}),
         )
         register(
@@ -321,3 +326,12 @@ def _runtime(
         bolt=bolt,
         identity=identity,
     )
+
+
+def build_web(runtime: Runtime, startup: StartupReport | None = None) -> WebApp:
+    """The WSGI app: the Slack endpoint behind its edge checks, and the health checks (with the
+    start-up checks' results, when given).
+
+    Replays are remembered in the database, so several web processes refuse them alike."""
+    edge = SlackEdge(runtime.settings.slack_signing_secret or "", ReplayStore(runtime.engine))
+    return WebApp(runtime.app, readiness(runtime.engine, startup), edge)

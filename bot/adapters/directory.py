@@ -13,6 +13,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,6 +39,12 @@ class UserProfile:
     name: str | None = None
     locale: str = "en"  # the enabled catalog for the user's Slack locale
     known: bool = True  # False: Slack could not be asked; values are fallbacks
+    zone_read: bool = True  # False: ``tz`` is the default, not the user's own
+
+    @property
+    def zone_known(self) -> bool:
+        """The zone is the user's: what a typed time may be read in without asking."""
+        return self.known and self.zone_read
 
 
 class Directory:
@@ -59,6 +67,27 @@ class Directory:
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, UserProfile]] = {}
         self._sweep_at = SWEEP_AT
+        self._lookups: ThreadPoolExecutor | None = None
+
+    def cached(self, user_id: str) -> UserProfile | None:
+        with self._lock:
+            hit = self._cache.get(user_id)
+            return hit[1] if hit is not None and hit[0] > self._now() else None
+
+    def profile_within(self, user_id: str, seconds: float) -> UserProfile | None:
+        """The profile if it is cached or Slack answers within ``seconds``; else None, while
+        the lookup goes on and fills the cache. For work that must finish before an ack."""
+        hit = self.cached(user_id)
+        if hit is not None:
+            return hit
+        with self._lock:
+            if self._lookups is None:
+                self._lookups = ThreadPoolExecutor(4, thread_name_prefix="users-info")
+            lookups = self._lookups
+        try:
+            return lookups.submit(self.profile, user_id).result(timeout=seconds)
+        except FutureTimeout:
+            return None
 
     def profile(self, user_id: str) -> UserProfile:
         with self._lock:
@@ -99,12 +128,16 @@ class Directory:
                 user_id, self.default_tz, locale=self.default_locale, known=False
             )
             return fallback, FAILURE_TTL_SECONDS
+        zone_read = True
         try:
             tz = ZoneInfo(user.get("tz") or "")
-        except (ZoneInfoNotFoundError, ValueError):
-            tz = self.default_tz
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            log.warning("users.info for %s gave no known zone; using %s", user_id, self.default_tz)
+            tz, zone_read = self.default_tz, False
         profile = user.get("profile") or {}
         name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
         locale = resolve(user.get("locale"), self.enabled_locales, self.default_locale)
-        found = UserProfile(user_id, tz, profile.get("email") or None, name or None, locale)
+        found = UserProfile(
+            user_id, tz, profile.get("email") or None, name or None, locale, zone_read=zone_read
+        )
         return found, self.ttl

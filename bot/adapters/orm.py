@@ -289,6 +289,15 @@ deliveries = Table(
     sqlite_autoincrement=True,
 )
 
+#: Signatures of admitted Slack requests (see ``bot.adapters.replays``).
+seen_requests = Table(
+    "seen_requests",
+    metadata,
+    Column("signature", String(80), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index("ix_seen_requests_seen_at", "seen_at"),
+)
+
 mapper_registry = registry(metadata=metadata)
 _mapped = False
 

@@ -74,6 +74,16 @@ class SqlBookingRepository:
             self.seen.add(booking)
         return booking
 
+    def _serialise_room(self, room_id: str) -> None:
+        """On PostgreSQL, queue this transaction behind any other one checking the same room,
+        until it ends. Without it, concurrent inserts meet in the exclusion constraint's index
+        and deadlock (each costing ``deadlock_timeout``); with it they run one by one and each
+        check sees the winner. The constraint stays the guarantee; SQLite's ``BEGIN IMMEDIATE``
+        already serialises every writer."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            key = text("SELECT pg_advisory_xact_lock(hashtextextended(:room, 0))")
+            self.session.execute(key, {"room": f"room:{room_id}"})
+
     def conflicts(
         self,
         room_id: str,
@@ -88,6 +98,7 @@ class SqlBookingRepository:
         # No autoflush: a changed booking's UPDATE would meet PostgreSQL's exclusion constraint
         # before this check could say, kindly, who holds the slot.
         with self.session.no_autoflush:
+            self._serialise_room(room_id)
             return list(self.session.scalars(_conflicts(excluding is not None), params))
 
     def held_by(self, booker: str, since: datetime, until: datetime) -> list[Booking]:

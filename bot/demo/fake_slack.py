@@ -329,6 +329,39 @@ class FakeSlackApi:
         with self._changed:
             return [call for call in self._calls if call.method == method]
 
+    def wait_until(
+        self, ready: Callable[[list[Call]], bool], what: str, timeout: float = 5.0
+    ) -> list[Call]:
+        """Block until ``ready`` holds for the calls so far; return them all."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not ready(list(self._calls)):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = Counter(call.method for call in self._calls)
+                    raise AssertionError(f"no {what} within {timeout}s; recorded: {dict(seen)}")
+                self._changed.wait(remaining)
+            return list(self._calls)
+
+    def shown_view(self, opened_before: int = 0) -> JsonDict:
+        """The view a user sees after the next ``views.open``: the opened one, or what a later
+        ``views.update`` of it replaced it with (a placeholder first, then the form)."""
+        opened = self.wait_for("views.open", count=opened_before + 1)[opened_before]
+        view_id = opened.response["view"]["id"]
+
+        def updates(calls: list[Call]) -> list[Call]:
+            return [
+                c
+                for c in calls
+                if c.method == "views.update" and c.params.get("view_id") == view_id
+            ]
+
+        if opened.params["view"].get("blocks") and opened.params["view"].get("private_metadata"):
+            return dict(opened.params["view"])
+        return dict(
+            updates(self.wait_until(lambda c: bool(updates(c)), "views.update"))[-1].params["view"]
+        )
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Block until ``method`` was called at least ``count`` times; return those calls.
 

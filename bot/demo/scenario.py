@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from aiosmtpd.controller import Controller
 
 from bot.adapters import migrate
-from bot.adapters.http import HttpServer, WebApp, readiness
-from bot.bootstrap import bootstrap
+from bot.adapters.http import HttpServer
+from bot.bootstrap import bootstrap, build_web
 from bot.config import Settings
 from bot.demo.fake_slack import FakeSlackApi
 from bot.demo.signed import SlackSender, booking_values
@@ -119,9 +119,7 @@ def run(out_dir: Path | None = None) -> int:
         )
         runtime = bootstrap(settings, slack=True)
         migrate.upgrade(runtime.engine)
-        server = HttpServer(
-            WebApp(runtime.app, readiness(runtime.engine)), host="127.0.0.1", port=0, threads=4
-        ).start()
+        server = HttpServer(build_web(runtime), host="127.0.0.1", port=0, threads=4).start()
         send = SlackSender(server.url, SECRET, fake)
         try:
             _scenario(runtime, send, fake, runtime.dispatcher.drain)
@@ -141,8 +139,9 @@ def _scenario(container: Any, send: SlackSender, fake: FakeSlackApi, deliver: An
     day = (datetime.now(UTC).astimezone(seoul) + timedelta(days=1)).date().isoformat()
 
     _say("1. Minji types /book and fills the modal (times in her zone, Asia/Seoul)")
+    opened = len(fake.calls_to("views.open"))
     send.command(BOOKER)
-    modal = fake.wait_for("views.open")[-1].params["view"]
+    modal = fake.shown_view(opened)
     reply = send.submit(
         BOOKER, modal, booking_values("102", day, "10:00", "11:00", "Design review")
     )

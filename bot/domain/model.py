@@ -9,7 +9,13 @@ from enum import StrEnum
 
 from bot.domain import events
 from bot.domain.errors import InvalidBooking, InvalidTransition, NotAllowed, RoomInactive
-from bot.domain.rules import BookingLimits, overlaps, validate_change, validate_request
+from bot.domain.rules import (
+    BookingLimits,
+    overlaps,
+    printable,
+    validate_change,
+    validate_request,
+)
 
 
 class BookingStatus(StrEnum):
@@ -147,13 +153,18 @@ class Room:
                 f"A room has at most {MAX_TAGS} tags of at most {MAX_TAG_LENGTH} characters.",
                 field="tags",
             )
-        if not self.id or len(self.id) > 32 or any(c.isspace() for c in self.id):
+        if (
+            not self.id
+            or len(self.id) > 32
+            or any(c.isspace() for c in self.id)
+            or not printable(self.id)
+        ):
             raise InvalidBooking(
                 "A room id is 1 to 32 characters without spaces, such as 102.",
                 field="room_id",
                 code="room_id_invalid",
             )
-        if not self.name or len(self.name) > 80:
+        if not self.name or len(self.name) > 80 or not printable(self.name):
             raise InvalidBooking(
                 "A room name is 1 to 80 characters.", field="name", code="room_name_invalid"
             )
@@ -315,6 +326,10 @@ class Booking:
     def deny(self, by: str, at: datetime, reason: str | None = None) -> None:
         """Deny the request; a denied booking frees its slot (the original's cancel-on-deny)."""
         reason = " ".join((reason or "").split()) or None
+        if reason is not None and not printable(reason):
+            raise InvalidBooking(
+                "The reason contains control characters; type it without them.", field="reason"
+            )
         at = _utc(at)
         if self._move(BookingStatus.DENIED):
             self.decided_by, self.decided_at, self.reason = by, at, reason

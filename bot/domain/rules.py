@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from bot.domain.errors import InvalidBooking, QuotaExceeded
 
@@ -19,6 +20,20 @@ class BookingLimits:
         return cls(timedelta(hours=max_hours), timedelta(days=horizon_days), max_title_length)
 
 
+#: Ids are 32-bit on every database we run on; a larger number is no booking of ours.
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
+def printable(text: str) -> bool:
+    """No control characters (NUL, escapes, line breaks) and no lone surrogates: text a database
+    column, a Slack message and an email header all take as it is."""
+    return not any(unicodedata.category(c) in ("Cc", "Cs") for c in text)
+
+
 def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours:g} hour" + ("" if hours == 1 else "s")
@@ -29,6 +44,12 @@ def require_aware(value: datetime, field: str) -> None:
         raise InvalidBooking(
             f"The {field} time has no time zone.", field=field, code="naive_time", params={}
         )
+
+
+def elapsed(starts_at: datetime, ends_at: datetime) -> timedelta:
+    """Real time between two aware moments. Python subtracts wall clocks when both share one
+    zone, which makes an 01:00-09:00 night of a clock change 8 hours instead of 9 or 7."""
+    return ends_at.astimezone(UTC) - starts_at.astimezone(UTC)
 
 
 def validate_request(
@@ -45,11 +66,12 @@ def validate_request(
     """
     require_aware(starts_at, "start")
     require_aware(ends_at, "end")
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     if ends_at <= starts_at:
         raise InvalidBooking("The end must be after the start.", field="end", code="end_first")
     if starts_at < now:
         raise InvalidBooking("The start is in the past.", field="start", code="in_the_past")
-    if ends_at - starts_at > limits.max_length:
+    if elapsed(starts_at, ends_at) > limits.max_length:
         raise InvalidBooking(
             f"A booking can be at most {_hours(limits.max_length)} long.",
             field="end",
@@ -62,6 +84,10 @@ def validate_request(
             field="date",
             code="too_far_ahead",
             params={"days": limits.horizon.days},
+        )
+    if not printable(title):
+        raise InvalidBooking(
+            "The title contains control characters; type it without them.", field="title"
         )
     if len(title) > limits.max_title_length:
         raise InvalidBooking(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
+from bot.adapters.signing import is_signed
 from bot.handlers import actions, commands, events, find, submissions
 from bot.handlers.deps import Deps, acting_user, tell
 from bot.views import texts
@@ -39,8 +41,39 @@ class SeenEvents:
             return True
 
 
+def _authentic(request: BoltRequest, secret: str) -> bool:
+    """Socket Mode requests come over a socket the app opened with its token; HTTP requests
+    carry Slack's signature."""
+    if request.mode == "socket_mode":
+        return True
+    headers = request.headers
+
+    def header(name: str) -> str:
+        values = headers.get(name) or [""]
+        return str(values[0])
+
+    body = request.raw_body.encode("utf-8", "replace")
+    timestamp = header("x-slack-request-timestamp")
+    return is_signed(secret, body, timestamp, header("x-slack-signature"), time.time())
+
+
 def register(app: App, deps: Deps) -> None:
+    """Wire the listeners. The app must be built with Bolt's own request verification off:
+    :func:`verify_first` replaces it (Bolt's raises on a malformed timestamp and logs refused
+    bodies whole)."""
     seen = SeenEvents()
+    secret = deps.settings.slack_signing_secret or ""
+
+    @app.middleware
+    def verify_first(
+        request: BoltRequest, context: Any, next: Callable[[], None]
+    ) -> BoltResponse | None:
+        if not _authentic(request, secret):
+            log.warning("refused a request with an invalid signature or timestamp")
+            return BoltResponse(status=401, body="")
+        context["verified"] = True
+        next()
+        return None
 
     @app.middleware
     def provide_deps(context: Any, next: Callable[[], None]) -> None:
@@ -57,9 +90,11 @@ def register(app: App, deps: Deps) -> None:
         return None
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> None:
+    def on_error(error: Exception, body: dict[str, Any], client: WebClient, context: Any) -> None:
         ref = uuid.uuid4().hex[:8]
         log.error("unhandled error (reference %s)", ref, exc_info=error)
+        if not context.get("verified"):
+            return  # the body names whoever the sender chose: tell nobody
         if not isinstance(body, dict) or not (
             (body.get("user") or {}).get("id") or body.get("user_id")
         ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -12,7 +13,14 @@ from bot.domain import commands as c
 from bot.domain.errors import BookingError
 from bot.domain.model import BookingStatus
 from bot.handlers.commands import open_booking_modal
-from bot.handlers.deps import Deps, deps_of, in_users_language, tell
+from bot.handlers.deps import (
+    ACK_BUDGET_SECONDS,
+    Deps,
+    booking_number,
+    deps_of,
+    in_users_language,
+    tell,
+)
 from bot.services.ports import BookingRow
 from bot.views import ids, refusals, texts
 from bot.views.booking_modal import booking_modal
@@ -21,8 +29,8 @@ from bot.views.lists import LIST_LIMIT, after, cancelled, my_bookings, waitlist_
 from bot.views.modals import deny_modal, room_modal
 
 
-def _booking_id(body: dict[str, Any]) -> int:
-    return int(body["actions"][0]["value"])
+def _booking_id(body: dict[str, Any]) -> int | None:
+    return booking_number((body.get("actions") or [{}])[0].get("value"))
 
 
 def _stale(row: BookingRow | None, booking_id: int) -> str | None:
@@ -39,37 +47,79 @@ def _stale(row: BookingRow | None, booking_id: int) -> str | None:
     return texts.already_decided(booking_id, row.status, row.decided_by)
 
 
-def _decidable(deps: Deps, client: WebClient, body: dict[str, Any]) -> BookingRow | None:
+def _decidable(
+    deps: Deps, client: WebClient, body: dict[str, Any], ack: Ack | None = None
+) -> BookingRow | None:
     """The booking an Approve or Deny click (by an admin or the room's approver) is about, if
-    it can still be decided; otherwise the clicker has been told why not and ``None`` comes back."""
+    it can still be decided; otherwise the clicker has been told why not (after ``ack``, if the
+    click is not acked yet) and ``None`` comes back."""
     booking_id = _booking_id(body)
     user = body["user"]["id"]
-    row = deps.queries.booking(booking_id)
-    if not deps.is_admin(user):  # admins decide every room: no need to read its approvers
-        room = deps.queries.room(row.room_id) if row is not None else None
-        if not deps.bus.context.may_decide(user, room):
-            tell(client, body, texts.not_allowed_to_decide(room.id if room else None))
-            return None
-    stale = _stale(row, booking_id)
-    if stale is not None:
-        tell(client, body, stale)
-        if row is not None:
-            deps.bus.handle(c.RefreshCard(booking_id))  # a stale card gets brought up to date
-        return None
-    return row
+    row = deps.queries.booking(booking_id) if booking_id is not None else None
+    decider = deps.is_admin(user)  # admins decide every room: no need to read its approvers
+    refused: str | None
+    if booking_id is None:
+        refused = texts.stale_button()
+    else:
+        if not decider:
+            room = deps.queries.room(row.room_id) if row is not None else None
+            decider = deps.bus.context.may_decide(user, room)
+        if decider:
+            refused = _stale(row, booking_id)
+        else:
+            refused = texts.not_allowed_to_decide(room.id if room else None)
+    if refused is None:
+        return row
+    if ack is not None:
+        ack()
+    tell(client, body, refused)
+    if row is not None and decider:
+        deps.bus.handle(c.RefreshCard(row.booking_id))  # a stale card gets brought up to date
+    return None
+
+
+#: What :func:`_decide` gives back for a click that was refused (the clicker has been told).
+REFUSED: Any = object()
+
+
+def _decide(
+    ack: Ack, deps: Deps, client: WebClient, body: dict[str, Any], command: c.Command
+) -> Any:
+    """Commit a click's command, then ack: an acknowledged click is a stored one. Gives back the
+    command's result, or :data:`REFUSED` once the clicker has been told why not.
+
+    When the transaction does not finish within the ack budget (the database is busy), the
+    click is acked anyway and the clicker is told it is still being saved, then told if it
+    failed; so no click is acked in silence and lost."""
+    pending = deps.decisions.submit(deps.bus.handle, command)
+    try:
+        result = pending.result(timeout=ACK_BUDGET_SECONDS)
+    except FutureTimeout:
+        ack()
+        tell(client, body, texts.still_saving())
+        try:
+            return pending.result()
+        except BookingError as error:
+            tell(client, body, refusals.reply(error))
+            return REFUSED
+    except BookingError as error:
+        ack()
+        tell(client, body, refusals.reply(error))
+        return REFUSED
+    except Exception:
+        ack()  # the error handler tells the clicker nothing was changed
+        raise
+    ack()
+    return result
 
 
 def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
-    ack()
     deps = deps_of(context)
-    row = _decidable(deps, client, body)
+    row = _decidable(deps, client, body, ack)
     if row is None:
         return
     user = body["user"]["id"]
-    try:
-        deps.bus.handle(c.ApproveBooking(row.booking_id, by=user))
-    except BookingError as error:
-        tell(client, body, refusals.reply(error))
+    if _decide(ack, deps, client, body, c.ApproveBooking(row.booking_id, by=user)) is REFUSED:
         return
     if body.get("view", {}).get("type") == "home":
         deps.bus.handle(c.RefreshHome(user, pages_of(body.get("view"))))
@@ -91,14 +141,14 @@ def deny(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> Non
 def cancel(
     ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: Any
 ) -> None:
-    ack()
     deps = deps_of(context)
     user = body["user"]["id"]
     booking_id = _booking_id(body)
-    try:
-        deps.bus.handle(c.CancelBooking(booking_id, by=user))
-    except BookingError as error:
-        tell(client, body, refusals.reply(error))
+    if booking_id is None:
+        ack()
+        tell(client, body, texts.stale_button())
+        return
+    if _decide(ack, deps, client, body, c.CancelBooking(booking_id, by=user)) is REFUSED:
         return
     container = body.get("container") or {}
     if container.get("type") == "view":
@@ -113,14 +163,14 @@ def end_now(
     ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: Any
 ) -> None:
     """End now on a booking under way, then the list it was clicked in again."""
-    ack()
     deps = deps_of(context)
     user = body["user"]["id"]
     booking_id = _booking_id(body)
-    try:
-        deps.bus.handle(c.EndBooking(booking_id, by=user))
-    except BookingError as error:
-        tell(client, body, refusals.reply(error))
+    if booking_id is None:
+        ack()
+        tell(client, body, texts.stale_button())
+        return
+    if _decide(ack, deps, client, body, c.EndBooking(booking_id, by=user)) is REFUSED:
         return
     container = body.get("container") or {}
     if container.get("type") == "view":
@@ -138,6 +188,9 @@ def change_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any)
     deps = deps_of(context)
     user = body["user"]["id"]
     booking_id = _booking_id(body)
+    if booking_id is None:
+        tell(client, body, texts.stale_button())
+        return
     row = deps.queries.booking(booking_id)
     if row is None or not row.status.holds_slot or row.ends_at <= deps.clock():
         tell(client, body, texts.cannot_change(booking_id, row.status if row else None))
@@ -156,46 +209,65 @@ def check_in(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
 ) -> None:
     """Check in from the reminder DM; the reminder is replaced by the answer."""
-    ack()
     booking_id = _booking_id(body)
+    if booking_id is None:
+        _stale_click(ack, client, body)
+        return
     command = c.CheckIn(booking_id, by=body["user"]["id"])
-    _answer(deps_of(context), body, respond, client, command, texts.checked_in(booking_id))
+    _answer(ack, deps_of(context), body, respond, client, command, texts.checked_in(booking_id))
 
 
 def release(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
 ) -> None:
-    ack()
     booking_id = _booking_id(body)
+    if booking_id is None:
+        _stale_click(ack, client, body)
+        return
     command = c.ReleaseBooking(booking_id, by=body["user"]["id"])
-    _answer(deps_of(context), body, respond, client, command, texts.released(booking_id))
+    _answer(ack, deps_of(context), body, respond, client, command, texts.released(booking_id))
 
 
 def wait_for_slot(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
 ) -> None:
     """*Tell me if it frees up* on a refusal: join the waitlist for that slot."""
-    ack()
-    room_id, starts_at, ends_at, title = waitlist_request(body["actions"][0]["value"])
+    request = waitlist_request((body.get("actions") or [{}])[0].get("value"))
+    if request is None:
+        _stale_click(ack, client, body)
+        return
+    room_id, starts_at, ends_at, title = request
     command = c.JoinWaitlist(room_id, starts_at, ends_at, by=body["user"]["id"], title=title)
-    _answer(deps_of(context), body, respond, client, command, texts.waiting(room_id))
+    _answer(ack, deps_of(context), body, respond, client, command, texts.waiting(room_id))
 
 
 def book_offer(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
 ) -> None:
     """*Book it* on a waitlist offer: request the slot for the person offered it."""
-    ack()
-    deps = deps_of(context)
-    try:
-        booking_id = deps.bus.handle(c.ClaimOffer(_booking_id(body), by=body["user"]["id"]))
-    except BookingError as error:
-        tell(client, body, refusals.reply(error))
+    offer = _booking_id(body)
+    if offer is None:
+        _stale_click(ack, client, body)
         return
-    respond(replace_original=True, text=texts.claimed(booking_id))
+    command = c.ClaimOffer(offer, by=body["user"]["id"])
+    booking_id = _decide(ack, deps_of(context), client, body, command)
+    if booking_id is REFUSED:
+        return
+    done = texts.claimed(booking_id)
+    if body.get("response_url"):
+        respond(replace_original=True, text=done)
+    else:
+        tell(client, body, done)
+
+
+def _stale_click(ack: Ack, client: WebClient, body: dict[str, Any]) -> None:
+    """Ack a click whose value is not one the app rendered and say the button is out of date."""
+    ack()
+    tell(client, body, texts.stale_button())
 
 
 def _answer(
+    ack: Ack,
     deps: Deps,
     body: dict[str, Any],
     respond: Respond,
@@ -203,11 +275,8 @@ def _answer(
     command: c.Command,
     done: str,
 ) -> None:
-    """Run a button's command and answer in place of the message it was on."""
-    try:
-        deps.bus.handle(command)
-    except BookingError as error:
-        tell(client, body, refusals.reply(error))
+    """Run a button's command before its ack and answer in place of the message it was on."""
+    if _decide(ack, deps, client, body, command) is REFUSED:
         return
     if body.get("response_url"):
         respond(replace_original=True, text=done)
@@ -226,7 +295,9 @@ def show_more(ack: Ack, body: dict[str, Any], context: Any) -> None:
     ack()
     deps = deps_of(context)
     pages = pages_of(body.get("view"))
-    which = body["actions"][0]["value"]
+    which = body["actions"][0].get("value")
+    if which not in ("upcoming", "pending"):
+        return  # not a list of ours: nothing to page
     pages[which] = min(pages.get(which, 1) + 1, MAX_PAGES)
     deps.bus.handle(c.RefreshHome(body["user"]["id"], pages))
 

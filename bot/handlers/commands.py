@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.adapters.directory import UserProfile
 from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
 from bot.domain.model import CHECKIN_OPENS_BEFORE, BookingStatus
-from bot.handlers.deps import Deps, deps_of, in_users_language
+from bot.handlers.deps import (
+    ACK_BUDGET_SECONDS,
+    Deps,
+    booking_number,
+    deps_of,
+    in_users_language,
+)
 from bot.handlers.find import find_from_text
 from bot.views import refusals, texts
-from bot.views.booking_modal import booking_modal, to_aware
+from bot.views.booking_modal import booking_modal, end_day, loading_modal, to_aware, wall_clock
 from bot.views.find import requested_text
 from bot.views.i18n import span
 from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list, taken_reply
@@ -23,22 +31,56 @@ from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list, taken_reply
 ONE_LINE = re.compile(
     r"^(?P<room>\S+)\s+(?P<day>\d{4}-\d{2}-\d{2})\s+"
     r"(?P<start>\d{1,2}:\d{2})\s*[-–]\s*(?P<end>\d{1,2}:\d{2})(?:\s+(?P<title>.+))?$",
-    re.DOTALL,
+    re.DOTALL | re.ASCII,
 )
 
 
 def open_booking_modal(client: WebClient, deps: Deps, trigger_id: str, user: str) -> bool:
+    """Open the form before anything slow: the trigger expires 3 s after the request.
+
+    With the user's zone cached, the form opens at once. Otherwise a short placeholder opens
+    first and the form replaces it once Slack has said the zone; if Slack cannot say, the form
+    says plainly which zone it uses instead."""
     rooms = deps.queries.rooms()
     if not rooms:
         return False
+    max_title = deps.settings.max_title_length
+    cached = deps.directory.cached(user)
+    if cached is not None:
+        view = booking_modal(
+            rooms, cached.tz, deps.clock(), max_title=max_title, zone_guessed=not cached.zone_known
+        )
+        client.views_open(trigger_id=trigger_id, view=view)
+        return True
+    opened = client.views_open(trigger_id=trigger_id, view=loading_modal())
+    profile = deps.directory.profile(user)
     view = booking_modal(
-        rooms, deps.directory.tz(user), deps.clock(), max_title=deps.settings.max_title_length
+        rooms, profile.tz, deps.clock(), max_title=max_title, zone_guessed=not profile.zone_known
     )
-    client.views_open(trigger_id=trigger_id, view=view)
+    client.views_update(view_id=opened["view"]["id"], view=view)
     return True
 
 
-def book(ack: Ack, command: dict[str, Any], client: WebClient, context: Any) -> None:
+def _later(
+    ack: Ack,
+    respond: Respond,
+    deps: Deps,
+    user: str,
+    answer: Callable[[UserProfile], dict[str, Any]],
+) -> None:
+    """Answer with the user's profile: in the ack when Slack tells it within the budget (or
+    it is cached), else through the response_url once it comes."""
+    profile = deps.directory.profile_within(user, ACK_BUDGET_SECONDS)
+    if profile is not None:
+        ack(**answer(profile))
+        return
+    ack()
+    respond(**answer(deps.directory.profile(user)))
+
+
+def book(
+    ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, context: Any
+) -> None:
     deps = deps_of(context)
     user = command["user_id"]
     text = (command.get("text") or "").strip()
@@ -47,41 +89,47 @@ def book(ack: Ack, command: dict[str, Any], client: WebClient, context: Any) -> 
     if not text:
         ack()
         if not open_booking_modal(client, deps, command["trigger_id"], user):
-            client.chat_postEphemeral(
-                channel=command["channel_id"], user=user, text=texts.no_rooms()
-            )
+            respond(text=texts.no_rooms())
         return
     if word == "help":
         ack(text=texts.help_text())
     elif word == "list":
-        tz, now = deps.directory.tz(user), deps.clock()
-        page = deps.queries.upcoming_for(user, now, limit=LIST_LIMIT)
-        ack(**my_bookings(page.rows, page.total, tz, now))
+
+        def bookings_list(profile: UserProfile) -> dict[str, Any]:
+            now = deps.clock()
+            page = deps.queries.upcoming_for(user, now, limit=LIST_LIMIT)
+            return my_bookings(page.rows, page.total, profile.tz, now)
+
+        _later(ack, respond, deps, user, bookings_list)
     elif word == "cancel":
-        ack(text=cancel_from_text(deps, user, rest))
+        _later(ack, respond, deps, user, lambda p: {"text": cancel_from_text(deps, p, rest)})
     elif word == "checkin":
         ack(text=checkin_now(deps, user))
     elif word == "find":
-        ack(**find_from_text(deps, user, rest))
+        _later(ack, respond, deps, user, lambda p: find_from_text(deps, p.tz, rest))
     elif word == "rooms":
         ack(**rooms_list(deps.queries.rooms(include_inactive=True), is_admin=deps.is_admin(user)))
     elif (match := ONE_LINE.match(text)) is not None:
-        reply = book_one_line(deps, user, match)
-        if isinstance(reply, dict):
-            ack(**reply)
-        else:
-            ack(text=reply)
+
+        def one_line(profile: UserProfile) -> dict[str, Any]:
+            reply = book_one_line(deps, profile, match)
+            return reply if isinstance(reply, dict) else {"text": reply}
+
+        _later(ack, respond, deps, user, one_line)
     elif re.match(r"^\S+\s+\d{4}-", text):
         ack(text=texts.unreadable_booking())
     else:
         ack(text=texts.unknown_subcommand(word))
 
 
-def cancel_from_text(deps: Deps, user: str, rest: str) -> str:
-    number = rest.strip().lstrip("#")
-    if not number.isdigit():
+def cancel_from_text(deps: Deps, profile: UserProfile, rest: str) -> str:
+    user = profile.user_id
+    typed = rest.strip().lstrip("#")
+    booking_id = booking_number(typed)
+    if booking_id is None and re.fullmatch(r"[0-9]+", typed):
+        return f":warning: {texts.no_booking_number(typed)}"  # beyond any id we could have
+    if booking_id is None:
         return texts.which_booking()
-    booking_id = int(number)
     try:
         deps.bus.handle(c.CancelBooking(booking_id, by=user))
     except BookingError as error:
@@ -89,8 +137,7 @@ def cancel_from_text(deps: Deps, user: str, rest: str) -> str:
     row = deps.queries.booking(booking_id)
     if row is None:
         return texts.cancelled(booking_id, None, None)
-    when = span(row.starts_at, row.ends_at, deps.directory.tz(user))
-    return texts.cancelled(booking_id, row.room_name, when)
+    return texts.cancelled(booking_id, row.room_name, span(row.starts_at, row.ends_at, profile.tz))
 
 
 def checkin_now(deps: Deps, user: str) -> str:
@@ -114,17 +161,19 @@ def checkin_now(deps: Deps, user: str) -> str:
     return texts.checked_in(booking_id)
 
 
-def book_one_line(deps: Deps, user: str, match: re.Match[str]) -> str | dict[str, Any]:
-    tz = deps.directory.tz(user)
+def book_one_line(deps: Deps, profile: UserProfile, match: re.Match[str]) -> str | dict[str, Any]:
+    if not profile.zone_known:
+        return texts.zone_unknown()  # never read a typed time in a zone that is not theirs
+    user, tz = profile.user_id, profile.tz
     try:
         day = date.fromisoformat(match["day"])
-        start_t, end_t = (
-            time.fromisoformat(match["start"].zfill(5)),
-            time.fromisoformat(match["end"].zfill(5)),
-        )
     except ValueError:
         return texts.no_such_date()
-    starts_at, ends_at = to_aware(day, start_t, tz), to_aware(day, end_t, tz)
+    start_t, end_t = wall_clock(match["start"]), wall_clock(match["end"])
+    last_day = end_day(day, start_t, end_t) if start_t is not None and end_t is not None else None
+    if start_t is None or end_t is None or last_day is None:
+        return texts.no_such_date()
+    starts_at, ends_at = to_aware(day, start_t, tz), to_aware(last_day, end_t, tz)
     if starts_at is None or ends_at is None:
         return texts.clock_change(day, tz)
     room_id = match["room"]

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import functools
+import json
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
 from bot.adapters.directory import Directory
 from bot.config import Settings
+from bot.domain.rules import is_id
 from bot.services.messagebus import MessageBus
 from bot.services.queries import Queries
 from bot.views.i18n import use_locale
@@ -24,6 +29,10 @@ class Deps:
     queries: Queries
     directory: Directory
     clock: Callable[[], datetime]
+    #: Runs a click's transaction so the listener can wait for it only as long as the ack allows.
+    decisions: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="decisions")
+    )
 
     def is_admin(self, user: str) -> bool:
         return user in self.settings.admin_user_ids
@@ -61,11 +70,44 @@ def in_users_language(listener: F) -> F:
     return run  # type: ignore[return-value]
 
 
+#: Of Slack's 3 seconds to acknowledge, what work that must come before the ack may take (a
+#: users.info lookup, a decision's transaction); past it the ack goes out and the work finishes
+#: after it.
+ACK_BUDGET_SECONDS = 1.5
+
+
 def tell(client: WebClient, body: dict[str, Any], text: str) -> None:
-    """Say something to the user who acted, where they are: ephemeral in a channel, else a DM."""
+    """Say something to the user who acted, where they are.
+
+    Commands and message buttons carry a ``response_url``, which reaches the user in any channel
+    (``chat.postEphemeral`` fails with ``not_in_channel`` where the bot is not a member). App Home
+    and modal actions have none: the answer goes to the user's DM with the app."""
+    url = body.get("response_url")
+    if isinstance(url, str) and url:
+        WebhookClient(url, timeout=10).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+        return
     user = (body.get("user") or {}).get("id") or body.get("user_id")
-    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
-    if channel and not str(channel).startswith("D"):
-        client.chat_postEphemeral(channel=channel, user=user, text=text)
-    else:
-        client.chat_postMessage(channel=user, text=text)
+    client.chat_postMessage(channel=user, text=text)
+
+
+def booking_number(value: Any) -> int | None:
+    """A booking id from a button value, typed text or modal metadata: ASCII digits in range.
+    Slack hands back what we wrote, so anything else was tampered with (``abc``, ``1.0``, ``²``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if is_id(value) else None
+    text = value.strip().lstrip("#") if isinstance(value, str) else ""
+    if not re.fullmatch(r"[0-9]{1,10}", text):
+        return None
+    number = int(text)
+    return number if is_id(number) else None
+
+
+def metadata(view: dict[str, Any] | None) -> dict[str, Any]:
+    """A view's ``private_metadata`` as the dict the app wrote, or empty if it is not one."""
+    try:
+        meta = json.loads((view or {}).get("private_metadata") or "{}")
+    except (ValueError, TypeError, RecursionError):
+        return {}
+    return meta if isinstance(meta, dict) else {}

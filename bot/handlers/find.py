@@ -11,7 +11,7 @@ from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
 from bot.handlers.deps import Deps, deps_of, in_users_language, tell
 from bot.views import ids, refusals
-from bot.views.booking_modal import booking_modal
+from bot.views.booking_modal import booking_modal, loading_modal
 from bot.views.find import (
     FindError,
     FindRequest,
@@ -34,9 +34,9 @@ def search(deps: Deps, request: FindRequest, tz: Any) -> dict[str, Any]:
     return find_results(free, request, tz)
 
 
-def find_from_text(deps: Deps, user: str, text: str) -> dict[str, Any]:
-    """The reply to ``/book find …``: the free rooms, or what to type instead."""
-    tz = deps.directory.tz(user)
+def find_from_text(deps: Deps, tz: Any, text: str) -> dict[str, Any]:
+    """The reply to ``/book find …`` in the user's zone: the free rooms, or what to type
+    instead."""
     try:
         request = read_find_text(text, tz, deps.clock())
     except FindError as error:
@@ -45,12 +45,18 @@ def find_from_text(deps: Deps, user: str, text: str) -> dict[str, Any]:
 
 
 def open_find(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Open the form before anything slow, as the booking form does: with the user's zone
+    cached at once, otherwise a placeholder first, replaced once Slack has said the zone."""
     ack()
     deps = deps_of(context)
     user = body["user"]["id"]
-    client.views_open(
-        trigger_id=body["trigger_id"], view=find_modal(deps.directory.tz(user), deps.clock())
-    )
+    cached = deps.directory.cached(user)
+    if cached is not None:
+        client.views_open(trigger_id=body["trigger_id"], view=find_modal(cached.tz, deps.clock()))
+        return
+    opened = client.views_open(trigger_id=body["trigger_id"], view=loading_modal())
+    view = find_modal(deps.directory.profile(user).tz, deps.clock())
+    client.views_update(view_id=opened["view"]["id"], view=view)
 
 
 def submit_find(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
@@ -71,7 +77,7 @@ def book_found(
     deps = deps_of(context)
     user = body["user"]["id"]
     tz = deps.directory.tz(user)
-    wanted = read_book_value(body["actions"][0]["value"], deps.clock())
+    wanted = read_book_value((body.get("actions") or [{}])[0].get("value"), deps.clock())
     if wanted is None:
         tell(client, body, out_of_date())
         return
@@ -109,7 +115,7 @@ def edit_found(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) 
     ack()
     deps = deps_of(context)
     user = body["user"]["id"]
-    wanted = read_book_value(body["actions"][0]["value"], deps.clock())
+    wanted = read_book_value((body.get("actions") or [{}])[0].get("value"), deps.clock())
     if wanted is None:
         tell(client, body, out_of_date())
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +11,15 @@ from slack_bolt import Ack, App
 
 from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
-from bot.handlers.deps import Deps, deps_of, in_users_language
+from bot.domain.rules import elapsed
+from bot.handlers.deps import (
+    ACK_BUDGET_SECONDS,
+    Deps,
+    booking_number,
+    deps_of,
+    in_users_language,
+    metadata,
+)
 from bot.services.queries import suggest
 from bot.views import ids, refusals, texts
 from bot.views.booking_modal import change_saved, read_booking, request_sent
@@ -40,9 +48,11 @@ def unavailable_text(
     conflict = error.conflict
     holder = None
     if conflict is not None:
-        holder = " ".join((deps.directory.profile(conflict.booker).name or "").split()) or None
+        # before the ack: the holder's name only if Slack gives it quickly
+        found = deps.directory.profile_within(conflict.booker, ACK_BUDGET_SECONDS / 3)
+        holder = " ".join(((found.name if found else None) or "").split()) or None
     idea = suggest(deps.queries, error.room_id, starts_at, ends_at)
-    length = ends_at - starts_at
+    length = elapsed(starts_at, ends_at)
     return texts.taken(
         error.room_id,
         holder,
@@ -100,29 +110,43 @@ def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
 def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
     deps = deps_of(context)
     user = body["user"]["id"]
-    meta = json.loads(view.get("private_metadata") or "{}")
+    booking_id = booking_number(metadata(view).get("booking_id"))
+    if booking_id is None:
+        ack(response_action="errors", errors={ids.REASON_BLOCK: texts.form_outdated()})
+        return
     values = view.get("state", {}).get("values", {})
-    reason = (values.get(ids.REASON_BLOCK, {}).get(ids.REASON_ACTION, {}) or {}).get("value")
+    reason = _input(values, ids.REASON_BLOCK, ids.REASON_ACTION).get("value")
+    if not isinstance(reason, str | None):
+        reason = None
     try:
-        deps.bus.handle(c.DenyBooking(int(meta["booking_id"]), by=user, reason=reason))
+        deps.bus.handle(c.DenyBooking(booking_id, by=user, reason=reason))
     except BookingError as error:
         ack(response_action="errors", errors={ids.REASON_BLOCK: refusals.text(error)})
         return
     ack()
 
 
-def _input(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
-    found: dict[str, Any] = values.get(block, {}).get(action, {}) or {}
-    return found
+def _input(values: Any, block: str, action: str) -> dict[str, Any]:
+    try:
+        found = values[block][action]
+    except (KeyError, TypeError, IndexError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
-def _words(values: dict[str, Any], block: str, action: str) -> tuple[str, ...]:
-    text = _input(values, block, action).get("value") or ""
-    return tuple(text.replace(",", " ").split())
+def _text(values: Any, block: str, action: str) -> str:
+    """A plain-text input's value; empty if the field is absent or not text."""
+    value = _input(values, block, action).get("value")
+    return value if isinstance(value, str) else ""
 
 
-def _checked(values: dict[str, Any], block: str, action: str) -> bool:
-    return bool(_input(values, block, action).get("selected_options"))
+def _words(values: Any, block: str, action: str) -> tuple[str, ...]:
+    return tuple(_text(values, block, action).replace(",", " ").split())
+
+
+def _checked(values: Any, block: str, action: str) -> bool:
+    chosen = _input(values, block, action).get("selected_options")
+    return isinstance(chosen, list) and bool(chosen)
 
 
 ROOM_FIELD_BLOCKS = {
@@ -139,21 +163,22 @@ ROOM_FIELD_BLOCKS = {
 def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
     deps = deps_of(context)
     user = body["user"]["id"]
-    meta = json.loads(view.get("private_metadata") or "{}")
+    meta = metadata(view)
+    if not isinstance(meta.get("room_id"), str | None):
+        ack(response_action="errors", errors={ids.ROOM_NAME_BLOCK: texts.form_outdated()})
+        return
     values = view.get("state", {}).get("values", {})
     name = _input(values, ids.ROOM_NAME_BLOCK, ids.ROOM_NAME_ACTION).get("value") or ""
     capacity_text = _input(values, ids.ROOM_CAPACITY_BLOCK, ids.ROOM_CAPACITY_ACTION).get("value")
-    try:
-        capacity = int(capacity_text or "")
-    except ValueError:
+    if not isinstance(name, str) or not re.fullmatch(r"[0-9]{1,6}", str(capacity_text or "")):
         ack(
             response_action="errors",
             errors={ids.ROOM_CAPACITY_BLOCK: texts.capacity_not_a_number()},
         )
         return
+    capacity = int(str(capacity_text))
     attributes: dict[str, Any] = {
-        "location": _input(values, ids.ROOM_LOCATION_BLOCK, ids.ROOM_LOCATION_ACTION).get("value")
-        or "",
+        "location": _text(values, ids.ROOM_LOCATION_BLOCK, ids.ROOM_LOCATION_ACTION),
         "tags": _words(values, ids.ROOM_TAGS_BLOCK, ids.ROOM_TAGS_ACTION),
         "auto_approve": _checked(values, ids.ROOM_POLICY_BLOCK, ids.ROOM_POLICY_ACTION),
         "auto_approve_groups": _words(values, ids.ROOM_GROUPS_BLOCK, ids.ROOM_GROUPS_ACTION),
@@ -173,7 +198,7 @@ def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: A
                 )
             )
         else:
-            room_id = _input(values, ids.ROOM_ID_BLOCK, ids.ROOM_ID_ACTION).get("value") or ""
+            room_id = _text(values, ids.ROOM_ID_BLOCK, ids.ROOM_ID_ACTION)
             deps.bus.handle(c.AddRoom(room_id, name, capacity, by=user, **attributes))
     except BookingError as error:
         block = ROOM_FIELD_BLOCKS.get(error.field or "", ids.ROOM_NAME_BLOCK)

@@ -79,6 +79,11 @@ class Mailer(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
+def _header_text(value: str | None) -> str:
+    """``value`` on one line without control characters, fit for an email header."""
+    return "".join(c for c in " ".join((value or "").split()) if c.isprintable())
+
+
 class EmailSender:
     """The booker's email, to their Slack profile address, with an .ics when a calendar changes."""
 
@@ -133,7 +138,8 @@ class EmailSender:
             summary, description = calendar_text(notice)
         message = EmailMessage()
         message["From"] = self.mail_from
-        message["To"] = email.utils.formataddr((name or "", to))
+        # A display name is whatever the user typed into Slack: no line break may reach a header
+        message["To"] = email.utils.formataddr((_header_text(name), to))
         message["Subject"] = content.subject
         message["Date"] = email.utils.format_datetime(self.clock())
         message["Message-ID"] = self.message_id(row)

@@ -37,7 +37,9 @@ from bot.domain.rules import (
     BookingLimits,
     Quota,
     check_quota,
+    is_id,
     overlaps,
+    printable,
     validate_request,
     week_of,
 )
@@ -112,14 +114,21 @@ class Context:
 # --- use cases -----------------------------------------------------------------------------------
 
 
-def request_booking(cmd: commands.RequestBooking, uow: AbstractUnitOfWork, ctx: Context) -> int:
-    room = uow.rooms.get(cmd.room_id)
+def _room(uow: AbstractUnitOfWork, room_id: str) -> Room:
+    """The room, or UnknownRoom; an id no room could have is not looked up (a database refuses
+    NUL in text, and ids are short)."""
+    room = uow.rooms.get(room_id) if len(room_id) <= 32 and printable(room_id) else None
     if room is None:
         raise UnknownRoom(
-            f"There is no room {cmd.room_id!r}.",
+            f"There is no room {room_id!r}.",
             code="unknown_room",
-            params={"room_id": cmd.room_id},
+            params={"room_id": room_id},
         )
+    return room
+
+
+def request_booking(cmd: commands.RequestBooking, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    room = _room(uow, cmd.room_id)
     room.ensure_bookable()
     booking = Booking.request(
         room=room,
@@ -149,7 +158,7 @@ def conflict_of(booking: Booking) -> Conflict:
 
 
 def _booking(uow: AbstractUnitOfWork, booking_id: int) -> Booking:
-    booking = uow.bookings.get(booking_id)
+    booking = uow.bookings.get(booking_id) if is_id(booking_id) else None
     if booking is None:
         raise UnknownBooking(
             f"There is no booking #{booking_id}.",
@@ -367,13 +376,7 @@ def add_room(cmd: commands.AddRoom, uow: AbstractUnitOfWork, ctx: Context) -> No
 
 def update_room(cmd: commands.UpdateRoom, uow: AbstractUnitOfWork, ctx: Context) -> None:
     ctx.require_admin(cmd.by, "manage rooms")
-    room = uow.rooms.get(cmd.room_id)
-    if room is None:
-        raise UnknownRoom(
-            f"There is no room {cmd.room_id!r}.",
-            code="unknown_room",
-            params={"room_id": cmd.room_id},
-        )
+    room = _room(uow, cmd.room_id)
     # Validate through the constructor before touching the stored room.
     changes: dict[str, Any] = {
         name: list(value) if isinstance(value, tuple) else value

@@ -244,6 +244,7 @@ def suggest(
 ) -> Suggestion:
     """The nearest start in the same room (same length, on a quarter hour, within
     ``search_hours``), and the other active rooms free for the asked slot."""
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)  # real time steps
     length = ends_at - starts_at
     busy = queries.busy(room_id, starts_at, starts_at + timedelta(hours=search_hours) + length)
     candidate = starts_at

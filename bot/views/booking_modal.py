@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.model import BookingStatus
 from bot.services.ports import BookingRow, RoomRow
-from bot.views import ids
+from bot.views import ids, texts
 from bot.views.blocks import OPTION_TEXT_MAX, Block, context, plain, section
 from bot.views.i18n import _, span
 from bot.views.lists import people
@@ -49,9 +50,13 @@ def booking_modal(
     booking: BookingRow | None = None,
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
+    zone_guessed: bool = False,
 ) -> dict[str, Any]:
     """The form, prefilled with today and the next half hour in the booker's time zone, or with
-    the window given (a found room's *Change…*)."""
+    the window given (a found room's *Change…*).
+
+    ``zone_guessed``: Slack did not say the booker's zone, so the form says which one it uses
+    rather than calling it theirs."""
     # Arithmetic in UTC, then shown locally: a wall-clock sum could land in a DST gap.
     if booking is not None:  # the Change form: filled in with the booking
         start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
@@ -124,11 +129,7 @@ def booking_modal(
                 **({"initial_value": booking.title} if booking and booking.title else {}),
             },
         },
-        context(
-            _(
-                "Times are in your Slack time zone, *{zone}*. An admin approves each request."
-            ).format(zone=tz.key)
-        ),
+        context(texts.form_zone_guessed(tz.key) if zone_guessed else texts.form_times_hint(tz.key)),
     ]
     meta: dict[str, Any] = {"tz": tz.key}
     if booking is not None:
@@ -206,6 +207,17 @@ def change_saved(row: BookingRow, changed: bool, tz: ZoneInfo) -> dict[str, Any]
     }
 
 
+def loading_modal() -> dict[str, Any]:
+    """What opens at once while Slack is asked for the booker's time zone."""
+    return {
+        "type": "modal",
+        "callback_id": ids.BOOK_MODAL,
+        "title": plain(texts.form_title(), 24),
+        "close": plain(texts.form_close(), 24),
+        "blocks": [context(texts.form_loading())],
+    }
+
+
 @dataclass(frozen=True)
 class BookingForm:
     room_id: str
@@ -222,9 +234,13 @@ def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
 
 
 def to_aware(day: date, at: time, tz: ZoneInfo) -> datetime | None:
-    """The local wall time as an aware datetime, or ``None`` if the clocks skip it (DST gap)."""
-    local = datetime.combine(day, at, tzinfo=tz)
-    round_trip = local.astimezone(ZoneInfo("UTC")).astimezone(tz)
+    """The local wall time as an aware datetime, or ``None`` if the clocks skip it (DST gap) or
+    it has no UTC moment (year 1 or 9999 at the edge of a zone)."""
+    try:
+        local = datetime.combine(day, at, tzinfo=tz)
+        round_trip = local.astimezone(UTC).astimezone(tz)
+    except OverflowError:
+        return None
     if round_trip.replace(tzinfo=None) != local.replace(tzinfo=None):
         return None
     return local
@@ -237,40 +253,99 @@ def clock_gap(at: str, day: date, tz: ZoneInfo) -> str:
     )
 
 
-def read_booking(view: dict[str, Any]) -> tuple[BookingForm | None, dict[str, str], ZoneInfo]:
-    """Read a submitted modal. Returns the form, or the errors keyed by block id, and the zone."""
-    meta = json.loads(view.get("private_metadata") or "{}")
-    tz = ZoneInfo(meta.get("tz", "UTC"))
-    values = view.get("state", {}).get("values", {})
+_CLOCK = re.compile(r"^([01]?[0-9]|2[0-4]):([0-5][0-9])$")
+
+
+def wall_clock(text: str) -> time | None:
+    """``9:00``, ``09:00`` or ``24:00`` (midnight at the end of the day) as a time; else None."""
+    found = _CLOCK.match(text or "")
+    if found is None or (found[1] == "24" and found[2] != "00"):
+        return None
+    return time(int(found[1]) % 24, int(found[2]))
+
+
+def end_day(day: date, start: time, end: time) -> date | None:
+    """The day an end falls on: the same day, or the next one when the end is not after the
+    start (``22:00-01:00``, an end of ``00:00`` or ``24:00``). None past the calendar's end."""
+    if end > start:
+        return day
+    try:
+        return day + timedelta(days=1)
+    except OverflowError:
+        return None
+
+
+def form_zone(view: dict[str, Any]) -> ZoneInfo | None:
+    """The zone the form was shown in (kept in ``private_metadata``), or None if the metadata is
+    not what this app wrote."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        return ZoneInfo(meta["tz"]) if isinstance(meta, dict) else None
+    except (ValueError, TypeError, KeyError, RecursionError, ZoneInfoNotFoundError):
+        return None
+
+
+def _text(values: Any, block: str, action: str, key: str) -> str | None:
+    try:
+        found = values[block][action][key]
+    except (KeyError, TypeError, IndexError):
+        return None
+    if key == "selected_option":
+        found = found.get("value") if isinstance(found, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
+def read_booking(
+    view: dict[str, Any],
+) -> tuple[BookingForm | None, dict[str, str], ZoneInfo]:
+    """Read a submitted modal. Returns the form, or the errors keyed by block id, and the zone.
+
+    Anything Slack would never send (a tampered zone, a date that is not a date) comes back as a
+    field error, like a missing choice."""
+    tz = form_zone(view)
+    if tz is None:
+        return None, {ids.DATE_BLOCK: texts.form_outdated()}, ZoneInfo("UTC")
+    values = (view.get("state") or {}).get("values") or {}
     errors: dict[str, str] = {}
-    room = (_value(values, ids.ROOM_BLOCK, ids.ROOM_ACTION).get("selected_option") or {}).get(
-        "value"
-    )
-    day_text = _value(values, ids.DATE_BLOCK, ids.DATE_ACTION).get("selected_date")
-    start_text = _value(values, ids.START_BLOCK, ids.START_ACTION).get("selected_time")
-    end_text = _value(values, ids.END_BLOCK, ids.END_ACTION).get("selected_time")
-    title = _value(values, ids.TITLE_BLOCK, ids.TITLE_ACTION).get("value") or ""
+    room = _text(values, ids.ROOM_BLOCK, ids.ROOM_ACTION, "selected_option")
+    day_text = _text(values, ids.DATE_BLOCK, ids.DATE_ACTION, "selected_date")
+    start_text = _text(values, ids.START_BLOCK, ids.START_ACTION, "selected_time")
+    end_text = _text(values, ids.END_BLOCK, ids.END_ACTION, "selected_time")
+    title = _text(values, ids.TITLE_BLOCK, ids.TITLE_ACTION, "value") or ""
+    try:
+        day = date.fromisoformat(day_text or "")
+    except ValueError:
+        day = None
+    start_t, end_t = wall_clock(start_text or ""), wall_clock(end_text or "")
     if not room:
         errors[ids.ROOM_BLOCK] = _("Choose a room.")
-    if not day_text:
+    if day is None:
         errors[ids.DATE_BLOCK] = _("Choose a date.")
-    if not start_text:
+    if start_t is None:
         errors[ids.START_BLOCK] = _("Choose a start time.")
-    if not end_text:
+    if end_t is None:
         errors[ids.END_BLOCK] = _("Choose an end time.")
-    if errors:
+    if errors or room is None or day is None or start_t is None or end_t is None:
         return None, errors, tz
-    day = date.fromisoformat(day_text)
-    starts_at = to_aware(day, time.fromisoformat(start_text), tz)
-    ends_at = to_aware(day, time.fromisoformat(end_text), tz)
+    starts_at = to_aware(day, start_t, tz)
+    last_day = end_day(day, start_t, end_t)
+    ends_at = to_aware(last_day, end_t, tz) if last_day is not None else None
     if starts_at is None:
-        errors[ids.START_BLOCK] = clock_gap(start_text, day, tz)
+        errors[ids.START_BLOCK] = clock_gap(start_text or "", day, tz)
     if ends_at is None:
-        errors[ids.END_BLOCK] = clock_gap(end_text, day, tz)
+        errors[ids.END_BLOCK] = clock_gap(end_text or "", last_day or day, tz)
     if starts_at is None or ends_at is None:
         return None, errors, tz
-    booking_id = meta.get("booking_id")
-    form = BookingForm(
-        room, starts_at, ends_at, title, int(booking_id) if booking_id is not None else None
-    )
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")  # form_zone read it already
+    except ValueError:
+        meta = {}
+    changing = meta.get("booking_id") if isinstance(meta, dict) else None
+    if isinstance(changing, bool) or not isinstance(changing, int | str | None):
+        changing = None
+    try:
+        booking_id = int(changing) if changing is not None else None
+    except ValueError:
+        return None, {ids.DATE_BLOCK: texts.form_outdated()}, tz
+    form = BookingForm(room, starts_at, ends_at, title, booking_id)
     return form, {}, tz

@@ -57,15 +57,24 @@ def taken_reply(
     }
 
 
-def waitlist_request(value: str) -> tuple[str, datetime, datetime, str]:
-    """What a *Tell me if it frees up* button carries: room, start, end, title."""
-    data = json.loads(value)
-    return (
-        str(data["room"]),
-        datetime.fromisoformat(data["start"]),
-        datetime.fromisoformat(data["end"]),
-        str(data.get("title") or ""),
-    )
+def waitlist_request(value: Any) -> tuple[str, datetime, datetime, str] | None:
+    """What a *Tell me if it frees up* button carries: room, start, end, title; ``None`` if the
+    value is not what the button was rendered with (Slack hands back what we wrote, so anything
+    else was tampered with)."""
+    try:
+        data = json.loads(value) if isinstance(value, str) else None
+        if not isinstance(data, dict):
+            return None
+        room, start, end = data["room"], data["start"], data["end"]
+        title = data.get("title") or ""
+        if not all(isinstance(x, str) for x in (room, start, end, title)):
+            return None
+        starts_at, ends_at = datetime.fromisoformat(start), datetime.fromisoformat(end)
+    except (ValueError, KeyError, TypeError, RecursionError):
+        return None
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        return None
+    return room, starts_at, ends_at, title
 
 
 def after(done: str, listing: dict[str, Any]) -> dict[str, Any]:

@@ -237,3 +237,55 @@ def taken(
 
 def capacity_not_a_number() -> str:
     return _("Enter a whole number.")
+
+
+def form_outdated() -> str:
+    return _("This form is out of date. Close it and open a new one with /book.")
+
+
+def form_times_hint(zone: str) -> str:
+    return _(
+        "Times are in your Slack time zone, *{zone}*. An end at or before the start is on the "
+        "next day. An admin approves each request."
+    ).format(zone=escape(zone))
+
+
+def stale_button() -> str:
+    return _("That button is out of date; nothing was changed. Try `/book list` for a fresh one.")
+
+
+def form_zone_guessed(zone: str) -> str:
+    return _(
+        "Slack did not tell me your time zone, so the times below are in *{zone}*. An end at or "
+        "before the start is on the next day. An admin approves each request."
+    ).format(zone=escape(zone))
+
+
+def form_title() -> str:
+    return _("Book a room")
+
+
+def form_close() -> str:
+    return _("Cancel")
+
+
+def form_loading() -> str:
+    return _("Loading the form in your time zone…")
+
+
+def zone_unknown() -> str:
+    return _(
+        "I could not read your time zone from Slack just now, so nothing was booked. "
+        "Try again in a moment, or use `/book` without details: the form shows the zone it uses."
+    )
+
+
+def still_saving() -> str:
+    return _(
+        "Saving your click is taking longer than usual. The card and your Home tab update when "
+        "it is saved; if it cannot be saved, I will tell you here."
+    )
+
+
+def no_booking_number(typed: str) -> str:
+    return _("There is no booking #{booking_id}.").format(booking_id=escape(typed))

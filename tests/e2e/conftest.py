@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from bot.adapters.http import HttpServer, WebApp, readiness
+from bot.adapters.http import HttpServer
 from bot.adapters.slack import make_client
-from bot.bootstrap import Runtime, bootstrap
+from bot.bootstrap import Runtime, bootstrap, build_web
 from bot.domain import commands
 from bot.notifications.dispatcher import Dispatcher
 from tests.conftest import ADMIN, FixedClock, make_settings
@@ -96,6 +96,11 @@ class Stack:
         self.listeners.wait_idle()
         return self.fake.calls_to(method)[-1].params["view"]
 
+    def replies(self, count: int = 1) -> list[Any]:
+        """Posts to ``response_url``s, at least ``count`` of them: how the app answers in
+        whatever channel the user is."""
+        return self.fake.wait_for_responses(count)
+
     def home_of(self, user: str) -> dict[str, Any]:
         calls = [c for c in self.fake.calls_to("views.publish") if c.params["user_id"] == user]
         assert calls, f"no home published for {user}"
@@ -144,9 +149,7 @@ def stack(
         listener_executor=listeners,
     )
     dispatcher = container.dispatcher
-    server = HttpServer(
-        WebApp(container.app, readiness(engine)), host="127.0.0.1", port=0, threads=8
-    ).start()
+    server = HttpServer(build_web(container), host="127.0.0.1", port=0, threads=8).start()
     for room, name, capacity in (("102", "Small room", 4), ("201", "Board room", 12)):
         container.bus.handle(commands.AddRoom(room, name, capacity, by="cli"))
     yield Stack(

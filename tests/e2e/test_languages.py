@@ -19,9 +19,9 @@ from icalendar import Calendar
 from sqlalchemy import Engine
 
 from bot.adapters import orm
-from bot.adapters.http import HttpServer, WebApp, readiness
+from bot.adapters.http import HttpServer
 from bot.adapters.slack import make_client
-from bot.bootstrap import bootstrap
+from bot.bootstrap import bootstrap, build_web
 from bot.demo.signed import booking_values
 from bot.domain import commands
 from bot.notifications.dispatcher import Dispatcher
@@ -137,9 +137,7 @@ def run(database_url: str, engine: Engine, clock: FixedClock) -> Iterator[Run]:
         client = make_client("xoxb-test", fake.url, timeout=5)
         container = bootstrap(settings, engine=engine, clock=clock, slack=True, client=client)
         dispatcher = container.dispatcher
-        server = HttpServer(
-            WebApp(container.app, readiness(engine)), host="127.0.0.1", port=0, threads=4
-        ).start()
+        server = HttpServer(build_web(container), host="127.0.0.1", port=0, threads=4).start()
         container.bus.handle(commands.AddRoom("102", "Small room", 4, by="cli"))
         try:
             yield Run(fake, SlackSender(server.url, SECRET, fake), dispatcher, inbox)

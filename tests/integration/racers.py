@@ -54,3 +54,67 @@ def request_in_process(
             results.put(("error", user, repr(exc)))
     finally:
         container.close()
+
+
+def burn_cpu(stop: Any, seconds: float) -> None:
+    """Keep one core busy until ``stop`` is set (or ``seconds`` pass, whatever happens)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not stop.is_set() and time.monotonic() < deadline:
+        sum(i * i for i in range(10_000))
+
+
+def race_threads_in_process(
+    url: str, gate: Barrier, room: str, start: str, end: str, users: list[str], results: Any
+) -> None:
+    """One app process: each user requests the same slot from their own thread, as Bolt's
+    listener pool would. Each reports the answer a loser reads: who holds the slot; then the
+    process reports how many transactions the bus had to rerun after a race in the database."""
+    import logging
+    import threading
+
+    from bot.domain.errors import BookingError
+    from bot.views.mrkdwn import escape
+
+    reruns: list[str] = []
+
+    class CountReruns(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("rerunning"):
+                reruns.append(record.getMessage())
+
+    bus_log = logging.getLogger("bot.services.messagebus")
+    bus_log.setLevel(logging.INFO)
+    bus_log.addHandler(CountReruns())
+    container = bootstrap(Settings(_env_file=None, database_url=url))
+    container.queries.rooms()
+    ready = threading.Barrier(len(users))
+
+    def one(user: str) -> None:
+        ready.wait(timeout=60)
+        try:
+            booking_id = container.bus.handle(
+                commands.RequestBooking(
+                    room, datetime.fromisoformat(start), datetime.fromisoformat(end), by=user
+                )
+            )
+            results.put(("booked", user, booking_id))
+        except RoomUnavailable as error:
+            holder = error.conflict.booker if error.conflict else None
+            results.put(("unavailable", user, holder and escape(holder)))
+        except BookingError as error:
+            results.put(("refused", user, error.message))
+        except Exception as exc:  # reported to the test, which fails on it
+            results.put(("error", user, repr(exc)))
+
+    try:
+        gate.wait(timeout=60)
+        threads = [threading.Thread(target=one, args=(u,)) for u in users]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        results.put(("reruns", None, len(reruns)))
+    finally:
+        container.close()

@@ -15,7 +15,12 @@ from bot.domain import commands as c
 from bot.domain.model import BookingStatus
 from tests.conftest import ADMIN, FixedClock
 from tests.integration.helpers import add_rooms, booking_list, bookings
-from tests.integration.racers import race_for_one_room, request_in_process
+from tests.integration.racers import (
+    burn_cpu,
+    race_for_one_room,
+    race_threads_in_process,
+    request_in_process,
+)
 
 THREADS = 16
 
@@ -103,3 +108,60 @@ def test_four_processes_racing_on_postgres_leave_one_booking(
     assert sorted(o[0] for o in outcomes) == ["booked", "unavailable", "unavailable", "unavailable"]
     stored = bookings(engine)
     assert len(stored) == 1 and stored[0]["status"] == BookingStatus.PENDING
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_64_users_over_two_processes_on_a_busy_machine_queue_for_one_room(
+    container: Container, engine: Engine, database_url: str
+) -> None:
+    """Same-room requests queue on the room's advisory lock instead of deadlocking in the
+    exclusion constraint: one winner, and every loser is told who holds the slot."""
+    add_rooms(container.bus, "102")
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    burners = [ctx.Process(target=burn_cpu, args=(stop, 120.0)) for _ in range(2)]
+    for b in burners:
+        b.start()
+    gate = ctx.Barrier(2)
+    results = ctx.Queue()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    users = [f"UR{i:02d}" for i in range(64)]
+    processes = [
+        ctx.Process(
+            target=race_threads_in_process,
+            args=(
+                database_url,
+                gate,
+                "102",
+                start.isoformat(),
+                (start + timedelta(hours=1)).isoformat(),
+                users[half::2],
+                results,
+            ),
+        )
+        for half in range(2)
+    ]
+    try:
+        for p in processes:
+            p.start()
+        outcomes = [results.get(timeout=180) for _ in range(len(users) + len(processes))]
+        for p in processes:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+    finally:
+        stop.set()
+        for b in burners:
+            b.join(timeout=30)
+    reruns = sum(o[2] for o in outcomes if o[0] == "reruns")
+    outcomes = [o for o in outcomes if o[0] != "reruns"]
+    # Queued on the room's lock, every check sees the winner: no insert meets the exclusion
+    # constraint, so nothing is rerun (without the lock: deadlocks and exclusion violations).
+    assert reruns == 0
+    winners = [o for o in outcomes if o[0] == "booked"]
+    assert len(winners) == 1, outcomes
+    winner = winners[0][1]
+    losers = [o for o in outcomes if o[0] != "booked"]
+    assert len(losers) == 63
+    assert all(o == ("unavailable", o[1], winner) for o in losers), losers
+    stored = bookings(engine)
+    assert [b["booker"] for b in stored] == [winner]

@@ -204,3 +204,13 @@ def test_slack_errors_map_to_retry_later_permanent_or_transient() -> None:
     assert isinstance(slack_failure(slack_error(200, "user_not_found")), PermanentFailure)
     outage = slack_error(500, "internal_error")
     assert slack_failure(outage) is outage
+
+
+def test_a_display_name_with_line_breaks_still_gets_its_email() -> None:
+    mailer = Outbox()
+    crlf = UserProfile("UBOB", BOB.tz, "bob@example.com", "Bob\r\nBcc: eve@example.com\x00")
+    sender(mailer, crlf, ADA)(row("approved"))
+    [message] = mailer.sent
+    assert message["To"] == '"Bob Bcc: eve@example.com" <bob@example.com>'
+    assert message["Bcc"] is None
+    assert "\r" not in message.as_string().split("\n\n")[0].replace("\r\n", "\n")
