@@ -25,6 +25,7 @@ from bot.views.find import (
     requested_modal,
     requested_text,
 )
+from bot.views.i18n import use_locale
 
 
 def search(deps: Deps, request: FindRequest, tz: Any) -> dict[str, Any]:
@@ -54,7 +55,9 @@ def open_find(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -
     if cached is not None:
         client.views_open(trigger_id=body["trigger_id"], view=find_modal(cached.tz, deps.clock()))
         return
-    opened = client.views_open(trigger_id=body["trigger_id"], view=loading_modal())
+    with use_locale(None):  # the user's language would need users.info: the default for now
+        placeholder = loading_modal()
+    opened = client.views_open(trigger_id=body["trigger_id"], view=placeholder)
     view = find_modal(deps.directory.profile(user).tz, deps.clock())
     client.views_update(view_id=opened["view"]["id"], view=view)
 
