@@ -101,7 +101,7 @@ def _check_store(stack: Stack) -> None:
 
 def _no_unhandled_errors(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
     """After every listener Bolt started in the background has finished."""
-    stack.slack.bolt._listener_runner.listener_executor.shutdown(wait=True)
+    stack.listeners.wait_idle()
     unhandled = [r for r in caplog.records if "unhandled error" in r.getMessage()]
     assert not unhandled, unhandled[0].exc_info
 

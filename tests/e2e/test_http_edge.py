@@ -173,7 +173,7 @@ def test_a_replayed_request_has_one_effect(stack: Stack) -> None:
 
 def test_a_replay_to_another_web_process_has_no_effect_either(stack: Stack) -> None:
     """A second WSGI app on the same database, with nothing shared in memory but the engine."""
-    other = build_web(stack.container, stack.slack)
+    other = build_web(stack.container)
     body = _command_body("102 2026-12-02 10:00-11:00 Once", user=BOB)
     ts = str(int(time.time()))
     assert _post(stack, body, timestamp=ts)[0] == 200
@@ -210,6 +210,6 @@ def test_bolt_behind_the_edge_verifies_too_and_its_error_handler_tells_nobody(
             "x-slack-signature": ["v0=" + "0" * 64],
         },
     )
-    response = stack.slack.bolt.dispatch(request)
+    response = stack.container.app.dispatch(request)
     assert response.status == 401
     _nothing_happened(stack)
