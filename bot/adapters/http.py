@@ -6,6 +6,7 @@ pure Python, handles slow clients and keep-alive), and the same server runs in t
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -269,6 +270,8 @@ class HttpServer:
             for channel in list(sockets.values()):
                 channel.close()
 
-        self.server.trigger.pull_trigger(close_all)  # type: ignore[union-attr]
+        # If the loop already ended, it closed its trigger too: nothing is left to close.
+        with contextlib.suppress(OSError):
+            self.server.trigger.pull_trigger(close_all)  # type: ignore[union-attr]
         if self._thread is not None:
             self._thread.join(timeout=10)
