@@ -11,7 +11,7 @@ from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
 from bot.handlers.deps import Deps, deps_of, in_users_language, tell
 from bot.views import ids, refusals
-from bot.views.booking_modal import booking_modal, loading_modal
+from bot.views.booking_modal import booking_modal
 from bot.views.find import (
     FindError,
     FindRequest,
@@ -25,7 +25,6 @@ from bot.views.find import (
     requested_modal,
     requested_text,
 )
-from bot.views.i18n import use_locale
 
 
 def search(deps: Deps, request: FindRequest, tz: Any) -> dict[str, Any]:
@@ -46,20 +45,12 @@ def find_from_text(deps: Deps, tz: Any, text: str) -> dict[str, Any]:
 
 
 def open_find(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
-    """Open the form before anything slow, as the booking form does: with the user's zone
-    cached at once, otherwise a placeholder first, replaced once Slack has said the zone."""
     ack()
     deps = deps_of(context)
     user = body["user"]["id"]
-    cached = deps.directory.cached(user)
-    if cached is not None:
-        client.views_open(trigger_id=body["trigger_id"], view=find_modal(cached.tz, deps.clock()))
-        return
-    with use_locale(None):  # the user's language would need users.info: the default for now
-        placeholder = loading_modal()
-    opened = client.views_open(trigger_id=body["trigger_id"], view=placeholder)
-    view = find_modal(deps.directory.profile(user).tz, deps.clock())
-    client.views_update(view_id=opened["view"]["id"], view=view)
+    client.views_open(
+        trigger_id=body["trigger_id"], view=find_modal(deps.directory.tz(user), deps.clock())
+    )
 
 
 def submit_find(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
