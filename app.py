@@ -54,7 +54,7 @@ def run(settings: Settings) -> int:
 
     from bot.adapters import migrate
     from bot.adapters.db import DatabaseUnusable, database_problem
-        from bot.adapters.selfcheck import StartupReport
+    from bot.adapters.selfcheck import StartupReport
     from bot.bootstrap import bootstrap, build_web
 
     try:
