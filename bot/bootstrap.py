@@ -39,7 +39,7 @@ from bot.notifications.mailer import SmtpMailer
 from bot.notifications.outbox import OutboxStore
 from bot.notifications.publishers import CardPublisher, HomePublisher
 from bot.notifications.senders import DmSender, EmailSender, Mailer
-from bot.notifications.wakeup import PostgresWakeup
+from bot.notifications.wakeup import PostgresWakeup, SqliteWakeup
 from bot.services.handlers import Context
 from bot.services.messagebus import AfterCommit, MessageBus
 from bot.services.ports import Channel
@@ -274,6 +274,10 @@ def _runtime(
         dispatcher.closers.append(mailer.close)
     if core.engine.dialect.name == "postgresql":
         dispatcher.listener = PostgresWakeup(core.engine, dispatcher.wake)
+    elif not receiving and core.engine.url.database not in (None, "", ":memory:"):
+        # A worker beside SQLite web processes: their commits wake it (in a web process the
+        # bus's own after-commit hook does).
+        dispatcher.listener = SqliteWakeup(core.engine, dispatcher.wake)
     core.bus.after_commit.append(dispatcher.after_commit)
     bolt = None
     identity = None

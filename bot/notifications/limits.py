@@ -2,10 +2,11 @@
 
 Slack limits each Web API method by tier, per workspace (Tier 2 about 20 calls a minute, Tier 3
 about 50, Tier 4 about 100), and ``chat.postMessage`` about one message a second per channel,
-with short bursts allowed. Each limit is a token bucket. A send *reserves* its calls: it gets
-the moment at which all its buckets have a token for it, and the tokens are taken from the
-future, so senders waiting on one bucket go out in order at its rate while other buckets
-(another channel, another method) are not held up.
+with short bursts allowed. ``chat.update`` is Tier 3 and nothing more: updating a card does not
+spend the channel's posting allowance, which new cards need. Each limit is a token bucket. A
+send *reserves* its calls: it gets the moment at which all its buckets have a token for it, and
+the tokens are taken from the future, so senders waiting on one bucket go out in order at its
+rate while other buckets (another channel, another method) are not held up.
 
 A 429 says the bucket was wrong (another app shares the workspace's limits, or Slack is
 stricter right now): :meth:`RateLimiter.throttle` empties that bucket until ``Retry-After``
@@ -41,8 +42,8 @@ METHOD_TIERS: Mapping[str, int] = {
     "users.info": 4,
 }
 
-#: Methods limited per channel (Slack's "special" limit), on top of any tier.
-PER_CHANNEL = frozenset({"chat.postMessage", "chat.update"})
+#: Methods limited per channel (Slack's "special" limit for posting messages), on top of any tier.
+PER_CHANNEL = frozenset({"chat.postMessage"})
 
 #: A call a send makes: the Web API method and the channel it goes to (None: not per channel).
 Call = tuple[str, str | None]

@@ -1,9 +1,13 @@
-"""Cross-process wake-ups on PostgreSQL: a commit that wrote outbox rows wakes every dispatcher.
+"""Cross-process wake-ups: a commit that wrote outbox rows wakes every dispatcher.
 
 A web process running with ``RUN_SCHEDULER=false`` commits outbox rows that a separate worker
-delivers. Without a signal the worker finds them at its next poll; with ``LISTEN/NOTIFY`` it hears
-about them at once. The notification is sent inside the writing transaction, so PostgreSQL
-delivers it only if that transaction commits, and folds repeats within it into one.
+delivers. Without a signal the worker finds them at its next poll (``OUTBOX_POLL_SECONDS``).
+
+- PostgreSQL: ``LISTEN/NOTIFY``. The notification is sent inside the writing transaction, so
+  PostgreSQL delivers it only if that transaction commits, and folds repeats within it into one.
+- SQLite has no such signal, but every connection can tell cheaply whether another one committed
+  (``PRAGMA data_version``, which reads no table); only then is the outbox's highest id read, and
+  a new one wakes the dispatcher. Looking every ``interval`` seconds costs a few microseconds.
 """
 
 from __future__ import annotations
@@ -61,3 +65,58 @@ class PostgresWakeup:
                 log.warning("outbox listener lost its connection (%s); retrying", exc)
                 self._stop.wait(delay)
                 delay = min(delay * 2, 30.0)
+
+
+class SqliteWakeup:
+    """Watches the SQLite file for outbox rows other processes commit; calls ``on_notify`` for
+    each look that finds new ones. Same interface as :class:`PostgresWakeup`."""
+
+    def __init__(
+        self, engine: Engine, on_notify: Callable[[], None], interval: float = 0.05
+    ) -> None:
+        self.engine = engine
+        self.on_notify = on_notify
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.listening = threading.Event()
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="outbox-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _run(self) -> None:
+        # The driver's own connection, in autocommit: each look is a statement of its own, so
+        # no read transaction is held between looks, and no write lock is ever taken.
+        newest = "SELECT max(id) FROM outbox"
+        while not self._stop.is_set():
+            try:
+                conn = self.engine.raw_connection()
+                try:
+                    cursor = conn.cursor()
+                    seen = cursor.execute(newest).fetchall()[0][0]
+                    version = cursor.execute("PRAGMA data_version").fetchall()[0][0]
+                    self.listening.set()
+                    self.on_notify()  # rows committed before we looked
+                    while not self._stop.wait(self.interval):
+                        now = cursor.execute("PRAGMA data_version").fetchall()[0][0]
+                        if now == version:
+                            continue
+                        version = now
+                        top = cursor.execute(newest).fetchall()[0][0]
+                        if top is not None and (seen is None or top > seen):
+                            seen = top
+                            self.on_notify()
+                finally:
+                    conn.close()
+            except Exception as exc:
+                self.listening.clear()
+                log.warning("outbox watcher failed (%s); retrying", exc)
+                self._stop.wait(1.0)

@@ -1,4 +1,5 @@
-"""A dispatcher in one process hears about rows committed by another at once (PostgreSQL)."""
+"""A dispatcher in one process hears about rows committed by another at once (PostgreSQL: LISTEN/
+NOTIFY; SQLite: a watcher of the file's data version)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from bot.bootstrap import Container
 from bot.domain import commands as c
 from bot.notifications.dispatcher import Dispatcher, DispatchSettings
 from bot.notifications.outbox import OutboxStore
-from bot.notifications.wakeup import PostgresWakeup
+from bot.notifications.wakeup import PostgresWakeup, SqliteWakeup
 from tests.conftest import FixedClock
 from tests.integration.helpers import add_rooms, slot
 
 
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("database_url", ["postgres", "sqlite"], indirect=True)
 def test_a_commit_elsewhere_wakes_a_dispatcher_long_before_its_poll(
     container: Container, engine: Engine, clock: FixedClock
 ) -> None:
@@ -35,10 +36,15 @@ def test_a_commit_elsewhere_wakes_a_dispatcher_long_before_its_poll(
         DispatchSettings(poll_seconds=3600),
         clock,
     )
-    worker.listener = PostgresWakeup(engine, worker.wake)
+    listener = (
+        PostgresWakeup(engine, worker.wake)
+        if engine.dialect.name == "postgresql"
+        else SqliteWakeup(engine, worker.wake)
+    )
+    worker.listener = listener
     worker.start()
     try:
-        assert worker.listener.listening.wait(10)
+        assert listener.listening.wait(10)
         delivered.clear()
         sent.clear()
         # the web process: commits through its own bus, with no hook that could wake the worker
