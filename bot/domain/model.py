@@ -85,11 +85,21 @@ def _slack_ids(values: Iterable[str], prefixes: str, field_name: str) -> list[st
             allowed = prefixes + ("W" if "U" in prefixes else "")
             if value[0] not in allowed or not value.isalnum() or len(value) > 32:
                 kind = "user group ids (S…)" if prefixes == "S" else "user or user group ids"
-                raise InvalidBooking(f"{part!r} is not one of the Slack {kind}.", field=field_name)
+                raise InvalidBooking(
+                    f"{part!r} is not one of the Slack {kind}.",
+                    field=field_name,
+                    code="slack_ids_invalid",
+                    params={"value": part, "groups_only": prefixes == "S"},
+                )
             if value not in found:
                 found.append(value)
     if len(found) > MAX_APPROVERS:
-        raise InvalidBooking(f"At most {MAX_APPROVERS} ids here.", field=field_name)
+        raise InvalidBooking(
+            f"At most {MAX_APPROVERS} ids here.",
+            field=field_name,
+            code="too_many_ids",
+            params={"limit": MAX_APPROVERS},
+        )
     return found
 
 
@@ -100,6 +110,7 @@ def _utc(value: datetime) -> datetime:
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 30
 MAX_APPROVERS = 20
+MAX_LOCATION_LENGTH = 80
 
 
 def normalise_tags(tags: Iterable[str]) -> list[str]:
@@ -146,12 +157,33 @@ class Room:
         self.tags = normalise_tags(self.tags)
         self.auto_approve_groups = _slack_ids(self.auto_approve_groups, "S", "auto_approve_groups")
         self.approvers = _slack_ids(self.approvers, "US", "approvers")
-        if len(self.location) > 80:
-            raise InvalidBooking("A location is at most 80 characters.", field="location")
+        if len(self.location) > MAX_LOCATION_LENGTH:
+            raise InvalidBooking(
+                f"A location is at most {MAX_LOCATION_LENGTH} characters.",
+                field="location",
+                code="location_too_long",
+                params={"limit": MAX_LOCATION_LENGTH},
+            )
+        if not printable(self.location):
+            raise InvalidBooking(
+                "The location contains control characters; type it without them.",
+                field="location",
+                code="control_characters",
+                params={"field": "location"},
+            )
         if len(self.tags) > MAX_TAGS or any(len(t) > MAX_TAG_LENGTH for t in self.tags):
             raise InvalidBooking(
                 f"A room has at most {MAX_TAGS} tags of at most {MAX_TAG_LENGTH} characters.",
                 field="tags",
+                code="tags_invalid",
+                params={"count": MAX_TAGS, "length": MAX_TAG_LENGTH},
+            )
+        if not all(printable(t) for t in self.tags):
+            raise InvalidBooking(
+                "A tag contains control characters; type it without them.",
+                field="tags",
+                code="control_characters",
+                params={"field": "tags"},
             )
         if (
             not self.id
@@ -164,7 +196,14 @@ class Room:
                 field="room_id",
                 code="room_id_invalid",
             )
-        if not self.name or len(self.name) > 80 or not printable(self.name):
+        if self.name and not printable(self.name):
+            raise InvalidBooking(
+                "The room name contains control characters; type it without them.",
+                field="name",
+                code="control_characters",
+                params={"field": "name"},
+            )
+        if not self.name or len(self.name) > 80:
             raise InvalidBooking(
                 "A room name is 1 to 80 characters.", field="name", code="room_name_invalid"
             )
@@ -328,7 +367,10 @@ class Booking:
         reason = " ".join((reason or "").split()) or None
         if reason is not None and not printable(reason):
             raise InvalidBooking(
-                "The reason contains control characters; type it without them.", field="reason"
+                "The reason contains control characters; type it without them.",
+                field="reason",
+                code="control_characters",
+                params={"field": "reason"},
             )
         at = _utc(at)
         if self._move(BookingStatus.DENIED):

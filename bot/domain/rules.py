@@ -87,7 +87,10 @@ def validate_request(
         )
     if not printable(title):
         raise InvalidBooking(
-            "The title contains control characters; type it without them.", field="title"
+            "The title contains control characters; type it without them.",
+            field="title",
+            code="control_characters",
+            params={"field": "title"},
         )
     if len(title) > limits.max_title_length:
         raise InvalidBooking(
@@ -175,6 +178,8 @@ def check_quota(
             f"{'' if len(held) == 1 else 's'} that week; the limit is {quota.bookings}. "
             "Cancel one to book another.",
             field="date",
+            code="quota_bookings",
+            params={"held": len(held), "limit": quota.bookings},
         )
     if quota.hours:
         used = sum((end - start for start, end in held), timedelta())
@@ -186,4 +191,9 @@ def check_quota(
                 f"You have {left_text} left that week (limit {limit}). "
                 "Choose a shorter booking or another week.",
                 field="end",
+                code="quota_hours",
+                params={
+                    "left_minutes": int(max(left, timedelta()).total_seconds() // 60),
+                    "limit_minutes": int(quota.hours * 60),
+                },
             )

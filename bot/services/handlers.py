@@ -174,7 +174,9 @@ def _decidable(uow: AbstractUnitOfWork, ctx: Context, booking_id: int, by: str) 
     if not ctx.may_decide(by, uow.rooms.get(booking.room_id)):
         raise NotAllowed(
             f"Only admins and the approvers of room {booking.room_id} can approve or deny its "
-            "bookings."
+            "bookings.",
+            code="not_approver",
+            params={"room_id": booking.room_id},
         )
     return booking
 

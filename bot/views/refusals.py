@@ -40,6 +40,38 @@ def _admins_only(p: Mapping[str, Any]) -> str:
     return _("Only admins can manage rooms.")
 
 
+def _control_characters(p: Mapping[str, Any]) -> str:
+    field = p.get("field")
+    if field == "reason":
+        return _("The reason contains control characters; type it without them.")
+    if field == "location":
+        return _("The location contains control characters; type it without them.")
+    if field == "tags":
+        return _("A tag contains control characters; type it without them.")
+    if field == "name":
+        return _("The room name contains control characters; type it without them.")
+    return _("The title contains control characters; type it without them.")
+
+
+def _quota_bookings(p: Mapping[str, Any]) -> str:
+    held = int(p["held"])
+    have = ngettext(
+        "You have {count} active booking that week.",
+        "You have {count} active bookings that week.",
+        held,
+    ).format(count=held)
+    limit = _("The limit is {limit}; cancel one to book another.").format(limit=p["limit"])
+    return f"{have} {limit}"
+
+
+def _slack_ids_invalid(p: Mapping[str, Any]) -> str:
+    if p.get("groups_only"):
+        return _("'{value}' is not a Slack user group id (S…).").format(value=p["value"])
+    return _("'{value}' is not a Slack user or user group id (U…, W… or S…).").format(
+        value=p["value"]
+    )
+
+
 TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "room_id_invalid": lambda p: _("A room id is 1 to 32 characters without spaces, such as 102."),
     "room_name_invalid": lambda p: _("A room name is 1 to 80 characters."),
@@ -143,6 +175,23 @@ TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "free_then": lambda p: _("Room {room_id} is free then: book it instead.").format(
         room_id=p["room_id"]
     ),
+    "control_characters": _control_characters,
+    "quota_bookings": _quota_bookings,
+    "quota_hours": lambda p: _(
+        "You have {left} left that week (the limit is {limit}). "
+        "Choose a shorter booking or another week."
+    ).format(left=_duration(int(p["left_minutes"])), limit=_duration(int(p["limit_minutes"]))),
+    "not_approver": lambda p: _(
+        "Only admins and the approvers of room {room_id} can approve or deny its bookings."
+    ).format(room_id=p["room_id"]),
+    "slack_ids_invalid": _slack_ids_invalid,
+    "too_many_ids": lambda p: _("At most {limit} ids here.").format(limit=p["limit"]),
+    "location_too_long": lambda p: _("A location is at most {limit} characters.").format(
+        limit=p["limit"]
+    ),
+    "tags_invalid": lambda p: _(
+        "A room has at most {count} tags of at most {length} characters each."
+    ).format(count=p["count"], length=p["length"]),
     "room_taken": lambda p: _("Room {room_id} is taken for that time.").format(
         room_id=p["room_id"]
     ),

@@ -513,6 +513,21 @@ REFUSALS: list[tuple[str, dict[str, object]]] = [
     ("offer_gone", {}),
     ("no_check_in", {"room_id": "102"}),
     ("free_then", {"room_id": "102"}),
+    ("control_characters", {"field": "title"}),
+    ("control_characters", {"field": "reason"}),
+    ("control_characters", {"field": "location"}),
+    ("control_characters", {"field": "tags"}),
+    ("control_characters", {"field": "name"}),
+    ("quota_bookings", {"held": 1, "limit": 1}),
+    ("quota_bookings", {"held": 3, "limit": 3}),
+    ("quota_hours", {"left_minutes": 90, "limit_minutes": 600}),
+    ("quota_hours", {"left_minutes": 0, "limit_minutes": 60}),
+    ("not_approver", {"room_id": "102"}),
+    ("slack_ids_invalid", {"value": "X1", "groups_only": True}),
+    ("slack_ids_invalid", {"value": "X1", "groups_only": False}),
+    ("too_many_ids", {"limit": 20}),
+    ("location_too_long", {"limit": 80}),
+    ("tags_invalid", {"count": 20, "length": 30}),
 ]
 
 
