@@ -163,6 +163,16 @@ approval_cards = Table(
     Column("posted_at", UTCDateTime, nullable=False),
 )
 
+# A card post begun (written before chat.postMessage): if its ts never reached approval_cards,
+# the card may be in the channel anyway, found again by its message metadata.
+card_posts = Table(
+    "card_posts",
+    metadata,
+    Column("booking_id", Integer, ForeignKey("bookings.id"), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+)
+
 event_log = Table(
     "event_log",
     metadata,

@@ -133,6 +133,7 @@ class FakeSlackApi:
         # The fake's own time: the monotonic clock plus whatever advance() added, so a test
         # can expire a trigger id or a response_url without sleeping.
         self._skew = 0.0
+        self._last_ts = 0  # microseconds of the last message ts handed out
         self._triggers: dict[str, float] = {}
         self._used_triggers: set[str] = set()
         self._response_urls: dict[str, ResponseUrl] = {}
@@ -475,7 +476,10 @@ class FakeSlackApi:
         return HTTPStatus.OK, "ok"
 
     def _next_ts(self) -> str:
-        micros = 1_700_000_000_000_000 + 100 * next(self._sequence)
+        """A message ts as Slack makes them: the wall clock (moved on by :meth:`advance`) in
+        microseconds, unique and increasing."""
+        micros = max(int((time.time() + self._skew) * 1_000_000), self._last_ts + 100)
+        self._last_ts = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _default_answer(self, method: str, params: JsonDict) -> JsonDict:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import Engine, delete, insert, select
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.adapters import orm
@@ -24,11 +26,46 @@ from bot.views.i18n import use_locale
 log = logging.getLogger(__name__)
 
 
+#: The ``event_type`` of the metadata every approval card carries (with the booking id), so a
+#: card whose ts was never recorded can be found in the channel again.
+CARD_EVENT = "roombot_approval_card"
+#: How far before a recorded post attempt the channel history is searched for its card, for
+#: clocks that disagree a little; and how many messages a page of that search reads.
+LOOKUP_MARGIN = timedelta(minutes=5)
+LOOKUP_PAGE = 100
+LOOKUP_PAGES_MAX = 10
+
+
+def card_metadata(booking_id: int) -> dict[str, Any]:
+    return {"event_type": CARD_EVENT, "event_payload": {"booking_id": booking_id}}
+
+
+def _card_booking(message: dict[str, Any]) -> int | None:
+    """The booking id in a message's card metadata, or None for any other message."""
+    meta = message.get("metadata")
+    if not isinstance(meta, dict) or meta.get("event_type") != CARD_EVENT:
+        return None
+    payload = meta.get("event_payload")
+    value = payload.get("booking_id") if isinstance(payload, dict) else None
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 class CardPublisher:
     """Posts the approval card of a booking, or updates it in place once it exists.
 
     The card shows the booking's *current* state from the read model, so a delayed or repeated
     outbox row can only ever make the card more up to date.
+
+    At most one card per booking, even across crashes: before the first ``chat.postMessage`` a
+    ``card_posts`` row records the attempt, and the card carries the booking id in its message
+    metadata. A later attempt that finds the attempt but no recorded ts (the worker died after
+    Slack took the post, or the answer was lost) looks the card up in the channel's history
+    (``conversations.history`` with ``include_all_metadata``) and updates it; only a card that
+    is not there is posted. A recorded card someone deleted (``message_not_found``) is posted
+    afresh.
     """
 
     def __init__(
@@ -38,12 +75,15 @@ class CardPublisher:
         queries: Queries,
         engine: Engine,
         locale: str | None = None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.channel = channel
         self.locale = locale
         self.queries = queries
         self.engine = engine
+        self.clock = clock
 
     def __call__(self, row: OutboxRow) -> None:
         try:
@@ -53,15 +93,18 @@ class CardPublisher:
         self.publish(refresh.booking_id)
 
     def calls(self, row: OutboxRow) -> list[Call]:
-        """An update of the card in place, or a first post: both in the approvals channel."""
+        """An update of the card in place, or a first post (after a look for a card already
+        posted, when an attempt was made before): all in the approvals channel."""
         try:
             booking_id = CardRefresh.from_payload(row.payload).booking_id
         except BadPayload:
             return []
         where = self.location(booking_id)
-        if where is None:
-            return [("chat.postMessage", self.channel)]
-        return [("chat.update", where[0])]
+        if where is not None:
+            return [("chat.update", where[0])]
+        if self.attempted(booking_id) is not None:
+            return [("conversations.history", self.channel), ("chat.postMessage", self.channel)]
+        return [("chat.postMessage", self.channel)]
 
     def location(self, booking_id: int) -> tuple[str, str] | None:
         c = orm.approval_cards.c
@@ -71,6 +114,15 @@ class CardPublisher:
             ).one_or_none()
         return (found.channel, found.ts) if found else None
 
+    def attempted(self, booking_id: int) -> tuple[str, datetime] | None:
+        """Where and when a post of this booking's card was last begun, if ever."""
+        c = orm.card_posts.c
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(c.channel, c.attempted_at).where(c.booking_id == booking_id)
+            ).one_or_none()
+        return (found.channel, found.attempted_at) if found else None
+
     def publish(self, booking_id: int) -> None:
         booking = self.queries.booking(booking_id)
         if booking is None:
@@ -79,35 +131,119 @@ class CardPublisher:
         with use_locale(self.locale):
             room = self.queries.room(booking.room_id)
             message = card(booking, approvers=room.approvers if room is not None else ())
+        message["metadata"] = card_metadata(booking_id)
+        where = self.location(booking_id)
+        if where is not None:
+            try:
+                self.client.chat_update(channel=where[0], ts=where[1], **message)
+                return
+            except SlackApiError as exc:
+                if exc.response.get("error") != "message_not_found":
+                    raise
+            # Someone deleted the card: it cannot be looked up either; post a fresh one.
+            log.warning("card of booking #%s is gone from Slack; posting a new one", booking_id)
+            self._forget(booking_id, where[1])
+            self._post(booking_id, message)
+            return
+        attempt = self.attempted(booking_id)
+        if attempt is not None and self._adopt(booking_id, attempt, message):
+            return
+        self._post(booking_id, message)
+
+    def _adopt(
+        self, booking_id: int, attempt: tuple[str, datetime], message: dict[str, Any]
+    ) -> bool:
+        """Find the card an earlier attempt posted without recording it; record it, update it
+        to the current state, and delete any further copies. False if there is none."""
+        channel, at = attempt
+        found = self._find_cards(channel, booking_id, at - LOOKUP_MARGIN)
+        if not found:
+            return False
+        found.sort(key=lambda m: float(m["ts"]))
+        keep, *extra = found
+        log.info(
+            "card of booking #%s found in the channel (ts %s) after an unrecorded post",
+            booking_id,
+            keep["ts"],
+        )
+        if not self._record(booking_id, channel, keep["ts"]):
+            # another worker recorded a card meanwhile: that one stays, ours go
+            extra = [m for m in found if (channel, m["ts"]) != self.location(booking_id)]
+        for copy in extra:
+            self._delete_quietly(channel, copy["ts"])
         where = self.location(booking_id)
         if where is not None:
             self.client.chat_update(channel=where[0], ts=where[1], **message)
-            return
+        return True
+
+    def _find_cards(self, channel: str, booking_id: int, since: datetime) -> list[dict[str, Any]]:
+        """This booking's cards in ``channel`` posted after ``since``, newest first."""
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(LOOKUP_PAGES_MAX):
+            page = self.client.conversations_history(
+                channel=channel,
+                oldest=f"{since.timestamp():.6f}",
+                include_all_metadata=True,
+                limit=LOOKUP_PAGE,
+                cursor=cursor,
+            )
+            found += [m for m in page.get("messages") or [] if _card_booking(m) == booking_id]
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not page.get("has_more") or cursor is None:
+                break
+        return found
+
+    def _post(self, booking_id: int, message: dict[str, Any]) -> None:
+        self._begin(booking_id)
         posted = self.client.chat_postMessage(
             channel=self.channel, unfurl_links=False, unfurl_media=False, **message
         )
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(orm.approval_cards).values(
-                        booking_id=booking_id,
-                        channel=posted["channel"],
-                        ts=posted["ts"],
-                        posted_at=datetime.now(UTC),
-                    )
-                )
-        except IntegrityError:
+        if not self._record(booking_id, posted["channel"], posted["ts"]):
             # Another worker posted the card first: keep theirs, bring it up to date, drop ours.
             self.client.chat_delete(channel=posted["channel"], ts=posted["ts"])
             where = self.location(booking_id)
             if where is not None:
                 self.client.chat_update(channel=where[0], ts=where[1], **message)
 
-    def forget(self, booking_id: int) -> None:
+    def _begin(self, booking_id: int) -> None:
+        """Record that a post of this card is about to be made (before Slack sees it)."""
+        table, c = orm.card_posts, orm.card_posts.c
+        values = {"channel": self.channel, "attempted_at": self.clock()}
         with self.engine.begin() as conn:
-            conn.execute(
-                delete(orm.approval_cards).where(orm.approval_cards.c.booking_id == booking_id)
-            )
+            done = conn.execute(update(table).where(c.booking_id == booking_id).values(values))
+            if done.rowcount:
+                return
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(table).values(booking_id=booking_id, **values))
+            except IntegrityError:
+                pass  # another worker began one at the same moment: its row says the same
+
+    def _record(self, booking_id: int, channel: str, ts: str) -> bool:
+        """Keep where the card is; False if another card was recorded first."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(orm.approval_cards).values(
+                        booking_id=booking_id, channel=channel, ts=ts, posted_at=self.clock()
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def _forget(self, booking_id: int, ts: str) -> None:
+        c = orm.approval_cards.c
+        with self.engine.begin() as conn:
+            conn.execute(delete(orm.approval_cards).where(c.booking_id == booking_id, c.ts == ts))
+
+    def _delete_quietly(self, channel: str, ts: str) -> None:
+        try:
+            self.client.chat_delete(channel=channel, ts=ts)
+        except SlackApiError as exc:
+            if exc.response.get("error") != "message_not_found":
+                raise
 
 
 class HomePublisher:

@@ -30,6 +30,8 @@ BOT_SCOPES = {
     "users:read.email",  # users.info: profile email
     "channels:read",  # conversations.info on a public approvals channel (python -m bot check)
     "groups:read",  # the same on a private one
+    "channels:history",  # conversations.history: a card posted but never recorded
+    "groups:history",  # the same in a private approvals channel
     "usergroups:read",  # usergroups.users.list: members of the groups policies name
 }
 # The schema states this with the non-standard "regex" keyword, which validators ignore.
