@@ -34,8 +34,12 @@ def make_client(token: str | None, base_url: str, *, timeout: int = 10) -> WebCl
 
 def delivery_client(client: WebClient) -> WebClient:
     """The same workspace and API, without retry handlers: the dispatcher handles 429s (defer
-    the row, throttle the method) and outages (backoff, breaker) itself, and no send sleeps."""
-    return WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout)
+    the row, throttle the method) and outages (backoff, breaker) itself, and no send sleeps.
+    Not even slack_sdk's default one for connection errors: a connection reset after Slack took
+    a ``chat.postMessage`` would post it again inside the call, where no log shows it."""
+    return WebClient(
+        token=client.token, base_url=client.base_url, timeout=client.timeout, retry_handlers=[]
+    )
 
 
 log = logging.getLogger(__name__)

@@ -18,14 +18,32 @@ import threading
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 log = logging.getLogger(__name__)
 
 #: Port of SMTP over implicit TLS ("SMTPS"); every other port speaks plain SMTP first.
 IMPLICIT_TLS_PORT = 465
+
+
+class _Smtp(smtplib.SMTP):
+    """Notes when a message's DATA command went out: from then on the server may have taken
+    the message even if the connection drops before its answer."""
+
+    data_began = False
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        self.data_began = True
+        return super().data(msg)
+
+
+class _SmtpSsl(_Smtp, smtplib.SMTP_SSL):
+    pass
 
 
 class SmtpMailer:
@@ -52,7 +70,7 @@ class SmtpMailer:
         self._ssl_context = ssl_context
         self._now = monotonic
         self._lock = threading.Lock()
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _Smtp | None = None
         self._last_used = 0.0
         self.connections_opened = 0  # for operators' curiosity and for tests
 
@@ -72,17 +90,21 @@ class SmtpMailer:
     def send(self, message: EmailMessage) -> None:
         """Send one message; raise ``smtplib.SMTPException`` or ``OSError`` if it was not taken.
 
-        A reused connection that turns out to be closed is reopened and the message sent once
-        more: the server cannot have accepted it on a connection it had already dropped.
+        A reused connection that turns out to be closed before the message's DATA began is
+        reopened and the message sent once more: the server cannot have taken it on a
+        connection it had already dropped. Once DATA began, a dropped connection may have lost
+        only the server's 250, so the failure is raised (the dispatcher retries later, with the
+        same Message-ID) instead of sending the message again at once.
         """
         with self._lock:
             reused = self._smtp is not None and self._alive()
             smtp = self._connection()
+            smtp.data_began = False
             try:
                 smtp.send_message(message)
             except smtplib.SMTPServerDisconnected:
                 self._discard()
-                if not reused:
+                if not reused or smtp.data_began:
                     raise
                 log.info("SMTP connection to %s was closed; reconnecting", self.host)
                 smtp = self._connection()
@@ -136,15 +158,15 @@ class SmtpMailer:
         self._discard()
         return False
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self) -> _Smtp:
         if self._smtp is not None:
             return self._smtp
         context = self._ssl_context or ssl.create_default_context()
-        smtp: smtplib.SMTP
+        smtp: _Smtp
         if self.port == IMPLICIT_TLS_PORT:
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtp = _SmtpSsl(self.host, self.port, timeout=self.timeout, context=context)
         else:
-            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            smtp = _Smtp(self.host, self.port, timeout=self.timeout)
         try:
             smtp.ehlo()
             if self.starttls and self.port != IMPLICIT_TLS_PORT:

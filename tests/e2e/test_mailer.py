@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from bot.notifications.mailer import SmtpMailer
 from tests.e2e.mail import Inbox, SilentServer, free_port, smtp_server
@@ -65,6 +66,43 @@ def test_a_connection_the_server_dropped_is_reopened_and_the_message_sent_once()
         mailer.close()
     assert len(first.received) == 1 and len(second.received) == 1
     assert mailer.connections_opened == 2
+
+
+class DropsAfterTaking(Inbox):
+    """Takes the next message and drops the connection before its 250 can reach the client,
+    as a server that crashes (or a network that breaks) right after queueing it does."""
+
+    drop_next = False
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook name
+        answer = await super().handle_DATA(server, session, envelope)
+        if self.drop_next:
+            self.drop_next = False
+            server.transport.close()
+        return answer
+
+
+def test_a_connection_dropped_after_data_is_not_sent_again_at_once() -> None:
+    """The server may have taken a message whose answer was lost: the mailer says it failed
+    (the dispatcher retries it later, with the same Message-ID) and never sends it twice
+    itself."""
+    inbox = DropsAfterTaking()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
+    controller.start()
+    try:
+        mailer = SmtpMailer("127.0.0.1", port, starttls=False, timeout=5)
+        mailer.send(message(1))
+        inbox.drop_next = True
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            mailer.send(message(2))
+        mailer.send(message(3))  # a fresh connection for the next one
+        inbox.wait_for(3)
+        mailer.close()
+    finally:
+        controller.stop()
+    subjects = [str(r.message["Subject"]) for r in inbox.received]
+    assert subjects == ["message 1", "message 2", "message 3"]
 
 
 class NoopCounting(Inbox):

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.adapters.directory import Directory
-from bot.adapters.slack import make_client
+from bot.adapters.slack import delivery_client, make_client
 from tests.fakes.slack_api import StrictSlackApi
 
 
@@ -81,3 +81,32 @@ def test_time_zones_are_cached_with_a_ttl_and_fall_back_when_slack_fails(
     fake.fail_next("users.info", status=500, count=5)
     profile = directory.profile("UOTHER")
     assert profile.tz == ZoneInfo("Europe/Paris") and profile.known is False
+
+
+def test_the_delivery_client_never_sends_a_call_twice_itself() -> None:
+    """A server that reads the request and hangs up without answering (Slack may have taken the
+    post): the dispatcher's client reports it, and the request went out once."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        server.settimeout(3)
+        received: list[bytes] = []
+
+        def hang_up() -> None:
+            for _ in range(2):
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                with conn:
+                    received.append(conn.recv(65536))
+
+        thread = threading.Thread(target=hang_up, daemon=True)
+        thread.start()
+        port = server.getsockname()[1]
+        client = delivery_client(make_client("xoxb-t", f"http://127.0.0.1:{port}/api/", timeout=5))
+        with pytest.raises(OSError):
+            client.chat_postMessage(channel="C1", text="hello")
+        server.close()
+        thread.join(10)
+    assert len(received) == 1
