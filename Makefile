@@ -44,7 +44,7 @@ catalogs: $(CATALOGS)
 # After adding or changing texts in bot/views: extract them and merge them into every .po.
 messages: $(VENV)/.runtime
 	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header \
-		-k _ -k ngettext:1,2 -o $(LOCALES)/$(DOMAIN).pot bot/views
+		-k _ -k ngettext:1,2 -k pgettext:1c,2 -o $(LOCALES)/$(DOMAIN).pot bot/views
 	$(BIN)/pybabel -q update -D $(DOMAIN) -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) \
 		--ignore-obsolete --ignore-pot-creation-date
 	rm -f $(LOCALES)/$(DOMAIN).pot
@@ -54,7 +54,7 @@ messages: $(VENV)/.runtime
 language: $(VENV)/.runtime
 	test -n "$(LOCALE)" || { echo "usage: make language LOCALE=xx" >&2; exit 2; }
 	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output --omit-header \
-		-k _ -k ngettext:1,2 -o $(LOCALES)/$(DOMAIN).pot bot/views
+		-k _ -k ngettext:1,2 -k pgettext:1c,2 -o $(LOCALES)/$(DOMAIN).pot bot/views
 	$(BIN)/pybabel init -D $(DOMAIN) -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) -l $(LOCALE)
 	rm -f $(LOCALES)/$(DOMAIN).pot
 

@@ -28,19 +28,23 @@ class Used:
     msgid: str
     plural: str | None
     where: str
+    context: str | None = None
 
 
-def used() -> dict[str, Used]:
-    """Every msgid the views pass to ``_`` or ``ngettext``, with where it first appears."""
-    found: dict[str, Used] = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
+def used() -> dict[tuple[str | None, str], Used]:
+    """Every (context, msgid) the views pass to ``_``, ``pgettext`` or ``ngettext``, with where
+    it first appears."""
+    found: dict[tuple[str | None, str], Used] = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
         str(VIEWS), method_map=[("**.py", "python")]
     ):
         singular, plural = (
             (message[0], message[1]) if isinstance(message, tuple) else (message, None)
         )
-        if singular and singular not in found:
-            found[singular] = Used(singular, plural, f"bot/views/{filename}:{lineno}")
+        if singular and (context, singular) not in found:
+            found[context, singular] = Used(
+                singular, plural, f"bot/views/{filename}:{lineno}", context
+            )
     return found
 
 
@@ -58,8 +62,8 @@ def problems() -> Iterator[str]:
     texts = used()
     for locale in available_locales():
         entries = catalog(locale)
-        for msgid, use in texts.items():
-            entry = entries.get(msgid)
+        for (context, msgid), use in texts.items():
+            entry = entries.get(msgid, context=context)
             if entry is None:
                 yield f"{locale}: {msgid!r} ({use.where}) is not in the catalog; {FIX}"
                 continue
@@ -90,7 +94,8 @@ def problems() -> Iterator[str]:
                         f"{sorted(expected)} in the code, {sorted(got)} in {form!r}"
                     )
         for entry in entries:
-            if entry.id and (entry.id[0] if isinstance(entry.id, tuple) else entry.id) not in texts:
+            key = (entry.context, entry.id[0] if isinstance(entry.id, tuple) else entry.id)
+            if entry.id and key not in texts:
                 yield f"{locale}: {entry.id!r} is in the catalog but no view uses it; {FIX}"
 
 

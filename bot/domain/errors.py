@@ -83,12 +83,17 @@ class Conflict:
 class RoomUnavailable(BookingError):
     """The slot overlaps an active booking.
 
-    Carries the conflict, so the user can be told who holds the room and until when.
+    Carries the conflict, so the user can be told who holds the room and until when. When the
+    one asking (``by``) holds it themselves, the code is ``room_yours``: they are told so, not
+    pointed at someone else.
     """
 
     field = "start"
 
-    def __init__(self, room_id: str, conflict: Conflict | None = None) -> None:
+    def __init__(
+        self, room_id: str, conflict: Conflict | None = None, *, by: str | None = None
+    ) -> None:
+        params: dict[str, object] = {"room_id": room_id}
         if conflict is None:
             message = f"Room {room_id} is already booked for (part of) that time."
         else:
@@ -96,6 +101,11 @@ class RoomUnavailable(BookingError):
                 f"Room {room_id} is already booked by {conflict.booker} "
                 f"from {conflict.starts_at:%Y-%m-%d %H:%M} to {conflict.ends_at:%H:%M} UTC."
             )
-        super().__init__(message, code="room_taken", params={"room_id": room_id})
+        yours = conflict is not None and by is not None and conflict.booker == by
+        if yours:
+            assert conflict is not None
+            params["booking_id"] = conflict.booking_id
+        super().__init__(message, code="room_yours" if yours else "room_taken", params=params)
         self.room_id = room_id
         self.conflict = conflict
+        self.yours = yours

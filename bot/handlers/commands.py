@@ -187,6 +187,8 @@ def book_one_line(deps: Deps, profile: UserProfile, match: re.Match[str]) -> str
         from bot.handlers.submissions import unavailable_text
 
         text = ":no_entry: " + unavailable_text(deps, error, starts_at, ends_at, tz)
+        if error.yours:
+            return text
         return taken_reply(text, room_id, starts_at, ends_at, match["title"] or "")
     except BookingError as error:
         return refusals.reply(error)

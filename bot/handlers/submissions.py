@@ -46,6 +46,14 @@ def unavailable_text(
 
     ``markup`` is False for a modal field error, which Slack shows as plain text."""
     conflict = error.conflict
+    if error.yours and conflict is not None:
+        return texts.taken_by_you(
+            error.room_id,
+            conflict.booking_id,
+            (conflict.starts_at, conflict.ends_at),
+            tz,
+            markup=markup,
+        )
     holder = None
     if conflict is not None:
         # before the ack: the holder's name only if Slack gives it quickly
@@ -89,7 +97,7 @@ def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
         result = deps.bus.handle(command)
     except RoomUnavailable as error:
         text = unavailable_text(deps, error, form.starts_at, form.ends_at, tz, markup=False)
-        if form.booking_id is None:
+        if form.booking_id is None and not error.yours:
             text += " " + texts.wait_hint()
         ack(response_action="errors", errors={ids.START_BLOCK: text})
         return

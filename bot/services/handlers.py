@@ -142,7 +142,7 @@ def request_booking(cmd: commands.RequestBooking, uow: AbstractUnitOfWork, ctx: 
     )
     taken = uow.bookings.conflicts(room.id, booking.starts_at, booking.ends_at)
     if taken:
-        raise RoomUnavailable(room.id, conflict_of(taken[0]))
+        raise RoomUnavailable(room.id, conflict_of(_theirs_first(taken, cmd.by)), by=cmd.by)
     if ctx.quota.enabled and not ctx.is_admin(cmd.by):
         since, until = week_of(booking.starts_at, ctx.week_zone)
         held = [(b.starts_at, b.ends_at) for b in uow.bookings.held_by(cmd.by, since, until)]
@@ -150,6 +150,12 @@ def request_booking(cmd: commands.RequestBooking, uow: AbstractUnitOfWork, ctx: 
     uow.bookings.add(booking)
     assert booking.id is not None
     return booking.id
+
+
+def _theirs_first(taken: list[Booking], by: str) -> Booking:
+    """The conflict to tell ``by`` about: someone else's booking if one is in the way, since
+    that is what they would wait for; their own only when nobody else's is."""
+    return next((b for b in taken if b.booker != by), taken[0])
 
 
 def conflict_of(booking: Booking) -> Conflict:
@@ -225,7 +231,9 @@ def change_booking(cmd: commands.ChangeBooking, uow: AbstractUnitOfWork, ctx: Co
             booking.room_id, booking.starts_at, booking.ends_at, excluding=booking.id
         )
         if taken:
-            raise RoomUnavailable(booking.room_id, conflict_of(taken[0]))
+            raise RoomUnavailable(
+                booking.room_id, conflict_of(_theirs_first(taken, cmd.by)), by=cmd.by
+            )
     return changed
 
 
@@ -278,13 +286,16 @@ def join_waitlist(cmd: commands.JoinWaitlist, uow: AbstractUnitOfWork, ctx: Cont
     validate_request(
         starts_at=cmd.starts_at, ends_at=cmd.ends_at, title=title, now=now, limits=ctx.limits
     )
-    if not uow.bookings.conflicts(room.id, cmd.starts_at, cmd.ends_at):
+    taken = uow.bookings.conflicts(room.id, cmd.starts_at, cmd.ends_at)
+    if not taken:
         raise InvalidBooking(
             f"Room {room.id} is free then: book it instead.",
             field="start",
             code="free_then",
             params={"room_id": room.id},
         )
+    if all(b.booker == cmd.by for b in taken):
+        raise RoomUnavailable(room.id, conflict_of(taken[0]), by=cmd.by)
     for entry in uow.waitlist.waiting(room.id, cmd.starts_at, cmd.ends_at):
         if entry.user == cmd.by and (entry.starts_at, entry.ends_at) == (
             cmd.starts_at.astimezone(UTC),

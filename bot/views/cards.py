@@ -19,7 +19,7 @@ from bot.views.blocks import (
     fields,
     section,
 )
-from bot.views.i18n import _, token, token_span
+from bot.views.i18n import _, pgettext, token, token_span
 from bot.views.mrkdwn import escape, mention
 
 _ICON = {
@@ -166,13 +166,13 @@ def card(row: BookingRow, *, approvers: Sequence[str] = ()) -> dict[str, Any]:
 def status_word(status: BookingStatus) -> str:
     """The status as one lower-case word in a sentence: ``pending``, ``approved`` ..."""
     if status == BookingStatus.PENDING:
-        return _("pending")
+        return pgettext("booking status", "pending")
     if status == BookingStatus.APPROVED:
-        return _("approved")
+        return pgettext("booking status", "approved")
     if status == BookingStatus.DENIED:
-        return _("denied")
+        return pgettext("booking status", "denied")
     if status == BookingStatus.CANCELLED:
-        return _("cancelled")
+        return pgettext("booking status", "cancelled")
     if status == BookingStatus.RELEASED:
-        return _("released")
-    return _("expired")
+        return pgettext("booking status", "released")
+    return pgettext("booking status", "expired")

@@ -27,7 +27,7 @@ from bot.views.blocks import (
     section,
 )
 from bot.views.cards import status_word
-from bot.views.i18n import _, ngettext, span
+from bot.views.i18n import _, ngettext, pgettext, span
 from bot.views.mrkdwn import clip, escape, mention
 
 UPCOMING_PAGE = 5  # an upcoming row takes two blocks (text, then Change/End now/Cancel)
@@ -49,9 +49,9 @@ _STATUS_ICON = {
 
 def _status(status: BookingStatus) -> str:
     if status == BookingStatus.PENDING:
-        return _("waiting for approval")
+        return pgettext("booking status", "waiting for approval")
     if status == BookingStatus.RELEASED:
-        return _("released (nobody checked in)")
+        return pgettext("booking status", "released (nobody checked in)")
     return status_word(status)
 
 

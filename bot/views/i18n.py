@@ -1,8 +1,9 @@
 """Languages: gettext catalogs (Babel) and dates and times as each reader's language writes them.
 
-Views call :func:`_` and :func:`ngettext` at render time; the caller picks the language around the
-render with ``with use_locale(locale):``. The active locale is a context variable, so two threads
-(Bolt's listener pool, the dispatcher's lanes) rendering for two people never see each other's.
+Views call :func:`_`, :func:`pgettext` and :func:`ngettext` at render time; the caller picks the
+language around the render with ``with use_locale(locale):``. The active locale is a context
+variable, so two threads (Bolt's listener pool, the dispatcher's lanes) rendering for two people
+never see each other's.
 Outside any ``use_locale`` block views speak :func:`default_locale` (``DEFAULT_LOCALE``, set once
 by the bootstrap).
 
@@ -162,6 +163,12 @@ def install(locale: str, catalog: gettext.NullTranslations, *, dates_like: str =
 def _(message: str) -> str:
     """``message`` in the active language. Placeholders are named: ``_("{room}").format(...)``."""
     return translations(current_locale()).gettext(message)
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the active language, told apart by ``context`` from the same English word
+    elsewhere (a status word, ``"booking status"``, is not the verb or the adjective)."""
+    return translations(current_locale()).pgettext(context, message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

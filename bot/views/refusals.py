@@ -192,6 +192,9 @@ TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "tags_invalid": lambda p: _(
         "A room has at most {count} tags of at most {length} characters each."
     ).format(count=p["count"], length=p["length"]),
+    "room_yours": lambda p: _(
+        "You already hold room {room_id} for that time (booking #{booking_id})."
+    ).format(room_id=p["room_id"], booking_id=p["booking_id"]),
     "room_taken": lambda p: _("Room {room_id} is taken for that time.").format(
         room_id=p["room_id"]
     ),

@@ -235,6 +235,16 @@ def taken(
     return " ".join(parts)
 
 
+def taken_by_you(
+    room_id: str, booking_id: int, held: tuple[datetime, datetime], tz: ZoneInfo, *, markup: bool
+) -> str:
+    """The slot is taken by the one asking: their own booking is in the way, not someone's."""
+    esc = escape if markup else str
+    return _(
+        "You already hold room {room_id} for that time: booking #{booking_id}, {held}."
+    ).format(room_id=esc(room_id), booking_id=booking_id, held=span(held[0], held[1], tz))
+
+
 def capacity_not_a_number() -> str:
     return _("Enter a whole number.")
 

@@ -9,6 +9,7 @@ import json
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.e2e.conftest import AL, BOB, Stack
+from tests.e2e.slack_client import booking_values
 from tests.e2e.test_slack_app import _actions, _texts
 from tests.integration.helpers import bookings
 
@@ -46,3 +47,24 @@ def test_a_freed_slot_is_offered_and_booked_by_a_click(stack: Stack) -> None:
     assert "booked this slot already" in refusal.body["text"]
     assert len(bookings(stack.engine)) == 2
     assert json.loads(wait["value"])["room"] == "102"
+
+
+def test_the_holder_asking_again_is_told_they_hold_it_not_offered_a_wait(stack: Stack) -> None:
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    again = stack.send.command(BOB, "102 2026-12-02 10:30-11:30")
+    assert "You already hold room 102 for that time: booking #1" in again.text
+    assert "taken by" not in again.text and ids.WAIT not in again.text  # no wait button
+
+    view = {"callback_id": ids.BOOK_MODAL, "private_metadata": json.dumps({"tz": "Asia/Seoul"})}
+    form = stack.send.submit(BOB, view, booking_values("102", "2026-12-02", "10:00", "10:30"))
+    [error] = form.json["errors"].values()
+    assert error.startswith("You already hold room 102 for that time: booking #1")
+    assert "waitlist" not in error
+
+    wanted = json.dumps(
+        {"room": "102", "start": "2026-12-02T10:00:00+09:00", "end": "2026-12-02T11:00:00+09:00"}
+    )
+    stack.send.click(BOB, ids.WAIT, wanted, channel="C0GENERAL", message_ts="9", ephemeral=True)
+    [told] = stack.fake.wait_for_responses()
+    assert "You already hold room 102 for that time (booking #1)" in told.body["text"]
+    assert len(bookings(stack.engine)) == 1

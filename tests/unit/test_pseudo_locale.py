@@ -49,14 +49,18 @@ class Pseudo(gettext.NullTranslations):
 
     def __init__(self) -> None:
         super().__init__()
-        self.seen: set[str] = set()
+        self.seen: set[tuple[str | None, str]] = set()
 
     def gettext(self, message: str) -> str:
-        self.seen.add(message)
+        self.seen.add((None, message))
+        return f"⟦{message}⟧"
+
+    def pgettext(self, context: str, message: str) -> str:
+        self.seen.add((context, message))
         return f"⟦{message}⟧"
 
     def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
-        self.seen.add(msgid1)
+        self.seen.add((None, msgid1))
         return f"⟦{msgid1 if n == 1 else msgid2}⟧"
 
 
@@ -441,6 +445,10 @@ def _replies() -> Iterator[tuple[str, Render]]:
     yield "taken", reply(lambda: texts.taken("102", PERSON, held, SEOUL, later, free))
     yield "taken, nameless", reply(lambda: texts.taken("102", None, held, SEOUL, None, []))
     yield "taken, unknown holder", reply(lambda: texts.taken("102", None, None, SEOUL, None, []))
+    yield (
+        "taken by the one asking",
+        reply(lambda: texts.taken_by_you("102", 42, held, SEOUL, markup=True)),
+    )
     yield "not a number", reply(texts.capacity_not_a_number)
     yield "cannot change, gone", reply(lambda: texts.cannot_change(42, None))
     yield "cannot change, over", reply(lambda: texts.cannot_change(42, BookingStatus.APPROVED))
@@ -491,6 +499,7 @@ REFUSALS: list[tuple[str, dict[str, object]]] = [
     ("reason_too_long", {"limit": 500}),
     ("room_exists", {"room_id": "102"}),
     ("room_taken", {"room_id": "102"}),
+    ("room_yours", {"room_id": "102", "booking_id": 42}),
     ("not_yours_change", {}),
     ("not_yours_end", {}),
     ("not_yours_check_in", {}),
