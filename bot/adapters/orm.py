@@ -38,6 +38,7 @@ from bot.domain.model import (
     Booking,
     BookingStatus,
     Room,
+    Series,
     WaitlistEntry,
 )
 
@@ -321,6 +322,7 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Booking, bookings)
     mapper_registry.map_imperatively(Approval, approvals)
     mapper_registry.map_imperatively(WaitlistEntry, waitlist)
+    mapper_registry.map_imperatively(Series, series)
     event.listen(Booking, "load", _fresh_event_list)
     event.listen(WaitlistEntry, "load", _fresh_event_list)
     _mapped = True

@@ -20,6 +20,7 @@ from bot.domain.model import (
     Booking,
     BookingStatus,
     Room,
+    Series,
     WaitlistEntry,
     WaitlistStatus,
 )
@@ -182,6 +183,33 @@ class SqlBookingRepository:
         """Lock what a periodic job will change; rows another worker holds are left to it."""
         found = list(self.session.scalars(query.with_for_update(skip_locked=True)))
         self.seen.update(found)
+        return found
+
+
+class SqlSeriesRepository:
+    def __init__(self, session: Session, bookings: SqlBookingRepository) -> None:
+        self.session = session
+        self._bookings = bookings
+
+    def add(self, series: Series) -> None:
+        self.session.add(series)
+        self.session.flush()
+
+    def get(self, series_id: int) -> Series | None:
+        return self.session.scalars(
+            select(Series).where(orm.series.c.id == series_id).with_for_update()
+        ).one_or_none()
+
+    def occurrences(self, series_id: int) -> list[Booking]:
+        found = list(
+            self.session.scalars(
+                select(Booking)
+                .where(orm.bookings.c.series_id == series_id)
+                .order_by(orm.bookings.c.recurrence_id, orm.bookings.c.id)
+                .with_for_update()
+            )
+        )
+        self._bookings.seen.update(found)
         return found
 
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.recurrence import Repeat
+
 
 @dataclass(frozen=True)
 class Command:
@@ -19,6 +21,53 @@ class RequestBooking(Command):
     ends_at: datetime
     by: str
     title: str = ""
+
+
+@dataclass(frozen=True)
+class RequestSeries(Command):
+    """Request the free occurrences of a recurring slot as one series; taken ones are skipped.
+    ``starts_at``/``ends_at`` are the first slot; ``timezone`` is the zone its wall-clock time
+    repeats in."""
+
+    room_id: str
+    starts_at: datetime
+    ends_at: datetime
+    by: str
+    repeat: Repeat
+    timezone: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class PreviewSeries(Command):
+    """Which occurrences of a series request are free and which are taken; holds nothing."""
+
+    request: RequestSeries
+
+
+@dataclass(frozen=True)
+class ApproveSeries(Command):
+    """Approve every pending occurrence of a series, in one transaction."""
+
+    series_id: int
+    by: str
+
+
+@dataclass(frozen=True)
+class DenySeries(Command):
+    series_id: int
+    by: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelOccurrence(Command):
+    """Cancel one occurrence of a series or, with ``following``, it and all later ones (which
+    ends the series)."""
+
+    booking_id: int
+    by: str
+    following: bool = False
 
 
 @dataclass(frozen=True)

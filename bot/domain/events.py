@@ -33,6 +33,22 @@ class BookingRequested(Event):
     ends_at: datetime
     title: str
     policy: str | None = None
+    #: The series the booking is an occurrence of, and its start in the series' rule.
+    series_id: int | None = None
+    recurrence_id: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeriesEnded(Event):
+    """A series stopped: cancelled from an occurrence on (``cancelled``), or ``released``
+    (its occurrences were released too many times in a row). ``booking_id``: the occurrence
+    that ended it."""
+
+    series_id: int
+    booker: str
+    room_id: str
+    reason: str
+    cancelled: int
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -293,9 +293,11 @@ class Booking:
         now: datetime,
         limits: BookingLimits,
         policy: str | None = None,
+        series_id: int | None = None,
     ) -> Booking:
         """A new request; with ``policy`` (the rule that approves it, see
-        ``Context.auto_approval``) it is approved on creation, by no person."""
+        ``Context.auto_approval``) it is approved on creation, by no person. With ``series_id``
+        it is an occurrence of that series, its start the occurrence's RECURRENCE-ID."""
         title = " ".join(title.split())
         room.ensure_bookable()
         validate_request(starts_at=starts_at, ends_at=ends_at, title=title, now=now, limits=limits)
@@ -306,6 +308,8 @@ class Booking:
             booker=booker,
             title=title,
             requested_at=_utc(now),
+            series_id=series_id,
+            recurrence_id=_utc(starts_at) if series_id is not None else None,
         )
         booking.events.append(
             events.BookingRequested(
@@ -317,6 +321,8 @@ class Booking:
                 ends_at=booking.ends_at,
                 title=title,
                 policy=policy,
+                series_id=series_id,
+                recurrence_id=booking.recurrence_id,
             )
         )
         if policy is not None:
@@ -709,6 +715,50 @@ class Booking:
     @property
     def _event_id(self) -> int:
         return self.id or 0
+
+
+@dataclass(eq=False)
+class Series:
+    """One recurring request: the rule (RRULE), the zone its wall-clock times repeat in and
+    its first slot. Its occurrences are booking rows (``Booking.series_id``), each holding its
+    own slot; the series is requested, approved or denied as one.
+
+    ``release_streak`` counts occurrences released in a row (a check-in resets it); the series
+    is ended when it reaches the limit, or when someone cancels this and all following.
+    """
+
+    room_id: str
+    booker: str
+    title: str
+    rule: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    requested_at: datetime
+    release_streak: int = 0
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    id: int | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.ended_at is not None
+
+    def end(self, at: datetime, reason: str) -> bool:
+        """Stop the series; ``False`` if it had ended already."""
+        if self.ended_at is not None:
+            return False
+        self.ended_at, self.end_reason = _utc(at), reason
+        return True
+
+    def released(self, limit: int) -> bool:
+        """One more occurrence was released; ``True`` when that makes ``limit`` in a row (a
+        limit of 0 never ends a series)."""
+        self.release_streak += 1
+        return limit > 0 and self.release_streak >= limit
+
+    def checked_in(self) -> None:
+        self.release_streak = 0
 
 
 class WaitlistStatus(StrEnum):

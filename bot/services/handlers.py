@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain import commands, events
 from bot.domain.errors import (
@@ -30,9 +31,11 @@ from bot.domain.model import (
     Booking,
     BookingStatus,
     Room,
+    Series,
     WaitlistEntry,
     WaitlistStatus,
 )
+from bot.domain.recurrence import occurrences
 from bot.domain.rules import (
     BookingLimits,
     Quota,
@@ -76,6 +79,8 @@ class Context:
     quota: Quota = field(default_factory=Quota)
     week_zone: tzinfo = UTC
     groups: GroupMembers = field(default_factory=NoGroups)
+    #: A series whose occurrences are released this many times in a row is ended (0: never).
+    series_release_limit: int = 3
 
     def is_admin(self, user: str) -> bool:
         return user in self.admins or user in OPERATOR_ACTORS
@@ -156,6 +161,191 @@ def _theirs_first(taken: list[Booking], by: str) -> Booking:
     """The conflict to tell ``by`` about: someone else's booking if one is in the way, since
     that is what they would wait for; their own only when nobody else's is."""
     return next((b for b in taken if b.booker != by), taken[0])
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One date of a series as the preview shows it: free, or held by ``conflict``."""
+
+    starts_at: datetime
+    ends_at: datetime
+    conflict: Conflict | None = None
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidBooking(
+            f"{name!r} is not a time zone.", field="start", code="unknown_zone"
+        ) from error
+
+
+def preview_series(
+    query: commands.PreviewSeries, uow: AbstractUnitOfWork, ctx: Context
+) -> list[Occurrence]:
+    """Every occurrence of the series the command asks for, free or taken (and by whom); the
+    same checks as the request, nothing held."""
+    cmd = query.request
+    room = _room(uow, cmd.room_id)
+    room.ensure_bookable()
+    now = ctx.clock()
+    validate_request(
+        starts_at=cmd.starts_at, ends_at=cmd.ends_at, title=cmd.title, now=now, limits=ctx.limits
+    )
+    _rule, slots = occurrences(
+        cmd.repeat,
+        cmd.starts_at,
+        cmd.ends_at,
+        _zone(cmd.timezone),
+        now=now,
+        horizon=ctx.limits.horizon,
+    )
+    found: list[Occurrence] = []
+    for starts_at, ends_at in slots:
+        taken = uow.bookings.conflicts(room.id, starts_at, ends_at)
+        found.append(Occurrence(starts_at, ends_at, conflict_of(taken[0]) if taken else None))
+    return found
+
+
+def request_series(cmd: commands.RequestSeries, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    """One request for every free occurrence, in one transaction: the series row and a booking
+    row per occurrence (so each holds its own slot); taken dates are skipped, and a series
+    with no free date at all is refused with who holds the first."""
+    room = _room(uow, cmd.room_id)
+    room.ensure_bookable()
+    now = ctx.clock()
+    zone = _zone(cmd.timezone)
+    title = " ".join(cmd.title.split())
+    validate_request(
+        starts_at=cmd.starts_at, ends_at=cmd.ends_at, title=title, now=now, limits=ctx.limits
+    )
+    rule, slots = occurrences(
+        cmd.repeat, cmd.starts_at, cmd.ends_at, zone, now=now, horizon=ctx.limits.horizon
+    )
+    series = Series(
+        room_id=room.id,
+        booker=cmd.by,
+        title=title,
+        rule=rule,
+        timezone=cmd.timezone,
+        starts_at=slots[0][0],
+        ends_at=slots[0][1],
+        requested_at=now.astimezone(UTC),
+    )
+    uow.series.add(series)
+    assert series.id is not None
+    policy = ctx.auto_approval(room, cmd.by)
+    first_conflict: Conflict | None = None
+    held = 0
+    for starts_at, ends_at in slots:
+        taken = uow.bookings.conflicts(room.id, starts_at, ends_at)
+        if taken:
+            first_conflict = first_conflict or conflict_of(taken[0])
+            continue
+        booking = Booking.request(
+            room=room,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            booker=cmd.by,
+            title=title,
+            now=now,
+            limits=ctx.limits,
+            policy=policy,
+            series_id=series.id,
+        )
+        if ctx.quota.enabled and not ctx.is_admin(cmd.by):
+            since, until = week_of(booking.starts_at, ctx.week_zone)
+            mine = [(b.starts_at, b.ends_at) for b in uow.bookings.held_by(cmd.by, since, until)]
+            check_quota(ctx.quota, mine, booking.starts_at, booking.ends_at)
+        uow.bookings.add(booking)
+        held += 1
+    if held == 0:
+        assert first_conflict is not None
+        raise RoomUnavailable(room.id, first_conflict)
+    return series.id
+
+
+def _series(uow: AbstractUnitOfWork, series_id: int) -> Series:
+    series = uow.series.get(series_id) if is_id(series_id) else None
+    if series is None:
+        raise UnknownBooking(
+            f"There is no series #{series_id}.",
+            code="unknown_series",
+            params={"series_id": series_id},
+        )
+    return series
+
+
+def _pending_occurrences(
+    uow: AbstractUnitOfWork, ctx: Context, series_id: int, by: str
+) -> list[Booking]:
+    series = _series(uow, series_id)
+    if not ctx.may_decide(by, uow.rooms.get(series.room_id)):
+        raise NotAllowed(
+            f"Only admins and the approvers of room {series.room_id} can approve or deny its "
+            "bookings."
+        )
+    return [b for b in uow.series.occurrences(series_id) if b.status == BookingStatus.PENDING]
+
+
+def approve_series(cmd: commands.ApproveSeries, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    """Approve the series as one: every occurrence still pending, in one transaction."""
+    now = ctx.clock()
+    pending = _pending_occurrences(uow, ctx, cmd.series_id, cmd.by)
+    for booking in pending:
+        booking.approve(cmd.by, now)
+    return len(pending)
+
+
+def deny_series(cmd: commands.DenySeries, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    now = ctx.clock()
+    pending = _pending_occurrences(uow, ctx, cmd.series_id, cmd.by)
+    for booking in pending:
+        booking.deny(cmd.by, now, cmd.reason)
+    return len(pending)
+
+
+def cancel_occurrence(cmd: commands.CancelOccurrence, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    """Cancel one occurrence, or it and every later one (the series then ends). Returns how
+    many were cancelled; occurrences already over or closed are left as they are."""
+    booking = _booking(uow, cmd.booking_id)
+    now = ctx.clock()
+    is_admin = ctx.is_admin(cmd.by)
+    if booking.series_id is None or not cmd.following:
+        booking.cancel(cmd.by, now, is_admin=is_admin)
+        return 1
+    series = _series(uow, booking.series_id)
+    mark = booking.recurrence_id or booking.starts_at
+    later = [
+        b
+        for b in uow.series.occurrences(series.id or 0)
+        if b.id != booking.id and b.holds_slot and (b.recurrence_id or b.starts_at) > mark
+    ]
+    booking.cancel(cmd.by, now, is_admin=is_admin)
+    for other in later:
+        other.cancel(cmd.by, now, is_admin=is_admin)
+    _end_series(series, booking, now, cmd.by, "cancelled", len(later) + 1)
+    return len(later) + 1
+
+
+def _end_series(
+    series: Series, by_booking: Booking, at: datetime, actor: str, reason: str, cancelled: int
+) -> None:
+    if series.end(at, reason):
+        assert series.id is not None
+        by_booking.events.append(
+            events.SeriesEnded(
+                booking_id=by_booking.id or 0,
+                actor=actor,
+                at=at.astimezone(UTC),
+                series_id=series.id,
+                booker=series.booker,
+                room_id=series.room_id,
+                reason=reason,
+                cancelled=cancelled,
+            )
+        )
 
 
 def conflict_of(booking: Booking) -> Conflict:
@@ -462,6 +652,8 @@ def project_requested(
             title=event.title,
             status=BookingStatus.PENDING,
             requested_at=event.at,
+            series_id=event.series_id,
+            recurrence_id=event.recurrence_id,
         )
     )
 
@@ -567,6 +759,35 @@ def offer_freed_slot(event: events.Event, uow: AbstractUnitOfWork, ctx: Context)
             continue  # not all of their slot is free
         entry.offer(freed_by=event.booking_id, at=now, lasts=ctx.offer_for)
         offered.append(entry)
+
+
+def count_release(event: events.BookingReleased, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """An occurrence nobody used: K in a row end the series, cancelling what is left of it."""
+    booking = uow.bookings.get(event.booking_id)
+    if booking is None or booking.series_id is None or not event.automatic:
+        return
+    series = uow.series.get(booking.series_id)
+    if series is None or series.ended or not series.released(ctx.series_release_limit):
+        return
+    later = [
+        b
+        for b in uow.series.occurrences(booking.series_id)
+        if b.holds_slot and b.starts_at > booking.starts_at
+    ]
+    for other in later:
+        other.cancel("system", event.at, is_admin=True)
+    _end_series(series, booking, event.at, "system", "released", len(later))
+
+
+def reset_release_streak(
+    event: events.BookingCheckedIn, uow: AbstractUnitOfWork, ctx: Context
+) -> None:
+    booking = uow.bookings.get(event.booking_id)
+    if booking is None or booking.series_id is None:
+        return
+    series = uow.series.get(booking.series_id)
+    if series is not None:
+        series.checked_in()
 
 
 def notify_offer(event: events.WaitlistOffered, uow: AbstractUnitOfWork, ctx: Context) -> None:
@@ -701,6 +922,11 @@ Handler = Callable[[Any, AbstractUnitOfWork, Context], Any]
 
 COMMAND_HANDLERS: dict[type[commands.Command], Handler] = {
     commands.RequestBooking: request_booking,
+    commands.RequestSeries: request_series,
+    commands.PreviewSeries: preview_series,
+    commands.ApproveSeries: approve_series,
+    commands.DenySeries: deny_series,
+    commands.CancelOccurrence: cancel_occurrence,
     commands.ApproveBooking: approve_booking,
     commands.DenyBooking: deny_booking,
     commands.CancelBooking: cancel_booking,
@@ -729,8 +955,9 @@ EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {
     events.BookingCancelled: [project_closed, drop_approval, notify, offer_freed_slot],
     events.BookingExpired: [project_closed, notify, offer_freed_slot],
     events.BookingChanged: [project_changed, reopen_approval, notify, offer_freed_slot],
-    events.BookingCheckedIn: [project_checked_in],
-    events.BookingReleased: [project_closed, notify, offer_freed_slot],
+    events.BookingCheckedIn: [project_checked_in, reset_release_streak],
+    events.BookingReleased: [project_closed, notify, offer_freed_slot, count_release],
+    events.SeriesEnded: [],
     events.WaitlistOffered: [notify_offer],
     events.WaitlistLapsed: [offer_freed_slot],
     events.BookingReminderDue: [remind_booker],

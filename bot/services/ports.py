@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.domain.events import Event
-from bot.domain.model import Approval, Booking, BookingStatus, Room, WaitlistEntry
+from bot.domain.model import Approval, Booking, BookingStatus, Room, Series, WaitlistEntry
 
 
 class Channel(StrEnum):
@@ -70,6 +70,8 @@ class BookingRow:
     was_title: str | None = None
     checked_in_at: datetime | None = None
     policy: str | None = None
+    series_id: int | None = None
+    recurrence_id: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,16 @@ class BookingRepository(Protocol):
 
     def overdue_requests(self, requested_before: datetime) -> list[Booking]:
         """Pending, not yet nudged requests made before the given instant."""
+
+
+class SeriesRepository(Protocol):
+    def add(self, series: Series) -> None:
+        """Store a new series; gives it its id."""
+
+    def get(self, series_id: int) -> Series | None: ...
+
+    def occurrences(self, series_id: int) -> list[Booking]:
+        """Every booking of the series, locked for this transaction, earliest first."""
 
 
 class WaitlistRepository(Protocol):

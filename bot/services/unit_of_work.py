@@ -18,6 +18,7 @@ from bot.services.ports import (
     EventLog,
     Outbox,
     RoomRepository,
+    SeriesRepository,
     WaitlistRepository,
 )
 
@@ -34,6 +35,7 @@ class AbstractUnitOfWork:
     booking_list: BookingList
     outbox: Outbox
     waitlist: WaitlistRepository
+    series: SeriesRepository
 
     def __enter__(self) -> Self:
         return self
@@ -87,6 +89,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.booking_list = repositories.SqlBookingList(self.session)
         self.outbox = repositories.SqlOutbox(self.session)
         self.waitlist = repositories.SqlWaitlist(self.session)
+        self.series = repositories.SqlSeriesRepository(self.session, self.bookings)
         return super().__enter__()
 
     def __exit__(
