@@ -59,9 +59,13 @@ class Repeat:
                 params={"limit": MAX_OCCURRENCES},
             )
         if any(not 0 <= d <= 6 for d in self.weekdays):
-            raise InvalidBooking("Weekdays are Monday to Sunday.", field="weekdays")
+            raise InvalidBooking(
+                "Weekdays are Monday to Sunday.", field="weekdays", code="weekdays_invalid"
+            )
         if self.weekdays and self.frequency != Frequency.WEEKLY:
-            raise InvalidBooking("Weekdays go with a weekly series.", field="weekdays")
+            raise InvalidBooking(
+                "Weekdays go with a weekly series.", field="weekdays", code="weekdays_weekly"
+            )
 
     def rule(self, first: datetime) -> str:
         """The RRULE value (without ``RRULE:``) for a series whose first slot starts at

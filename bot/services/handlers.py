@@ -177,7 +177,7 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise InvalidBooking(
-            f"{name!r} is not a time zone.", field="start", code="unknown_zone"
+            f"{name!r} is not a time zone.", field="start", code="unknown_zone", params={}
         ) from error
 
 
@@ -284,7 +284,9 @@ def _pending_occurrences(
     if not ctx.may_decide(by, uow.rooms.get(series.room_id)):
         raise NotAllowed(
             f"Only admins and the approvers of room {series.room_id} can approve or deny its "
-            "bookings."
+            "bookings.",
+            code="not_approver",
+            params={"room_id": series.room_id},
         )
     return [b for b in uow.series.occurrences(series_id) if b.status == BookingStatus.PENDING]
 

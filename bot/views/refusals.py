@@ -73,6 +73,21 @@ def _slack_ids_invalid(p: Mapping[str, Any]) -> str:
 
 
 TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "interval_invalid": lambda p: _("Repeat every 1 to 12 days or weeks."),
+    "repeat_end_missing": lambda p: _("Say until when the series repeats, or how many times."),
+    "count_invalid": lambda p: _("A series has 2 to {limit} occurrences.").format(limit=p["limit"]),
+    "weekdays_invalid": lambda p: _("Weekdays are Monday to Sunday."),
+    "weekdays_weekly": lambda p: _("Weekdays go with a weekly series."),
+    "single_occurrence": lambda p: _(
+        "This pattern gives a single date; book it without repeating."
+    ),
+    "series_beyond_horizon": lambda p: _(
+        "The last occurrence is more than {days} days ahead; end the series sooner."
+    ).format(days=p["days"]),
+    "unknown_series": lambda p: _("There is no series #{series_id}.").format(
+        series_id=p["series_id"]
+    ),
+    "unknown_zone": lambda p: _("That is not a time zone we know."),
     "room_id_invalid": lambda p: _("A room id is 1 to 32 characters without spaces, such as 102."),
     "room_name_invalid": lambda p: _("A room name is 1 to 80 characters."),
     "capacity_invalid": lambda p: _("Capacity is a whole number from 1 to 10000."),

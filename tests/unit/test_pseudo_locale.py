@@ -475,6 +475,15 @@ def _replies() -> Iterator[tuple[str, Render]]:
 #: A sample of every refusal the domain gives (tests/unit/test_refusals.py keeps it complete).
 REFUSALS: list[tuple[str, dict[str, object]]] = [
     ("room_id_invalid", {}),
+    ("interval_invalid", {}),
+    ("repeat_end_missing", {}),
+    ("count_invalid", {"limit": 52}),
+    ("weekdays_invalid", {}),
+    ("weekdays_weekly", {}),
+    ("single_occurrence", {}),
+    ("series_beyond_horizon", {"days": 90}),
+    ("unknown_series", {"series_id": 7}),
+    ("unknown_zone", {}),
     ("room_name_invalid", {}),
     ("capacity_invalid", {}),
     ("checkin_invalid", {"limit": 120}),
