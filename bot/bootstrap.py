@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from bot.adapters import orm
 from bot.adapters.db import make_engine, make_session_factory
 from bot.adapters.directory import Directory
+from bot.adapters.feeds import FeedStore
 from bot.adapters.groups import SlackGroups
 from bot.adapters.http import SlackEdge, WebApp, readiness
 from bot.adapters.replays import ReplayStore
@@ -240,6 +241,7 @@ def _runtime(
         is_admin=lambda user: user in settings.admin_user_ids,
         dead_count=store.dead_count,
         clock=clock,
+        feeds=bool(settings.public_base_url),
     )
     senders: dict[str, Sender] = {
         Channel.DM: DmSender(sending, sending_directory),
@@ -314,6 +316,7 @@ def _runtime(
                 queries=core.queries,
                 directory=directory,
                 clock=clock,
+                feeds=FeedStore(core.engine, clock),
             ),
         )
     return Runtime(
@@ -338,4 +341,5 @@ def build_web(runtime: Runtime, startup: StartupReport | None = None) -> WebApp:
 
     Replays are remembered in the database, so several web processes refuse them alike."""
     edge = SlackEdge(runtime.settings.slack_signing_secret or "", ReplayStore(runtime.engine))
-    return WebApp(runtime.app, readiness(runtime.engine, startup), edge)
+    feeds = FeedStore(runtime.engine)
+    return WebApp(runtime.app, readiness(runtime.engine, startup), edge, feeds)

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     enabled_locales: Annotated[tuple[str, ...], NoDecode] = ("en", "ko")
     approvals_locale: str | None = None
     port: int = Field(default=3000, ge=1, le=65535)
+    #: Where the HTTP server is reachable from outside (calendar feed links); unset: no feeds.
+    public_base_url: str | None = None
     run_scheduler: bool = True
     web_threads: int = Field(default=16, ge=1, le=256)
     log_level: str = "INFO"

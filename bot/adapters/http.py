@@ -23,6 +23,7 @@ from waitress.server import create_server
 
 from bot.adapters import migrate
 from bot.adapters.db import database_problem
+from bot.adapters.feeds import FeedStore, http_date, token_of
 from bot.adapters.selfcheck import StartupReport
 from bot.adapters.signing import is_signed
 
@@ -155,12 +156,16 @@ def readiness(engine: Engine, startup: StartupReport | None = None) -> Readiness
 
 
 class WebApp:
-    """WSGI: ``POST /slack/events`` to Bolt, ``GET /healthz`` and ``GET /readyz``."""
+    """WSGI: ``POST /slack/events`` to Bolt, ``GET /healthz``, ``GET /readyz`` and the calendar
+    feeds ``GET /calendar/<token>.ics``."""
 
-    def __init__(self, bolt: App, ready: Readiness, edge: SlackEdge) -> None:
+    def __init__(
+        self, bolt: App, ready: Readiness, edge: SlackEdge, feeds: FeedStore | None = None
+    ) -> None:
         self.slack = SlackRequestHandler(bolt, path=SLACK_PATH)
         self.ready = ready
         self.edge = edge
+        self.feeds = feeds
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -179,6 +184,8 @@ class WebApp:
             admitted = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
             result: Iterable[bytes] = self.slack(admitted, start_response)
             return result
+        if path.startswith(CALENDAR_PREFIX) and self.feeds is not None:
+            return self._calendar(environ, path, method, start_response)
         if path == "/healthz":
             return _reply(start_response, 200, {"status": "ok"})
         if path == "/readyz":
@@ -186,6 +193,42 @@ class WebApp:
             return _reply(start_response, 200 if ok else 503, body)
         return _reply(start_response, 404, {"error": "not found"})
 
+    def _calendar(
+        self, environ: dict[str, Any], path: str, method: str, start_response: StartResponse
+    ) -> list[bytes]:
+        """A public GET, authorised by the secret in its path alone; any bad path is a 404."""
+        if method not in ("GET", "HEAD"):
+            return _reply(start_response, 405, {"error": "use GET"})
+        token = token_of(path)
+        assert self.feeds is not None
+        feed = (
+            self.feeds.feed(
+                token,
+                environ.get("HTTP_IF_NONE_MATCH", ""),
+                environ.get("HTTP_IF_MODIFIED_SINCE", ""),
+            )
+            if token
+            else None
+        )
+        if feed is None:
+            return _reply(start_response, 404, {"error": "not found"})
+        headers = [
+            ("ETag", feed.etag),
+            ("Last-Modified", http_date(feed.last_modified)),
+            ("Cache-Control", "private, max-age=300"),
+        ]
+        if not feed.body:
+            start_response("304 Not Modified", headers)
+            return []
+        headers += [
+            ("Content-Type", "text/calendar; charset=utf-8"),
+            ("Content-Length", str(len(feed.body))),
+        ]
+        start_response("200 OK", headers)
+        return [] if method == "HEAD" else [feed.body]
+
+
+CALENDAR_PREFIX = "/calendar/"
 
 _REASONS = {
     200: "OK",

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.adapters.feeds import USER_SCOPE, room_scope
 from bot.domain import commands as c
 from bot.domain.errors import BookingError
 from bot.domain.model import BookingStatus
@@ -26,7 +27,7 @@ from bot.views import ids, refusals, texts
 from bot.views.booking_modal import booking_modal
 from bot.views.home import MAX_PAGES, pages_of
 from bot.views.lists import LIST_LIMIT, after, cancelled, my_bookings, waitlist_request
-from bot.views.modals import deny_modal, room_modal
+from bot.views.modals import deny_modal, feed_link_modal, room_modal
 
 
 def _booking_id(body: dict[str, Any]) -> int | None:
@@ -320,7 +321,36 @@ def room_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -
     client.views_open(trigger_id=body["trigger_id"], view=room_modal(room))
 
 
+def feed_link(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """A new calendar feed link (the previous one stops working), shown once in a modal."""
+    ack()
+    deps = deps_of(context)
+    base = deps.settings.public_base_url
+    if deps.feeds is None or not base:
+        tell(client, body, texts.feeds_off())
+        return
+    user = body["user"]["id"]
+    action = body["actions"][0]
+    room_name = None
+    scope = USER_SCOPE
+    if action["action_id"] == ids.FEED_ROOM_LINK:
+        if not deps.is_admin(user):
+            tell(client, body, texts.not_admin_rooms())
+            return
+        room_id = str((action.get("selected_option") or {}).get("value") or "")
+        room = next((r for r in deps.queries.rooms() if r.id == room_id), None)
+        if room is None:
+            tell(client, body, texts.no_room_any_more(room_id))
+            return
+        scope, room_name = room_scope(room.id), room.name
+    token = deps.feeds.issue(user if scope == USER_SCOPE else "admin", scope)
+    url = f"{base.rstrip('/')}/calendar/{token}.ics"
+    client.views_open(trigger_id=body["trigger_id"], view=feed_link_modal(url, room_name))
+
+
 def register(app: App) -> None:
+    app.action(ids.FEED_LINK)(in_users_language(feed_link))
+    app.action(ids.FEED_ROOM_LINK)(in_users_language(feed_link))
     app.action(ids.APPROVE)(in_users_language(approve))
     app.action(ids.DENY)(in_users_language(deny))
     app.action(ids.CANCEL)(in_users_language(cancel))

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.adapters.directory import Directory
+from bot.adapters.feeds import FeedStore
 from bot.config import Settings
 from bot.domain.rules import is_id
 from bot.services.messagebus import MessageBus
@@ -29,6 +30,8 @@ class Deps:
     queries: Queries
     directory: Directory
     clock: Callable[[], datetime]
+    #: Calendar feed links (None: the app hands out none).
+    feeds: FeedStore | None = None
     #: Runs a click's transaction so the listener can wait for it only as long as the ack allows.
     decisions: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="decisions")

@@ -191,6 +191,7 @@ def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: A
         "auto_approve": _checked(values, ids.ROOM_POLICY_BLOCK, ids.ROOM_POLICY_ACTION),
         "auto_approve_groups": _words(values, ids.ROOM_GROUPS_BLOCK, ids.ROOM_GROUPS_ACTION),
         "approvers": _words(values, ids.ROOM_APPROVERS_BLOCK, ids.ROOM_APPROVERS_ACTION),
+        "feed_details": _checked(values, ids.ROOM_FEED_BLOCK, ids.ROOM_FEED_ACTION),
     }
     try:
         if meta.get("room_id"):

@@ -257,7 +257,9 @@ class HomePublisher:
         is_admin: Callable[[str], bool],
         dead_count: Callable[[], int],
         clock: Callable[[], datetime],
+        feeds: bool = False,
     ) -> None:
+        self.feeds = feeds
         self.client = client
         self.queries = queries
         self.directory = directory
@@ -297,6 +299,8 @@ class HomePublisher:
             pending_total=pending.total if pending else 0,
             dead_notifications=self.dead_count() if admin else 0,
             pages=pages,
+            feeds=self.feeds,
+            rooms=[(r.id, r.name) for r in self.queries.rooms()] if admin and self.feeds else [],
         )
 
     def publish(self, user: str, pages: dict[str, int] | None = None) -> None:

@@ -24,6 +24,7 @@ from bot.views.blocks import (
     context,
     divider,
     header,
+    plain,
     section,
 )
 from bot.views.cards import status_word
@@ -68,6 +69,10 @@ class HomeData:
     pending_total: int = 0
     dead_notifications: int = 0
     pages: dict[str, int] = field(default_factory=dict)
+    #: Calendar feed links can be handed out (the HTTP server has a public URL).
+    feeds: bool = False
+    #: (id, name) of the rooms whose feed links an admin may hand out.
+    rooms: list[tuple[str, str]] = field(default_factory=list)
 
 
 def status_text(row: BookingRow, reason_max: int | None = None) -> str:
@@ -209,6 +214,8 @@ def home_view(data: HomeData) -> dict[str, Any]:
                 )
             )
 
+    blocks += [divider(), *feed_blocks(data)]
+
     if data.history:
         blocks += [divider(), header(_("Recent history"))]
         lines = [
@@ -223,6 +230,44 @@ def home_view(data: HomeData) -> dict[str, Any]:
         "private_metadata": json.dumps({"pages": data.pages}),
         "blocks": blocks,
     }
+
+
+def feed_blocks(data: HomeData) -> list[Block]:
+    """Calendar feeds: a new link to one's own bookings, and (admins) to a room's."""
+    if not data.feeds:
+        return [
+            context(
+                _(
+                    "Calendar feeds need the app's HTTP server reachable from your calendar "
+                    "app: an admin sets `PUBLIC_BASE_URL` to turn them on."
+                )
+            )
+        ]
+    blocks = [
+        section(
+            _(
+                "Calendar feed: subscribe to your bookings in your calendar app. "
+                "A new link makes the previous one stop working."
+            ),
+            accessory=button(_("New feed link"), ids.FEED_LINK, "user"),
+        )
+    ]
+    if data.is_admin and data.rooms:
+        options = [
+            {"text": plain(name, 75), "value": room_id} for room_id, name in data.rooms[:100]
+        ]
+        blocks.append(
+            section(
+                _("Room calendar feeds: a new link for a room (its previous one stops working)."),
+                accessory={
+                    "type": "static_select",
+                    "action_id": ids.FEED_ROOM_LINK,
+                    "placeholder": plain(_("Pick a room"), 150),
+                    "options": options,
+                },
+            )
+        )
+    return blocks
 
 
 def pages_of(view: dict[str, Any] | None) -> dict[str, int]:

@@ -38,6 +38,11 @@ ROOM_TAGS_BLOCK, ROOM_TAGS_ACTION = "room_tags", "room_tags_input"
 ROOM_POLICY_BLOCK, ROOM_POLICY_ACTION = "room_policy", "room_policy_input"
 ROOM_GROUPS_BLOCK, ROOM_GROUPS_ACTION = "room_groups", "room_groups_input"
 ROOM_APPROVERS_BLOCK, ROOM_APPROVERS_ACTION = "room_approvers", "room_approvers_input"
+ROOM_FEED_BLOCK, ROOM_FEED_ACTION = "room_feed", "room_feed_input"
+
+# calendar feeds (App Home)
+FEED_LINK = "feed_link"  # a new link to the clicker's own bookings
+FEED_ROOM_LINK = "feed_room_link"  # an admin picks a room: a new link to its feed
 
 # find a room
 FIND = "find_room"  # App Home button: open the search form

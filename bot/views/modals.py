@@ -110,6 +110,16 @@ def room_modal(room: RoomRow | None = None) -> dict[str, Any]:
         )
     )
     blocks.append(
+        _checkbox(
+            ids.ROOM_FEED_BLOCK,
+            ids.ROOM_FEED_ACTION,
+            _("Calendar feed"),
+            _("Show titles and bookers in its feed"),
+            "details",
+            checked=bool(room and room.feed_details),
+        )
+    )
+    blocks.append(
         _text_input(
             ids.ROOM_GROUPS_BLOCK,
             ids.ROOM_GROUPS_ACTION,
@@ -199,4 +209,34 @@ def _checkbox(
         "optional": True,
         "label": plain(label),
         "element": element,
+    }
+
+
+def feed_link_modal(url: str, room_name: str | None = None) -> dict[str, Any]:
+    """A new calendar feed link, shown once (only its hash is stored)."""
+    https = f"<{url}>"
+    webcal = "<webcal://" + url.split("://", 1)[-1] + ">"
+    what = (
+        _("The calendar feed of *{room}*.").format(room=escape(room_name))
+        if room_name
+        else _("The calendar feed of your bookings.")
+    )
+    return {
+        "type": "modal",
+        "title": plain(_("Calendar feed"), 24),
+        "close": plain(_("Close"), 24),
+        "blocks": [
+            section(what),
+            section(
+                _("Subscribe in your calendar app: {webcal}\nor add by URL: {https}").format(
+                    webcal=webcal, https=https
+                )
+            ),
+            context(
+                _(
+                    "Keep this link to yourself: anyone with it can read the feed. "
+                    "It is shown only now; a new link makes this one stop working."
+                )
+            ),
+        ],
     }

@@ -116,6 +116,12 @@ def not_admin_rooms() -> str:
     return _("Only admins can add or edit rooms.")
 
 
+def feeds_off() -> str:
+    return _(
+        "Calendar feeds are off: the app's HTTP server needs a public URL (`PUBLIC_BASE_URL`)."
+    )
+
+
 def no_rooms() -> str:
     return _("There are no rooms to book yet. An admin can add one with `/book rooms`.")
 

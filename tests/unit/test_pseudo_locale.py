@@ -248,6 +248,11 @@ def renders() -> Iterator[tuple[str, Render]]:
         ),
     )
     yield "home, many dead", (lambda: _home(dead_notifications=3), home_tab)
+    rooms = [(r.id, r.name) for r in ROOMS]
+    yield "home, feeds", (lambda: _home(feeds=True, rooms=rooms), home_tab)
+    link = "https://rooms.example.com/calendar/abc.ics"
+    yield "feed link", (lambda: modals.feed_link_modal(link), modal)
+    yield "room feed link", (lambda: modals.feed_link_modal(link, ROOMS[0].name), modal)
     under_way = START + timedelta(minutes=10)
     yield "home, under way", (lambda: _home(now=under_way), home_tab)
     yield (
@@ -413,6 +418,7 @@ def _replies() -> Iterator[tuple[str, Render]]:
     yield "not admin: decide", reply(texts.not_admin_decide)
     yield "not admin: rooms", reply(texts.not_admin_rooms)
     yield "no rooms to book", reply(texts.no_rooms)
+    yield "feeds off", reply(texts.feeds_off)
     yield "oops", reply(lambda: texts.oops("0123"))
     yield "unknown subcommand", reply(lambda: texts.unknown_subcommand("Σ"))
     yield "unreadable booking", reply(texts.unreadable_booking)

@@ -968,6 +968,7 @@ def test_room_modal_to_add_a_room() -> None:
         ids.ROOM_LOCATION_BLOCK,
         ids.ROOM_TAGS_BLOCK,
         ids.ROOM_POLICY_BLOCK,
+        ids.ROOM_FEED_BLOCK,
         ids.ROOM_GROUPS_BLOCK,
         ids.ROOM_APPROVERS_BLOCK,
     ]

@@ -1,0 +1,185 @@
+"""Calendar feeds: ``GET /calendar/<token>.ics`` for a room's or a person's bookings.
+
+A feed link carries a random secret; the database keeps only its SHA-256, so the secret is looked
+up by its hash (an index lookup, not a string comparison that could leak timing). Issuing a link
+for an owner and scope replaces the previous one, which then answers 404. Calendar apps poll:
+the ETag and Last-Modified come from one aggregate over the feed's bookings and their events, so
+an unchanged feed answers 304 without reading the bookings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from icalendar import Calendar, Event
+from sqlalchemy import Engine, and_, delete, func, insert, select
+
+from bot.adapters import orm
+from bot.domain.model import BookingStatus
+from bot.notifications.ics import PRODID
+
+USER_SCOPE = "user"
+ROOM_PREFIX = "room:"
+#: Bookings that ended longer ago than this are left out of a feed.
+PAST = timedelta(days=30)
+_PATH = re.compile(r"^/calendar/([A-Za-z0-9_-]{20,100})\.ics$")
+_BUSY = (BookingStatus.PENDING, BookingStatus.APPROVED)
+_STATUS = {
+    BookingStatus.PENDING: "TENTATIVE",
+    BookingStatus.APPROVED: "CONFIRMED",
+}
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def room_scope(room_id: str) -> str:
+    return ROOM_PREFIX + room_id
+
+
+@dataclass(frozen=True)
+class Feed:
+    body: bytes
+    etag: str
+    last_modified: datetime
+
+
+class FeedStore:
+    """Feed links and the feeds they serve."""
+
+    def __init__(self, engine: Engine, clock: Any = None) -> None:
+        self.engine = engine
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def issue(self, owner: str, scope: str) -> str:
+        """A new secret for ``owner``'s feed of ``scope``; the previous one stops working."""
+        token = secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(orm.feed_tokens).where(
+                    orm.feed_tokens.c.owner == owner, orm.feed_tokens.c.scope == scope
+                )
+            )
+            conn.execute(
+                insert(orm.feed_tokens).values(
+                    token_hash=_hash(token), owner=owner, scope=scope, created_at=self.clock()
+                )
+            )
+        return token
+
+    def _lookup(self, conn: Any, token: str) -> tuple[str, str] | None:
+        row = conn.execute(
+            select(orm.feed_tokens.c.owner, orm.feed_tokens.c.scope).where(
+                orm.feed_tokens.c.token_hash == _hash(token)
+            )
+        ).first()
+        return (row.owner, row.scope) if row else None
+
+    def _where(self, scope: str, owner: str) -> Any:
+        since = self.clock() - PAST
+        bl = orm.booking_list.c
+        if scope == USER_SCOPE:
+            return and_(bl.booker == owner, bl.ends_at >= since)
+        return and_(
+            bl.room_id == scope.removeprefix(ROOM_PREFIX),
+            bl.ends_at >= since,
+            bl.status.in_(_BUSY),
+        )
+
+    def feed(self, token: str, if_none_match: str = "", if_modified_since: str = "") -> Feed | None:
+        """The feed a token opens (``body`` empty when the client's copy is current), or None."""
+        with self.engine.connect() as conn:
+            found = self._lookup(conn, token)
+            if found is None:
+                return None
+            owner, scope = found
+            details = True
+            room_name = ""
+            if scope != USER_SCOPE:
+                room = conn.execute(
+                    select(orm.rooms.c.name, orm.rooms.c.feed_details).where(
+                        orm.rooms.c.id == scope.removeprefix(ROOM_PREFIX)
+                    )
+                ).first()
+                if room is None:
+                    return None
+                details, room_name = bool(room.feed_details), room.name
+            where = self._where(scope, owner)
+            bl, ev = orm.booking_list.c, orm.event_log.c
+            count, latest = conn.execute(
+                select(func.count(ev.event_id), func.max(ev.at))
+                .select_from(orm.booking_list.join(orm.event_log, ev.booking_id == bl.booking_id))
+                .where(where)
+            ).one()
+            # Seconds: Last-Modified has no finer resolution.
+            modified = (latest or datetime(2000, 1, 1, tzinfo=UTC)).replace(microsecond=0)
+            if modified.tzinfo is None:
+                modified = modified.replace(tzinfo=UTC)
+            tag = _hash(f"{scope}|{owner}|{details}|{room_name}|{count}|{latest}")[:32]
+            etag = f'"{tag}"'
+            if _current(etag, modified, if_none_match, if_modified_since):
+                return Feed(b"", etag, modified)
+            rows = conn.execute(select(orm.booking_list).where(where).order_by(bl.starts_at)).all()
+        body = _calendar(rows, scope, details, room_name)
+        return Feed(body, etag, modified)
+
+
+def _current(etag: str, modified: datetime, if_none_match: str, if_modified_since: str) -> bool:
+    if if_none_match:
+        return etag in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    if if_modified_since:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return modified <= since
+    return False
+
+
+def _calendar(rows: Sequence[Any], scope: str, details: bool, room_name: str) -> bytes:
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", room_name or "roombot")
+    for row in rows:
+        event = Event()
+        event.add("uid", f"booking-{row.booking_id}@roombot")
+        event.add("dtstamp", row.decided_at or row.requested_at)
+        event.add("dtstart", row.starts_at)
+        event.add("dtend", row.ends_at)
+        event.add("sequence", row.sequence)
+        if scope == USER_SCOPE:
+            event.add("summary", row.title or row.room_name)
+            event.add("location", row.room_name)
+            event.add("status", _STATUS.get(row.status, "CANCELLED"))
+            event.add("description", str(row.status.value))
+        else:
+            event.add("status", _STATUS[row.status])
+            event.add("transp", "OPAQUE")
+            if details:
+                event.add("summary", row.title or room_name)
+                event.add("description", row.booker)
+            else:
+                event.add("summary", "Busy")
+        cal.add_component(event)
+    data: bytes = cal.to_ical()
+    return data
+
+
+def http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def token_of(path: str) -> str | None:
+    match = _PATH.match(path)
+    return match.group(1) if match else None

@@ -1,0 +1,116 @@
+"""Calendar feeds on SQLite and PostgreSQL, through the WSGI app: contents, ETag and
+Last-Modified with 304s, HEAD, a change at once, rotation and bad paths answered 404."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+from icalendar import Calendar
+
+from bot.adapters.feeds import USER_SCOPE, FeedStore, room_scope
+from bot.adapters.http import SlackEdge, WebApp
+from bot.bootstrap import Container
+from bot.domain import commands as c
+from tests.conftest import ADMIN, FixedClock
+
+
+class _NoReplays:
+    def first_time(self, signature: str) -> bool:
+        return True
+
+
+def _web(container: Container, clock: FixedClock) -> tuple[WebApp, FeedStore]:
+    feeds = FeedStore(container.engine, clock)
+    edge = SlackEdge("secret", _NoReplays())
+    return WebApp(None, lambda: (True, {}), edge, feeds), feeds  # type: ignore[arg-type]
+
+
+def _get(
+    app: WebApp, path: str, method: str = "GET", **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, header_list: list[tuple[str, str]]) -> None:
+        seen["status"] = int(status.split()[0])
+        seen["headers"] = dict(header_list)
+
+    environ = {"PATH_INFO": path, "REQUEST_METHOD": method, "wsgi.input": io.BytesIO(b"")}
+    environ.update({f"HTTP_{k.upper()}": v for k, v in headers.items()})
+    body = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], body
+
+
+def _events(body: bytes) -> list[Any]:
+    return list(Calendar.from_ical(body).walk("VEVENT"))
+
+
+def test_feeds_serve_bookings_and_answer_polls_cheaply(
+    container: Container, clock: FixedClock
+) -> None:
+    bus, now = container.bus, clock.now
+    bus.handle(c.AddRoom("R1", "Fjord", 6, by="cli"))
+    bus.handle(c.AddRoom("R2", "Delta", 4, by="cli", feed_details=True))
+    first = bus.handle(
+        c.RequestBooking(
+            "R1", now + timedelta(hours=1), now + timedelta(hours=2), by="U1", title="Plan"
+        )
+    )
+    bus.handle(c.ApproveBooking(first, by=ADMIN))
+    bus.handle(
+        c.RequestBooking(
+            "R2", now + timedelta(hours=3), now + timedelta(hours=4), by="U1", title="Sync"
+        )
+    )
+    app, feeds = _web(container, clock)
+
+    user = feeds.issue("U1", USER_SCOPE)
+    status, headers, body = _get(app, f"/calendar/{user}.ics")
+    assert status == 200 and headers["Content-Type"].startswith("text/calendar")
+    found = {str(e["summary"]): str(e["status"]) for e in _events(body)}
+    assert found == {"Plan": "CONFIRMED", "Sync": "TENTATIVE"}
+
+    # the room without details shows busy slots only; the other shows title and booker
+    busy = feeds.issue("admin", room_scope("R1"))
+    [slot] = _events(_get(app, f"/calendar/{busy}.ics")[2])
+    assert str(slot["summary"]) == "Busy" and "description" not in slot
+    assert slot.decoded("dtstart") == now + timedelta(hours=1)
+    detailed = feeds.issue("admin", room_scope("R2"))
+    [shown] = _events(_get(app, f"/calendar/{detailed}.ics")[2])
+    assert (str(shown["summary"]), str(shown["description"])) == ("Sync", "U1")
+
+    # an unchanged feed answers 304 to either validator; HEAD has the headers and no body
+    etag, modified = headers["ETag"], headers["Last-Modified"]
+    assert _get(app, f"/calendar/{user}.ics", if_none_match=etag)[0] == 304
+    assert _get(app, f"/calendar/{user}.ics", if_modified_since=modified)[0] == 304
+    head = _get(app, f"/calendar/{user}.ics", "HEAD")
+    assert head[0] == 200 and head[2] == b"" and head[1]["ETag"] == etag
+
+    # a change shows at once: the old ETag no longer matches
+    bus.handle(c.CancelBooking(first, by="U1"))
+    status, changed, body = _get(app, f"/calendar/{user}.ics", if_none_match=etag)
+    assert status == 200 and changed["ETag"] != etag
+    assert {str(e["summary"]): str(e["status"]) for e in _events(body)}["Plan"] == "CANCELLED"
+    assert _get(app, f"/calendar/{busy}.ics")[2].count(b"BEGIN:VEVENT") == 0
+
+    # rotating: the old link is gone, the new one works
+    rotated = feeds.issue("U1", USER_SCOPE)
+    assert _get(app, f"/calendar/{user}.ics")[0] == 404
+    assert _get(app, f"/calendar/{rotated}.ics")[0] == 200
+
+
+def test_bad_feed_paths_are_404(container: Container, clock: FixedClock) -> None:
+    app, feeds = _web(container, clock)
+    token = feeds.issue("U1", USER_SCOPE)
+    for path in (
+        "/calendar/",
+        "/calendar/x.ics",
+        f"/calendar/{token[:-1]}A.ics" if token[-1] != "A" else f"/calendar/{token[:-1]}B.ics",
+        f"/calendar/{token}",
+        f"/calendar/{token}.ics/..",
+        "/calendar/%00%ff.ics",
+        "/calendar/" + "a" * 5000 + ".ics",
+    ):
+        assert _get(app, path)[0] == 404, path
+    assert _get(app, f"/calendar/{token}.ics", "POST")[0] == 405
