@@ -59,7 +59,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 def in_users_language(listener: F) -> F:
     """Run a listener with the acting user's language active, so every view it renders and
     every reply it sends speaks it. The user's Slack locale is read (from the directory cache)
-    only when a text is actually rendered."""
+    only when a text is actually rendered, and waited for no longer than the ack budget: a text
+    rendered for the ack must not miss Slack's 3 seconds because users.info is slow or its
+    client is retrying an unreachable Slack. Past the budget the default language speaks, as it
+    does when users.info fails, and the lookup goes on to fill the cache."""
 
     @functools.wraps(listener)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -67,7 +70,12 @@ def in_users_language(listener: F) -> F:
         user = acting_user(kwargs.get("body") or kwargs.get("command"))
         if user is None:
             return listener(*args, **kwargs)
-        with use_locale(lambda: deps.directory.locale(user)):
+
+        def locale() -> str:
+            profile = deps.directory.profile_within(user, ACK_BUDGET_SECONDS)
+            return profile.locale if profile is not None else deps.directory.default_locale
+
+        with use_locale(locale):
             return listener(*args, **kwargs)
 
     return run  # type: ignore[return-value]
