@@ -26,11 +26,13 @@ log = logging.getLogger(__name__)
 CHANNEL = OUTBOX_WAKEUP
 
 
-class PostgresWakeup:
-    """Listens on :data:`CHANNEL` in a thread of its own and calls ``on_notify`` for each signal."""
+class _Watcher:
+    """A daemon thread that calls ``on_notify`` when other processes commit outbox rows;
+    ``listening`` is set while it is connected and watching."""
 
-    def __init__(self, engine: Engine, on_notify: Callable[[], None]) -> None:
-        self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    thread_name = "outbox-watch"
+
+    def __init__(self, on_notify: Callable[[], None]) -> None:
         self.on_notify = on_notify
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -38,7 +40,7 @@ class PostgresWakeup:
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="outbox-listen", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -46,6 +48,19 @@ class PostgresWakeup:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class PostgresWakeup(_Watcher):
+    """Listens on :data:`CHANNEL` in a thread of its own and calls ``on_notify`` for each signal."""
+
+    thread_name = "outbox-listen"
+
+    def __init__(self, engine: Engine, on_notify: Callable[[], None]) -> None:
+        super().__init__(on_notify)
+        self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     def _run(self) -> None:
         delay = 1.0
@@ -67,30 +82,16 @@ class PostgresWakeup:
                 delay = min(delay * 2, 30.0)
 
 
-class SqliteWakeup:
+class SqliteWakeup(_Watcher):
     """Watches the SQLite file for outbox rows other processes commit; calls ``on_notify`` for
     each look that finds new ones. Same interface as :class:`PostgresWakeup`."""
 
     def __init__(
         self, engine: Engine, on_notify: Callable[[], None], interval: float = 0.05
     ) -> None:
+        super().__init__(on_notify)
         self.engine = engine
-        self.on_notify = on_notify
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.listening = threading.Event()
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="outbox-watch", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def _run(self) -> None:
         # The driver's own connection, in autocommit: each look is a statement of its own, so
