@@ -281,13 +281,7 @@ def _pending_occurrences(
     uow: AbstractUnitOfWork, ctx: Context, series_id: int, by: str
 ) -> list[Booking]:
     series = _series(uow, series_id)
-    if not ctx.may_decide(by, uow.rooms.get(series.room_id)):
-        raise NotAllowed(
-            f"Only admins and the approvers of room {series.room_id} can approve or deny its "
-            "bookings.",
-            code="not_approver",
-            params={"room_id": series.room_id},
-        )
+    _check_may_decide(uow, ctx, series.room_id, by)
     return [b for b in uow.series.occurrences(series_id) if b.status == BookingStatus.PENDING]
 
 
@@ -369,14 +363,18 @@ def _booking(uow: AbstractUnitOfWork, booking_id: int) -> Booking:
 def _decidable(uow: AbstractUnitOfWork, ctx: Context, booking_id: int, by: str) -> Booking:
     """The booking, if ``by`` may decide it: an admin, or one of its room's approvers."""
     booking = _booking(uow, booking_id)
-    if not ctx.may_decide(by, uow.rooms.get(booking.room_id)):
-        raise NotAllowed(
-            f"Only admins and the approvers of room {booking.room_id} can approve or deny its "
-            "bookings.",
-            code="not_approver",
-            params={"room_id": booking.room_id},
-        )
+    _check_may_decide(uow, ctx, booking.room_id, by)
     return booking
+
+
+def _check_may_decide(uow: AbstractUnitOfWork, ctx: Context, room_id: str, by: str) -> None:
+    """Refuse unless ``by`` may decide requests for the room: an admin or one of its approvers."""
+    if not ctx.may_decide(by, uow.rooms.get(room_id)):
+        raise NotAllowed(
+            f"Only admins and the approvers of room {room_id} can approve or deny its bookings.",
+            code="not_approver",
+            params={"room_id": room_id},
+        )
 
 
 def approve_booking(cmd: commands.ApproveBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
