@@ -23,7 +23,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, select
 
 from bot.adapters import orm
 from bot.domain.model import BookingStatus
-from bot.notifications.ics import PRODID
+from bot.notifications.ics import PRODID, uid
 
 USER_SCOPE = "user"
 ROOM_PREFIX = "room:"
@@ -153,7 +153,7 @@ def _calendar(rows: Sequence[Any], scope: str, details: bool, room_name: str) ->
     cal.add("x-wr-calname", room_name or "roombot")
     for row in rows:
         event = Event()
-        event.add("uid", f"booking-{row.booking_id}@roombot")
+        event.add("uid", uid(row.booking_id))
         event.add("dtstamp", row.decided_at or row.requested_at)
         event.add("dtstart", row.starts_at)
         event.add("dtend", row.ends_at)
