@@ -3,6 +3,9 @@ running the previous release must stay in the load balancer (migrations are expa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from sqlalchemy import Engine, text
 
 from bot.adapters import migrate
@@ -12,6 +15,13 @@ from bot.adapters.http import readiness
 def _set_revision(engine: Engine, revision: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+
+
+@pytest.fixture(autouse=True)
+def _back_to_head(engine: Engine) -> Iterator[None]:
+    """The PostgreSQL database is shared by the session: leave it at the head for later tests."""
+    yield
+    _set_revision(engine, migrate.head_revision())
 
 
 def test_ready_at_the_newest_revision(engine: Engine) -> None:
