@@ -204,7 +204,8 @@ def preview_series(
     found: list[Occurrence] = []
     for starts_at, ends_at in slots:
         taken = uow.bookings.conflicts(room.id, starts_at, ends_at)
-        found.append(Occurrence(starts_at, ends_at, conflict_of(taken[0]) if taken else None))
+        conflict = conflict_of(_theirs_first(taken, cmd.by)) if taken else None
+        found.append(Occurrence(starts_at, ends_at, conflict))
     return found
 
 
@@ -236,12 +237,12 @@ def request_series(cmd: commands.RequestSeries, uow: AbstractUnitOfWork, ctx: Co
     uow.series.add(series)
     assert series.id is not None
     policy = ctx.auto_approval(room, cmd.by)
-    first_conflict: Conflict | None = None
+    in_the_way: list[Booking] = []
     held = 0
     for starts_at, ends_at in slots:
         taken = uow.bookings.conflicts(room.id, starts_at, ends_at)
         if taken:
-            first_conflict = first_conflict or conflict_of(taken[0])
+            in_the_way.extend(taken)
             continue
         booking = Booking.request(
             room=room,
@@ -261,8 +262,8 @@ def request_series(cmd: commands.RequestSeries, uow: AbstractUnitOfWork, ctx: Co
         uow.bookings.add(booking)
         held += 1
     if held == 0:
-        assert first_conflict is not None
-        raise RoomUnavailable(room.id, first_conflict)
+        assert in_the_way
+        raise RoomUnavailable(room.id, conflict_of(_theirs_first(in_the_way, cmd.by)), by=cmd.by)
     return series.id
 
 

@@ -196,3 +196,21 @@ def test_a_series_racing_a_single_request_wins_each_slot_once(
     starts = [b["starts_at"] for b in held]
     assert len(starts) == len(set(starts)) == 4  # every week held once, by one of them
     assert sum(1 for b in held if b["booker"] == "UCAROL") <= 1
+
+
+def test_dates_the_asker_holds_are_theirs_in_the_preview_and_the_refusal(
+    container: Container, clock: FixedClock
+) -> None:
+    add_rooms(container.bus, "102")
+    mine = [_taken_in_week(container, clock, week, "UBOB") for week in range(2)]
+    request = _weekly(clock, 2)
+    preview = container.bus.handle(c.PreviewSeries(request))
+    assert [o.conflict.booking_id for o in preview if o.conflict] == mine
+    with pytest.raises(RoomUnavailable) as refused:
+        container.bus.handle(request)
+    assert refused.value.yours and refused.value.code == "room_yours"
+    # someone else's booking on a later date is what they are told about, not their own
+    carol = _taken_in_week(container, clock, 2, "UCAROL")
+    with pytest.raises(RoomUnavailable) as refused:
+        container.bus.handle(_weekly(clock, 3))
+    assert not refused.value.yours and refused.value.conflict.booking_id == carol
