@@ -251,10 +251,11 @@ def book_offer(
         _stale_click(ack, client, body)
         return
     command = c.ClaimOffer(offer, by=body["user"]["id"])
-    booking_id = _decide(ack, deps_of(context), client, body, command)
+    deps = deps_of(context)
+    booking_id = _decide(ack, deps, client, body, command)
     if booking_id is REFUSED:
         return
-    done = texts.claimed(booking_id)
+    done = texts.claimed(booking_id, email=deps.settings.email_enabled)
     if body.get("response_url"):
         respond(replace_original=True, text=done)
     else:

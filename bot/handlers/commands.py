@@ -94,7 +94,7 @@ def book(
             respond(text=texts.no_rooms())
         return
     if word == "help":
-        ack(text=texts.help_text())
+        ack(text=texts.help_text(email=deps.settings.email_enabled))
     elif word == "list":
 
         def bookings_list(profile: UserProfile) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def book(
     elif re.match(r"^\S+\s+\d{4}-", text):
         ack(text=texts.unreadable_booking())
     else:
-        ack(text=texts.unknown_subcommand(word))
+        ack(text=texts.unknown_subcommand(word, email=deps.settings.email_enabled))
 
 
 def cancel_from_text(deps: Deps, profile: UserProfile, rest: str) -> str:
@@ -194,7 +194,7 @@ def book_one_line(deps: Deps, profile: UserProfile, match: re.Match[str]) -> str
         return refusals.reply(error)
     row = deps.queries.booking(booking_id)
     assert row is not None
-    return requested_text(row, tz)
+    return requested_text(row, tz, email=deps.settings.email_enabled)
 
 
 def register(app: App) -> None:

@@ -89,7 +89,13 @@ def book_found(
         return
     row = deps.queries.booking(booking_id)
     assert row is not None
-    _answer(client, body, respond, requested_text(row, tz), replace=True)
+    _answer(
+        client,
+        body,
+        respond,
+        requested_text(row, tz, email=deps.settings.email_enabled),
+        replace=True,
+    )
 
 
 def _answer(

@@ -108,11 +108,14 @@ def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
     if form.booking_id is not None:
         changed = deps.queries.booking(form.booking_id)
         assert changed is not None
-        ack(response_action="update", view=change_saved(changed, bool(result), tz))
+        ack(
+            response_action="update",
+            view=change_saved(changed, bool(result), tz, email=deps.settings.email_enabled),
+        )
         return
     row = deps.queries.booking(result)
     assert row is not None
-    ack(response_action="update", view=request_sent(row, tz))
+    ack(response_action="update", view=request_sent(row, tz, email=deps.settings.email_enabled))
 
 
 def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:

@@ -155,19 +155,26 @@ def booking_modal(
     }
 
 
-def request_sent(row: BookingRow, tz: ZoneInfo) -> dict[str, Any]:
-    """What the booking modal turns into once the request is in (or approved by policy)."""
+def request_sent(row: BookingRow, tz: ZoneInfo, *, email: bool) -> dict[str, Any]:
+    """What the booking modal turns into once the request is in (or approved by policy).
+
+    ``email``: the app sends email, so the booker is told one comes."""
     title = f" · {escape(row.title)}" if row.title else ""
     heading = _("Booking #{booking_id}").format(booking_id=row.booking_id)
     approved = row.status == BookingStatus.APPROVED
-    follow = (
-        _("Approved by policy: no admin decision was needed. You'll get a DM and an email.")
-        if approved
-        else _(
+    if approved and email:
+        follow = _(
+            "Approved by policy: no admin decision was needed. You'll get a DM and an email."
+        )
+    elif approved:
+        follow = _("Approved by policy: no admin decision was needed. You'll get a DM.")
+    elif email:
+        follow = _(
             "The slot is held for you. An admin will approve or deny it; "
             "you'll get a DM and an email."
         )
-    )
+    else:
+        follow = _("The slot is held for you. An admin will approve or deny it; you'll get a DM.")
     icon = ":white_check_mark:" if approved else ":hourglass_flowing_sand:"
     return {
         "type": "modal",
@@ -183,8 +190,10 @@ def request_sent(row: BookingRow, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def change_saved(row: BookingRow, changed: bool, tz: ZoneInfo) -> dict[str, Any]:
-    """The modal after a change: what the booking is now, and whether it waits for approval."""
+def change_saved(row: BookingRow, changed: bool, tz: ZoneInfo, *, email: bool) -> dict[str, Any]:
+    """The modal after a change: what the booking is now, and whether it waits for approval.
+
+    ``email``: the app sends email, so the booker is told one comes."""
     title = f" · {escape(row.title)}" if row.title else ""
     heading = _("Booking #{booking_id}").format(booking_id=row.booking_id)
     line = f"*{heading}* – {escape(row.room_name)}{title}\n{span(row.starts_at, row.ends_at, tz)}"
@@ -192,13 +201,24 @@ def change_saved(row: BookingRow, changed: bool, tz: ZoneInfo) -> dict[str, Any]
         icon, note = ":information_source:", _("Nothing was different, so nothing changed.")
     elif row.status == BookingStatus.PENDING:
         icon = ":hourglass_flowing_sand:"
-        note = _(
-            "The new slot is held for you and the old one is free. An admin will approve or "
-            "deny the change; you'll get a DM and an email."
+        note = (
+            _(
+                "The new slot is held for you and the old one is free. An admin will approve or "
+                "deny the change; you'll get a DM and an email."
+            )
+            if email
+            else _(
+                "The new slot is held for you and the old one is free. An admin will approve or "
+                "deny the change; you'll get a DM."
+            )
         )
     else:
         icon = ":white_check_mark:"
-        note = _("It stays approved. You'll get a DM, and an email with the updated invite.")
+        note = (
+            _("It stays approved. You'll get a DM, and an email with the updated invite.")
+            if email
+            else _("It stays approved. You'll get a DM.")
+        )
     return {
         "type": "modal",
         "title": plain(_("Booking changed") if changed else _("No change"), 24),

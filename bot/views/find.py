@@ -396,16 +396,25 @@ def requested_modal(text: str) -> dict[str, Any]:
     }
 
 
-def requested_text(row: BookingRow, tz: ZoneInfo) -> str:
-    """What the booker reads right after a request: held and waiting, or approved at once."""
+def requested_text(row: BookingRow, tz: ZoneInfo, *, email: bool) -> str:
+    """What the booker reads right after a request: held and waiting, or approved at once.
+
+    ``email``: the app sends email, so the booker is told one comes."""
     when = span(row.starts_at, row.ends_at, tz)
     if row.status != BookingStatus.APPROVED:
-        return texts.requested(row.booking_id, row.room_id, when)
-    text = _(
-        "Booked room {room_id}, {when} (booking #{booking_id}): approved by policy, no admin "
-        "decision was needed. You'll get a DM and an email."
-    ).format(room_id=escape(row.room_id), when=when, booking_id=row.booking_id)
-    return f":white_check_mark: {text}"
+        return texts.requested(row.booking_id, row.room_id, when, email=email)
+    if email:
+        text = _(
+            "Booked room {room_id}, {when} (booking #{booking_id}): approved by policy, no admin "
+            "decision was needed. You'll get a DM and an email."
+        )
+    else:
+        text = _(
+            "Booked room {room_id}, {when} (booking #{booking_id}): approved by policy, no admin "
+            "decision was needed. You'll get a DM."
+        )
+    done = text.format(room_id=escape(row.room_id), when=when, booking_id=row.booking_id)
+    return f":white_check_mark: {done}"
 
 
 def out_of_date() -> str:

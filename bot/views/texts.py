@@ -19,7 +19,8 @@ def example() -> str:
     return _("/book 102 2026-12-01 09:00-10:00 Weekly sync")
 
 
-def help_text() -> str:
+def help_text(*, email: bool) -> str:
+    """``email``: the app sends email (SMTP is set up), so the help may promise it."""
     return "\n".join(
         [
             _("*Book a meeting room with* `/book`"),
@@ -39,6 +40,10 @@ def help_text() -> str:
             _(
                 "Every booking is a request until an admin approves it; "
                 "you get a DM and an email at each step."
+            )
+            if email
+            else _(
+                "Every booking is a request until an admin approves it; you get a DM at each step."
             ),
         ]
     )
@@ -88,11 +93,18 @@ def waiting(room_id: str) -> str:
     ).format(room=escape(room_id))
 
 
-def claimed(booking_id: int) -> str:
-    return _(
-        ":hourglass_flowing_sand: Requested (booking #{booking_id}). An admin will approve or "
-        "deny it; you'll get a DM and an email."
-    ).format(booking_id=booking_id)
+def claimed(booking_id: int, *, email: bool) -> str:
+    if email:
+        text = _(
+            ":hourglass_flowing_sand: Requested (booking #{booking_id}). An admin will approve "
+            "or deny it; you'll get a DM and an email."
+        )
+    else:
+        text = _(
+            ":hourglass_flowing_sand: Requested (booking #{booking_id}). An admin will approve "
+            "or deny it; you'll get a DM."
+        )
+    return text.format(booking_id=booking_id)
 
 
 def wait_hint() -> str:
@@ -142,8 +154,12 @@ def not_allowed_to_decide(room_id: str | None) -> str:
     ).format(room_id=escape(room_id))
 
 
-def unknown_subcommand(word: str) -> str:
-    return _("I don't know `/book {word}`.").format(word=escape(word)) + "\n\n" + help_text()
+def unknown_subcommand(word: str, *, email: bool) -> str:
+    return (
+        _("I don't know `/book {word}`.").format(word=escape(word))
+        + "\n\n"
+        + help_text(email=email)
+    )
 
 
 def unreadable_booking() -> str:
@@ -177,12 +193,19 @@ def cancelled(booking_id: int, room_name: str | None, when: str | None) -> str:
     return f":wastebasket: {text}"
 
 
-def requested(booking_id: int, room_id: str, when: str) -> str:
-    text = _(
-        "Requested room {room_id}, {when} (booking #{booking_id}). "
-        "An admin will approve or deny it; you'll get a DM and an email."
-    ).format(room_id=escape(room_id), when=when, booking_id=booking_id)
-    return f":hourglass_flowing_sand: {text}"
+def requested(booking_id: int, room_id: str, when: str, *, email: bool) -> str:
+    if email:
+        text = _(
+            "Requested room {room_id}, {when} (booking #{booking_id}). "
+            "An admin will approve or deny it; you'll get a DM and an email."
+        )
+    else:
+        text = _(
+            "Requested room {room_id}, {when} (booking #{booking_id}). "
+            "An admin will approve or deny it; you'll get a DM."
+        )
+    done = text.format(room_id=escape(room_id), when=when, booking_id=booking_id)
+    return f":hourglass_flowing_sand: {done}"
 
 
 def no_booking(booking_id: int) -> str:

@@ -3,6 +3,7 @@ click, auto-approval for a user group's members, and a room's own approver."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.conftest import ADMIN
 from tests.e2e.conftest import AL, APPROVALS, BOB, Stack
+from tests.e2e.slack_client import booking_values
 from tests.integration.helpers import bookings, events
 
 
@@ -61,6 +63,14 @@ def test_find_six_now_for_half_an_hour_with_a_projector_and_book_one(stack: Stac
     assert [(b["booker"], b["starts_at"], b["ends_at"], b["status"]) for b in booked] == [
         (BOB, now, now + timedelta(minutes=30), BookingStatus.PENDING)
     ]
+    assert "email" not in response.body["text"]  # email is off in this stack
+    # the same click again: Bob is told he holds the room, not that someone has it
+    stack.send.click(
+        BOB, ids.FIND_BOOK, book["value"], channel="C0GENERAL", message_ts="5", ephemeral=True
+    )
+    again = stack.fake.wait_for_responses(count=2)[-1].body["text"]
+    assert "You already hold room 301 for that time: booking #3" in again, again
+    assert "taken by" not in again
     # the room is no longer found for that time
     again = stack.send.command(AL, "find 6 now 30m projector").json
     assert "Studio" not in again["text"] and "Hall (401)" in again["text"]
@@ -165,3 +175,16 @@ def test_a_room_approver_approves_their_room_and_is_refused_on_another(stack: St
     while bookings(stack.engine)[1]["status"] != BookingStatus.APPROVED:
         assert time.monotonic() < deadline
         time.sleep(0.02)
+
+
+def test_with_email_off_no_answer_promises_an_email(stack: Stack) -> None:
+    assert not stack.container.settings.email_enabled
+    help_ = stack.send.command(BOB, "help").text
+    assert "you get a DM at each step" in help_ and "email" not in help_
+    assert "email" not in stack.send.command(BOB, "frobnicate").text
+    one_line = stack.send.command(BOB, "102 2026-12-02 10:00-11:00").text
+    assert "you'll get a DM." in one_line and "email" not in one_line
+    view = {"callback_id": ids.BOOK_MODAL, "private_metadata": json.dumps({"tz": "Asia/Seoul"})}
+    sent = stack.send.submit(BOB, view, booking_values("201", "2026-12-02", "10:00", "11:00"))
+    note = json.dumps(sent.json["view"]["blocks"])
+    assert "you'll get a DM." in note and "email" not in note

@@ -173,6 +173,7 @@ def test_a_korean_booker_reads_korean_and_the_admin_english(run: Run) -> None:
     assert reply.json["response_action"] == "update"
     sent = texts_of(reply.json["view"])
     assert "요청 완료" in sent and "12월 2일 (수) 오전 10:00~오전 11:00 (Asia/Seoul)" in sent
+    assert "DM과 이메일로" in sent  # email is on here
     _no_english(sent)
 
     run.deliver()
@@ -217,3 +218,4 @@ def test_a_korean_booker_reads_korean_and_the_admin_english(run: Run) -> None:
     admin_help = run.send.command(ADMIN, "help")
     assert "*회의실 예약:*" in minji_help.text and "Book a meeting room" not in minji_help.text
     assert "Book a meeting room" in admin_help.text
+    assert "you get a DM and an email at each step" in admin_help.text

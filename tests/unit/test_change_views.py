@@ -81,12 +81,14 @@ def test_a_new_booking_form_has_no_booking_id() -> None:
 
 def test_the_saved_modal_says_whether_the_change_waits_for_approval() -> None:
     row = make_row(7, status=BookingStatus.PENDING, starts_at=START)
-    waiting = change_saved(row, True, SEOUL)
+    waiting = change_saved(row, True, SEOUL, email=True)
     check_view(waiting, "modal")
     assert "An admin will approve or deny the change" in all_blocks_text(waiting["blocks"])
-    kept = change_saved(dataclasses.replace(row, status=BookingStatus.APPROVED), True, SEOUL)
+    kept = change_saved(
+        dataclasses.replace(row, status=BookingStatus.APPROVED), True, SEOUL, email=True
+    )
     assert "It stays approved" in all_blocks_text(kept["blocks"])
-    same = change_saved(row, False, SEOUL)
+    same = change_saved(row, False, SEOUL, email=True)
     assert "nothing changed" in all_blocks_text(same["blocks"])
 
 

@@ -166,7 +166,7 @@ def _every_view() -> list[Any]:
         modals.deny_modal(_row(), channel="C1", message_ts="1.2"),
         modals.room_modal(room),
         dm_message(notice, SEOUL),
-        texts.unknown_subcommand(EVIL),
+        texts.unknown_subcommand(EVIL, email=True),
     ]
 
 

@@ -218,12 +218,18 @@ def renders() -> Iterator[tuple[str, Render]]:
     modal: Callable[[Any], None] = lambda v: check_view(v, "modal")  # noqa: E731
     home_tab: Callable[[Any], None] = lambda v: check_view(v, "home")  # noqa: E731
     yield "booking modal", (lambda: form.booking_modal(ROOMS, SEOUL, NOW), modal)
-    yield "request sent", (lambda: form.request_sent(row(), SEOUL), modal)
+    for email in (True, False):
+        sent = f"request sent, email {'on' if email else 'off'}"
+        yield sent, (lambda e=email: form.request_sent(row(), SEOUL, email=e), modal)
     yield "change form", (lambda: form.booking_modal(ROOMS, SEOUL, NOW, booking=ROWS[1]), modal)
     for status in (BookingStatus.PENDING, BookingStatus.APPROVED):
         saved = row(3, status)
-        yield f"change saved, {status}", (lambda r=saved: form.change_saved(r, True, SEOUL), modal)
-    yield "no change", (lambda: form.change_saved(ROWS[1], False, SEOUL), modal)
+        for email in (True, False):
+            yield (
+                f"change saved, {status}, email {'on' if email else 'off'}",
+                (lambda r=saved, e=email: form.change_saved(r, True, SEOUL, email=e), modal),
+            )
+    yield "no change", (lambda: form.change_saved(ROWS[1], False, SEOUL, email=True), modal)
     yield "booking form errors", (lambda: form.read_booking(_submitted({}))[1], None)
     gap = _booking_values("2026-03-08", "02:30", "02:45")
     yield (
@@ -337,9 +343,20 @@ def _find_and_policies() -> Iterator[tuple[str, Render]]:
     yield "find: booked", (lambda: find.requested_modal(find.out_of_date()), modal)
     approved = row(1, BookingStatus.APPROVED, decided_by="policy", decided_at=NOW, policy="room")
     by_group = replace(approved, policy="group:S0TEAM")
-    yield "approved by policy", (lambda: {"text": find.requested_text(approved, SEOUL)}, None)
-    yield "requested, pending", (lambda: {"text": find.requested_text(row(), SEOUL)}, None)
-    yield "sent, by policy", (lambda: form.request_sent(approved, SEOUL), modal)
+    for email in (True, False):
+        mail = f"email {'on' if email else 'off'}"
+        yield (
+            f"approved by policy, {mail}",
+            (lambda e=email: {"text": find.requested_text(approved, SEOUL, email=e)}, None),
+        )
+        yield (
+            f"requested, pending, {mail}",
+            (lambda e=email: {"text": find.requested_text(row(), SEOUL, email=e)}, None),
+        )
+        yield (
+            f"sent, by policy, {mail}",
+            (lambda e=email: form.request_sent(approved, SEOUL, email=e), modal),
+        )
     yield "card, room policy", (lambda: cards.card(approved), check_message)
     yield "card, group policy", (lambda: cards.card(by_group), check_message)
     cancelled = replace(approved, status=BookingStatus.CANCELLED, cancelled_by=BOOKER)
@@ -413,21 +430,30 @@ def _replies() -> Iterator[tuple[str, Render]]:
 
     later = (START + timedelta(hours=2), START + timedelta(hours=3))
     held = (START, START + timedelta(hours=1))
-    yield "help", reply(texts.help_text)
+    for email in (True, False):
+        mail = f"email {'on' if email else 'off'}"
+        yield f"help, {mail}", reply(lambda e=email: texts.help_text(email=e))
+        yield (
+            f"unknown subcommand, {mail}",
+            reply(lambda e=email: texts.unknown_subcommand("Σ", email=e)),
+        )
+        yield (
+            f"requested, {mail}",
+            reply(lambda e=email: texts.requested(42, "102", i18n.span(*held, SEOUL), email=e)),
+        )
+        yield f"offer claimed, {mail}", reply(lambda e=email: texts.claimed(42, email=e))
     yield "usage", reply(texts.one_line_usage)
     yield "not admin: decide", reply(texts.not_admin_decide)
     yield "not admin: rooms", reply(texts.not_admin_rooms)
     yield "no rooms to book", reply(texts.no_rooms)
     yield "feeds off", reply(texts.feeds_off)
     yield "oops", reply(lambda: texts.oops("0123"))
-    yield "unknown subcommand", reply(lambda: texts.unknown_subcommand("Σ"))
     yield "unreadable booking", reply(texts.unreadable_booking)
     yield "no such date", reply(texts.no_such_date)
     yield "clock change", reply(lambda: texts.clock_change(date(2026, 3, 8), SEOUL))
     yield "which booking", reply(texts.which_booking)
     yield "cancelled", reply(lambda: texts.cancelled(42, None, None))
     yield "cancelled, with where", reply(lambda: texts.cancelled(42, ROOM_NAME, "1"))
-    yield "requested", reply(lambda: texts.requested(42, "102", i18n.span(*held, SEOUL)))
     yield "no booking", reply(lambda: texts.no_booking(42))
     yield "no booking number", reply(lambda: texts.no_booking_number("99999999999"))
     yield "form out of date", reply(texts.form_outdated)
@@ -464,7 +490,6 @@ def _replies() -> Iterator[tuple[str, Render]]:
     yield "released", reply(lambda: texts.released(42))
     yield "no check-in now", reply(texts.no_checkin_now)
     yield "on the waitlist", reply(lambda: texts.waiting("102"))
-    yield "offer claimed", reply(lambda: texts.claimed(42))
     yield "wait hint", reply(texts.wait_hint)
     for code, params in REFUSALS:
         error = BookingError("(English)", code=code, params=params)

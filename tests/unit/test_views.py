@@ -1050,24 +1050,27 @@ def test_token_format() -> None:
     ],
 )
 def test_help_mentions_every_subcommand(usage: str) -> None:
-    assert usage in texts.help_text()
+    assert usage in texts.help_text(email=True)
+    assert usage in texts.help_text(email=False)
 
 
 @pytest.mark.parametrize("locale", ["en", "ko"])
 def test_texts_are_valid_messages(locale: str) -> None:
     with i18n.use_locale(locale):
         for text in (
-            texts.help_text(),
+            texts.help_text(email=True),
+            texts.help_text(email=False),
             texts.one_line_usage(),
             texts.not_admin_decide(),
             texts.not_allowed_to_decide("102"),
             texts.not_admin_rooms(),
             texts.no_rooms(),
             texts.oops("abc123"),
-            texts.unknown_subcommand("frobnicate"),
+            texts.unknown_subcommand("frobnicate", email=True),
         ):
             check_message({"text": text})
-        assert texts.help_text() in texts.unknown_subcommand("x")
+        for email in (True, False):
+            assert texts.help_text(email=email) in texts.unknown_subcommand("x", email=email)
 
 
 # --- property: any user text up to the domain limits stays within Slack's limits -----------------
@@ -1144,3 +1147,38 @@ def test_any_user_text_stays_within_limits(
     check_view(home_view(data), "home")
     check_message(lists.my_bookings([first, second, third], 30, tz))
     check_view(modals.deny_modal(first, channel="C1", message_ts="1.2"), "modal")
+
+
+# --- email: promised only when the app sends it --------------------------------------------------
+
+
+def _after_request_texts(email: bool) -> list[str]:
+    """Everything the booker reads right after asking, with email on or off."""
+    from bot.views import booking_modal as form
+    from bot.views import find
+
+    pending = make_row(7)
+    approved = make_row(7, status=BookingStatus.APPROVED, decided_by="policy", decided_at=NOW)
+    views = [
+        form.request_sent(pending, SEOUL, email=email),
+        form.request_sent(approved, SEOUL, email=email),
+        form.change_saved(pending, True, SEOUL, email=email),
+        form.change_saved(approved, True, SEOUL, email=email),
+    ]
+    return [all_blocks_text(v["blocks"]) for v in views] + [
+        find.requested_text(pending, SEOUL, email=email),
+        find.requested_text(approved, SEOUL, email=email),
+        texts.requested(7, "102", "today", email=email),
+        texts.claimed(7, email=email),
+        texts.help_text(email=email),
+        texts.unknown_subcommand("x", email=email),
+    ]
+
+
+@pytest.mark.parametrize(("locale", "word"), [("en", "email"), ("ko", "이메일")])
+def test_an_email_is_promised_only_when_email_is_on(locale: str, word: str) -> None:
+    with i18n.use_locale(locale):
+        on, off = _after_request_texts(email=True), _after_request_texts(email=False)
+    assert all(word in text for text in on), [t for t in on if word not in t]
+    assert not any(word in text for text in off), [t for t in off if word in t]
+    assert all("DM" in text for text in off)  # the DM still comes
