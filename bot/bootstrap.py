@@ -35,6 +35,7 @@ from bot.handlers import register
 from bot.handlers.deps import Deps
 from bot.notifications.dispatcher import Dispatcher, DispatchSettings, Sender
 from bot.notifications.failures import SlackSender
+from bot.notifications.ics import uid_domain
 from bot.notifications.limits import Rate, RateLimiter
 from bot.notifications.mailer import SmtpMailer
 from bot.notifications.outbox import OutboxStore
@@ -251,9 +252,8 @@ def _runtime(
     if mailer is None and settings.email_enabled:
         mailer = SmtpMailer.from_settings(settings)
     if mailer is not None:
-        mail_from = settings.mail_from or f"roombot@{settings.smtp_host or 'localhost'}"
         senders[Channel.EMAIL] = EmailSender(
-            mailer, sending_directory, mail_from, clock=clock, install_id=store.install_id
+            mailer, sending_directory, settings.sender, clock=clock, install_id=store.install_id
         )
     else:
         log.info("email off: SMTP_HOST is not set, so notifications go to Slack only")
@@ -316,7 +316,7 @@ def _runtime(
                 queries=core.queries,
                 directory=directory,
                 clock=clock,
-                feeds=FeedStore(core.engine, clock),
+                feeds=feed_store(core.engine, settings, clock),
             ),
         )
     return Runtime(
@@ -335,11 +335,19 @@ def _runtime(
     )
 
 
+def feed_store(
+    engine: Engine, settings: Settings, clock: Callable[[], datetime] | None = None
+) -> FeedStore:
+    """Calendar feeds whose events carry the UIDs of the bookings' email invites."""
+    install_id = OutboxStore(engine).install_id
+    return FeedStore(engine, clock, install_id=install_id, domain=uid_domain(settings.sender))
+
+
 def build_web(runtime: Runtime, startup: StartupReport | None = None) -> WebApp:
     """The WSGI app: the Slack endpoint behind its edge checks, and the health checks (with the
     start-up checks' results, when given).
 
     Replays are remembered in the database, so several web processes refuse them alike."""
     edge = SlackEdge(runtime.settings.slack_signing_secret or "", ReplayStore(runtime.engine))
-    feeds = FeedStore(runtime.engine)
+    feeds = feed_store(runtime.engine, runtime.settings)
     return WebApp(runtime.app, readiness(runtime.engine, startup), edge, feeds)

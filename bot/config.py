@@ -189,6 +189,12 @@ class Settings(BaseSettings):
         return Quota(hours=self.quota_hours_per_week, bookings=self.quota_bookings_per_week)
 
     @property
+    def sender(self) -> str:
+        """The invites' From: MAIL_FROM, else ``roombot@<SMTP host>``. Its domain is also the
+        domain of every calendar event's UID, in invites and feeds alike."""
+        return self.mail_from or f"roombot@{self.smtp_host or 'localhost'}"
+
+    @property
     def email_enabled(self) -> bool:
         return bool(self.smtp_host)
 

@@ -4,7 +4,15 @@ A feed link carries a random secret; the database keeps only its SHA-256, so the
 up by its hash (an index lookup, not a string comparison that could leak timing). Issuing a link
 for an owner and scope replaces the previous one, which then answers 404. Calendar apps poll:
 the ETag and Last-Modified come from one aggregate over the feed's bookings and their events, so
-an unchanged feed answers 304 without reading the bookings.
+an unchanged feed answers 304 without reading the bookings, and HEAD reads no bookings either.
+
+An event's UID is the one the booking's email invite carries (:func:`bot.notifications.ics.uid`
+with this installation's id and the mail domain), so a calendar that has both the invite and the
+feed shows one event, which the feed keeps up to date.
+
+Words in a feed (a room's "Busy", a booking's status) are rendered in the language of whoever
+holds the link: a person's feed in the language its owner had when they got the link (stored
+with the link), a room's feed, which many people subscribe to, in ``DEFAULT_LOCALE``.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -24,6 +32,8 @@ from sqlalchemy import Engine, and_, delete, func, insert, select
 from bot.adapters import orm
 from bot.domain.model import BookingStatus
 from bot.notifications.ics import PRODID, uid
+from bot.views.feeds import feed_name, feed_status, room_busy
+from bot.views.i18n import default_locale, use_locale
 
 USER_SCOPE = "user"
 ROOM_PREFIX = "room:"
@@ -35,6 +45,7 @@ _STATUS = {
     BookingStatus.PENDING: "TENTATIVE",
     BookingStatus.APPROVED: "CONFIRMED",
 }
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _hash(token: str) -> str:
@@ -47,20 +58,35 @@ def room_scope(room_id: str) -> str:
 
 @dataclass(frozen=True)
 class Feed:
-    body: bytes
     etag: str
     last_modified: datetime
+    #: The client's copy (its If-None-Match or If-Modified-Since) is current: answer 304.
+    not_modified: bool = False
+    #: The calendar; None when not modified or when only the headers were asked for (HEAD).
+    body: bytes | None = None
 
 
 class FeedStore:
-    """Feed links and the feeds they serve."""
+    """Feed links and the feeds they serve.
 
-    def __init__(self, engine: Engine, clock: Any = None) -> None:
+    ``install_id`` and ``domain`` name the events as the invites do (see the module's doc)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Any = None,
+        *,
+        install_id: Callable[[], str | None] = lambda: None,
+        domain: str = "roombot",
+    ) -> None:
         self.engine = engine
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.install_id = install_id
+        self.domain = domain
 
-    def issue(self, owner: str, scope: str) -> str:
-        """A new secret for ``owner``'s feed of ``scope``; the previous one stops working."""
+    def issue(self, owner: str, scope: str, locale: str | None = None) -> str:
+        """A new secret for ``owner``'s feed of ``scope``, whose words are in ``locale`` (a
+        person's feed; None: ``DEFAULT_LOCALE``); the previous one stops working."""
         token = secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
             conn.execute(
@@ -70,18 +96,20 @@ class FeedStore:
             )
             conn.execute(
                 insert(orm.feed_tokens).values(
-                    token_hash=_hash(token), owner=owner, scope=scope, created_at=self.clock()
+                    token_hash=_hash(token),
+                    owner=owner,
+                    scope=scope,
+                    locale=locale,
+                    created_at=self.clock(),
                 )
             )
         return token
 
-    def _lookup(self, conn: Any, token: str) -> tuple[str, str] | None:
-        row = conn.execute(
-            select(orm.feed_tokens.c.owner, orm.feed_tokens.c.scope).where(
-                orm.feed_tokens.c.token_hash == _hash(token)
-            )
+    def _lookup(self, conn: Any, token: str) -> Any:
+        t = orm.feed_tokens.c
+        return conn.execute(
+            select(t.owner, t.scope, t.locale).where(t.token_hash == _hash(token))
         ).first()
-        return (row.owner, row.scope) if row else None
 
     def _where(self, scope: str, owner: str) -> Any:
         since = self.clock() - PAST
@@ -94,13 +122,21 @@ class FeedStore:
             bl.status.in_(_BUSY),
         )
 
-    def feed(self, token: str, if_none_match: str = "", if_modified_since: str = "") -> Feed | None:
-        """The feed a token opens (``body`` empty when the client's copy is current), or None."""
+    def feed(
+        self,
+        token: str,
+        if_none_match: str = "",
+        if_modified_since: str = "",
+        *,
+        body: bool = True,
+    ) -> Feed | None:
+        """The feed a token opens, or None. Its bookings are read and rendered only when the
+        client's copy is out of date and ``body`` is asked for (not for HEAD)."""
         with self.engine.connect() as conn:
             found = self._lookup(conn, token)
             if found is None:
                 return None
-            owner, scope = found
+            owner, scope, locale = found.owner, found.scope, found.locale
             details = True
             room_name = ""
             if scope != USER_SCOPE:
@@ -120,16 +156,24 @@ class FeedStore:
                 .where(where)
             ).one()
             # Seconds: Last-Modified has no finer resolution.
-            modified = (latest or datetime(2000, 1, 1, tzinfo=UTC)).replace(microsecond=0)
+            modified = (latest or _EPOCH).replace(microsecond=0)
             if modified.tzinfo is None:
                 modified = modified.replace(tzinfo=UTC)
-            tag = _hash(f"{scope}|{owner}|{details}|{room_name}|{count}|{latest}")[:32]
+            # The language is in the tag: words rendered in another one are another entity.
+            words = (locale if scope == USER_SCOPE else None) or default_locale()
+            tag = _hash(f"{scope}|{owner}|{words}|{details}|{room_name}|{count}|{latest}")[:32]
             etag = f'"{tag}"'
             if _current(etag, modified, if_none_match, if_modified_since):
-                return Feed(b"", etag, modified)
+                return Feed(etag, modified, not_modified=True)
+            if not body:
+                return Feed(etag, modified)
             rows = conn.execute(select(orm.booking_list).where(where).order_by(bl.starts_at)).all()
-        body = _calendar(rows, scope, details, room_name)
-        return Feed(body, etag, modified)
+        install_id = self.install_id()
+        with use_locale(words):
+            data = _calendar(
+                rows, scope, details, room_name, lambda b: uid(b, install_id, self.domain)
+            )
+        return Feed(etag, modified, body=data)
 
 
 def _current(etag: str, modified: datetime, if_none_match: str, if_modified_since: str) -> bool:
@@ -146,14 +190,20 @@ def _current(etag: str, modified: datetime, if_none_match: str, if_modified_sinc
     return False
 
 
-def _calendar(rows: Sequence[Any], scope: str, details: bool, room_name: str) -> bytes:
+def _calendar(
+    rows: Sequence[Any],
+    scope: str,
+    details: bool,
+    room_name: str,
+    event_uid: Callable[[int], str],
+) -> bytes:
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", room_name or "roombot")
+    cal.add("x-wr-calname", feed_name(room_name or None))
     for row in rows:
         event = Event()
-        event.add("uid", uid(row.booking_id))
+        event.add("uid", event_uid(row.booking_id))
         event.add("dtstamp", row.decided_at or row.requested_at)
         event.add("dtstart", row.starts_at)
         event.add("dtend", row.ends_at)
@@ -162,7 +212,7 @@ def _calendar(rows: Sequence[Any], scope: str, details: bool, room_name: str) ->
             event.add("summary", row.title or row.room_name)
             event.add("location", row.room_name)
             event.add("status", _STATUS.get(row.status, "CANCELLED"))
-            event.add("description", str(row.status.value))
+            event.add("description", feed_status(row.status))
         else:
             event.add("status", _STATUS[row.status])
             event.add("transp", "OPAQUE")
@@ -170,7 +220,7 @@ def _calendar(rows: Sequence[Any], scope: str, details: bool, room_name: str) ->
                 event.add("summary", row.title or room_name)
                 event.add("description", row.booker)
             else:
-                event.add("summary", "Busy")
+                event.add("summary", room_busy())
         cal.add_component(event)
     data: bytes = cal.to_ical()
     return data

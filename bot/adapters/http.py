@@ -206,6 +206,7 @@ class WebApp:
                 token,
                 environ.get("HTTP_IF_NONE_MATCH", ""),
                 environ.get("HTTP_IF_MODIFIED_SINCE", ""),
+                body=method == "GET",
             )
             if token
             else None
@@ -217,15 +218,16 @@ class WebApp:
             ("Last-Modified", http_date(feed.last_modified)),
             ("Cache-Control", "private, max-age=300"),
         ]
-        if not feed.body:
+        if feed.not_modified:
             start_response("304 Not Modified", headers)
             return []
-        headers += [
-            ("Content-Type", "text/calendar; charset=utf-8"),
-            ("Content-Length", str(len(feed.body))),
-        ]
+        headers.append(("Content-Type", "text/calendar; charset=utf-8"))
+        if feed.body is None:  # HEAD: the length is known only once the calendar is rendered
+            start_response("200 OK", headers)
+            return []
+        headers.append(("Content-Length", str(len(feed.body))))
         start_response("200 OK", headers)
-        return [] if method == "HEAD" else [feed.body]
+        return [feed.body]
 
 
 CALENDAR_PREFIX = "/calendar/"

@@ -267,6 +267,8 @@ feed_tokens = Table(
     Column("owner", String(32), nullable=False),
     Column("scope", String(40), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    #: The language of a person's feed (its owner's when they got the link); None: the default.
+    Column("locale", String(16)),
     UniqueConstraint("owner", "scope"),
 )
 

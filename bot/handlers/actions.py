@@ -26,6 +26,7 @@ from bot.services.ports import BookingRow
 from bot.views import ids, refusals, texts
 from bot.views.booking_modal import booking_modal
 from bot.views.home import MAX_PAGES, pages_of
+from bot.views.i18n import current_locale
 from bot.views.lists import LIST_LIMIT, after, cancelled, my_bookings, waitlist_request
 from bot.views.modals import deny_modal, feed_link_modal, room_modal
 
@@ -344,7 +345,10 @@ def feed_link(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -
             tell(client, body, texts.no_room_any_more(room_id))
             return
         scope, room_name = room_scope(room.id), room.name
-    token = deps.feeds.issue(user if scope == USER_SCOPE else "admin", scope)
+    if scope == USER_SCOPE:  # the feed speaks the language its owner reads this in
+        token = deps.feeds.issue(user, scope, current_locale())
+    else:
+        token = deps.feeds.issue("admin", scope)
     url = f"{base.rstrip('/')}/calendar/{token}.ics"
     client.views_open(trigger_id=body["trigger_id"], view=feed_link_modal(url, room_name))
 

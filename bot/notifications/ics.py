@@ -9,6 +9,7 @@ Times go out in UTC, which every client converts to its own zone; no VTIMEZONE b
 
 from __future__ import annotations
 
+import email.utils
 from datetime import UTC
 
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -25,6 +26,13 @@ def uid(booking_id: int, install_id: str | None = None, domain: str = "roombot")
     if install_id:
         return f"booking-{booking_id}-{install_id}@{domain}"
     return f"booking-{booking_id}@roombot"
+
+
+def uid_domain(sender: str) -> str:
+    """The domain of the sender's address (``Rooms <rooms@example.com>``: ``example.com``), which
+    names the events' UIDs; ``roombot`` when it has none."""
+    address = email.utils.parseaddr(sender)[1] or sender
+    return address.rpartition("@")[2] or "roombot"
 
 
 def title_of(notice: Notice) -> str:

@@ -101,7 +101,7 @@ class EmailSender:
         self.directory = directory
         self.mail_from = mail_from
         self.from_address = email.utils.parseaddr(mail_from)[1] or mail_from
-        self.domain = self.from_address.rpartition("@")[2] or "roombot"
+        self.domain = ics.uid_domain(mail_from)
         self.clock = clock
 
     def __call__(self, row: OutboxRow) -> None:

@@ -11,9 +11,12 @@ from icalendar import Calendar
 
 from bot.adapters.feeds import USER_SCOPE, FeedStore, room_scope
 from bot.adapters.http import SlackEdge, WebApp
-from bot.bootstrap import Container
+from bot.bootstrap import Container, feed_store
 from bot.domain import commands as c
-from tests.conftest import ADMIN, FixedClock
+from bot.notifications import ics
+from bot.notifications.outbox import OutboxStore
+from bot.views import i18n
+from tests.conftest import ADMIN, FixedClock, make_settings
 
 
 class _NoReplays:
@@ -114,3 +117,43 @@ def test_bad_feed_paths_are_404(container: Container, clock: FixedClock) -> None
     ):
         assert _get(app, path)[0] == 404, path
     assert _get(app, f"/calendar/{token}.ics", "POST")[0] == 405
+
+
+def test_feed_events_are_the_invites_and_speak_their_readers_language(
+    container: Container, clock: FixedClock
+) -> None:
+    """A person's feed speaks the language stored with its link; a room's, DEFAULT_LOCALE. The
+    UIDs are the invites' (this installation's id, the mail domain)."""
+    bus, now = container.bus, clock.now
+    bus.handle(c.AddRoom("R1", "Fjord", 6, by="cli"))
+    booking = bus.handle(
+        c.RequestBooking("R1", now + timedelta(hours=1), now + timedelta(hours=2), by="U1")
+    )
+    settings = make_settings("sqlite://", mail_from="Rooms <rooms@example.com>")
+    feeds = feed_store(container.engine, settings, clock)
+    install_id = OutboxStore(container.engine).install_id()
+    assert install_id
+
+    token = feeds.issue("U1", USER_SCOPE, "ko")
+    full = feeds.feed(token)
+    assert full is not None and full.body is not None and not full.not_modified
+    [event] = _events(full.body)
+    assert str(event["uid"]) == ics.uid(booking, install_id, "example.com")
+    assert str(event["description"]) == "예약 상태: 대기 중"
+
+    # HEAD renders nothing; a current copy is said to be so, not with an empty body
+    head = feeds.feed(token, body=False)
+    assert head is not None and head.body is None and head.etag == full.etag
+    polled = feeds.feed(token, if_none_match=full.etag)
+    assert polled is not None and polled.not_modified and polled.body is None
+
+    room = feeds.issue("admin", room_scope("R1"))
+    default = i18n.default_locale()
+    i18n.set_default_locale("ko")
+    try:
+        served = feeds.feed(room)
+    finally:
+        i18n.set_default_locale(default)
+    assert served is not None and served.body is not None
+    [slot] = _events(served.body)
+    assert (str(slot["summary"]), str(slot["uid"])) == ("사용 중", str(event["uid"]))

@@ -30,7 +30,7 @@ from bot.notifications import ics
 from bot.notifications.notice import Notice
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import booking_modal as form
-from bot.views import cards, home, i18n, lists, modals, notifications, refusals, texts
+from bot.views import cards, feeds, home, i18n, lists, modals, notifications, refusals, texts
 from bot.views.i18n import use_locale
 from tests.catalogs import used
 from tests.unit.slack_limits import check_message, check_view
@@ -447,6 +447,9 @@ def _replies() -> Iterator[tuple[str, Render]]:
     yield "not admin: rooms", reply(texts.not_admin_rooms)
     yield "no rooms to book", reply(texts.no_rooms)
     yield "feeds off", reply(texts.feeds_off)
+    yield "feed's name", reply(lambda: feeds.feed_name(None))
+    yield "feed: busy", reply(feeds.room_busy)
+    yield "feed: status", reply(lambda: feeds.feed_status(BookingStatus.PENDING))
     yield "oops", reply(lambda: texts.oops("0123"))
     yield "unreadable booking", reply(texts.unreadable_booking)
     yield "no such date", reply(texts.no_such_date)
