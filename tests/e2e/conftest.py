@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,16 +128,24 @@ def fake_slack() -> Iterator[StrictSlackApi]:
         yield fake
 
 
-@pytest.fixture
-def stack(
-    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
+@contextmanager
+def running_stack(
+    database_url: str,
+    engine: Engine,
+    clock: FixedClock,
+    fake_slack: StrictSlackApi,
+    **overrides: object,
 ) -> Iterator[Stack]:
+    """The app serving HTTP on a free port, with its settings changed by ``overrides``."""
     settings = make_settings(
         database_url,
-        slack_bot_token="xoxb-test",
-        slack_signing_secret=SECRET,
-        slack_api_url=fake_slack.url,
-        approvals_channel=APPROVALS,
+        **{
+            "slack_bot_token": "xoxb-test",
+            "slack_signing_secret": SECRET,
+            "slack_api_url": fake_slack.url,
+            "approvals_channel": APPROVALS,
+            **overrides,
+        },
     )
     client = make_client("xoxb-test", fake_slack.url, timeout=5)
     listeners = Listeners()
@@ -152,16 +161,26 @@ def stack(
     server = HttpServer(build_web(container), host="127.0.0.1", port=0, threads=8).start()
     for room, name, capacity in (("102", "Small room", 4), ("201", "Board room", 12)):
         container.bus.handle(commands.AddRoom(room, name, capacity, by="cli"))
-    yield Stack(
-        container=container,
-        dispatcher=dispatcher,
-        server=server,
-        fake=fake_slack,
-        send=SlackSender(server.url, SECRET, fake_slack),
-        clock=clock,
-        engine=engine,
-        listeners=listeners,
-    )
-    server.stop()
-    dispatcher.stop()
-    listeners.shutdown(wait=True)
+    try:
+        yield Stack(
+            container=container,
+            dispatcher=dispatcher,
+            server=server,
+            fake=fake_slack,
+            send=SlackSender(server.url, SECRET, fake_slack),
+            clock=clock,
+            engine=engine,
+            listeners=listeners,
+        )
+    finally:
+        server.stop()
+        dispatcher.stop()
+        listeners.shutdown(wait=True)
+
+
+@pytest.fixture
+def stack(
+    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
+) -> Iterator[Stack]:
+    with running_stack(database_url, engine, clock, fake_slack) as running:
+        yield running

@@ -1,0 +1,130 @@
+"""Calendar feeds end to end: a link from App Home (a signed click), the feed from the app's
+HTTP server, read by two independent iCalendar parsers; its events are the email invites'."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import vobject
+from icalendar import Calendar
+from sqlalchemy import Engine
+
+from bot.domain import commands as c
+from bot.views import ids
+from tests.conftest import ADMIN, FixedClock
+from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.mail import Inbox, smtp_server
+from tests.fakes.slack_api import StrictSlackApi
+
+KIM = "UKIM"  # reads Slack in Korean
+PUBLIC = "https://rooms.example.com"
+
+
+@pytest.fixture
+def feeds(
+    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
+) -> Iterator[tuple[Stack, Inbox]]:
+    fake_slack.add_user(KIM, tz="Asia/Seoul", email="kim@example.com", name="Kim", locale="ko-KR")
+    with (
+        smtp_server() as (inbox, port),
+        running_stack(
+            database_url,
+            engine,
+            clock,
+            fake_slack,
+            public_base_url=PUBLIC,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_starttls=False,
+            smtp_timeout_seconds=5,
+            mail_from="Roombot <rooms@example.com>",
+        ) as stack,
+    ):
+        yield stack, inbox
+
+
+def _get(
+    stack: Stack, path: str, method: str = "GET", etag: str | None = None
+) -> tuple[int, Any, bytes]:
+    headers = {"If-None-Match": etag} if etag else {}
+    request = urllib.request.Request(stack.server.url + path, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def _new_link(stack: Stack, user: str) -> str:
+    """Click App Home's *New feed link*; the path of the link the modal shows."""
+    before = len(stack.fake.calls_to("views.open"))
+    assert stack.send.click(user, ids.FEED_LINK, "user", view={"type": "home"}).status == 200
+    stack.until(lambda: len(stack.fake.calls_to("views.open")) > before)
+    view = stack.fake.calls_to("views.open")[-1].params["view"]
+    [url] = set(re.findall(re.escape(PUBLIC) + r"/calendar/[A-Za-z0-9_-]+\.ics", str(view)))
+    return url.removeprefix(PUBLIC)
+
+
+def _invite_uid(inbox: Inbox, address: str) -> str:
+    for received in inbox.wait_for(1):
+        if address in received.rcpt_tos:
+            for part in received.message.walk():
+                if part.get_content_type() == "text/calendar":
+                    data = part.get_payload(decode=True)
+                    assert isinstance(data, bytes)
+                    [event] = Calendar.from_ical(data).walk("VEVENT")
+                    return str(event["uid"])
+    raise AssertionError(f"no invite to {address}")
+
+
+def test_a_feed_link_from_app_home_serves_the_invites_events_and_follows_changes(
+    feeds: tuple[Stack, Inbox],
+) -> None:
+    stack, inbox = feeds
+    bus, now = stack.container.bus, stack.clock.now
+    start = now + timedelta(hours=2)
+    booking = bus.handle(c.RequestBooking("102", start, start + timedelta(hours=1), KIM, "Plan"))
+    bus.handle(c.ApproveBooking(booking, by=ADMIN))
+    stack.deliver()
+    invite_uid = _invite_uid(inbox, "kim@example.com")
+
+    path = _new_link(stack, KIM)
+    status, headers, body = _get(stack, path)
+    assert status == 200 and headers["Content-Type"].startswith("text/calendar")
+
+    # icalendar and vobject read the same event, named as the invite is: one calendar object
+    [event] = Calendar.from_ical(body).walk("VEVENT")
+    assert str(event["uid"]) == invite_uid
+    assert event.decoded("dtstart") == start
+    assert str(event["status"]) == "CONFIRMED"
+    assert str(event["description"]) == "예약 상태: 승인"  # Kim's language
+    parsed = vobject.readOne(body.decode())
+    [other] = parsed.vevent_list
+    assert other.uid.value == invite_uid
+    assert other.dtstart.value == start and other.dtend.value == start + timedelta(hours=1)
+    assert other.summary.value == "Plan"
+
+    # polls: an unchanged feed answers 304 to its ETag; HEAD has the headers and no body
+    etag = headers["ETag"]
+    assert _get(stack, path, etag=etag)[0] == 304
+    head_status, head_headers, head_body = _get(stack, path, "HEAD")
+    assert (head_status, head_headers["ETag"], head_body) == (200, etag, b"")
+
+    # a change shows at the next poll
+    bus.handle(c.CancelBooking(booking, by=KIM))
+    status, changed, body = _get(stack, path, etag=etag)
+    assert status == 200 and changed["ETag"] != etag
+    [cancelled] = vobject.readOne(body.decode()).vevent_list
+    assert (cancelled.uid.value, cancelled.status.value) == (invite_uid, "CANCELLED")
+
+    # a new link: the old one answers 404
+    rotated = _new_link(stack, KIM)
+    assert rotated != path
+    assert _get(stack, path)[0] == 404
+    assert _get(stack, rotated)[0] == 200
