@@ -25,7 +25,7 @@ from bot.handlers.find import find_from_text
 from bot.views import refusals, texts
 from bot.views.booking_modal import booking_modal, end_day, loading_modal, to_aware, wall_clock
 from bot.views.find import requested_text
-from bot.views.i18n import span, use_locale
+from bot.views.i18n import span
 from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list, taken_reply
 
 ONE_LINE = re.compile(
@@ -52,9 +52,7 @@ def open_booking_modal(client: WebClient, deps: Deps, trigger_id: str, user: str
         )
         client.views_open(trigger_id=trigger_id, view=view)
         return True
-    with use_locale(None):  # the user's language would need users.info: the default for now
-        placeholder = loading_modal()
-    opened = client.views_open(trigger_id=trigger_id, view=placeholder)
+    opened = client.views_open(trigger_id=trigger_id, view=loading_modal())
     profile = deps.directory.profile(user)
     view = booking_modal(
         rooms, profile.tz, deps.clock(), max_title=max_title, zone_guessed=not profile.zone_known

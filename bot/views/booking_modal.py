@@ -228,13 +228,15 @@ def change_saved(row: BookingRow, changed: bool, tz: ZoneInfo, *, email: bool) -
 
 
 def loading_modal() -> dict[str, Any]:
-    """What opens at once while Slack is asked for the booker's time zone."""
+    """What opens at once while Slack is asked for the booker's time zone and language.
+
+    It is shown before the language is known, so it has no words: the product's name, an
+    hourglass, and Slack's own close button (in the reader's Slack language)."""
     return {
         "type": "modal",
         "callback_id": ids.BOOK_MODAL,
-        "title": plain(texts.form_title(), 24),
-        "close": plain(texts.form_close(), 24),
-        "blocks": [context(texts.form_loading())],
+        "title": plain("roombot", 24),
+        "blocks": [context(":hourglass_flowing_sand:")],
     }
 
 

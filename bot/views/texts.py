@@ -300,18 +300,6 @@ def form_zone_guessed(zone: str) -> str:
     ).format(zone=escape(zone))
 
 
-def form_title() -> str:
-    return _("Book a room")
-
-
-def form_close() -> str:
-    return _("Cancel")
-
-
-def form_loading() -> str:
-    return _("Loading the form in your time zone…")
-
-
 def zone_unknown() -> str:
     return _(
         "I could not read your time zone from Slack just now, so nothing was booked. "

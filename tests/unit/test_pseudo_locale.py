@@ -4,8 +4,10 @@ A pseudo-locale wraps each translated string in ``⟦...⟧``; every view, messa
 entry is rendered in it with data that has no Latin letters (room names, titles and names are
 Greek), and what is left once the markers, the data, mentions, date tokens, emoji codes and zone
 names are taken out must have no letters at all. A hard-coded English word shows up there, with
-the view it is in. The renders also have to use every text of the catalogs: a text no render
-reaches means a view this test does not cover yet (add it to ``renders``).
+the view it is in. The renders also have to use every text of the catalogs (a text no render
+reaches means a view this test does not cover yet) and call every public function of every module
+in bot/views, a new module included, except the few in ``NOT_RENDERS`` that render nothing a
+person reads: a new view is caught before its first text is (add it to ``renders``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ from __future__ import annotations
 import dataclasses
 import gettext
 import html
+import importlib
+import inspect
 import json
+import pkgutil
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from types import CodeType, FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -218,6 +225,7 @@ def renders() -> Iterator[tuple[str, Render]]:
     modal: Callable[[Any], None] = lambda v: check_view(v, "modal")  # noqa: E731
     home_tab: Callable[[Any], None] = lambda v: check_view(v, "home")  # noqa: E731
     yield "booking modal", (lambda: form.booking_modal(ROOMS, SEOUL, NOW), modal)
+    yield "form placeholder", (form.loading_modal, modal)
     for email in (True, False):
         sent = f"request sent, email {'on' if email else 'off'}"
         yield sent, (lambda e=email: form.request_sent(row(), SEOUL, email=e), modal)
@@ -285,6 +293,13 @@ def renders() -> Iterator[tuple[str, Render]]:
         "cancelled in the list",
         (
             lambda: lists.cancelled(7, lists.my_bookings(ROWS[:2], 2, SEOUL)),
+            check_message,
+        ),
+    )
+    yield (
+        "ended now in the list",
+        (
+            lambda: lists.after(texts.ended_now(1), lists.my_bookings(ROWS[:2], 2, SEOUL)),
             check_message,
         ),
     )
@@ -463,7 +478,6 @@ def _replies() -> Iterator[tuple[str, Render]]:
     yield "stale button", reply(texts.stale_button)
     yield "form zone guessed", reply(lambda: texts.form_zone_guessed("UTC"))
     yield "form times hint", reply(lambda: texts.form_times_hint("Asia/Seoul"))
-    yield "form loading", reply(texts.form_loading)
     yield "zone unknown", reply(texts.zone_unknown)
     yield "still saving", reply(texts.still_saving)
     for status in (BookingStatus.APPROVED, BookingStatus.DENIED, BookingStatus.EXPIRED):
@@ -606,6 +620,7 @@ _NOT_FROM_CODE = [
     re.compile(r":[a-z0-9_+-]+:"),  # emoji codes
     re.compile("|".join(re.escape(z) for z in ZONES)),
     re.compile(r"&(amp|lt|gt);"),
+    re.compile(r"\broombot\b"),  # the product's name, in every language
 ]
 
 
@@ -644,6 +659,62 @@ def test_the_renders_reach_every_text_of_the_catalogs(pseudo: Pseudo) -> None:
         "texts no render in tests/unit/test_pseudo_locale.py reaches (add the view there):\n"
         + "\n".join(f"{used()[m].where}: {m!r}" for m in missing)
     )
+
+
+#: Public functions of bot/views that render nothing a person reads: parsers of what Slack sends
+#: back, button values, and the language plumbing. Every other one must be called by a render.
+NOT_RENDERS = {
+    "bot.views.find.read_book_value",
+    "bot.views.home.pages_of",
+    "bot.views.lists.waitlist_request",
+    "bot.views.i18n.set_default_locale",
+    "bot.views.i18n.default_locale",
+    "bot.views.i18n.available_locales",
+    "bot.views.i18n.resolve",
+    "bot.views.i18n.install",
+    "bot.views.i18n.use_locale",
+}
+
+
+def view_functions() -> dict[CodeType, str]:
+    """Every public function defined in a module of bot/views, by its code."""
+    import bot.views
+
+    found = {}
+    for module_info in pkgutil.walk_packages(bot.views.__path__, "bot.views."):
+        module = importlib.import_module(module_info.name)
+        for name, value in vars(module).items():
+            if (
+                not name.startswith("_")
+                and inspect.isfunction(value)
+                and value.__module__ == module.__name__
+            ):
+                found[value.__code__] = f"{module.__name__}.{name}"
+    return found
+
+
+def test_the_renders_call_every_view_function(pseudo: Pseudo) -> None:
+    called: set[CodeType] = set()
+
+    def record(frame: FrameType, event: str, _arg: object) -> None:
+        if event == "call":
+            called.add(frame.f_code)
+
+    with use_locale("pseudo"):
+        sys.setprofile(record)
+        try:
+            for _name, (render, _check) in renders():
+                render()
+        finally:
+            sys.setprofile(None)
+    functions = view_functions()
+    missing = sorted(name for code, name in functions.items() if code not in called)
+    missing = [name for name in missing if name not in NOT_RENDERS]
+    assert not missing, (
+        "view functions no render in tests/unit/test_pseudo_locale.py calls (add a render, or "
+        "list it in NOT_RENDERS if it shows nothing to a person):\n" + "\n".join(missing)
+    )
+    assert set(functions.values()) >= NOT_RENDERS, "NOT_RENDERS names functions that are gone"
 
 
 @pytest.mark.parametrize("locale", ["en", "ko"])
