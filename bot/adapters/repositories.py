@@ -81,9 +81,12 @@ class SqlBookingRepository:
         and deadlock (each costing ``deadlock_timeout``); with it they run one by one and each
         check sees the winner. The constraint stays the guarantee; SQLite's ``BEGIN IMMEDIATE``
         already serialises every writer."""
+        self._serialise(f"room:{room_id}")
+
+    def _serialise(self, key: str) -> None:
         if self.session.get_bind().dialect.name == "postgresql":
-            key = text("SELECT pg_advisory_xact_lock(hashtextextended(:room, 0))")
-            self.session.execute(key, {"room": f"room:{room_id}"})
+            lock = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+            self.session.execute(lock, {"key": key})
 
     def conflicts(
         self,
@@ -103,6 +106,12 @@ class SqlBookingRepository:
             return list(self.session.scalars(_conflicts(excluding is not None), params))
 
     def held_by(self, booker: str, since: datetime, until: datetime) -> list[Booking]:
+        """The booker's holding bookings in the week, read behind a lock on the booker (until
+        the transaction ends) on PostgreSQL: two requests of one person at once (in two rooms)
+        would otherwise both count the week without the other and both fit the quota. The
+        lock comes after the room's, in every transaction, so the two cannot deadlock. SQLite's
+        ``BEGIN IMMEDIATE`` already runs every writer alone."""
+        self._serialise(f"booker:{booker}")
         b = orm.bookings.c
         return list(
             self.session.scalars(

@@ -11,7 +11,7 @@ from typing import Any
 from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.domain import commands
-from bot.domain.errors import RoomUnavailable
+from bot.domain.errors import QuotaExceeded, RoomUnavailable
 
 
 def race_for_one_room(bus: Any, room: str, base: datetime, threads: int) -> list[str]:
@@ -32,6 +32,25 @@ def race_for_one_room(bus: Any, room: str, base: datetime, threads: int) -> list
 
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(request, range(threads)))
+
+
+def race_one_booker(
+    bus: Any, rooms: list[str], start: datetime, end: datetime, by: str
+) -> list[str]:
+    """``by`` requests the same hours in each of ``rooms`` from a thread per room, released
+    together (double clicks, two tabs); each says ``booked`` or ``quota``."""
+    gate = threading.Barrier(len(rooms))
+
+    def request(room: str) -> str:
+        gate.wait(timeout=30)
+        try:
+            bus.handle(commands.RequestBooking(room, start, end, by=by))
+        except QuotaExceeded:
+            return "quota"
+        return "booked"
+
+    with ThreadPoolExecutor(len(rooms)) as pool:
+        return list(pool.map(request, rooms))
 
 
 def request_in_process(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -13,11 +14,13 @@ from sqlalchemy import Engine
 from bot.bootstrap import Container
 from bot.domain import commands as c
 from bot.domain.model import BookingStatus
+from bot.domain.rules import Quota
 from tests.conftest import ADMIN, FixedClock
 from tests.integration.helpers import add_rooms, booking_list, bookings
 from tests.integration.racers import (
     burn_cpu,
     race_for_one_room,
+    race_one_booker,
     race_threads_in_process,
     request_in_process,
 )
@@ -165,3 +168,18 @@ def test_64_users_over_two_processes_on_a_busy_machine_queue_for_one_room(
     assert all(o == ("unavailable", o[1], winner) for o in losers), losers
     stored = bookings(engine)
     assert [b["booker"] for b in stored] == [winner]
+
+
+@pytest.mark.parametrize("quota", [Quota(bookings=2), Quota(hours=2)], ids=["count", "hours"])
+def test_one_booker_racing_into_many_rooms_stays_within_the_weekly_quota(
+    container: Container, clock: FixedClock, engine: Engine, quota: Quota
+) -> None:
+    """Each transaction checks the booker's week before inserting; without a lock on the
+    booker, concurrent ones all see the same count and all insert."""
+    rooms = [f"Q{i}" for i in range(8)]
+    add_rooms(container.bus, *rooms)
+    container.bus.context = dataclasses.replace(container.bus.context, quota=quota)
+    start = clock.now + timedelta(days=1)
+    outcomes = race_one_booker(container.bus, rooms, start, start + timedelta(hours=1), "U1")
+    assert sorted(outcomes) == ["booked"] * 2 + ["quota"] * 6
+    assert len([b for b in bookings(engine) if b["booker"] == "U1"]) == 2
