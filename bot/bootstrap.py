@@ -20,6 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from bot.adapters import orm
 from bot.adapters.db import make_engine, make_session_factory
@@ -31,6 +32,7 @@ from bot.adapters.replays import ReplayStore
 from bot.adapters.scheduler import build_scheduler
 from bot.adapters.slack import BotIdentity, delivery_client, make_client
 from bot.config import Settings
+from bot.domain import commands
 from bot.handlers import register
 from bot.handlers.deps import Deps
 from bot.notifications.dispatcher import Dispatcher, DispatchSettings, Sender
@@ -281,6 +283,7 @@ def _runtime(
         # bus's own after-commit hook does).
         dispatcher.listener = SqliteWakeup(core.engine, dispatcher.wake)
     core.bus.after_commit.append(dispatcher.after_commit)
+    dispatcher.on_departed = _releaser(core.bus)
     bolt = None
     identity = None
     if receiving:
@@ -341,6 +344,19 @@ def feed_store(
     """Calendar feeds whose events carry the UIDs of the bookings' email invites."""
     install_id = OutboxStore(engine).install_id
     return FeedStore(engine, clock, install_id=install_id, domain=uid_domain(settings.sender))
+
+
+def _releaser(bus: MessageBus) -> Callable[[str], None]:
+    """What the dispatcher does when a sender finds someone left the workspace."""
+
+    def release(user: str) -> None:
+        try:
+            released = bus.handle(commands.ReleaseDeparted(user))
+        except IntegrityError:
+            return  # another worker recorded the departure first, and did what it takes
+        log.info("%s left the workspace: %d upcoming bookings released", user, released)
+
+    return release
 
 
 def build_web(runtime: Runtime, startup: StartupReport | None = None) -> WebApp:

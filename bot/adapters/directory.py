@@ -4,7 +4,8 @@
 Answers are cached with a TTL: a modal submission, a card and a home tab each need the viewer's
 time zone and language, and Slack rate-limits ``users.info``. A lookup that fails falls back to the
 default time zone and language (and no email) without caching the failure for long, so a passing
-outage heals itself.
+outage heals itself. A person Slack says is deleted, or knows no longer (``user_not_found``), is
+``gone``: they left the workspace.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class UserProfile:
     locale: str = "en"  # the enabled catalog for the user's Slack locale
     known: bool = True  # False: Slack could not be asked; values are fallbacks
     zone_read: bool = True  # False: ``tz`` is the default, not the user's own
+    #: The person left the workspace: Slack answers ``deleted: true`` or ``user_not_found``.
+    gone: bool = False
 
     @property
     def zone_known(self) -> bool:
@@ -122,12 +125,14 @@ class Directory:
     def _fetch(self, user_id: str) -> tuple[UserProfile, float]:
         try:
             user = self.client.users_info(user=user_id, include_locale=True)["user"]
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("users.info for %s failed (%s); using %s", user_id, exc, self.default_tz)
-            fallback = UserProfile(
-                user_id, self.default_tz, locale=self.default_locale, known=False
-            )
-            return fallback, FAILURE_TTL_SECONDS
+        except SlackApiError as exc:
+            if exc.response.get("error") != "user_not_found":
+                return self._unknown(user_id, exc)
+            # No such user in this workspace (any more): as final as deleted, cached as long.
+            gone = UserProfile(user_id, self.default_tz, locale=self.default_locale, gone=True)
+            return gone, self.ttl
+        except (SlackClientError, OSError) as exc:
+            return self._unknown(user_id, exc)
         zone_read = True
         try:
             tz = ZoneInfo(user.get("tz") or "")
@@ -138,6 +143,18 @@ class Directory:
         name = profile.get("display_name") or profile.get("real_name") or user.get("real_name")
         locale = resolve(user.get("locale"), self.enabled_locales, self.default_locale)
         found = UserProfile(
-            user_id, tz, profile.get("email") or None, name or None, locale, zone_read=zone_read
+            user_id,
+            tz,
+            profile.get("email") or None,
+            name or None,
+            locale,
+            zone_read=zone_read,
+            gone=bool(user.get("deleted")),
         )
         return found, self.ttl
+
+    def _unknown(self, user_id: str, exc: Exception) -> tuple[UserProfile, float]:
+        """Slack could not be asked: the defaults, cached briefly so an outage heals."""
+        log.warning("users.info for %s failed (%s); using %s", user_id, exc, self.default_tz)
+        fallback = UserProfile(user_id, self.default_tz, locale=self.default_locale, known=False)
+        return fallback, FAILURE_TTL_SECONDS

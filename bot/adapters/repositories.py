@@ -24,7 +24,7 @@ from bot.domain.model import (
     WaitlistEntry,
     WaitlistStatus,
 )
-from bot.services.ports import BookingRow, OutboxMessage
+from bot.services.ports import BookingRow, Channel, OutboxMessage
 
 #: The LISTEN/NOTIFY channel that tells dispatchers new outbox rows were committed.
 OUTBOX_WAKEUP = "roombot_outbox"
@@ -104,6 +104,19 @@ class SqlBookingRepository:
         with self.session.no_autoflush:
             self._serialise_room(room_id)
             return list(self.session.scalars(_conflicts(excluding is not None), params))
+
+    def upcoming_of(self, booker: str, now: datetime) -> list[Booking]:
+        b = orm.bookings.c
+        found = list(
+            self.session.scalars(
+                select(Booking)
+                .where(b.booker == booker, b.status.in_(list(HOLDING)), b.starts_at >= now)
+                .order_by(b.starts_at, b.id)
+                .with_for_update()
+            )
+        )
+        self.seen.update(found)
+        return found
 
     def held_by(self, booker: str, since: datetime, until: datetime) -> list[Booking]:
         """The booker's holding bookings in the week, read behind a lock on the booker (until
@@ -349,6 +362,13 @@ class SqlEventLog:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def contains(self, event_id: str) -> bool:
+        self.session.flush()
+        found = self.session.execute(
+            select(orm.event_log.c.event_id).where(orm.event_log.c.event_id == event_id)
+        ).first()
+        return found is not None
+
     def append(self, event: Event) -> None:
         payload = {name: _jsonable(getattr(event, name)) for name in _payload_fields(type(event))}
         self.session.flush()  # the aggregate rows the event refers to go first
@@ -422,6 +442,36 @@ class SqlOutbox:
                 for m in messages
             ],
         )
+
+    def skip_pending(
+        self, recipient: str, channels: Sequence[Channel], reason: str, now: datetime
+    ) -> int:
+        o = orm.outbox.c
+        skipped = self.session.execute(
+            update(orm.outbox)
+            .where(
+                o.recipient == recipient,
+                o.channel.in_([str(c) for c in channels]),
+                o.status == "pending",
+            )
+            .values(status="skipped", last_error=reason)
+            .returning(o.id, o.attempts)
+        ).all()
+        if skipped:
+            self.session.execute(
+                insert(orm.deliveries),
+                [
+                    {
+                        "outbox_id": r.id,
+                        "attempt": r.attempts,
+                        "at": now,
+                        "outcome": "skipped",
+                        "error": reason,
+                    }
+                    for r in skipped
+                ],
+            )
+        return len(skipped)
 
 
 def delete_all(session: Session) -> None:

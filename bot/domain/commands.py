@@ -126,6 +126,15 @@ class ReleaseBooking(Command):
 
 
 @dataclass(frozen=True)
+class ReleaseDeparted(Command):
+    """Someone left the workspace: cancel their upcoming bookings, stop what was still to be
+    sent to them, and tell the admins, once."""
+
+    user: str
+    by: str = "system"
+
+
+@dataclass(frozen=True)
 class ReleaseUnattended(Command):
     """Release every booking in a check-in room whose window passed without a check-in."""
 

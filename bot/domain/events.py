@@ -79,6 +79,8 @@ class BookingCancelled(Event):
     was_approved: bool
     by_admin: bool = False
     sequence: int = 0
+    #: Why, as a code (:data:`bot.domain.model.LEFT_WORKSPACE`); ``None``: someone chose to.
+    reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,6 +163,21 @@ class ApprovalOverdue(Event):
     """A request has waited longer than admins promised to answer; they get one nudge."""
 
     waiting_minutes: int
+
+
+def member_left_id(user: str) -> str:
+    """The one event id of ``user`` leaving the workspace: what is done about it (their
+    bookings released, the admins told) is done once, however often Slack says it again."""
+    return f"left-{user}"[:32]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberLeft(Event):
+    """A person left the workspace (Slack says their account is deleted or unknown); their
+    upcoming bookings ``released`` were cancelled. About no one booking: ``booking_id`` is 0."""
+
+    user: str
+    released: tuple[int, ...] = ()
 
 
 BOOKING_EVENTS: tuple[type[Event], ...] = (

@@ -17,6 +17,10 @@ from bot.domain.rules import (
     validate_request,
 )
 
+#: The reason of a cancellation made because the booker left the workspace (Slack answers
+#: ``deleted: true`` or ``user_not_found`` for them).
+LEFT_WORKSPACE = "left_workspace"
+
 
 class BookingStatus(StrEnum):
     PENDING = "PENDING"
@@ -394,7 +398,11 @@ class Booking:
                 )
             )
 
-    def cancel(self, by: str, at: datetime, *, is_admin: bool = False) -> None:
+    def cancel(
+        self, by: str, at: datetime, *, is_admin: bool = False, reason: str | None = None
+    ) -> None:
+        """Cancel the booking; ``reason`` is a code such as :data:`LEFT_WORKSPACE` (the views
+        say it in the reader's language), not free text."""
         if by != self.booker and not is_admin:
             raise NotAllowed(
                 "Only the person who booked it, or an admin, can cancel this booking.",
@@ -413,8 +421,11 @@ class Booking:
                     was_approved=was_approved,
                     by_admin=by != self.booker,
                     sequence=self.sequence,
+                    reason=reason,
                 )
             )
+            if reason is not None:
+                self.reason = reason
 
     def change(
         self,

@@ -45,6 +45,7 @@ from bot.notifications.failures import (
     NoRecipient,
     PermanentFailure,
     RateLimited,
+    RecipientGone,
     RetryLater,
     UpstreamUnavailable,
 )
@@ -175,6 +176,9 @@ class Dispatcher:
         self.closers: list[Callable[[], None]] = []
         #: Wakes this dispatcher when another process commits outbox rows (PostgreSQL).
         self.listener: Listener | None = None
+        #: Told the user id when a sender finds its recipient left the workspace (the runtime
+        #: releases their bookings), after their row was skipped.
+        self.on_departed: Callable[[str], None] | None = None
 
     # -- batches in the caller's thread ---------------------------------------------------------
 
@@ -342,6 +346,8 @@ class Dispatcher:
                 self.store.mark_skipped(
                     each.id, str(exc), now=self.clock(), duration_ms=_ms(started)
                 )
+            if isinstance(exc, RecipientGone) and self.on_departed is not None:
+                self.on_departed(exc.user)
         except PermanentFailure as exc:
             breaker.success()
             log.warning("%s to %s (row %d) failed for good: %s", *_who(row, exc))

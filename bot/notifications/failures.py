@@ -1,7 +1,8 @@
 """The failure vocabulary senders speak to the dispatcher.
 
 A sender raises :class:`PermanentFailure` when retrying cannot help (the row goes dead at once),
-:class:`NoRecipient` when there is nobody to send to (skipped, not an error),
+:class:`NoRecipient` when there is nobody to send to (skipped, not an error; its
+:class:`RecipientGone` when the person left the workspace),
 :class:`UpstreamUnavailable` when something it needs besides its own channel is down, and
 :class:`RetryLater` when the server said when to come back; anything else is retried with backoff.
 :func:`slack_failure` translates Slack's errors into these terms.
@@ -28,6 +29,15 @@ class NoRecipient(PermanentFailure):
     def __init__(self, message: str, user: str | None = None) -> None:
         super().__init__(message)
         self.user = user
+
+
+class RecipientGone(NoRecipient):
+    """The recipient left the workspace (Slack says their account is deleted, or knows no such
+    user): the row is skipped, and the dispatcher has their bookings released."""
+
+    def __init__(self, user: str) -> None:
+        super().__init__(f"{user} left the workspace", user)
+        self.user: str = user
 
 
 class UpstreamUnavailable(Exception):

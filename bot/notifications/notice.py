@@ -264,6 +264,81 @@ class HomeRefresh:
             raise BadPayload(f"unreadable home refresh pages: {exc!r}") from exc
 
 
+@dataclass(frozen=True)
+class FreedBooking:
+    """A booking cancelled because its booker left, as the admins' DM lists it."""
+
+    booking_id: int
+    room_id: str
+    room_name: str
+    starts_at: datetime
+    ends_at: datetime
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Departure:
+    """An admin's DM: ``user`` left the workspace at ``at``; ``bookings`` were cancelled."""
+
+    KIND = "departed"
+
+    user: str
+    at: datetime
+    bookings: tuple[FreedBooking, ...] = ()
+
+    @classmethod
+    def of(cls, user: str, at: datetime, rows: list[BookingRow]) -> Self:
+        freed = tuple(
+            FreedBooking(r.booking_id, r.room_id, r.room_name, r.starts_at, r.ends_at, r.title)
+            for r in rows
+        )
+        return cls(user, at, freed)
+
+    @staticmethod
+    def is_one(payload: Mapping[str, Any]) -> bool:
+        return payload.get("kind") == Departure.KIND
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "kind": self.KIND,
+            "user": self.user,
+            "at": self.at.isoformat(),
+            "bookings": [
+                {
+                    "booking_id": b.booking_id,
+                    "room_id": b.room_id,
+                    "room_name": b.room_name,
+                    "starts_at": b.starts_at.isoformat(),
+                    "ends_at": b.ends_at.isoformat(),
+                    "title": b.title,
+                }
+                for b in self.bookings
+            ],
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
+        try:
+            if payload["kind"] != cls.KIND:
+                raise BadPayload(f"not a departure: {payload['kind']!r}")
+            freed = tuple(
+                FreedBooking(
+                    booking_id=int(b["booking_id"]),
+                    room_id=str(b["room_id"]),
+                    room_name=str(b.get("room_name") or b["room_id"]),
+                    starts_at=_moment(b["starts_at"]),
+                    ends_at=_moment(b["ends_at"]),
+                    title=str(b.get("title") or ""),
+                )
+                for b in payload.get("bookings") or ()
+            )
+            return cls(str(payload["user"]), _moment(payload["at"]), freed)
+        except BadPayload:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadPayload(f"unreadable departure: {exc!r}") from exc
+
+
 def _int(value: Any) -> int | None:
     return int(value) if value is not None else None
 

@@ -2,7 +2,8 @@
 
 Each sender turns one outbox row into one delivery and reports failures in the dispatcher's terms
 (:mod:`bot.notifications.failures`): :class:`PermanentFailure` when retrying cannot help,
-:class:`NoRecipient` when there is nobody to send to, anything else when a retry might work.
+:class:`NoRecipient` when there is nobody to send to (:class:`RecipientGone`: they left the
+workspace), anything else when a retry might work.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import smtplib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -24,14 +25,15 @@ from bot.notifications import ics
 from bot.notifications.failures import (
     NoRecipient,
     PermanentFailure,
+    RecipientGone,
     UpstreamUnavailable,
     slack_failure,
 )
 from bot.notifications.limits import Call
-from bot.notifications.notice import NON_PERSON_ACTORS, BadPayload, Notice
+from bot.notifications.notice import NON_PERSON_ACTORS, BadPayload, Departure, Notice
 from bot.notifications.outbox import OutboxRow
 from bot.views.i18n import use_locale
-from bot.views.notifications import calendar_text, dm_message, email_content
+from bot.views.notifications import calendar_text, departure_message, dm_message, email_content
 
 
 def _utcnow() -> datetime:
@@ -57,12 +59,14 @@ class DmSender:
         return [("chat.postMessage", row.recipient)]
 
     def __call__(self, row: OutboxRow) -> None:
-        notice = notice_of(row)
+        render = _renderer(row)
         # If users.info fails, the default zone is used: the zone's name is shown with the
         # times, so the message is still right, and Slack being up enough to post is what counts.
         profile = self.directory.profile(row.recipient)
+        if profile.gone:
+            raise RecipientGone(row.recipient)
         with use_locale(profile.locale):
-            message = dm_message(notice, profile.tz)
+            message = render(profile.tz)
         try:
             self.client.chat_postMessage(
                 channel=row.recipient,
@@ -72,7 +76,29 @@ class DmSender:
                 unfurl_media=False,
             )
         except SlackApiError as exc:
-            raise slack_failure(exc) from exc
+            failure = slack_failure(exc)
+            if isinstance(failure, PermanentFailure) and self._left(row.recipient):
+                raise RecipientGone(row.recipient) from exc
+            raise failure from exc
+
+    def _left(self, user: str) -> bool:
+        """Slack refused a DM to someone whose cached profile said they were here: they may
+        have left since it was cached, so ask again."""
+        self.directory.forget(user)
+        return self.directory.profile(user).gone
+
+
+def _renderer(row: OutboxRow) -> Callable[[ZoneInfo], dict[str, Any]]:
+    """The row's DM for a reader's zone: an admins' departure note or a booking notice. An
+    unreadable payload fails for good here, before anything is asked of Slack."""
+    if Departure.is_one(row.payload):
+        try:
+            departure = Departure.from_payload(row.payload)
+        except BadPayload as exc:
+            raise PermanentFailure(f"cannot render {row.channel} row {row.id}: {exc!r}") from exc
+        return lambda tz: departure_message(departure, tz)
+    notice = notice_of(row)
+    return lambda tz: dm_message(notice, tz)
 
 
 class Mailer(Protocol):
@@ -106,6 +132,8 @@ class EmailSender:
 
     def __call__(self, row: OutboxRow) -> None:
         profile = self.directory.profile(row.recipient)
+        if profile.gone:
+            raise RecipientGone(row.recipient)
         if not profile.known:
             raise UpstreamUnavailable(f"cannot read the Slack profile of {row.recipient}")
         if not profile.email:

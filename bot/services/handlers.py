@@ -26,6 +26,7 @@ from bot.domain.errors import (
     UnknownRoom,
 )
 from bot.domain.model import (
+    LEFT_WORKSPACE,
     Approval,
     ApprovalStatus,
     Booking,
@@ -46,7 +47,7 @@ from bot.domain.rules import (
     validate_request,
     week_of,
 )
-from bot.notifications.notice import CardRefresh, HomeRefresh, Notice
+from bot.notifications.notice import CardRefresh, Departure, HomeRefresh, Notice
 from bot.services.ports import BookingRow, Channel, GroupMembers, NoGroups, OutboxMessage, RoomRow
 from bot.services.unit_of_work import AbstractUnitOfWork
 
@@ -56,6 +57,10 @@ OPERATOR_ACTORS = frozenset({"cli", "system"})
 
 #: The recipient of approval-card rows: the dispatcher resolves it to APPROVALS_CHANNEL.
 APPROVALS = "approvals"
+
+#: The channels that reach one person (not the approvals channel): nothing more goes out on
+#: them to someone who left the workspace.
+PERSONAL_CHANNELS = (Channel.DM, Channel.EMAIL, Channel.HOME)
 
 
 def _utcnow() -> datetime:
@@ -462,6 +467,44 @@ def release_unattended(
     return len(due)
 
 
+def release_departed(cmd: commands.ReleaseDeparted, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    """Someone left the workspace: their upcoming bookings are cancelled (the read model, the
+    cards and waitlist offers follow through the cancellations' own policies), what was still
+    waiting to be sent to them is skipped, and :class:`events.MemberLeft` tells the admins.
+
+    Done once per person: the event's id is theirs (:func:`events.member_left_id`), so when
+    Slack says it again (each later DM or email finds them gone) nothing happens. Returns how
+    many bookings were cancelled."""
+    left = events.member_left_id(cmd.user)
+    if uow.event_log.contains(left):
+        return 0
+    now = ctx.clock()
+    upcoming = uow.bookings.upcoming_of(cmd.user, now)
+    series: dict[int, list[Booking]] = {}
+    for booking in upcoming:
+        booking.cancel(cmd.by, now, is_admin=True, reason=LEFT_WORKSPACE)
+        if booking.series_id is not None:
+            series.setdefault(booking.series_id, []).append(booking)
+    for series_id, cancelled in series.items():
+        _end_series(
+            _series(uow, series_id), cancelled[0], now, cmd.by, LEFT_WORKSPACE, len(cancelled)
+        )
+    uow.outbox.skip_pending(
+        cmd.user, PERSONAL_CHANNELS, f"{cmd.user} left the workspace", now.astimezone(UTC)
+    )
+    uow.record(
+        events.MemberLeft(
+            booking_id=0,
+            actor=cmd.by,
+            at=now.astimezone(UTC),
+            event_id=left,
+            user=cmd.user,
+            released=tuple(b.id for b in upcoming if b.id is not None),
+        )
+    )
+    return len(upcoming)
+
+
 def join_waitlist(cmd: commands.JoinWaitlist, uow: AbstractUnitOfWork, ctx: Context) -> int:
     """Wait for a taken slot; asking twice for the same slot keeps the first place in line."""
     room = uow.rooms.get(cmd.room_id)
@@ -719,11 +762,13 @@ def project_closed(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -
     }[type(event)]
     cancelled_by = event.actor if isinstance(event, events.BookingCancelled) else None
     row = _row(uow, event.booking_id)
+    reason = getattr(event, "reason", None) or row.reason
     uow.booking_list.upsert(
         dataclasses.replace(
             row,
             status=status,
             cancelled_by=cancelled_by,
+            reason=reason,
             sequence=getattr(event, "sequence", row.sequence),
         )
     )
@@ -880,22 +925,42 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
             "by_admin": event.actor != row.booker,
         }
     payload = Notice.of(NOTICE_KIND[type(event)], event, row, **extra).to_payload()
+    # Whoever left the workspace is told nothing more; the card and the admins still are.
+    gone = isinstance(event, events.BookingCancelled) and event.reason == LEFT_WORKSPACE
     messages = [
         OutboxMessage(event.event_id, Channel.DM, row.booker, payload, event.at),
         OutboxMessage(event.event_id, Channel.EMAIL, row.booker, payload, event.at),
+    ]
+    if gone:
+        messages = []
+    messages.append(
         OutboxMessage(
             event.event_id,
             Channel.CARD,
             APPROVALS,
             CardRefresh(row.booking_id).to_payload(),
             event.at,
-        ),
-    ]
+        )
+    )
+    readers = set(ctx.admins) if gone else {row.booker, *ctx.admins}
     messages += [
         OutboxMessage(event.event_id, Channel.HOME, user, HomeRefresh().to_payload(), event.at)
-        for user in sorted({row.booker, *ctx.admins})
+        for user in sorted(readers)
     ]
     uow.outbox.add(messages)
+
+
+def notify_departure(event: events.MemberLeft, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """One DM to each admin (but the one who left): who left, and which bookings were freed.
+    The rows carry the event's id, which is the person's, so they are written once."""
+    released = [row for i in event.released if (row := uow.booking_list.get(i)) is not None]
+    payload = Departure.of(event.user, event.at, released).to_payload()
+    uow.outbox.add(
+        [
+            OutboxMessage(event.event_id, Channel.DM, admin, payload, event.at)
+            for admin in sorted(ctx.admins - {event.user})
+        ]
+    )
 
 
 def remind_booker(event: events.BookingReminderDue, uow: AbstractUnitOfWork, ctx: Context) -> None:
@@ -936,6 +1001,7 @@ COMMAND_HANDLERS: dict[type[commands.Command], Handler] = {
     commands.CheckIn: check_in,
     commands.ReleaseBooking: release_booking,
     commands.ReleaseUnattended: release_unattended,
+    commands.ReleaseDeparted: release_departed,
     commands.JoinWaitlist: join_waitlist,
     commands.ClaimOffer: claim_offer,
     commands.LapseOffers: lapse_offers,
@@ -959,6 +1025,7 @@ EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {
     events.BookingCheckedIn: [project_checked_in, reset_release_streak],
     events.BookingReleased: [project_closed, notify, offer_freed_slot, count_release],
     events.SeriesEnded: [],
+    events.MemberLeft: [notify_departure],
     events.WaitlistOffered: [notify_offer],
     events.WaitlistLapsed: [offer_freed_slot],
     events.BookingReminderDue: [remind_booker],

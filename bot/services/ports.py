@@ -138,6 +138,10 @@ class BookingRepository(Protocol):
     def held_by(self, booker: str, since: datetime, until: datetime) -> list[Booking]:
         """The booker's active bookings starting in ``[since, until)`` (for weekly quotas)."""
 
+    def upcoming_of(self, booker: str, now: datetime) -> list[Booking]:
+        """The booker's bookings holding a slot that starts at ``now`` or later, earliest
+        first, locked for this transaction."""
+
     def reminders_due(self, now: datetime, lead: timedelta) -> list[Booking]:
         """Approved, not yet reminded bookings starting in ``[now, now + lead]``."""
 
@@ -194,6 +198,9 @@ class ApprovalRepository(Protocol):
 class EventLog(Protocol):
     def append(self, event: Event) -> None: ...
 
+    def contains(self, event_id: str) -> bool:
+        """The event was recorded (committed, or appended in this transaction)."""
+
 
 class BookingList(Protocol):
     def add(self, row: BookingRow) -> None: ...
@@ -203,3 +210,9 @@ class BookingList(Protocol):
 
 class Outbox(Protocol):
     def add(self, messages: Sequence[OutboxMessage]) -> None: ...
+
+    def skip_pending(
+        self, recipient: str, channels: Sequence[Channel], reason: str, now: datetime
+    ) -> int:
+        """Never send the rows of ``channels`` to ``recipient`` still waiting to be sent (not
+        those being sent right now): skipped, with ``reason``. Returns how many."""

@@ -38,7 +38,13 @@ class AbstractUnitOfWork:
     series: SeriesRepository
 
     def __enter__(self) -> Self:
+        self.recorded: list[Event] = []
         return self
+
+    def record(self, event: Event) -> None:
+        """An event of the use case itself, not of one aggregate (someone left the workspace):
+        its policies run in this transaction like those of the aggregates' events."""
+        self.recorded.append(event)
 
     def __exit__(
         self,
@@ -70,6 +76,9 @@ class AbstractUnitOfWork:
         for entry in waitlist.seen if waitlist is not None else ():
             while entry.events:
                 yield entry.events.pop(0)
+        recorded = getattr(self, "recorded", [])
+        while recorded:
+            yield recorded.pop(0)
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.domain.model import BookingStatus
+from bot.domain.model import LEFT_WORKSPACE, BookingStatus
 from bot.services.ports import BookingRow
 from bot.views import ids
 from bot.views.blocks import (
@@ -30,6 +30,11 @@ _ICON = {
     BookingStatus.EXPIRED: ":clock3:",
     BookingStatus.RELEASED: ":recycle:",
 }
+
+
+def left_workspace_text() -> str:
+    """Why a booking was cancelled when its booker left the workspace (card and Home)."""
+    return _("the booker left the workspace")
 
 
 def policy_text(policy: str) -> str:
@@ -60,6 +65,8 @@ def _outcome(row: BookingRow, approvers: Sequence[str] = ()) -> str:
             text = _("{outcome}: “{reason}”").format(outcome=text, reason=escape(row.reason))
         return text
     if row.status == BookingStatus.CANCELLED:
+        if row.reason == LEFT_WORKSPACE:
+            return _("Cancelled: {reason}").format(reason=left_workspace_text())
         by_booker = row.cancelled_by in (None, row.booker)
         if row.decided_by:
             if by_booker:

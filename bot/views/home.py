@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.model import BookingStatus
+from bot.domain.model import LEFT_WORKSPACE, BookingStatus
 from bot.services.ports import BookingRow
 from bot.views import ids
 from bot.views.blocks import (
@@ -27,7 +27,7 @@ from bot.views.blocks import (
     plain,
     section,
 )
-from bot.views.cards import status_word
+from bot.views.cards import left_workspace_text, status_word
 from bot.views.i18n import _, ngettext, pgettext, span
 from bot.views.mrkdwn import clip, escape, mention
 
@@ -82,6 +82,8 @@ def status_text(row: BookingRow, reason_max: int | None = None) -> str:
     if row.status == BookingStatus.DENIED and row.reason:
         reason = clip(row.reason, reason_max) if reason_max else row.reason
         text = _("{status} – “{reason}”").format(status=text, reason=escape(reason))
+    if row.status == BookingStatus.CANCELLED and row.reason == LEFT_WORKSPACE:
+        text = _("{status} – {reason}").format(status=text, reason=left_workspace_text())
     return text
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.notifications.notice import NON_PERSON_ACTORS, Notice
+from bot.notifications.notice import NON_PERSON_ACTORS, Departure, Notice
 from bot.views import i18n, ids
 from bot.views.i18n import _, moment, ngettext
 from bot.views.mrkdwn import clip, escape, mention
@@ -322,6 +322,55 @@ def _offer_button(entry_id: int) -> dict[str, Any]:
 def dm_message(notice: Notice, tz: ZoneInfo) -> dict[str, Any]:
     """Arguments for ``chat.postMessage`` (without the channel)."""
     return {"text": dm_text(notice, tz), "blocks": dm_blocks(notice, tz)}
+
+
+#: How many freed bookings the admins' DM lists by name; the rest are counted.
+DEPARTURE_LISTED = 10
+
+
+def departure_message(departure: Departure, tz: ZoneInfo) -> dict[str, Any]:
+    """The admins' DM when someone left the workspace: who, and which of their upcoming
+    bookings were cancelled (the first :data:`DEPARTURE_LISTED`, then how many more)."""
+    who = mention(departure.user)
+    count = len(departure.bookings)
+    lines = [":wave: " + _("*{who} left the workspace.*").format(who=who)]
+    if count:
+        lines.append(
+            ngettext(
+                "Their upcoming booking was cancelled, so the room is free again:",
+                "Their {count} upcoming bookings were cancelled, so the rooms are free again:",
+                count,
+            ).format(count=count)
+        )
+        for freed in departure.bookings[:DEPARTURE_LISTED]:
+            line = "• " + _("#{booking_id} {room}, {when}").format(
+                booking_id=freed.booking_id,
+                room=escape(room_label(freed.room_id, freed.room_name)),
+                when=when(freed.starts_at, freed.ends_at, tz),
+            )
+            if freed.title:
+                line += f" · _{clip(escape(_one_line(freed.title)), 200)}_"
+            lines.append(line)
+        if count > DEPARTURE_LISTED:
+            rest = count - DEPARTURE_LISTED
+            lines.append(
+                ngettext("…and {count} more.", "…and {count} more.", rest).format(count=rest)
+            )
+    else:
+        lines.append(_("They had no upcoming bookings."))
+    text = ngettext(
+        "{who} left the workspace; {count} upcoming booking was cancelled.",
+        "{who} left the workspace; {count} upcoming bookings were cancelled.",
+        count,
+    ).format(who=who, count=count)
+    note = _("Nothing more is sent to them.")
+    return {
+        "text": text,
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(lines), 3000)}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]},
+        ],
+    }
 
 
 # --- email ---------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from bot.domain.model import (
     WaitlistStatus,
 )
 from bot.services.handlers import conflict_of
-from bot.services.ports import BookingRow, OutboxMessage
+from bot.services.ports import BookingRow, Channel, OutboxMessage
 from bot.services.unit_of_work import AbstractUnitOfWork
 
 
@@ -63,6 +63,8 @@ class Store:
     event_log: list[Event] = field(default_factory=list)
     booking_list: dict[int, BookingRow] = field(default_factory=dict)
     outbox: list[OutboxMessage] = field(default_factory=list)
+    #: (recipient, channels, reason) of the pending rows skipped (``Outbox.skip_pending``).
+    skipped: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -129,6 +131,18 @@ class FakeBookingRepository:
             for b in self._bookings.values()
             if b.booker == booker and b.holds_slot and since <= b.starts_at < until
         ]
+
+    def upcoming_of(self, booker: str, now: datetime) -> list[Booking]:
+        found = sorted(
+            (
+                b
+                for b in self._bookings.values()
+                if b.booker == booker and b.holds_slot and b.starts_at >= now
+            ),
+            key=lambda b: (b.starts_at, b.id or 0),
+        )
+        self.seen.update(found)
+        return found
 
     def pending_started(self, now: datetime) -> list[Booking]:
         found = sorted(
@@ -215,6 +229,13 @@ class FakeApprovalRepository:
 class FakeEventLog(list[Event]):
     """The events this transaction appended (``append`` is the port's method)."""
 
+    def __init__(self, committed: list[Event] | None = None) -> None:
+        super().__init__()
+        self.committed = committed if committed is not None else []
+
+    def contains(self, event_id: str) -> bool:
+        return any(e.event_id == event_id for e in (*self.committed, *self))
+
 
 class FakeBookingList(dict[int, BookingRow]):
     """The read model as this transaction sees it; ``get`` is the port's method."""
@@ -235,8 +256,19 @@ class FakeBookingList(dict[int, BookingRow]):
 class FakeOutbox(list[OutboxMessage]):
     """The outbox rows this transaction added."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: (recipient, channels, reason) of every ``skip_pending`` call.
+        self.skipped: list[tuple[str, tuple[str, ...], str]] = []
+
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         self.extend(messages)
+
+    def skip_pending(
+        self, recipient: str, channels: Sequence[Channel], reason: str, now: datetime
+    ) -> int:
+        self.skipped.append((recipient, tuple(str(c) for c in channels), reason))
+        return 0
 
 
 class FakeUnitOfWork(AbstractUnitOfWork):
@@ -267,7 +299,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.rooms = FakeRoomRepository(rooms)
         self.bookings = FakeBookingRepository(bookings, self.store)
         self.approvals = FakeApprovalRepository(approvals)
-        self.event_log = FakeEventLog()
+        self.event_log = FakeEventLog(self.store.event_log)
         self.booking_list = FakeBookingList(rows)
         self.outbox = FakeOutbox()
         self.waitlist = FakeWaitlist()
@@ -293,6 +325,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
                 store.booking_list[booking_id] = self.booking_list[booking_id]
             store.event_log.extend(self.event_log)
             store.outbox.extend(self.outbox)
+            store.skipped.extend(self.outbox.skipped)
         self.committed = True
         self._begin()
 

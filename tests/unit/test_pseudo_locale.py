@@ -32,9 +32,9 @@ import pytest
 from icalendar import Calendar
 
 from bot.domain.errors import BookingError
-from bot.domain.model import BookingStatus
+from bot.domain.model import LEFT_WORKSPACE, BookingStatus
 from bot.notifications import ics
-from bot.notifications.notice import Notice
+from bot.notifications.notice import Departure, FreedBooking, Notice
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import booking_modal as form
 from bot.views import cards, feeds, home, i18n, lists, modals, notifications, refusals, texts
@@ -113,6 +113,7 @@ ROWS = [
         was_room_name=ROOM_NAME,
         was_title="",
     ),
+    row(15, BookingStatus.CANCELLED, cancelled_by="system", reason=LEFT_WORKSPACE),
 ]
 
 
@@ -170,6 +171,12 @@ NOTICES = [
         payload("offer", actor="system", entry_id=3, expires_at=NOW.isoformat()),
     ]
 ]
+
+
+def _departure(count: int) -> Departure:
+    """The admins' DM about someone who left, with ``count`` bookings freed."""
+    freed = FreedBooking(42, "102", ROOM_NAME, START, START + timedelta(hours=1), TITLE)
+    return Departure(BOOKER, NOW, tuple(replace(freed, booking_id=i) for i in range(count)))
 
 
 def _home(**extra: Any) -> dict[str, Any]:
@@ -312,6 +319,11 @@ def renders() -> Iterator[tuple[str, Render]]:
         yield f"DM {name}", (lambda n=n: notifications.dm_message(n, SEOUL), check_message)
         yield f"email {name}", (lambda n=n: _email(n, recipient_name=PERSON), None)
         yield f"calendar {name}", (lambda n=n: _calendar(n), None)
+    for count in (0, 1, notifications.DEPARTURE_LISTED + 2):
+        yield (
+            f"departure DM, {count} freed",
+            (lambda c=count: notifications.departure_message(_departure(c), SEOUL), check_message),
+        )
     yield "email, no names", (lambda: _email(NOTICES[1]), None)
     yield "email, the admin's name", (lambda: _email(NOTICES[1], actor_name=PERSON), None)
     yield (
