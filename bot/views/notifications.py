@@ -421,7 +421,9 @@ def _details(notice: Notice, tz: ZoneInfo, actor_name: str | None) -> list[tuple
     if notice.title:
         rows.append((_("Title"), _one_line(notice.title)))
     rows.append((_("Status"), _status_line(notice.kind)))
-    if _decided_by_other(notice):
+    if notice.actor == "policy":
+        rows.append((_("By"), _("the room's policy, with no admin decision")))
+    elif _decided_by_other(notice):
         rows.append((_("By"), actor_name or _("an admin")))
     if notice.kind == "denied":
         rows.append((_("Reason"), (notice.reason or "").strip() or _("No reason was given.")))

@@ -434,6 +434,10 @@ def _find_and_policies() -> Iterator[tuple[str, Render]]:
         "DM approved by policy",
         (lambda: notifications.dm_message(replace(by_policy, actor="policy"), SEOUL), None),
     )
+    yield (
+        "email approved by policy",
+        (lambda: _email(replace(by_policy, actor="policy"), recipient_name=PERSON), None),
+    )
     past = {**gap, "find_date": {"find_date_pick": {"selected_date": "2026-11-30"}}}
     yield "find form: past", (lambda: find.read_find_form(_submitted(past), NOW)[1], None)
 
