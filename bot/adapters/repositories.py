@@ -272,6 +272,22 @@ class SqlWaitlist:
         self.seen.update(found)
         return found
 
+    def of_user(self, user: str) -> list[WaitlistEntry]:
+        w = orm.waitlist.c
+        found = list(
+            self.session.scalars(
+                select(WaitlistEntry)
+                .where(
+                    w.user == user,
+                    w.status.in_([WaitlistStatus.WAITING, WaitlistStatus.OFFERED]),
+                )
+                .order_by(w.id)
+                .with_for_update()
+            )
+        )
+        self.seen.update(found)
+        return found
+
     def lapsed(self, now: datetime) -> list[WaitlistEntry]:
         w = orm.waitlist.c
         found = list(

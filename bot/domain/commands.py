@@ -127,8 +127,8 @@ class ReleaseBooking(Command):
 
 @dataclass(frozen=True)
 class ReleaseDeparted(Command):
-    """Someone left the workspace: cancel their upcoming bookings, stop what was still to be
-    sent to them, and tell the admins, once."""
+    """Someone left the workspace: take them off every waitlist, cancel their upcoming
+    bookings, stop what was still to be sent to them, and tell the admins, once."""
 
     user: str
     by: str = "system"

@@ -837,6 +837,25 @@ class WaitlistEntry:
             )
         self.status = WaitlistStatus.BOOKED
 
+    def withdraw(self, at: datetime) -> None:
+        """The person no longer waits (they left the workspace). An offer they held passes on
+        at once, as if it had lapsed; an entry already done is left as it is."""
+        if self.status == WaitlistStatus.WAITING:
+            self.status = WaitlistStatus.WITHDRAWN
+        elif self.status == WaitlistStatus.OFFERED:
+            self.status = WaitlistStatus.WITHDRAWN
+            self.events.append(
+                events.WaitlistLapsed(
+                    booking_id=0,
+                    actor="system",
+                    at=_utc(at),
+                    entry_id=self.id or 0,
+                    room_id=self.room_id,
+                    starts_at=self.starts_at,
+                    ends_at=self.ends_at,
+                )
+            )
+
     def lapse(self, at: datetime) -> None:
         at = _utc(at)
         if self.status != WaitlistStatus.OFFERED or self.offer_expires_at is None:

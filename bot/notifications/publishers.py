@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.adapters import orm
 from bot.adapters.directory import Directory
-from bot.notifications.failures import PermanentFailure
+from bot.notifications.failures import PermanentFailure, RecipientGone
 from bot.notifications.limits import Call
 from bot.notifications.notice import BadPayload, CardRefresh, HomeRefresh
 from bot.notifications.outbox import OutboxRow
@@ -272,6 +272,8 @@ class HomePublisher:
             refresh = HomeRefresh.from_payload(row.payload)
         except BadPayload as exc:
             raise PermanentFailure(f"cannot read home row {row.id}: {exc}") from exc
+        if self.directory.profile(row.recipient).gone:
+            raise RecipientGone(row.recipient)
         self.publish(row.recipient, dict(refresh.pages))
 
     def calls(self, row: OutboxRow) -> list[Call]:

@@ -468,9 +468,10 @@ def release_unattended(
 
 
 def release_departed(cmd: commands.ReleaseDeparted, uow: AbstractUnitOfWork, ctx: Context) -> int:
-    """Someone left the workspace: their upcoming bookings are cancelled (the read model, the
-    cards and waitlist offers follow through the cancellations' own policies), what was still
-    waiting to be sent to them is skipped, and :class:`events.MemberLeft` tells the admins.
+    """Someone left the workspace: they leave every waitlist (an offer they held passes on),
+    their upcoming bookings are cancelled (the read model, the cards and waitlist offers follow
+    through the cancellations' own policies), what was still waiting to be sent to them is
+    skipped, and :class:`events.MemberLeft` tells the admins.
 
     Done once per person: the event's id is theirs (:func:`events.member_left_id`), so when
     Slack says it again (each later DM or email finds them gone) nothing happens. Returns how
@@ -479,6 +480,8 @@ def release_departed(cmd: commands.ReleaseDeparted, uow: AbstractUnitOfWork, ctx
     if uow.event_log.contains(left):
         return 0
     now = ctx.clock()
+    for entry in uow.waitlist.of_user(cmd.user):
+        entry.withdraw(now)  # first: the slots freed below are offered to others
     upcoming = uow.bookings.upcoming_of(cmd.user, now)
     series: dict[int, list[Booking]] = {}
     for booking in upcoming:

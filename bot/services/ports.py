@@ -173,6 +173,9 @@ class WaitlistRepository(Protocol):
     def lapsed(self, now: datetime) -> list[WaitlistEntry]:
         """Offers whose time ran out, locked, skipping rows another worker holds."""
 
+    def of_user(self, user: str) -> list[WaitlistEntry]:
+        """The user's entries still waiting or holding an offer, locked."""
+
 
 class GroupMembers(Protocol):
     """Who is in a Slack user group (``usergroups.users.list``), cached by the adapter."""

@@ -103,3 +103,24 @@ def test_a_dm_finding_its_recipient_gone_releases_them_once(
     [posted] = slack.posted
     assert posted["channel"] == ADMIN and f"<@{BOB}>" in posted["text"]
     assert len([ev for ev in events(engine) if ev["type"] == "MemberLeft"]) == 1
+
+
+def test_who_left_leaves_every_waitlist_and_an_offer_they_held_passes_on(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    add_rooms(container.bus, "102")
+    start, end = slot(clock.now, 2, 3)
+    held = container.bus.handle(c.RequestBooking("102", start, end, by=BOB))
+    other = container.bus.handle(c.RequestBooking("102", *slot(clock.now, 4, 5), by=BOB))
+    container.bus.handle(c.JoinWaitlist("102", start, end, by=CAROL))
+    container.bus.handle(c.JoinWaitlist("102", start, end, by="UDAN"))
+    container.bus.handle(c.JoinWaitlist("102", *slot(clock.now, 4, 5), by=CAROL))
+    container.bus.handle(c.CancelBooking(held, by=BOB))  # Carol holds the offer now
+
+    container.bus.handle(c.ReleaseDeparted(CAROL))
+
+    entries = [(r["user"], r["status"]) for r in rows(engine, orm.waitlist, orm.waitlist.c.id)]
+    assert entries == [(CAROL, "WITHDRAWN"), ("UDAN", "OFFERED"), (CAROL, "WITHDRAWN")]
+    offers = [r for r in outbox(engine) if r["payload"].get("kind") == "offer"]
+    assert [r["recipient"] for r in offers] == [CAROL, "UDAN"]
+    assert {b["id"]: b["status"] for b in bookings(engine)}[other] == "PENDING"  # Bob's, kept

@@ -202,6 +202,15 @@ class FakeWaitlist:
     def lapsed(self, now: datetime) -> list[WaitlistEntry]:
         return []
 
+    def of_user(self, user: str) -> list[WaitlistEntry]:
+        found = [
+            e
+            for e in self.entries
+            if e.user == user and e.status in (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+        ]
+        self.seen.update(found)
+        return found
+
 
 class FakeApprovalRepository:
     def __init__(self, approvals: dict[int, Approval]) -> None:

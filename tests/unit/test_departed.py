@@ -18,6 +18,7 @@ from bot.domain.model import LEFT_WORKSPACE, BookingStatus, Room
 from bot.notifications.failures import RecipientGone
 from bot.notifications.notice import Departure, FreedBooking
 from bot.notifications.outbox import OutboxRow
+from bot.notifications.publishers import HomePublisher
 from bot.notifications.senders import DmSender
 from bot.services.handlers import Context
 from bot.services.messagebus import MessageBus
@@ -157,6 +158,22 @@ def test_a_dm_refused_after_the_profile_was_cached_asks_slack_again() -> None:
     with pytest.raises(RecipientGone):
         send(dm_row(NOTICE))
     assert len(slack.posted) == 1
+
+
+def test_a_home_of_someone_gone_is_not_published() -> None:
+    slack = Slack()
+    slack.add(ADMIN, deleted=True)  # an admin left; ADMIN_USER_IDS still names them
+    homes = HomePublisher(
+        slack,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]  # nothing is read for someone gone
+        directory(slack),
+        is_admin=lambda user: True,
+        dead_count=lambda: 0,
+        clock=lambda: NOW,
+    )
+    row = dm_row({}, ADMIN)
+    with pytest.raises(RecipientGone):
+        homes(row)
 
 
 def departure(count: int) -> Departure:
