@@ -39,14 +39,46 @@ class BookingRequested(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SeriesEnded(Event):
-    """A series stopped: cancelled from an occurrence on (``cancelled``), or ``released``
-    (its occurrences were released too many times in a row). ``booking_id``: the occurrence
-    that ended it."""
+class SeriesEvent(Event):
+    """Something that happened to a recurring series as a whole (its occurrences record their
+    own events too). ``booking_id``: the occurrence it happened through, or the first."""
 
     series_id: int
     booker: str
     room_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeriesRequested(SeriesEvent):
+    """A recurring series was requested: one request for its ``held`` free dates (occurrence
+    rows, each with its own :class:`BookingRequested`), the taken ones skipped. ``policy`` is set
+    when a policy approved it on creation."""
+
+    held: int
+    policy: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeriesApproved(SeriesEvent):
+    """Someone approved a series as one: its ``approved`` pending occurrences."""
+
+    approved: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeriesDenied(SeriesEvent):
+    """Someone denied a series as one: its ``denied`` pending occurrences."""
+
+    denied: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeriesEnded(SeriesEvent):
+    """A series stopped: cancelled from an occurrence on (``cancelled``), or ``released``
+    (its occurrences were released too many times in a row). ``booking_id``: the occurrence
+    that ended it."""
+
     reason: str
     cancelled: int
 
@@ -59,6 +91,8 @@ class BookingApproved(Event):
 
     sequence: int = 0
     policy: str | None = None
+    #: Part of one act on a whole series, which its own series event tells people about.
+    whole_series: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +103,7 @@ class BookingDenied(Event):
     reason: str | None = None
     was_approved: bool = False
     sequence: int = 0
+    whole_series: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +116,7 @@ class BookingCancelled(Event):
     sequence: int = 0
     #: Why, as a code (:data:`bot.domain.model.LEFT_WORKSPACE`); ``None``: someone chose to.
     reason: str | None = None
+    whole_series: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -334,7 +334,11 @@ class Booking:
             booking.decided_by, booking.decided_at = POLICY_ACTOR, booking.requested_at
             booking.events.append(
                 events.BookingApproved(
-                    booking_id=0, actor=POLICY_ACTOR, at=booking.requested_at, policy=policy
+                    booking_id=0,
+                    actor=POLICY_ACTOR,
+                    at=booking.requested_at,
+                    policy=policy,
+                    whole_series=series_id is not None,
                 )
             )
         return booking
@@ -359,7 +363,8 @@ class Booking:
         self.status = to
         return True
 
-    def approve(self, by: str, at: datetime) -> None:
+    def approve(self, by: str, at: datetime, *, whole_series: bool = False) -> None:
+        """Approve the request; ``whole_series``: as part of approving its series as one."""
         at = _utc(at)
         if self._move(BookingStatus.APPROVED):
             self.decided_by, self.decided_at = by, at
@@ -368,11 +373,17 @@ class Booking:
             self.invited = True
             self.events.append(
                 events.BookingApproved(
-                    booking_id=self._event_id, actor=by, at=at, sequence=self.sequence
+                    booking_id=self._event_id,
+                    actor=by,
+                    at=at,
+                    sequence=self.sequence,
+                    whole_series=whole_series,
                 )
             )
 
-    def deny(self, by: str, at: datetime, reason: str | None = None) -> None:
+    def deny(
+        self, by: str, at: datetime, reason: str | None = None, *, whole_series: bool = False
+    ) -> None:
         """Deny the request; a denied booking frees its slot (the original's cancel-on-deny)."""
         reason = " ".join((reason or "").split()) or None
         if reason is not None and not printable(reason):
@@ -395,14 +406,23 @@ class Booking:
                     reason=reason,
                     was_approved=self.invited,
                     sequence=self.sequence,
+                    whole_series=whole_series,
                 )
             )
 
     def cancel(
-        self, by: str, at: datetime, *, is_admin: bool = False, reason: str | None = None
+        self,
+        by: str,
+        at: datetime,
+        *,
+        is_admin: bool = False,
+        reason: str | None = None,
+        whole_series: bool = False,
     ) -> None:
         """Cancel the booking; ``reason`` is a code such as :data:`LEFT_WORKSPACE` (the views
-        say it in the reader's language), not free text."""
+        say it in the reader's language), not free text. ``whole_series``: one of many in one
+        act on its series (this and all following), which the series' own event tells people
+        about."""
         if by != self.booker and not is_admin:
             raise NotAllowed(
                 "Only the person who booked it, or an admin, can cancel this booking.",
@@ -422,6 +442,7 @@ class Booking:
                     by_admin=by != self.booker,
                     sequence=self.sequence,
                     reason=reason,
+                    whole_series=whole_series,
                 )
             )
             if reason is not None:

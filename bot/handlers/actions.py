@@ -25,6 +25,7 @@ from bot.handlers.deps import (
 from bot.services.ports import BookingRow
 from bot.views import ids, refusals, texts
 from bot.views.booking_modal import booking_modal
+from bot.views.cards import series_status
 from bot.views.home import MAX_PAGES, pages_of
 from bot.views.i18n import current_locale
 from bot.views.lists import LIST_LIMIT, after, cancelled, my_bookings, waitlist_request
@@ -138,6 +139,43 @@ def deny(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> Non
     client.views_open(
         trigger_id=body["trigger_id"], view=deny_modal(row, channel=channel, message_ts=message_ts)
     )
+
+
+def _decide_series(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: Any, approve: bool
+) -> None:
+    """Approve or Deny on a series' card: one command for every date still waiting. Who may
+    decide is the service's to say (an admin or the room's approvers); a click on a series
+    with nothing left waiting is told what happened, and the card is brought up to date."""
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    series_id = _booking_id(body)
+    if series_id is None:
+        ack()
+        tell(client, body, texts.stale_button())
+        return
+    command: c.Command = (
+        c.ApproveSeries(series_id, by=user) if approve else c.DenySeries(series_id, by=user)
+    )
+    decided = _decide(ack, deps, client, body, command)
+    if decided is REFUSED or decided:
+        return
+    series = deps.queries.series(series_id)
+    if series is None:
+        tell(client, body, texts.stale_button())
+        return
+    status = series_status(series)
+    by = next((o.decided_by for o in series.occurrences if o.status == status), None)
+    tell(client, body, texts.series_already_decided(series_id, status, by))
+    deps.bus.handle(c.RefreshCard(series.anchor))
+
+
+def approve_series(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    _decide_series(ack, body, client, context, approve=True)
+
+
+def deny_series(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    _decide_series(ack, body, client, context, approve=False)
 
 
 def cancel(
@@ -358,6 +396,8 @@ def register(app: App) -> None:
     app.action(ids.FEED_ROOM_LINK)(in_users_language(feed_link))
     app.action(ids.APPROVE)(in_users_language(approve))
     app.action(ids.DENY)(in_users_language(deny))
+    app.action(ids.APPROVE_SERIES)(in_users_language(approve_series))
+    app.action(ids.DENY_SERIES)(in_users_language(deny_series))
     app.action(ids.CANCEL)(in_users_language(cancel))
     app.action(ids.CHANGE)(in_users_language(change_form))
     app.action(ids.END_NOW)(in_users_language(end_now))

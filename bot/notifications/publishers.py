@@ -19,7 +19,7 @@ from bot.notifications.limits import Call
 from bot.notifications.notice import BadPayload, CardRefresh, HomeRefresh
 from bot.notifications.outbox import OutboxRow
 from bot.services.queries import Queries
-from bot.views.cards import card
+from bot.views.cards import card, series_card
 from bot.views.home import HISTORY_SIZE, PENDING_PAGE, UPCOMING_PAGE, HomeData, home_view
 from bot.views.i18n import use_locale
 
@@ -54,7 +54,8 @@ def _card_booking(message: dict[str, Any]) -> int | None:
 
 
 class CardPublisher:
-    """Posts the approval card of a booking, or updates it in place once it exists.
+    """Posts the approval card of a booking, or updates it in place once it exists. A series
+    has one card for all its occurrences, kept under its first occurrence's booking id.
 
     The card shows the booking's *current* state from the read model, so a delayed or repeated
     outbox row can only ever make the card more up to date.
@@ -96,7 +97,7 @@ class CardPublisher:
         """An update of the card in place, or a first post (after a look for a card already
         posted, when an attempt was made before): all in the approvals channel."""
         try:
-            booking_id = CardRefresh.from_payload(row.payload).booking_id
+            booking_id = self.card_of(CardRefresh.from_payload(row.payload).booking_id)
         except BadPayload:
             return []
         where = self.location(booking_id)
@@ -123,14 +124,30 @@ class CardPublisher:
             ).one_or_none()
         return (found.channel, found.attempted_at) if found else None
 
+    def card_of(self, booking_id: int) -> int:
+        """The booking id a booking's card is kept under: its own, or for an occurrence of a
+        series the series' anchor (one card for the whole series)."""
+        booking = self.queries.booking(booking_id)
+        if booking is None or booking.series_id is None:
+            return booking_id
+        series = self.queries.series(booking.series_id)
+        return series.anchor if series is not None else booking_id
+
     def publish(self, booking_id: int) -> None:
+        """Post or update the card that shows the booking: its own, or its series' one."""
         booking = self.queries.booking(booking_id)
         if booking is None:
             log.warning("no booking #%s to show on a card", booking_id)
             return
+        series = self.queries.series(booking.series_id) if booking.series_id is not None else None
         with use_locale(self.locale):
             room = self.queries.room(booking.room_id)
-            message = card(booking, approvers=room.approvers if room is not None else ())
+            approvers = room.approvers if room is not None else ()
+            if series is not None:
+                booking_id = series.anchor
+                message = series_card(series, approvers=approvers)
+            else:
+                message = card(booking, approvers=approvers)
         message["metadata"] = card_metadata(booking_id)
         where = self.location(booking_id)
         if where is not None:

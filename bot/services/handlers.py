@@ -243,7 +243,7 @@ def request_series(cmd: commands.RequestSeries, uow: AbstractUnitOfWork, ctx: Co
     assert series.id is not None
     policy = ctx.auto_approval(room, cmd.by)
     in_the_way: list[Booking] = []
-    held = 0
+    held: list[Booking] = []
     for starts_at, ends_at in slots:
         taken = uow.bookings.conflicts(room.id, starts_at, ends_at)
         if taken:
@@ -265,10 +265,22 @@ def request_series(cmd: commands.RequestSeries, uow: AbstractUnitOfWork, ctx: Co
             mine = [(b.starts_at, b.ends_at) for b in uow.bookings.held_by(cmd.by, since, until)]
             check_quota(ctx.quota, mine, booking.starts_at, booking.ends_at)
         uow.bookings.add(booking)
-        held += 1
-    if held == 0:
+        held.append(booking)
+    if not held:
         assert in_the_way
         raise RoomUnavailable(room.id, conflict_of(_theirs_first(in_the_way, cmd.by)), by=cmd.by)
+    held[0].events.append(
+        events.SeriesRequested(
+            booking_id=held[0].id or 0,
+            actor=cmd.by,
+            at=series.requested_at,
+            series_id=series.id,
+            booker=cmd.by,
+            room_id=room.id,
+            held=len(held),
+            policy=policy,
+        )
+    )
     return series.id
 
 
@@ -285,26 +297,54 @@ def _series(uow: AbstractUnitOfWork, series_id: int) -> Series:
 
 def _pending_occurrences(
     uow: AbstractUnitOfWork, ctx: Context, series_id: int, by: str
-) -> list[Booking]:
+) -> tuple[Series, list[Booking]]:
     series = _series(uow, series_id)
     _check_may_decide(uow, ctx, series.room_id, by)
-    return [b for b in uow.series.occurrences(series_id) if b.status == BookingStatus.PENDING]
+    occurrences = uow.series.occurrences(series_id)
+    return series, [b for b in occurrences if b.status == BookingStatus.PENDING]
 
 
 def approve_series(cmd: commands.ApproveSeries, uow: AbstractUnitOfWork, ctx: Context) -> int:
-    """Approve the series as one: every occurrence still pending, in one transaction."""
+    """Approve the series as one: every occurrence still pending, in one transaction, told
+    once (:class:`events.SeriesApproved`). 0: nothing was pending (a repeat is a no-op)."""
     now = ctx.clock()
-    pending = _pending_occurrences(uow, ctx, cmd.series_id, cmd.by)
+    series, pending = _pending_occurrences(uow, ctx, cmd.series_id, cmd.by)
     for booking in pending:
-        booking.approve(cmd.by, now)
+        booking.approve(cmd.by, now, whole_series=True)
+    if pending:
+        pending[0].events.append(
+            events.SeriesApproved(
+                booking_id=pending[0].id or 0,
+                actor=cmd.by,
+                at=now.astimezone(UTC),
+                series_id=cmd.series_id,
+                booker=series.booker,
+                room_id=series.room_id,
+                approved=len(pending),
+            )
+        )
     return len(pending)
 
 
 def deny_series(cmd: commands.DenySeries, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    """Deny the series as one, told once (:class:`events.SeriesDenied`)."""
     now = ctx.clock()
-    pending = _pending_occurrences(uow, ctx, cmd.series_id, cmd.by)
+    series, pending = _pending_occurrences(uow, ctx, cmd.series_id, cmd.by)
     for booking in pending:
-        booking.deny(cmd.by, now, cmd.reason)
+        booking.deny(cmd.by, now, cmd.reason, whole_series=True)
+    if pending:
+        pending[0].events.append(
+            events.SeriesDenied(
+                booking_id=pending[0].id or 0,
+                actor=cmd.by,
+                at=now.astimezone(UTC),
+                series_id=cmd.series_id,
+                booker=series.booker,
+                room_id=series.room_id,
+                denied=len(pending),
+                reason=pending[0].reason,
+            )
+        )
     return len(pending)
 
 
@@ -324,9 +364,9 @@ def cancel_occurrence(cmd: commands.CancelOccurrence, uow: AbstractUnitOfWork, c
         for b in uow.series.occurrences(series.id or 0)
         if b.id != booking.id and b.holds_slot and (b.recurrence_id or b.starts_at) > mark
     ]
-    booking.cancel(cmd.by, now, is_admin=is_admin)
+    booking.cancel(cmd.by, now, is_admin=is_admin, whole_series=True)
     for other in later:
-        other.cancel(cmd.by, now, is_admin=is_admin)
+        other.cancel(cmd.by, now, is_admin=is_admin, whole_series=True)
     _end_series(series, booking, now, cmd.by, "cancelled", len(later) + 1)
     return len(later) + 1
 
@@ -824,7 +864,7 @@ def count_release(event: events.BookingReleased, uow: AbstractUnitOfWork, ctx: C
         if b.holds_slot and b.starts_at > booking.starts_at
     ]
     for other in later:
-        other.cancel("system", event.at, is_admin=True)
+        other.cancel("system", event.at, is_admin=True, whole_series=True)
     _end_series(series, booking, event.at, "system", "released", len(later))
 
 
@@ -905,11 +945,22 @@ NOTICE_KIND: dict[type[events.Event], str] = {
 }
 
 
+def _told_by_series(event: events.Event) -> bool:
+    """An occurrence's event that is one of many in one act on its series (requested,
+    approved or denied as one, cancelled from one date on): the series' own event tells
+    people, once, instead of once per date."""
+    if isinstance(event, events.BookingRequested):
+        return event.series_id is not None
+    return bool(getattr(event, "whole_series", False))
+
+
 def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
     """Queue the booker's DM and email, the approval card refresh and App Home refreshes.
 
     A request a policy approves in the same transaction is told once, as approved: its
-    ``requested`` notice would only be followed at once by the approval."""
+    ``requested`` notice would only be followed at once by the approval. An occurrence's part
+    in an act on its whole series refreshes no card or Home of its own (see
+    :func:`notify_series`)."""
     row = _row(uow, event.booking_id)
     if isinstance(event, events.BookingRequested) and event.policy is not None:
         return
@@ -936,21 +987,30 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
     ]
     if gone:
         messages = []
-    messages.append(
-        OutboxMessage(
-            event.event_id,
-            Channel.CARD,
-            APPROVALS,
-            CardRefresh(row.booking_id).to_payload(),
-            event.at,
-        )
-    )
-    readers = set(ctx.admins) if gone else {row.booker, *ctx.admins}
+    if not _told_by_series(event):
+        messages += _refreshes(event, row.booking_id, None if gone else row.booker, ctx)
+    uow.outbox.add(messages)
+
+
+def _refreshes(
+    event: events.Event, booking_id: int, booker: str | None, ctx: Context
+) -> list[OutboxMessage]:
+    """The approval card of the booking (or of its series) and the Home tabs that show it
+    (the booker's, unless ``None``: they left the workspace)."""
+    card = CardRefresh(booking_id).to_payload()
+    messages = [OutboxMessage(event.event_id, Channel.CARD, APPROVALS, card, event.at)]
+    readers = set(ctx.admins) if booker is None else {booker, *ctx.admins}
     messages += [
         OutboxMessage(event.event_id, Channel.HOME, user, HomeRefresh().to_payload(), event.at)
         for user in sorted(readers)
     ]
-    uow.outbox.add(messages)
+    return messages
+
+
+def notify_series(event: events.SeriesEvent, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """An act on a whole series (requested, approved, denied, ended): one refresh of the
+    series' card, however many dates it holds, and of the Home tabs."""
+    uow.outbox.add(_refreshes(event, event.booking_id, event.booker, ctx))
 
 
 def notify_departure(event: events.MemberLeft, uow: AbstractUnitOfWork, ctx: Context) -> None:
@@ -1027,7 +1087,10 @@ EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {
     events.BookingChanged: [project_changed, reopen_approval, notify, offer_freed_slot],
     events.BookingCheckedIn: [project_checked_in, reset_release_streak],
     events.BookingReleased: [project_closed, notify, offer_freed_slot, count_release],
-    events.SeriesEnded: [],
+    events.SeriesRequested: [notify_series],
+    events.SeriesApproved: [notify_series],
+    events.SeriesDenied: [notify_series],
+    events.SeriesEnded: [notify_series],
     events.MemberLeft: [notify_departure],
     events.WaitlistOffered: [notify_offer],
     events.WaitlistLapsed: [offer_freed_slot],

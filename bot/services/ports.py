@@ -74,6 +74,35 @@ class BookingRow:
     recurrence_id: datetime | None = None
 
 
+@dataclass(frozen=True)
+class SeriesRow:
+    """A recurring series as its approval card shows it: the request (its rule, the zone its
+    wall-clock times repeat in, its first slot by the rule) and the read-model rows of its
+    occurrences, earliest first. ``skipped``: the rule's dates that have no occurrence (they
+    were taken when the series was requested)."""
+
+    series_id: int
+    room_id: str
+    room_name: str
+    booker: str
+    title: str
+    rule: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    requested_at: datetime
+    occurrences: tuple[BookingRow, ...] = ()
+    skipped: tuple[datetime, ...] = ()
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+
+    @property
+    def anchor(self) -> int:
+        """The booking id the series' card is kept under: its first occurrence's (the lowest
+        id, which never changes), so one card per series reuses the cards' bookkeeping."""
+        return min(o.booking_id for o in self.occurrences)
+
+
 @dataclass(frozen=True, slots=True)
 class RoomRow:
     """A room as the read side shows it (the booking form, room lists). Plain data: building

@@ -14,7 +14,8 @@ from bot.adapters import orm
 from bot.adapters.db import READ_ONLY
 from bot.adapters.repositories import row_of
 from bot.domain.model import HOLDING, BookingStatus, normalise_tags
-from bot.services.ports import BookingRow, FreeRoom, RoomRow
+from bot.domain.recurrence import expand
+from bot.services.ports import BookingRow, FreeRoom, RoomRow, SeriesRow
 
 T = orm.booking_list.c
 UTC_ZONE = ZoneInfo("UTC")
@@ -42,6 +43,44 @@ class Queries:
     def booking(self, booking_id: int) -> BookingRow | None:
         found = self._rows(select(orm.booking_list).where(T.booking_id == booking_id))
         return found[0] if found else None
+
+    def series(self, series_id: int) -> SeriesRow | None:
+        """The series with its occurrences' rows, or None (no such series, or none of its
+        occurrences is in the read model yet)."""
+        s = orm.series.c
+        with self.engine.connect().execution_options(**READ_ONLY) as conn:
+            found = conn.execute(
+                select(orm.series, orm.rooms.c.name.label("room_name"))
+                .join(orm.rooms, orm.rooms.c.id == s.room_id)
+                .where(s.id == series_id)
+            ).one_or_none()
+        if found is None:
+            return None
+        occurrences = self._rows(
+            select(orm.booking_list)
+            .where(T.series_id == series_id)
+            .order_by(T.recurrence_id, T.booking_id)
+        )
+        if not occurrences:
+            return None
+        held = {o.recurrence_id for o in occurrences}
+        by_rule = expand(found.rule, found.starts_at, found.ends_at, ZoneInfo(found.timezone))
+        return SeriesRow(
+            series_id=found.id,
+            room_id=found.room_id,
+            room_name=found.room_name,
+            booker=found.booker,
+            title=found.title,
+            rule=found.rule,
+            timezone=found.timezone,
+            starts_at=found.starts_at,
+            ends_at=found.ends_at,
+            requested_at=found.requested_at,
+            occurrences=tuple(occurrences),
+            skipped=tuple(start for start, _end in by_rule if start not in held),
+            ended_at=found.ended_at,
+            end_reason=found.end_reason,
+        )
 
     def _page(self, where: Any, limit: int, offset: int) -> Page:
         """Rows soonest first, and how many there are in all (for "Show more")."""

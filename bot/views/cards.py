@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.domain.model import LEFT_WORKSPACE, BookingStatus
-from bot.services.ports import BookingRow
+from bot.services.ports import BookingRow, SeriesRow
 from bot.views import ids
 from bot.views.blocks import (
     actions,
@@ -19,8 +20,9 @@ from bot.views.blocks import (
     fields,
     section,
 )
-from bot.views.i18n import _, pgettext, token, token_span
+from bot.views.i18n import _, ngettext, pgettext, token, token_span
 from bot.views.mrkdwn import escape, mention
+from bot.views.series import pattern
 
 _ICON = {
     BookingStatus.PENDING: ":hourglass_flowing_sand:",
@@ -166,6 +168,149 @@ def card(row: BookingRow, *, approvers: Sequence[str] = ()) -> dict[str, Any]:
         booker=mention(row.booker),
         when=when,
         status=status_word(row.status),
+    )
+    return {"text": text, "blocks": blocks}
+
+
+#: How many of a series' dates its card lists (first dates held, dates skipped) before "and N more".
+SERIES_DATES_SHOWN = 3
+SERIES_SKIPPED_SHOWN = 10
+
+#: A series' status on its card, the most telling first: any date waiting makes it pending.
+_SERIES_ORDER = (
+    BookingStatus.PENDING,
+    BookingStatus.APPROVED,
+    BookingStatus.DENIED,
+    BookingStatus.CANCELLED,
+    BookingStatus.RELEASED,
+    BookingStatus.EXPIRED,
+)
+
+
+def series_status(series: SeriesRow) -> BookingStatus:
+    """The series as one: pending while any date waits, approved while any is approved, else
+    what its dates became."""
+    statuses = {o.status for o in series.occurrences}
+    return next(s for s in _SERIES_ORDER if s in statuses)
+
+
+def _more(shown: list[str], total: int) -> list[str]:
+    """``shown``, and "and N more" when it is not all ``total``."""
+    more = total - len(shown)
+    if more > 0:
+        shown = [*shown, ngettext("and {count} more", "and {count} more", more).format(count=more)]
+    return shown
+
+
+def _series_ended(series: SeriesRow) -> str | None:
+    if series.ended_at is None:
+        return None
+    if series.end_reason == "released":
+        return _(
+            "Series ended {when}: its dates were released unused too many times in a row"
+        ).format(when=token(series.ended_at))
+    return _("Series ended {when}: cancelled from one date on").format(when=token(series.ended_at))
+
+
+def series_card(series: SeriesRow, *, approvers: Sequence[str] = ()) -> dict[str, Any]:
+    """The one approval card of a recurring series: its room, pattern in words, how many dates
+    it holds, the first ones, the dates it skipped as taken, and Approve/Deny for the whole
+    series while any date waits; once decided, who decided, and how it ended."""
+    status = series_status(series)
+    shown = series.occurrences[0]
+    representative = next(o for o in series.occurrences if o.status == status)
+    icon = (
+        _ICON[BookingStatus.CANCELLED]
+        if series.ended_at and status != BookingStatus.PENDING
+        else _ICON[status]
+    )
+    request = _("Series request #{series_id}").format(series_id=series.series_id)
+    room = _room(shown)
+    words = escape(pattern(series.rule, series.starts_at, ZoneInfo(series.timezone)))
+    held = len(series.occurrences)
+    first = [token_span(o.starts_at, o.ends_at) for o in series.occurrences[:SERIES_DATES_SHOWN]]
+    blocks = [
+        section(f"{icon} *{request}* · {room}"),
+        fields(
+            (_("Repeats"), words),
+            (_("Booker"), mention(series.booker)),
+            (_("Room"), room),
+            (_("Title"), escape(series.title) if series.title else _("_no title_")),
+            (
+                ngettext("{count} date", "{count} dates", held).format(count=held),
+                "\n".join(_more(first, held)),
+            ),
+        ),
+    ]
+    if series.skipped:
+        dates = [token(d, "{date_short_pretty}") for d in series.skipped[:SERIES_SKIPPED_SHOWN]]
+        skipped = ngettext(
+            "*Skipped, {count} date already taken:*",
+            "*Skipped, {count} dates already taken:*",
+            len(series.skipped),
+        ).format(count=len(series.skipped))
+        blocks.append(
+            section(f":warning: {skipped} {', '.join(_more(dates, len(series.skipped)))}")
+        )
+    pending = [o for o in series.occurrences if o.status == BookingStatus.PENDING]
+    if pending:
+        value = str(series.series_id)
+        blocks.append(
+            actions(
+                button(
+                    _("Approve series"),
+                    ids.APPROVE_SERIES,
+                    value,
+                    style="primary",
+                    confirm=confirm_dialog(
+                        _("Approve the whole series?"),
+                        ngettext(
+                            "{count} date in room {room_id} for the requester; they get one "
+                            "calendar invite for the series.",
+                            "{count} dates in room {room_id} for the requester; they get one "
+                            "calendar invite for the series.",
+                            len(pending),
+                        ).format(count=len(pending), room_id=series.room_id),
+                        _("Approve"),
+                        _("Not yet"),
+                    ),
+                ),
+                button(
+                    _("Deny series"),
+                    ids.DENY_SERIES,
+                    value,
+                    style="danger",
+                    confirm=confirm_dialog(
+                        _("Deny the whole series?"),
+                        ngettext(
+                            "{count} date waiting is denied and freed.",
+                            "{count} dates waiting are denied and freed.",
+                            len(pending),
+                        ).format(count=len(pending)),
+                        _("Deny"),
+                        _("Not yet"),
+                    ),
+                ),
+                block_id=f"decide_series_{series.series_id}",
+            )
+        )
+    counts = ", ".join(
+        _("{status}: {count}").format(status=status_word(s), count=n)
+        for s in _SERIES_ORDER
+        if (n := sum(o.status == s for o in series.occurrences))
+    )
+    requested = _("requested {when}").format(when=token(series.requested_at))
+    lines = [_outcome(representative, approvers), counts, requested]
+    ended = _series_ended(series)
+    if ended:
+        lines.insert(1, ended)
+    blocks.append(context(" · ".join(lines)))
+    text = _("Series request #{series_id}: {room} for {booker}, {pattern} – {status}").format(
+        series_id=series.series_id,
+        room=room,
+        booker=mention(series.booker),
+        pattern=words,
+        status=status_word(status),
     )
     return {"text": text, "blocks": blocks}
 

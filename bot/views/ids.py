@@ -12,6 +12,8 @@ TITLE_BLOCK, TITLE_ACTION = "title", "title_input"
 APPROVE = "approve_booking"
 DENY = "deny_booking"
 DENY_MODAL = "deny_modal"
+APPROVE_SERIES = "approve_series"
+DENY_SERIES = "deny_series"
 REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
 
 # bookings lists (ephemeral /book list, App Home)

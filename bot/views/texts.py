@@ -227,6 +227,16 @@ def already_decided(
     return done_ + " " + _("Nothing was changed.")
 
 
+def series_already_decided(series_id: int, status: BookingStatus, by: str | None) -> str:
+    """A second click on a series' card: no date of it waits for a decision any more."""
+    if by:
+        text = _("Series #{series_id} was already {status} by {who}.")
+    else:
+        text = _("Series #{series_id} was already {status}.")
+    done_ = text.format(series_id=series_id, status=status_word(status), who=mention(by or ""))
+    return done_ + " " + _("Nothing was changed.")
+
+
 def no_room_any_more(room_id: str) -> str:
     return _("There is no room {room_id} any more.").format(room_id=escape(room_id))
 

@@ -35,7 +35,7 @@ from bot.domain.errors import BookingError
 from bot.domain.model import LEFT_WORKSPACE, BookingStatus
 from bot.notifications import ics
 from bot.notifications.notice import Departure, FreedBooking, Notice
-from bot.services.ports import BookingRow, RoomRow
+from bot.services.ports import BookingRow, RoomRow, SeriesRow
 from bot.views import booking_modal as form
 from bot.views import cards, feeds, home, i18n, lists, modals, notifications, refusals, texts
 from bot.views.i18n import use_locale
@@ -335,6 +335,83 @@ def renders() -> Iterator[tuple[str, Render]]:
     )
     yield from _find_and_policies()
     yield from _replies()
+    yield from _series()
+
+
+def series_row(
+    *statuses: BookingStatus, rule: str = "FREQ=WEEKLY;BYDAY=FR;COUNT=6", **extra: Any
+) -> SeriesRow:
+    """A weekly series of ``statuses`` (one date each), one date skipped as taken."""
+    week = timedelta(weeks=1)
+    decided = DECIDED if statuses[0] != BookingStatus.PENDING else {}
+    occurrences = tuple(
+        row(
+            60 + i,
+            status,
+            starts_at=START + i * week,
+            ends_at=START + i * week + timedelta(hours=1),
+            series_id=9,
+            recurrence_id=START + i * week,
+            **decided,
+        )
+        for i, status in enumerate(statuses)
+    )
+    return SeriesRow(
+        series_id=9,
+        room_id="102",
+        room_name=ROOM_NAME,
+        booker=BOOKER,
+        title=TITLE,
+        rule=rule,
+        timezone="Asia/Seoul",
+        starts_at=START,
+        ends_at=START + timedelta(hours=1),
+        requested_at=NOW,
+        occurrences=occurrences,
+        skipped=(START + 9 * week,),
+        **extra,
+    )
+
+
+def _series() -> Iterator[tuple[str, Render]]:
+    pending = (BookingStatus.PENDING,) * 5
+    approved = (BookingStatus.APPROVED, BookingStatus.APPROVED, BookingStatus.CANCELLED)
+    yield "series card", (lambda: cards.series_card(series_row(*pending)), check_message)
+    for status in (BookingStatus.APPROVED, BookingStatus.DENIED):
+        yield (
+            f"series card, {status}",
+            (lambda s=status: cards.series_card(series_row(s, s)), check_message),
+        )
+    for reason in ("cancelled", "released"):
+        ended = series_row(*approved, ended_at=NOW, end_reason=reason)
+        yield f"series card, {reason}", (lambda e=ended: cards.series_card(e), check_message)
+    for rule in (
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR;UNTIL=20261231T145959Z",
+        "FREQ=DAILY;COUNT=3",
+        "FREQ=DAILY;INTERVAL=2;COUNT=3",
+    ):
+        yield (
+            f"series card, {rule}",
+            (lambda r=rule: cards.series_card(series_row(*pending, rule=r)), check_message),
+        )
+
+    def message(text: str) -> dict[str, Any]:
+        return {"text": text}
+
+    yield (
+        "series already decided",
+        (
+            lambda: message(texts.series_already_decided(9, BookingStatus.APPROVED, ADMIN)),
+            check_message,
+        ),
+    )
+    yield (
+        "series already decided, by nobody",
+        (
+            lambda: message(texts.series_already_decided(9, BookingStatus.EXPIRED, None)),
+            check_message,
+        ),
+    )
 
 
 #: Rooms with attributes and policies (tags and places without Latin letters, like the data).
