@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -11,19 +10,19 @@ from slack_sdk import WebClient
 
 from bot.adapters.feeds import USER_SCOPE, room_scope
 from bot.domain import commands as c
-from bot.domain.errors import BookingError
 from bot.domain.model import BookingStatus
 from bot.handlers.commands import open_booking_modal
 from bot.handlers.deps import (
-    ACK_BUDGET_SECONDS,
+    REFUSED,
     Deps,
     booking_number,
+    decide,
     deps_of,
     in_users_language,
     tell,
 )
 from bot.services.ports import BookingRow
-from bot.views import ids, refusals, texts
+from bot.views import ids, texts
 from bot.views.booking_modal import booking_modal
 from bot.views.cards import series_status
 from bot.views.home import MAX_PAGES, pages_of
@@ -81,48 +80,13 @@ def _decidable(
     return None
 
 
-#: What :func:`_decide` gives back for a click that was refused (the clicker has been told).
-REFUSED: Any = object()
-
-
-def _decide(
-    ack: Ack, deps: Deps, client: WebClient, body: dict[str, Any], command: c.Command
-) -> Any:
-    """Commit a click's command, then ack: an acknowledged click is a stored one. Gives back the
-    command's result, or :data:`REFUSED` once the clicker has been told why not.
-
-    When the transaction does not finish within the ack budget (the database is busy), the
-    click is acked anyway and the clicker is told it is still being saved, then told if it
-    failed; so no click is acked in silence and lost."""
-    pending = deps.decisions.submit(deps.bus.handle, command)
-    try:
-        result = pending.result(timeout=ACK_BUDGET_SECONDS)
-    except FutureTimeout:
-        ack()
-        tell(client, body, texts.still_saving())
-        try:
-            return pending.result()
-        except BookingError as error:
-            tell(client, body, refusals.reply(error))
-            return REFUSED
-    except BookingError as error:
-        ack()
-        tell(client, body, refusals.reply(error))
-        return REFUSED
-    except Exception:
-        ack()  # the error handler tells the clicker nothing was changed
-        raise
-    ack()
-    return result
-
-
 def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
     deps = deps_of(context)
     row = _decidable(deps, client, body, ack)
     if row is None:
         return
     user = body["user"]["id"]
-    if _decide(ack, deps, client, body, c.ApproveBooking(row.booking_id, by=user)) is REFUSED:
+    if decide(ack, deps, client, body, c.ApproveBooking(row.booking_id, by=user)) is REFUSED:
         return
     if body.get("view", {}).get("type") == "home":
         deps.bus.handle(c.RefreshHome(user, pages_of(body.get("view"))))
@@ -188,7 +152,7 @@ def cancel(
         ack()
         tell(client, body, texts.stale_button())
         return
-    if _decide(ack, deps, client, body, c.CancelBooking(booking_id, by=user)) is REFUSED:
+    if decide(ack, deps, client, body, c.CancelBooking(booking_id, by=user)) is REFUSED:
         return
     container = body.get("container") or {}
     if container.get("type") == "view":
@@ -210,7 +174,7 @@ def end_now(
         ack()
         tell(client, body, texts.stale_button())
         return
-    if _decide(ack, deps, client, body, c.EndBooking(booking_id, by=user)) is REFUSED:
+    if decide(ack, deps, client, body, c.EndBooking(booking_id, by=user)) is REFUSED:
         return
     container = body.get("container") or {}
     if container.get("type") == "view":
@@ -291,7 +255,7 @@ def book_offer(
         return
     command = c.ClaimOffer(offer, by=body["user"]["id"])
     deps = deps_of(context)
-    booking_id = _decide(ack, deps, client, body, command)
+    booking_id = decide(ack, deps, client, body, command)
     if booking_id is REFUSED:
         return
     done = texts.claimed(booking_id, email=deps.settings.email_enabled)
@@ -317,7 +281,7 @@ def _answer(
     done: str,
 ) -> None:
     """Run a button's command before its ack and answer in place of the message it was on."""
-    if _decide(ack, deps, client, body, command) is REFUSED:
+    if decide(ack, deps, client, body, command) is REFUSED:
         return
     if body.get("response_url"):
         respond(replace_original=True, text=done)

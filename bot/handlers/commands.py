@@ -20,10 +20,11 @@ from bot.handlers.deps import (
     booking_number,
     deps_of,
     in_users_language,
+    open_form,
 )
 from bot.handlers.find import find_from_text
 from bot.views import refusals, texts
-from bot.views.booking_modal import booking_modal, end_day, loading_modal, to_aware, wall_clock
+from bot.views.booking_modal import booking_modal, end_day, to_aware, wall_clock
 from bot.views.find import requested_text
 from bot.views.i18n import span
 from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list, taken_reply
@@ -36,28 +37,23 @@ ONE_LINE = re.compile(
 
 
 def open_booking_modal(client: WebClient, deps: Deps, trigger_id: str, user: str) -> bool:
-    """Open the form before anything slow: the trigger expires 3 s after the request.
-
-    With the user's zone cached, the form opens at once. Otherwise a short placeholder opens
-    first and the form replaces it once Slack has said the zone; if Slack cannot say, the form
-    says plainly which zone it uses instead."""
+    """The booking form in the user's zone (see :func:`open_form`); False when there are no
+    rooms to book."""
     rooms = deps.queries.rooms()
     if not rooms:
         return False
     max_title = deps.settings.max_title_length
-    cached = deps.directory.cached(user)
-    if cached is not None:
-        view = booking_modal(
-            rooms, cached.tz, deps.clock(), max_title=max_title, zone_guessed=not cached.zone_known
+
+    def form(profile: UserProfile) -> dict[str, Any]:
+        return booking_modal(
+            rooms,
+            profile.tz,
+            deps.clock(),
+            max_title=max_title,
+            zone_guessed=not profile.zone_known,
         )
-        client.views_open(trigger_id=trigger_id, view=view)
-        return True
-    opened = client.views_open(trigger_id=trigger_id, view=loading_modal())
-    profile = deps.directory.profile(user)
-    view = booking_modal(
-        rooms, profile.tz, deps.clock(), max_title=max_title, zone_guessed=not profile.zone_known
-    )
-    client.views_update(view_id=opened["view"]["id"], view=view)
+
+    open_form(client, deps, trigger_id, user, form)
     return True
 
 

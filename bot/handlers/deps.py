@@ -7,19 +7,25 @@ import json
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from bot.adapters.directory import Directory
+from bot.adapters.directory import Directory, UserProfile
 from bot.adapters.feeds import FeedStore
 from bot.config import Settings
+from bot.domain import commands as c
+from bot.domain.errors import BookingError
 from bot.domain.rules import is_id
 from bot.services.messagebus import MessageBus
 from bot.services.queries import Queries
+from bot.views import refusals, texts
+from bot.views.booking_modal import loading_modal
 from bot.views.i18n import use_locale
 
 
@@ -85,6 +91,78 @@ def in_users_language(listener: F) -> F:
 #: users.info lookup, a decision's transaction); past it the ack goes out and the work finishes
 #: after it.
 ACK_BUDGET_SECONDS = 1.5
+
+
+#: What :func:`decide` gives back for a click that was refused (the clicker has been told).
+REFUSED: Any = object()
+
+
+def decide(
+    ack: Ack,
+    deps: Deps,
+    client: WebClient,
+    body: dict[str, Any],
+    command: c.Command,
+    refused: Callable[[BookingError], None] | None = None,
+) -> Any:
+    """Commit a click's command, then ack: an acknowledged click is a stored one. Gives back the
+    command's result, or :data:`REFUSED` once the clicker has been told why not (by
+    ``refused``, which gets the error after the ack; by default a reply where they are).
+
+    When the transaction does not finish within the ack budget (the database is busy), the
+    click is acked anyway and the clicker is told it is still being saved, then told if it
+    failed; so no click is acked in silence and lost."""
+
+    def refuse(error: BookingError) -> Any:
+        if refused is None:
+            tell(client, body, refusals.reply(error))
+        else:
+            refused(error)
+        return REFUSED
+
+    pending = deps.decisions.submit(deps.bus.handle, command)
+    try:
+        result = pending.result(timeout=ACK_BUDGET_SECONDS)
+    except FutureTimeout:
+        ack()
+        tell(client, body, texts.still_saving())
+        try:
+            return pending.result()
+        except BookingError as error:
+            return refuse(error)
+    except BookingError as error:
+        ack()
+        return refuse(error)
+    except Exception:
+        ack()  # the error handler tells the clicker nothing was changed
+        raise
+    ack()
+    return result
+
+
+def open_form(
+    client: WebClient,
+    deps: Deps,
+    trigger_id: str,
+    user: str,
+    form: Callable[[UserProfile], dict[str, Any]],
+    *,
+    push: bool = False,
+) -> None:
+    """Open (or ``push`` onto a modal) ``form`` for the user's profile before anything slow:
+    the trigger expires 3 s after the request.
+
+    With the profile cached, the form opens at once. Otherwise a short placeholder opens first
+    and the form replaces it once Slack has said the zone (``form`` sees an unknown zone when
+    Slack cannot say, and says which one it uses)."""
+    show = client.views_push if push else client.views_open
+    cached = deps.directory.cached(user)
+    if cached is not None:
+        show(trigger_id=trigger_id, view=form(cached))
+        return
+    opened = show(trigger_id=trigger_id, view=loading_modal())  # it has no words to translate
+    view = form(deps.directory.profile(user))
+    client.views_update(view_id=opened["view"]["id"], view=view)
 
 
 def tell(client: WebClient, body: dict[str, Any], text: str) -> None:

@@ -7,9 +7,10 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.adapters.directory import UserProfile
 from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
-from bot.handlers.deps import Deps, deps_of, in_users_language, tell
+from bot.handlers.deps import REFUSED, Deps, decide, deps_of, in_users_language, open_form, tell
 from bot.views import ids, refusals
 from bot.views.booking_modal import booking_modal
 from bot.views.find import (
@@ -47,9 +48,12 @@ def find_from_text(deps: Deps, tz: Any, text: str) -> dict[str, Any]:
 def open_find(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
     ack()
     deps = deps_of(context)
-    user = body["user"]["id"]
-    client.views_open(
-        trigger_id=body["trigger_id"], view=find_modal(deps.directory.tz(user), deps.clock())
+    open_form(
+        client,
+        deps,
+        body["trigger_id"],
+        body["user"]["id"],
+        lambda profile: find_modal(profile.tz, deps.clock()),
     )
 
 
@@ -65,37 +69,37 @@ def submit_find(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: A
 def book_found(
     ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: Any
 ) -> None:
-    """A result's Book: request that room for that window, and say how it went where the
-    results are (the message through ``response_url``, or the results modal)."""
-    ack()
+    """A result's Book: request that room for that window, stored before the ack (see
+    :func:`decide`), and say how it went where the results are (the message through
+    ``response_url``, or the results modal). The clicker's zone, for the answer's times, is
+    asked only after the ack."""
     deps = deps_of(context)
     user = body["user"]["id"]
-    tz = deps.directory.tz(user)
     wanted = read_book_value((body.get("actions") or [{}])[0].get("value"), deps.clock())
     if wanted is None:
+        ack()
         tell(client, body, out_of_date())
         return
     room_id, starts_at, ends_at = wanted
-    try:
-        booking_id = deps.bus.handle(c.RequestBooking(room_id, starts_at, ends_at, by=user))
-    except RoomUnavailable as error:
-        from bot.handlers.submissions import unavailable_text
 
-        text = ":no_entry: " + unavailable_text(deps, error, starts_at, ends_at, tz)
+    def refused(error: BookingError) -> None:
+        if isinstance(error, RoomUnavailable):
+            from bot.handlers.submissions import unavailable_text
+
+            tz = deps.directory.tz(user)
+            text = ":no_entry: " + unavailable_text(deps, error, starts_at, ends_at, tz)
+        else:
+            text = refusals.reply(error)
         _answer(client, body, respond, text, replace=False)
-        return
-    except BookingError as error:
-        _answer(client, body, respond, refusals.reply(error), replace=False)
+
+    command = c.RequestBooking(room_id, starts_at, ends_at, by=user)
+    booking_id = decide(ack, deps, client, body, command, refused)
+    if booking_id is REFUSED:
         return
     row = deps.queries.booking(booking_id)
     assert row is not None
-    _answer(
-        client,
-        body,
-        respond,
-        requested_text(row, tz, email=deps.settings.email_enabled),
-        replace=True,
-    )
+    text = requested_text(row, deps.directory.tz(user), email=deps.settings.email_enabled)
+    _answer(client, body, respond, text, replace=True)
 
 
 def _answer(
@@ -111,7 +115,8 @@ def _answer(
 
 
 def edit_found(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
-    """A result's *Change…*: the booking form, prefilled with the room and the window."""
+    """A result's *Change…*: the booking form, prefilled with the room and the window (pushed
+    onto the results modal, or opened from a message)."""
     ack()
     deps = deps_of(context)
     user = body["user"]["id"]
@@ -120,19 +125,22 @@ def edit_found(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) 
         tell(client, body, out_of_date())
         return
     room_id, starts_at, ends_at = wanted
-    view = booking_modal(
-        deps.queries.rooms(),
-        deps.directory.tz(user),
-        deps.clock(),
-        room_id=room_id,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        max_title=deps.settings.max_title_length,
-    )
-    if (body.get("view") or {}).get("type") == "modal":
-        client.views_push(trigger_id=body["trigger_id"], view=view)
-    else:
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+    rooms = deps.queries.rooms()
+
+    def form(profile: UserProfile) -> dict[str, Any]:
+        return booking_modal(
+            rooms,
+            profile.tz,
+            deps.clock(),
+            room_id=room_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            max_title=deps.settings.max_title_length,
+            zone_guessed=not profile.zone_known,
+        )
+
+    in_modal = (body.get("view") or {}).get("type") == "modal"
+    open_form(client, deps, body["trigger_id"], user, form, push=in_modal)
 
 
 def register(app: App) -> None:
