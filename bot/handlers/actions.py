@@ -121,7 +121,7 @@ def _decide_series(
     command: c.Command = (
         c.ApproveSeries(series_id, by=user) if approve else c.DenySeries(series_id, by=user)
     )
-    decided = _decide(ack, deps, client, body, command)
+    decided = decide(ack, deps, client, body, command)
     if decided is REFUSED or decided:
         return
     series = deps.queries.series(series_id)
