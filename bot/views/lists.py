@@ -42,14 +42,17 @@ def my_bookings(
 def taken_reply(
     text: str, room_id: str, starts_at: datetime, ends_at: datetime, title: str
 ) -> dict[str, Any]:
-    """A refusal because the slot is taken, offering to wait for it."""
+    """A refusal because the slot is taken, offering to wait for it. The button's value keeps
+    letters as they are: JSON's ``\\uXXXX`` would make a Korean title six times as long."""
     value = json.dumps(
         {
             "room": room_id,
             "start": starts_at.isoformat(),
             "end": ends_at.isoformat(),
             "title": title,
-        }
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return {
         "text": text,

@@ -1182,3 +1182,17 @@ def test_an_email_is_promised_only_when_email_is_on(locale: str, word: str) -> N
     assert all(word in text for text in on), [t for t in on if word not in t]
     assert not any(word in text for text in off), [t for t in off if word in t]
     assert all("DM" in text for text in off)  # the DM still comes
+
+
+def test_the_wait_button_holds_the_longest_korean_title_the_settings_allow() -> None:
+    """JSON escapes every Hangul letter as six characters (``\\uXXXX``) unless told not to: a
+    Korean title of MAX_TITLE_LENGTH's highest setting must still fit the button's 2000."""
+    from bot.config import Settings
+
+    longest = Settings.model_fields["max_title_length"].metadata
+    limit = max(getattr(m, "le", 0) or 0 for m in longest)
+    start = datetime(2026, 12, 4, 6, 30, tzinfo=UTC)
+    reply = lists.taken_reply("taken", "102", start, start + timedelta(hours=1), "회" * limit)
+    check_message(reply)
+    request = lists.waitlist_request(reply["blocks"][1]["elements"][0]["value"])
+    assert request is not None and request[3] == "회" * limit
