@@ -104,7 +104,9 @@ def book(
     elif word == "find":
         _later(ack, respond, deps, user, lambda p: find_from_text(deps, p.tz, rest))
     elif word == "rooms":
-        ack(**rooms_list(deps.queries.rooms(include_inactive=True), is_admin=deps.is_admin(user)))
+        rooms = deps.queries.rooms(include_inactive=True)
+        feeds = deps.feeds is not None and bool(deps.settings.public_base_url)
+        ack(**rooms_list(rooms, is_admin=deps.is_admin(user), feeds=feeds))
     elif (match := ONE_LINE.match(text)) is not None:
 
         def one_line(profile: UserProfile) -> dict[str, Any]:

@@ -255,21 +255,23 @@ def feed_blocks(data: HomeData) -> list[Block]:
         )
     ]
     if data.is_admin and data.rooms:
-        options = [
-            {"text": plain(name, 75), "value": room_id} for room_id, name in data.rooms[:100]
-        ]
-        blocks.append(
-            section(
-                _("Room calendar feeds: a new link for a room (its previous one stops working)."),
-                accessory={
-                    "type": "static_select",
-                    "action_id": ids.FEED_ROOM_LINK,
-                    "placeholder": plain(_("Pick a room"), 150),
-                    "options": options,
-                },
-            )
-        )
+        blocks.append(room_feed_picker(data.rooms))
     return blocks
+
+
+def room_feed_picker(rooms: Sequence[tuple[str, str]]) -> Block:
+    """An admin picks one of ``rooms`` (id, name) for a new link to its calendar feed (App Home,
+    ``/book rooms``); a select holds at most 100 options."""
+    options = [{"text": plain(name, 75), "value": room_id} for room_id, name in rooms[:100]]
+    return section(
+        _("Room calendar feeds: a new link for a room (its previous one stops working)."),
+        accessory={
+            "type": "static_select",
+            "action_id": ids.FEED_ROOM_LINK,
+            "placeholder": plain(_("Pick a room"), 150),
+            "options": options,
+        },
+    )
 
 
 def pages_of(view: dict[str, Any] | None) -> dict[str, int]:

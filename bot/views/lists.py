@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
 from bot.views.blocks import Block, actions, button, context, section
-from bot.views.home import booking_rows
+from bot.views.home import booking_rows, room_feed_picker
 from bot.views.i18n import _, ngettext
 from bot.views.mrkdwn import escape, mention
 
@@ -113,7 +113,9 @@ def room_line(room: RoomRow) -> str:
     return line
 
 
-def rooms_list(rooms: Sequence[RoomRow], *, is_admin: bool) -> dict[str, Any]:
+def rooms_list(rooms: Sequence[RoomRow], *, is_admin: bool, feeds: bool = False) -> dict[str, Any]:
+    """``/book rooms``; for admins the room buttons, and with ``feeds`` (calendar feeds are on)
+    a pick of an active room for a new feed link, as on App Home."""
     if not rooms:
         text = (
             _("There are no rooms yet. Add one below.")
@@ -138,4 +140,7 @@ def rooms_list(rooms: Sequence[RoomRow], *, is_admin: bool) -> dict[str, Any]:
         text = ", ".join(f"{escape(r.name)} ({escape(r.id)})" for r in rooms[:ROOMS_SHOWN])
     if is_admin:
         blocks.append(actions(button(_("Add a room"), ids.ROOM_ADD, "new", style="primary")))
+        active = [(r.id, r.name) for r in rooms if r.active]
+        if feeds and active:
+            blocks.append(room_feed_picker(active))
     return {"text": text, "blocks": blocks[:50]}

@@ -66,7 +66,10 @@ def _new_link(stack: Stack, user: str) -> str:
     before = len(stack.fake.calls_to("views.open"))
     assert stack.send.click(user, ids.FEED_LINK, "user", view={"type": "home"}).status == 200
     stack.until(lambda: len(stack.fake.calls_to("views.open")) > before)
-    view = stack.fake.calls_to("views.open")[-1].params["view"]
+    return _link_in(stack.fake.calls_to("views.open")[-1].params["view"])
+
+
+def _link_in(view: dict[str, Any]) -> str:
     [url] = set(re.findall(re.escape(PUBLIC) + r"/calendar/[A-Za-z0-9_-]+\.ics", str(view)))
     return url.removeprefix(PUBLIC)
 
@@ -128,3 +131,45 @@ def test_a_feed_link_from_app_home_serves_the_invites_events_and_follows_changes
     assert rotated != path
     assert _get(stack, path)[0] == 404
     assert _get(stack, rotated)[0] == 200
+
+
+def test_an_admin_gets_a_room_feed_link_from_book_rooms(feeds: tuple[Stack, Inbox]) -> None:
+    stack, _inbox = feeds
+    bus, now = stack.container.bus, stack.clock.now
+    start = now + timedelta(hours=2)
+    booking = bus.handle(c.RequestBooking("201", start, start + timedelta(hours=1), KIM, "Plan"))
+
+    reply = stack.send.command(ADMIN, "rooms").json
+    [picker] = [
+        b["accessory"]
+        for b in reply["blocks"]
+        if b.get("accessory", {}).get("action_id") == ids.FEED_ROOM_LINK
+    ]
+    assert [o["value"] for o in picker["options"]] == ["102", "201"]
+    assert ids.FEED_ROOM_LINK not in str(stack.send.command(KIM, "rooms").json)
+
+    opened = len(stack.fake.calls_to("views.open"))
+    action = {
+        "type": "static_select",
+        "action_id": ids.FEED_ROOM_LINK,
+        "block_id": "feeds",
+        "selected_option": picker["options"][1],
+        "action_ts": "1.0",
+    }
+    picked = stack.send.interact(
+        {
+            "type": "block_actions",
+            "user": {"id": ADMIN, "username": "admin", "team_id": "T0ROOMBOT"},
+            "trigger_id": stack.fake.issue_trigger_id(),
+            "actions": [action],
+            "container": {"type": "message", "message_ts": "7", "is_ephemeral": True},
+            "response_url": stack.fake.issue_response_url("actions"),
+        }
+    )
+    assert picked.status == 200
+    stack.until(lambda: len(stack.fake.calls_to("views.open")) > opened)
+    status, _headers, body = _get(stack, _link_in(stack.fake.calls_to("views.open")[-1].params))
+    assert status == 200
+    [slot] = vobject.readOne(body.decode()).vevent_list
+    assert (slot.summary.value, slot.status.value) == ("Busy", "TENTATIVE")
+    assert slot.uid.value.startswith(f"booking-{booking}-") and "description" not in slot.contents

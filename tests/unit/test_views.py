@@ -917,6 +917,22 @@ def test_rooms_list_for_a_plain_user_has_no_buttons(count: int) -> None:
     assert "Add one below" not in message["text"]
 
 
+@pytest.mark.parametrize("count", [1, 60, 150])
+def test_rooms_list_offers_admins_room_feed_links_when_feeds_are_on(count: int) -> None:
+    rooms = make_rooms(count)
+    message = lists.rooms_list(rooms, is_admin=True, feeds=True)
+    check_message(message)
+    assert len(message["blocks"]) <= 50
+    (picker,) = buttons(message["blocks"], ids.FEED_ROOM_LINK)
+    active = [r.id for r in rooms if r.active][:100]
+    assert [o["value"] for o in picker["options"]] == active
+    for others in (
+        lists.rooms_list(rooms, is_admin=False, feeds=True),
+        lists.rooms_list(rooms, is_admin=True, feeds=False),
+    ):
+        assert buttons(others["blocks"], ids.FEED_ROOM_LINK) == []
+
+
 def test_rooms_list_marks_inactive_rooms_and_escapes_names() -> None:
     rooms = [Room("1", NASTY, 4), Room("2", "Quiet", 2, active=False)]
     message = lists.rooms_list(rooms, is_admin=True)
