@@ -1160,9 +1160,35 @@ def test_any_user_text_stays_within_limits(
         pending_total=30,
         dead_notifications=1,
     )
-    check_view(home_view(data), "home")
-    check_message(lists.my_bookings([first, second, third], 30, tz))
-    check_view(modals.deny_modal(first, channel="C1", message_ts="1.2"), "modal")
+    for locale in ("en", "ko"):  # Korean texts are shorter in letters, longer in some labels
+        with i18n.use_locale(locale):
+            check_view(home_view(data), "home")
+            check_message(lists.my_bookings([first, second, third], 30, tz))
+            check_view(modals.deny_modal(first, channel="C1", message_ts="1.2"), "modal")
+            _check_newer_views(first, second, tz)
+
+
+def _check_newer_views(first: BookingRow, second: BookingRow, tz: ZoneInfo) -> None:
+    """Change, waitlist and find with the same user data."""
+    from bot.services.ports import FreeRoom, RoomRow
+    from bot.views import booking_modal as form
+    from bot.views import find
+
+    rooms = [
+        RoomRow(r.room_id, r.room_name, 10, True, tags=(r.title[:30] or "x",))
+        for r in {r.room_id: r for r in (first, second)}.values()  # ids are unique
+    ]
+    check_view(form.booking_modal(rooms, tz, NOW, booking=first), "modal")
+    check_view(form.change_saved(first, True, tz, email=True), "modal")
+    check_view(form.request_sent(first, tz, email=True), "modal")
+    held = (first.starts_at, first.ends_at)
+    free = [(r.id, r.name) for r in rooms]
+    taken = texts.taken(first.room_id, first.title, held, tz, held, free)
+    check_message(lists.taken_reply(taken, first.room_id, *held, first.title))
+    search = find.FindRequest(first.starts_at, first.ends_at, 4, rooms[0].tags, False)
+    found = find.find_results([FreeRoom(r, None) for r in rooms], search, tz)
+    check_message(found)
+    check_view(find.find_results_modal(found), "modal")
 
 
 # --- email: promised only when the app sends it --------------------------------------------------
