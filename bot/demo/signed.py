@@ -188,3 +188,33 @@ def booking_values(room: str, day: str, start: str, end: str, title: str = "") -
         "end": {"end_pick": {"type": "timepicker", "selected_time": end}},
         "title": {"title_input": {"type": "plain_text_input", "value": title or None}},
     }
+
+
+def repeat_values(
+    choice: str,
+    *,
+    weekdays: tuple[int, ...] = (),
+    interval: int | None = None,
+    until: str | None = None,
+    count: int | None = None,
+) -> dict[str, Any]:
+    """The Repeat fields of the booking modal's ``view.state.values`` as Slack reports them
+    (``choice``: none, daily, weekly or weeks); merge them into :func:`booking_values`."""
+
+    def number(value: int | None) -> str | None:
+        return str(value) if value is not None else None
+
+    return {
+        "repeat": {
+            "repeat_select": {"type": "static_select", "selected_option": {"value": choice}}
+        },
+        "weekdays": {
+            "weekdays_check": {
+                "type": "checkboxes",
+                "selected_options": [{"value": str(d)} for d in weekdays],
+            }
+        },
+        "interval": {"interval_input": {"type": "number_input", "value": number(interval)}},
+        "until": {"until_pick": {"type": "datepicker", "selected_date": until}},
+        "count": {"count_input": {"type": "number_input", "value": number(count)}},
+    }

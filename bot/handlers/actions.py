@@ -145,6 +145,8 @@ def deny_series(ack: Ack, body: dict[str, Any], client: WebClient, context: Any)
 def cancel(
     ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: Any
 ) -> None:
+    """Cancel (a booking), *Cancel this date* or *Cancel this and later dates* (a date of a
+    series), then the list it was clicked in again."""
     deps = deps_of(context)
     user = body["user"]["id"]
     booking_id = _booking_id(body)
@@ -152,7 +154,12 @@ def cancel(
         ack()
         tell(client, body, texts.stale_button())
         return
-    if decide(ack, deps, client, body, c.CancelBooking(booking_id, by=user)) is REFUSED:
+    action = (body.get("actions") or [{}])[0].get("action_id")
+    command: c.Command = c.CancelBooking(booking_id, by=user)
+    if action in (ids.CANCEL_OCCURRENCE, ids.CANCEL_FOLLOWING):
+        command = c.CancelOccurrence(booking_id, by=user, following=action == ids.CANCEL_FOLLOWING)
+    count = decide(ack, deps, client, body, command)
+    if count is REFUSED:
         return
     container = body.get("container") or {}
     if container.get("type") == "view":
@@ -160,7 +167,8 @@ def cancel(
     elif body.get("response_url"):
         page = deps.queries.upcoming_for(user, deps.clock(), limit=LIST_LIMIT)
         reply = my_bookings(page.rows, page.total, deps.directory.tz(user))
-        respond(replace_original=True, **cancelled(booking_id, reply))
+        later = count - 1 if isinstance(command, c.CancelOccurrence) else 0
+        respond(replace_original=True, **cancelled(booking_id, reply, later=later))
 
 
 def end_now(
@@ -363,6 +371,8 @@ def register(app: App) -> None:
     app.action(ids.APPROVE_SERIES)(in_users_language(approve_series))
     app.action(ids.DENY_SERIES)(in_users_language(deny_series))
     app.action(ids.CANCEL)(in_users_language(cancel))
+    app.action(ids.CANCEL_OCCURRENCE)(in_users_language(cancel))
+    app.action(ids.CANCEL_FOLLOWING)(in_users_language(cancel))
     app.action(ids.CHANGE)(in_users_language(change_form))
     app.action(ids.END_NOW)(in_users_language(end_now))
     app.action(ids.CHECK_IN)(in_users_language(check_in))

@@ -51,6 +51,7 @@ def open_booking_modal(client: WebClient, deps: Deps, trigger_id: str, user: str
             deps.clock(),
             max_title=max_title,
             zone_guessed=not profile.zone_known,
+            horizon_days=deps.settings.booking_horizon_days,
         )
 
     open_form(client, deps, trigger_id, user, form)

@@ -137,6 +137,7 @@ def edit_found(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) 
             ends_at=ends_at,
             max_title=deps.settings.max_title_length,
             zone_guessed=not profile.zone_known,
+            horizon_days=deps.settings.booking_horizon_days,
         )
 
     in_modal = (body.get("view") or {}).get("type") == "modal"

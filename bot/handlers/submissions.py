@@ -22,7 +22,20 @@ from bot.handlers.deps import (
 )
 from bot.services.queries import suggest
 from bot.views import ids, refusals, texts
-from bot.views.booking_modal import change_saved, read_booking, request_sent
+from bot.views.booking_modal import (
+    BookingForm,
+    change_saved,
+    read_booking,
+    repeat_field_block,
+    request_sent,
+)
+from bot.views.series_preview import (
+    all_taken,
+    read_series,
+    series_preview,
+    series_refused,
+    series_sent,
+)
 
 FIELD_BLOCKS = {
     "room": ids.ROOM_BLOCK,
@@ -54,11 +67,7 @@ def unavailable_text(
             tz,
             markup=markup,
         )
-    holder = None
-    if conflict is not None:
-        # before the ack: the holder's name only if Slack gives it quickly
-        found = deps.directory.profile_within(conflict.booker, ACK_BUDGET_SECONDS / 3)
-        holder = " ".join(((found.name if found else None) or "").split()) or None
+    holder = _holder_name(deps, conflict.booker) if conflict is not None else None
     idea = suggest(deps.queries, error.room_id, starts_at, ends_at)
     length = elapsed(starts_at, ends_at)
     return texts.taken(
@@ -78,6 +87,9 @@ def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
     form, errors, tz = read_booking(view)
     if form is None:
         ack(response_action="errors", errors=errors)
+        return
+    if form.repeat is not None:
+        preview_series(ack, deps, user, form, tz)
         return
     command: c.Command
     if form.booking_id is not None:
@@ -116,6 +128,73 @@ def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
     row = deps.queries.booking(result)
     assert row is not None
     ack(response_action="update", view=request_sent(row, tz, email=deps.settings.email_enabled))
+
+
+def _holder_name(deps: Deps, user: str) -> str | None:
+    """The holder's display name, before the ack: only if Slack gives it quickly."""
+    found = deps.directory.profile_within(user, ACK_BUDGET_SECONDS / 3)
+    return " ".join(((found.name if found else None) or "").split()) or None
+
+
+def preview_series(ack: Ack, deps: Deps, user: str, form: BookingForm, tz: ZoneInfo) -> None:
+    """A repeating booking holds nothing yet: the form turns into the list of its dates, free
+    and taken, whose submit requests the free ones. Refusals go back onto the form's fields."""
+    assert form.repeat is not None
+    request = c.RequestSeries(
+        form.room_id,
+        form.starts_at,
+        form.ends_at,
+        by=user,
+        repeat=form.repeat,
+        timezone=tz.key,
+        title=form.title,
+    )
+    try:
+        dates = deps.bus.handle(c.PreviewSeries(request))
+    except BookingError as error:
+        block = repeat_field_block(error.field, form.repeat) or FIELD_BLOCKS.get(
+            error.field or "", ids.DATE_BLOCK
+        )
+        ack(response_action="errors", errors={block: refusals.text(error)})
+        return
+    if all(d.conflict is not None for d in dates):
+        first = dates[0].conflict
+        text = all_taken(request, first, _holder_name(deps, first.booker), tz)
+        ack(response_action="errors", errors={ids.START_BLOCK: text})
+        return
+    room = deps.queries.room(form.room_id)
+    assert room is not None  # the preview found it
+    ack(response_action="update", view=series_preview(request, dates, room, tz))
+
+
+def submit_series(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    """*Book the N free ones*: request the series the preview showed. Dates taken since are
+    skipped; a refusal replaces the preview (it has no field to put it on)."""
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    read = read_series(view, user)
+    if read is None:
+        ack(response_action="update", view=series_refused(texts.form_outdated()))
+        return
+    request, tz = read
+    try:
+        series_id = deps.bus.handle(request)
+    except RoomUnavailable as error:
+        conflict = error.conflict
+        text = refusals.text(error)
+        if conflict is not None:
+            text = all_taken(request, conflict, _holder_name(deps, conflict.booker), tz)
+        ack(response_action="update", view=series_refused(text))
+        return
+    except BookingError as error:
+        ack(response_action="update", view=series_refused(refusals.text(error)))
+        return
+    series = deps.queries.series(series_id)
+    assert series is not None  # committed with its occurrences just now
+    ack(
+        response_action="update",
+        view=series_sent(series, tz, email=deps.settings.email_enabled),
+    )
 
 
 def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
@@ -223,5 +302,6 @@ def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: A
 
 def register(app: App) -> None:
     app.view(ids.BOOK_MODAL)(in_users_language(submit_booking))
+    app.view(ids.SERIES_MODAL)(in_users_language(submit_series))
     app.view(ids.DENY_MODAL)(in_users_language(submit_denial))
     app.view(ids.ROOM_MODAL)(in_users_language(submit_room))

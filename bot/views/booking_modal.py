@@ -10,13 +10,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.errors import InvalidBooking
 from bot.domain.model import BookingStatus
+from bot.domain.recurrence import MAX_OCCURRENCES, Frequency, Repeat
 from bot.services.ports import BookingRow, RoomRow
-from bot.views import ids, texts
+from bot.views import ids, refusals, texts
 from bot.views.blocks import OPTION_TEXT_MAX, Block, context, plain, section
 from bot.views.i18n import _, span
 from bot.views.lists import people
 from bot.views.mrkdwn import clip, escape
+from bot.views.series import weekday_names
 
 MAX_ROOM_OPTIONS = 100  # Slack's limit for a static_select
 
@@ -51,12 +54,14 @@ def booking_modal(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
     zone_guessed: bool = False,
+    horizon_days: int = 90,
 ) -> dict[str, Any]:
     """The form, prefilled with today and the next half hour in the booker's time zone, or with
     the window given (a found room's *Change…*).
 
     ``zone_guessed``: Slack did not say the booker's zone, so the form says which one it uses
-    rather than calling it theirs."""
+    rather than calling it theirs. A new booking can repeat (the Repeat fields); a change is
+    to one booking, or one date of a series, so its form has none."""
     # Arithmetic in UTC, then shown locally: a wall-clock sum could land in a DST gap.
     if booking is not None:  # the Change form: filled in with the booking
         start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
@@ -131,6 +136,8 @@ def booking_modal(
         },
         context(texts.form_zone_guessed(tz.key) if zone_guessed else texts.form_times_hint(tz.key)),
     ]
+    if booking is None:
+        blocks += repeat_blocks(horizon_days)
     meta: dict[str, Any] = {"tz": tz.key}
     if booking is not None:
         meta["booking_id"] = booking.booking_id
@@ -153,6 +160,98 @@ def booking_modal(
         "private_metadata": json.dumps(meta),
         "blocks": blocks,
     }
+
+
+#: The Repeat choices: value -> (frequency, whether "every how many weeks" goes with it).
+_REPEATS: dict[str, tuple[Frequency | None, bool]] = {
+    "none": (None, False),
+    "daily": (Frequency.DAILY, False),
+    "weekly": (Frequency.WEEKLY, False),
+    "weeks": (Frequency.WEEKLY, True),
+}
+
+
+def _repeat_options() -> list[dict[str, Any]]:
+    labels = {
+        "none": _("Does not repeat"),
+        "daily": _("Every day"),
+        "weekly": _("Every week"),
+        "weeks": _("Every few weeks"),
+    }
+    return [{"text": plain(labels[v], OPTION_TEXT_MAX), "value": v} for v in _REPEATS]
+
+
+def repeat_blocks(horizon_days: int) -> list[Block]:
+    """Repeat (does not repeat, every day, every week, every N weeks), the weekdays of a weekly
+    one, N, and its end: a last date or a number of times. Slack's datepicker has no bounds, so
+    the horizon is said in the hint and checked on submission."""
+    options = _repeat_options()
+    return [
+        {
+            "type": "input",
+            "block_id": ids.REPEAT_BLOCK,
+            "label": plain(_("Repeat")),
+            "element": {
+                "type": "static_select",
+                "action_id": ids.REPEAT_ACTION,
+                "options": options,
+                "initial_option": options[0],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.WEEKDAYS_BLOCK,
+            "optional": True,
+            "label": plain(_("On these days (weekly; none: the date's weekday)")),
+            "element": {
+                "type": "checkboxes",
+                "action_id": ids.WEEKDAYS_ACTION,
+                "options": [
+                    {"text": plain(weekday_names((d,)), OPTION_TEXT_MAX), "value": str(d)}
+                    for d in range(7)
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.INTERVAL_BLOCK,
+            "optional": True,
+            "label": plain(_("Every how many weeks (with Every few weeks)")),
+            "element": {
+                "type": "number_input",
+                "action_id": ids.INTERVAL_ACTION,
+                "is_decimal_allowed": False,
+                "min_value": "2",
+                "max_value": "12",
+            },
+        },
+        {
+            "type": "input",
+            "block_id": ids.UNTIL_BLOCK,
+            "optional": True,
+            "label": plain(_("Until (the last date)")),
+            "element": {"type": "datepicker", "action_id": ids.UNTIL_ACTION},
+        },
+        {
+            "type": "input",
+            "block_id": ids.COUNT_BLOCK,
+            "optional": True,
+            "label": plain(_("Or this many times")),
+            "element": {
+                "type": "number_input",
+                "action_id": ids.COUNT_ACTION,
+                "is_decimal_allowed": False,
+                "min_value": "2",
+                "max_value": str(MAX_OCCURRENCES),
+            },
+        },
+        context(
+            _(
+                "A repeating booking shows you its dates, free and taken, before anything is "
+                "held. At most {limit} times, the last within {days} days from today."
+            ).format(limit=MAX_OCCURRENCES, days=horizon_days)
+        ),
+    ]
 
 
 def request_sent(row: BookingRow, tz: ZoneInfo, *, email: bool) -> dict[str, Any]:
@@ -248,6 +347,8 @@ class BookingForm:
     title: str
     #: The booking being changed, if the form was opened by a Change button.
     booking_id: int | None = None
+    #: How a new booking repeats (``None``: it does not).
+    repeat: Repeat | None = None
 
 
 def _value(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
@@ -369,5 +470,117 @@ def read_booking(
         booking_id = int(changing) if changing is not None else None
     except ValueError:
         return None, {ids.DATE_BLOCK: texts.form_outdated()}, tz
-    form = BookingForm(room, starts_at, ends_at, title, booking_id)
+    repeat, errors = read_repeat(values, starts_at.date()) if booking_id is None else (None, {})
+    if errors:
+        return None, errors, tz
+    form = BookingForm(room, starts_at, ends_at, title, booking_id, repeat)
     return form, {}, tz
+
+
+def _number(values: Any, block: str, action: str) -> int | str | None:
+    """A number_input's whole number; ``None`` if empty, ``""`` if it is not one."""
+    text = _text(values, block, action, "value")
+    if text is None:
+        return None
+    return int(text) if re.fullmatch(r"[0-9]{1,3}", text) else ""
+
+
+def _weekdays(values: Any) -> tuple[int, ...] | None:
+    """The checked weekdays, or None if a value is not one the form offered."""
+    try:
+        chosen = values[ids.WEEKDAYS_BLOCK][ids.WEEKDAYS_ACTION]["selected_options"]
+    except (KeyError, TypeError, IndexError):
+        return ()
+    if not isinstance(chosen, list):
+        return None
+    days = [o.get("value") if isinstance(o, dict) else None for o in chosen]
+    if not all(isinstance(d, str) and d in "0123456" and len(d) == 1 for d in days):
+        return None
+    return tuple(sorted({int(d) for d in days if isinstance(d, str)}))
+
+
+#: Where a refusal of the repeat pattern goes, by the domain's field name.
+REPEAT_FIELD_BLOCKS = {
+    "interval": ids.INTERVAL_BLOCK,
+    "weekdays": ids.WEEKDAYS_BLOCK,
+    "count": ids.COUNT_BLOCK,
+}
+
+
+def repeat_field_block(field: str | None, repeat: Repeat | None) -> str | None:
+    """The block a refusal about the repeat pattern belongs on: its end goes on the end the
+    person gave (the last date or the number of times)."""
+    if field == "repeat_end":
+        return (
+            ids.COUNT_BLOCK if repeat is not None and repeat.count is not None else ids.UNTIL_BLOCK
+        )
+    return REPEAT_FIELD_BLOCKS.get(field or "")
+
+
+def read_repeat(values: Any, first: date) -> tuple[Repeat | None, dict[str, str]]:
+    """The Repeat fields as a :class:`Repeat` (``None``: does not repeat), or the field errors
+    of a combination that does not make one."""
+    choice = _text(values, ids.REPEAT_BLOCK, ids.REPEAT_ACTION, "selected_option") or "none"
+    if choice not in _REPEATS:
+        return None, {ids.REPEAT_BLOCK: texts.form_outdated()}
+    frequency, every_n_weeks = _REPEATS[choice]
+    weekdays = _weekdays(values)
+    interval = _number(values, ids.INTERVAL_BLOCK, ids.INTERVAL_ACTION)
+    count = _number(values, ids.COUNT_BLOCK, ids.COUNT_ACTION)
+    until_text = _text(values, ids.UNTIL_BLOCK, ids.UNTIL_ACTION, "selected_date")
+    errors: dict[str, str] = {}
+    try:
+        until = date.fromisoformat(until_text) if until_text else None
+    except ValueError:
+        until, errors[ids.UNTIL_BLOCK] = None, _("Choose a date.")
+    if weekdays is None:
+        weekdays, errors[ids.WEEKDAYS_BLOCK] = (), texts.form_outdated()
+    if interval == "":
+        interval, errors[ids.INTERVAL_BLOCK] = None, texts.capacity_not_a_number()
+    if count == "":
+        count, errors[ids.COUNT_BLOCK] = None, texts.capacity_not_a_number()
+    if frequency is None:
+        filled = {
+            ids.WEEKDAYS_BLOCK: bool(weekdays),
+            ids.INTERVAL_BLOCK: interval is not None,
+            ids.UNTIL_BLOCK: until is not None,
+            ids.COUNT_BLOCK: count is not None,
+        }
+        for block, given in filled.items():
+            if given:
+                errors[block] = _(
+                    "This booking does not repeat: choose how it repeats, or clear this."
+                )
+        return None, errors
+    if every_n_weeks and interval is None:
+        errors[ids.INTERVAL_BLOCK] = _("Say every how many weeks (2 to 12).")
+    elif not every_n_weeks and interval is not None:
+        errors[ids.INTERVAL_BLOCK] = _(
+            "The number of weeks goes with Every few weeks: choose it, or clear this."
+        )
+    if frequency == Frequency.DAILY and weekdays:
+        errors[ids.WEEKDAYS_BLOCK] = _(
+            "Weekdays go with a weekly series: choose Every week, or clear them."
+        )
+    if until is not None and count is not None:
+        errors[ids.COUNT_BLOCK] = _("Give a last date or a number of times, not both.")
+    elif until is None and count is None:
+        errors[ids.UNTIL_BLOCK] = _("Say until when it repeats, or how many times (below).")
+    elif until is not None and until <= first:
+        errors[ids.UNTIL_BLOCK] = _("The last date must be after the first date ({date}).").format(
+            date=first.isoformat()
+        )
+    if errors:
+        return None, errors
+    try:
+        repeat = Repeat(
+            frequency,
+            interval=interval if isinstance(interval, int) else 1,
+            weekdays=weekdays,
+            until=until,
+            count=count if isinstance(count, int) else None,
+        )
+    except InvalidBooking as error:
+        block = repeat_field_block(error.field, None) or ids.REPEAT_BLOCK
+        return None, {block: refusals.text(error)}
+    return repeat, {}

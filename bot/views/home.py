@@ -89,8 +89,9 @@ def status_text(row: BookingRow, reason_max: int | None = None) -> str:
 
 def booking_line(row: BookingRow, tz: ZoneInfo) -> str:
     title = f" · {escape(row.title)}" if row.title else ""
+    repeats = " :repeat:" if row.series_id is not None else ""  # a date of a series
     return (
-        f"*#{row.booking_id} {escape(row.room_name)}* ({escape(row.room_id)}){title}\n"
+        f"*#{row.booking_id} {escape(row.room_name)}* ({escape(row.room_id)}){title}{repeats}\n"
         f"{span(row.starts_at, row.ends_at, tz)}\n{status_text(row)}"
     )
 
@@ -111,8 +112,45 @@ def cancel_button(row: BookingRow, tz: ZoneInfo) -> Block:
     )
 
 
+def occurrence_cancel_buttons(row: BookingRow, tz: ZoneInfo) -> list[Block]:
+    """A date of a series: cancel it alone, or it and every later date (the series ends)."""
+    when = span(row.starts_at, row.ends_at, tz, zone=False)
+    value = str(row.booking_id)
+    return [
+        button(
+            _("Cancel this date"),
+            ids.CANCEL_OCCURRENCE,
+            value,
+            style="danger",
+            confirm=confirm_dialog(
+                _("Cancel booking #{booking_id}?").format(booking_id=row.booking_id),
+                _(
+                    "{room}, {when}. Only this date is cancelled; the other dates of the "
+                    "series stay booked."
+                ).format(room=row.room_name, when=when),
+                _("Cancel this date"),
+            ),
+        ),
+        button(
+            _("Cancel this and later dates"),
+            ids.CANCEL_FOLLOWING,
+            value,
+            style="danger",
+            confirm=confirm_dialog(
+                _("End the series from #{booking_id}?").format(booking_id=row.booking_id),
+                _(
+                    "{room}: this date, {when}, and every later date of the series are "
+                    "cancelled and released for others. Earlier dates stay booked."
+                ).format(room=row.room_name, when=when),
+                _("Cancel them"),
+            ),
+        ),
+    ]
+
+
 def booking_actions(row: BookingRow, tz: ZoneInfo, now: datetime | None) -> Block:
-    """Change (the booking form, filled in), End now (while it is under way), Cancel."""
+    """Change (the booking form, filled in), End now (while it is under way), Cancel; a date
+    of a series is changed alone, and cancelled alone or with every later date."""
     value = str(row.booking_id)
     elements = [button(_("Change"), ids.CHANGE, value)]
     in_progress = now is not None and row.starts_at <= now < row.ends_at
@@ -132,7 +170,10 @@ def booking_actions(row: BookingRow, tz: ZoneInfo, now: datetime | None) -> Bloc
                 ),
             )
         )
-    elements.append(cancel_button(row, tz))
+    if row.series_id is None:
+        elements.append(cancel_button(row, tz))
+    else:
+        elements += occurrence_cancel_buttons(row, tz)
     return actions(*elements, block_id=f"booking_{row.booking_id}")
 
 

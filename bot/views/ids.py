@@ -7,6 +7,12 @@ DATE_BLOCK, DATE_ACTION = "date", "date_pick"
 START_BLOCK, START_ACTION = "start", "start_pick"
 END_BLOCK, END_ACTION = "end", "end_pick"
 TITLE_BLOCK, TITLE_ACTION = "title", "title_input"
+REPEAT_BLOCK, REPEAT_ACTION = "repeat", "repeat_select"
+WEEKDAYS_BLOCK, WEEKDAYS_ACTION = "weekdays", "weekdays_check"
+INTERVAL_BLOCK, INTERVAL_ACTION = "interval", "interval_input"
+UNTIL_BLOCK, UNTIL_ACTION = "until", "until_pick"
+COUNT_BLOCK, COUNT_ACTION = "count", "count_input"
+SERIES_MODAL = "series_preview"  # the dates of a repeating booking, before it is requested
 
 # approval cards and the admin queue
 APPROVE = "approve_booking"
@@ -18,6 +24,8 @@ REASON_BLOCK, REASON_ACTION = "reason", "reason_input"
 
 # bookings lists (ephemeral /book list, App Home)
 CANCEL = "cancel_booking"
+CANCEL_OCCURRENCE = "cancel_occurrence"  # one date of a series
+CANCEL_FOLLOWING = "cancel_following"  # one date of a series and every later one
 CHANGE = "change_booking"
 END_NOW = "end_booking"
 CHECK_IN = "check_in"

@@ -85,9 +85,16 @@ def after(done: str, listing: dict[str, Any]) -> dict[str, Any]:
     return {**listing, "text": f"{done} {listing['text']}"}
 
 
-def cancelled(booking_id: int, listing: dict[str, Any]) -> dict[str, Any]:
-    """The list again after a Cancel click in it, saying what was cancelled."""
+def cancelled(booking_id: int, listing: dict[str, Any], *, later: int = 0) -> dict[str, Any]:
+    """The list again after a Cancel click in it, saying what was cancelled (``later``: how
+    many later dates of its series went with it)."""
     done = _("Booking #{booking_id} is cancelled.").format(booking_id=booking_id)
+    if later:
+        done = ngettext(
+            "Booking #{booking_id} and {count} later date of its series are cancelled.",
+            "Booking #{booking_id} and {count} later dates of its series are cancelled.",
+            later,
+        ).format(booking_id=booking_id, count=later)
     return {**listing, "text": f":wastebasket: {done} {listing['text']}"}
 
 

@@ -336,6 +336,7 @@ def renders() -> Iterator[tuple[str, Render]]:
     yield from _find_and_policies()
     yield from _replies()
     yield from _series()
+    yield from _series_booking()
 
 
 def series_row(
@@ -527,6 +528,106 @@ def _find_error(text: str, tz: ZoneInfo = SEOUL) -> str:
     except find.FindError as error:
         return str(error)
     return ""
+
+
+def _series_booking() -> Iterator[tuple[str, Render]]:
+    """A repeating booking: the form's Repeat errors, the preview, and what follows it."""
+    from bot.demo.signed import repeat_values
+    from bot.domain.commands import RequestSeries
+    from bot.domain.errors import Conflict
+    from bot.domain.recurrence import MAX_OCCURRENCES, Frequency, Repeat
+    from bot.services.handlers import Occurrence
+    from bot.views import series_preview as series
+
+    modal: Callable[[Any], None] = lambda v: check_view(v, "modal")  # noqa: E731
+    base = _booking_values("2026-12-04", "15:30", "16:30")
+    for name, fields in {
+        "not repeating": {"choice": "none", "count": 3, "weekdays": (1,)},
+        "daily on weekdays": {"choice": "daily", "weekdays": (1,), "count": 3},
+        "weeks without a number": {"choice": "weeks", "until": "2026-12-30", "count": 3},
+        "a number without weeks": {"choice": "weekly", "interval": 3},
+        "no end": {"choice": "weekly"},
+        "an end before the start": {"choice": "weekly", "until": "2026-12-01"},
+        "a count out of range": {"choice": "weekly", "count": 60},
+        "tampered": {"choice": "monthly"},
+    }.items():
+        choice = fields.pop("choice")
+        values = {**base, **repeat_values(choice, **fields)}
+        yield f"repeat errors: {name}", (lambda v=values: form.read_booking(_submitted(v))[1], None)
+
+    def request(weeks: int) -> RequestSeries:
+        return RequestSeries(
+            "102",
+            START,
+            START + timedelta(hours=1),
+            by=BOOKER,
+            repeat=Repeat(Frequency.WEEKLY, count=weeks),
+            timezone="Asia/Seoul",
+            title=TITLE,
+        )
+
+    def dates(weeks: int, taken: dict[int, str]) -> list[Occurrence]:
+        found = []
+        for week in range(weeks):
+            start = START + timedelta(weeks=week)
+            holder = taken.get(week)
+            end = start + timedelta(hours=1)
+            conflict = Conflict(50 + week, holder, start, end, "") if holder else None
+            found.append(Occurrence(start, end, conflict))
+        return found
+
+    room = RoomRow("102", ROOM_NAME, 4, True)
+    few = dates(6, {1: "UCAROL01", 2: BOOKER})
+    yield "series preview", (lambda: series.series_preview(request(6), few, room, SEOUL), modal)
+    one_free = dates(2, {0: "UCAROL01"})
+    yield (
+        "series preview, one free",
+        (lambda: series.series_preview(request(2), one_free, room, SEOUL), modal),
+    )
+    many = dates(MAX_OCCURRENCES, {45: "UCAROL01"})
+    yield (
+        "series preview, clipped",
+        (lambda: series.series_preview(request(MAX_OCCURRENCES), many, room, SEOUL), modal),
+    )
+    theirs, mine = Conflict(9, "UCAROL01", START, START, ""), Conflict(9, BOOKER, START, START, "")
+    yield (
+        "series all taken",
+        (lambda: {"text": series.all_taken(request(3), theirs, PERSON, SEOUL)}, None),
+    )
+    yield (
+        "series all taken, unnamed",
+        (lambda: {"text": series.all_taken(request(3), theirs, None, SEOUL)}, None),
+    )
+    yield (
+        "series all mine",
+        (lambda: {"text": series.all_taken(request(3), mine, None, SEOUL)}, None),
+    )
+    pending, approved = BookingStatus.PENDING, BookingStatus.APPROVED
+    sent = series_row(*[pending] * 5)
+    yield "series sent", (lambda: series.series_sent(sent, SEOUL, email=True), modal)
+    single = replace(series_row(pending), skipped=())
+    yield "series sent, one", (lambda: series.series_sent(single, SEOUL, email=False), modal)
+    every = series_row(
+        *[approved] * MAX_OCCURRENCES, rule="FREQ=WEEKLY;BYDAY=FR;UNTIL=20271130T145959Z"
+    )
+    yield "series booked, all", (lambda: series.series_sent(every, SEOUL, email=True), modal)
+    booked = replace(series_row(approved), skipped=())
+    yield "series booked, one", (lambda: series.series_sent(booked, SEOUL, email=False), modal)
+    yield "series refused", (lambda: series.series_refused(REASON), modal)
+    dated = list(series_row(*[pending] * 4).occurrences)
+    home_tab: Callable[[Any], None] = lambda v: check_view(v, "home")  # noqa: E731
+    yield "home, series dates", (lambda: _home(upcoming=dated, upcoming_total=4), home_tab)
+    yield (
+        "series dates cancelled in the list",
+        (
+            lambda: lists.cancelled(7, lists.my_bookings(dated, 4, SEOUL), later=2),
+            check_message,
+        ),
+    )
+    yield (
+        "series date and one later cancelled",
+        (lambda: lists.cancelled(7, lists.my_bookings(dated, 4, SEOUL), later=1), check_message),
+    )
 
 
 def _replies() -> Iterator[tuple[str, Render]]:
@@ -760,6 +861,7 @@ NOT_RENDERS = {
     "bot.views.find.read_book_value",
     "bot.views.home.pages_of",
     "bot.views.lists.waitlist_request",
+    "bot.views.series_preview.read_series",
     "bot.views.i18n.set_default_locale",
     "bot.views.i18n.default_locale",
     "bot.views.i18n.available_locales",
