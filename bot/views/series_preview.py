@@ -200,6 +200,7 @@ def series_refused(text: str) -> dict[str, Any]:
 
 
 def series_metadata(request: RequestSeries) -> str:
+    """The request as the preview keeps it (``private_metadata``, at most 3000 characters)."""
     repeat = request.repeat
     return json.dumps(
         {
@@ -215,7 +216,9 @@ def series_metadata(request: RequestSeries) -> str:
                 "until": repeat.until.isoformat() if repeat.until else None,
                 "count": repeat.count,
             },
-        }
+        },
+        ensure_ascii=False,  # a Korean title as letters, not six times as long in \\uXXXX
+        separators=(",", ":"),
     )
 
 

@@ -212,7 +212,7 @@ def test_a_date_the_booker_holds_already_says_so() -> None:
 def test_a_long_series_is_clipped_with_how_many_more_and_stays_within_limits() -> None:
     taken = {w: CAROL for w in range(0, MAX_OCCURRENCES, 5)}
     view = series_preview(
-        _request(MAX_OCCURRENCES, "x" * 150), _dates(MAX_OCCURRENCES, taken), ROOM, SEOUL
+        _request(MAX_OCCURRENCES, "회의" * 250), _dates(MAX_OCCURRENCES, taken), ROOM, SEOUL
     )
     _valid(view)
     assert len(view["blocks"]) <= 100
