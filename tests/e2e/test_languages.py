@@ -68,7 +68,7 @@ def languages(
             fake_slack,
             approvals_locale="ko",  # the channel reads Korean; the admin's own texts do not
             public_base_url=PUBLIC,
-            quota_hours_per_week=6,
+            quota_hours_per_week=8,
             smtp_host="127.0.0.1",
             smtp_port=port,
             smtp_starttls=False,
@@ -327,14 +327,16 @@ def test_the_newer_features_speak_korean_to_a_korean_reader(
     saw("found and booked, modal", stack.fake.wait_for("views.update", updated + 1)[-1].params)
 
     # a quota refusal says what is left
-    over = stack.send.command(mina, "201 2026-12-04 16:00-20:00 Offsite")
+    over = stack.send.command(mina, "201 2026-12-04 16:00-21:00 Offsite")
     saw("over the quota", over)
 
-    # check-in: a booking an hour from now in the check-in room
-    assert "#" in stack.send.command(mina, "102 2026-12-01 18:00-19:00 Standup").text
-    standup = _latest_id(stack)
-    _deliver(stack)
-    _approved_by_ada(stack, standup)
+    # check-in: three bookings from an hour from now in the check-in room
+    later = []
+    for hours in ("18:00-19:00", "19:00-19:30", "19:30-20:00"):
+        assert "#" in stack.send.command(mina, f"102 2026-12-01 {hours} Standup").text
+        later.append(_latest_id(stack))
+        _deliver(stack)
+        _approved_by_ada(stack, later[-1])
     saw("nothing to check in", stack.send.command(mina, "checkin"))
     stack.clock.advance(timedelta(minutes=52))
     bus.handle(commands.SendReminders())
@@ -357,6 +359,19 @@ def test_the_newer_features_speak_korean_to_a_korean_reader(
     )
     saw("ended now", _reply(stack, replies))
     _deliver(stack)
+    # the next one checked in from its reminder, the last one released from its reminder
+    for button, shown in ((ids.CHECK_IN, "checked in, a click"), (ids.RELEASE, "released")):
+        stack.clock.advance(timedelta(minutes=30 if button == ids.RELEASE else 50))
+        bus.handle(commands.SendReminders())
+        _deliver(stack)
+        [clicked] = _buttons(_dms(stack, mina)[-1]["blocks"], button)
+        replies = len(stack.fake.responses)
+        stack.send.click(mina, button, clicked["value"], channel="D0MINA", message_ts="6")
+        saw(shown, _reply(stack, replies))
+    assert [_status(stack, n) for n in later[1:]] == [
+        BookingStatus.APPROVED,
+        BookingStatus.RELEASED,
+    ]
 
     # an offer that lapses before she clicks
     stack.send.command(ADMIN, "102 2026-12-03 06:00-07:00 Planning")  # 14:00 in Seoul
