@@ -352,13 +352,6 @@ def write_port(path: Path, port: int) -> None:
     partial.replace(path)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 #: What a realistic Slack answers in (the bench's figure for one Web API call).
 SLACK_CALL_SECONDS = 0.15
 
@@ -384,9 +377,8 @@ def serve_peers(argv: Sequence[str] = ()) -> None:
     """
     from http.server import ThreadingHTTPServer
 
-    from aiosmtpd.controller import Controller
-
     from bot.demo.fake_slack import FakeSlackApi
+    from bot.demo.loopback import LoopbackSmtp, unused_port
 
     # socketserver's default listen backlog (5) drops connection attempts when the app's
     # listener threads and dispatcher call at once (slack_sdk opens a connection per call); a
@@ -455,9 +447,9 @@ def serve_peers(argv: Sequence[str] = ()) -> None:
     for user in (*BOOKERS, ADMIN, *users):
         fake.add_user(user, tz="UTC", email=f"{user.lower()}@example.com", name=user.title())
     sink = CountingSink()
-    smtp_port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    controller = LoopbackSmtp(sink, hostname="127.0.0.1", port=0)
     controller.start()
+    smtp_port = controller.port
 
     hanging = socket.socket()
     hanging.bind(("127.0.0.1", 0))
@@ -475,7 +467,7 @@ def serve_peers(argv: Sequence[str] = ()) -> None:
                 held.pop(0).close()
 
     threading.Thread(target=accept_and_say_nothing, daemon=True).start()
-    ports = PeerPorts(fake.url, smtp_port, hanging.getsockname()[1], free_port())
+    ports = PeerPorts(fake.url, smtp_port, hanging.getsockname()[1], unused_port())
     print(json.dumps(dataclasses.asdict(ports)), flush=True)
     try:
         for line in sys.stdin:

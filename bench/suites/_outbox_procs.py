@@ -104,15 +104,16 @@ class _CountingHandler:
         return "250 OK"
 
 
-def smtp_process(port: int, commands: Any, replies: Any) -> None:
-    """Run an SMTP sink on ``port`` until told to stop; ``"report"`` as for the fake Slack."""
-    from aiosmtpd.controller import Controller
+def smtp_process(commands: Any, replies: Any) -> None:
+    """Run an SMTP sink on a port of its own until told to stop, and say the port it listens
+    on when ready; ``"report"`` as for the fake Slack."""
+    from bot.demo.loopback import LoopbackSmtp
 
     handler = _CountingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = LoopbackSmtp(handler, hostname="127.0.0.1", port=0)
     controller.start()
     try:
-        replies.put(("ready", port, os.getpid()))
+        replies.put(("ready", controller.port, os.getpid()))
 
         def report() -> Received:
             received, handler.received = handler.received, Received()

@@ -42,7 +42,6 @@ from bench.suites.scale import app_url
 from bot.adapters import migrate, orm
 from bot.adapters.db import make_engine
 from bot.adapters.slack import make_client
-from bot.demo.scenario import free_port
 from bot.domain import events
 from bot.domain.model import BookingStatus
 from bot.notifications.notice import Notice
@@ -181,7 +180,7 @@ def _start(target: Any, *args: Any) -> _Receiver:
 def _receivers() -> Iterator[tuple[_Receiver, _Receiver]]:
     slack = _start(procs.slack_process, [*USERS, ADMIN])
     try:
-        smtp = _start(procs.smtp_process, free_port())
+        smtp = _start(procs.smtp_process)
         try:
             yield slack, smtp
         finally:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bot.demo.scenario import free_port
+from bot.demo.loopback import unused_port
 from bot.demo.signed import SlackSender
 from tests.fakes.slack_api import StrictSlackApi
 
@@ -76,7 +76,7 @@ def test_a_missing_setting_is_one_line_naming_it(tmp_path: Path) -> None:
 
 
 def test_the_app_serves_slack_and_health_checks_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = free_port()
+    port = unused_port()
     with StrictSlackApi(token="xoxb-process", channels=("CAPPROVALS",)) as fake:
         fake.add_user("UBOB", tz="Asia/Seoul")
         env = _env(
@@ -178,7 +178,7 @@ def _start_fails(tmp_path: Path, **env: str) -> str:
 def test_a_database_that_cannot_be_used_is_one_line(
     tmp_path: Path, database_url: str, expected: str
 ) -> None:
-    line = _start_fails(tmp_path, DATABASE_URL=database_url.format(closed=free_port()))
+    line = _start_fails(tmp_path, DATABASE_URL=database_url.format(closed=unused_port()))
     assert line.startswith(expected)
 
 
@@ -202,19 +202,19 @@ def test_a_port_in_use_is_one_line(tmp_path: Path, sqlite_template: Path) -> Non
 
 
 def test_socket_mode_without_a_network_is_one_line(tmp_path: Path, sqlite_template: Path) -> None:
-    nowhere = f"http://127.0.0.1:{free_port()}/api/"
+    nowhere = f"http://127.0.0.1:{unused_port()}/api/"
     line = _start_fails(
         tmp_path,
         DATABASE_URL=_migrated(tmp_path, sqlite_template),
         SLACK_APP_TOKEN="xapp-process",
         SLACK_API_URL=nowhere,
-        PORT=str(free_port()),
+        PORT=str(unused_port()),
     )
     assert line.startswith(f"roombot: cannot reach Slack at {nowhere} for Socket Mode")
 
 
 def _http_app(tmp_path: Path, database_url: str, slack_api_url: str) -> tuple[Any, str]:
-    port = free_port()
+    port = unused_port()
     env = _env(
         tmp_path,
         DATABASE_URL=database_url,
@@ -239,7 +239,7 @@ def test_a_slack_outage_at_start_does_not_stop_serving(
 ) -> None:
     """Bolt's lazy auth.test made every request a 500 while Slack was unreachable after a
     restart; requests that need no Slack call must work, and /readyz says what is pending."""
-    nowhere = f"http://127.0.0.1:{free_port()}/api/"
+    nowhere = f"http://127.0.0.1:{unused_port()}/api/"
     app, base = _http_app(tmp_path, _migrated(tmp_path, sqlite_template), nowhere)
     try:
         body = _wait_ready(app, base)

@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from bot.adapters.selfcheck import problems, run_checks
 from bot.config import Settings
-from tests.e2e.mail import Inbox, free_port
+from bot.demo.loopback import Inbox, smtp_server, unused_port
 from tests.fakes.slack_api import StrictSlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,18 +45,8 @@ def smtp_port() -> Iterator[int]:
         )
         return AuthResult(success=good, handled=False)
 
-    port = free_port()
-    controller = Controller(
-        Inbox(),
-        hostname="127.0.0.1",
-        port=port,
-        ready_timeout=10,
-        authenticator=authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    yield port
-    controller.stop()
+    with smtp_server(Inbox(), authenticator=authenticate, auth_require_tls=False) as (_, port):
+        yield port
 
 
 @pytest.fixture
@@ -125,7 +114,7 @@ def test_a_user_token_in_place_of_the_bot_token(settings_for: Callable[..., Sett
 
 
 def test_slack_unreachable(settings_for: Callable[..., Settings]) -> None:
-    closed = f"http://127.0.0.1:{free_port()}/api/"
+    closed = f"http://127.0.0.1:{unused_port()}/api/"
     problem = _one_problem(settings_for(slack_api_url=closed))
     assert problem.startswith(f"cannot reach Slack at {closed}")
 
@@ -179,7 +168,7 @@ def test_admins_that_are_not_real_users(
 
 
 def test_a_mail_server_that_is_not_there(settings_for: Callable[..., Settings]) -> None:
-    port = free_port()
+    port = unused_port()
     problem = _one_problem(settings_for(smtp_port=port))
     assert problem.startswith(f"cannot reach the mail server 127.0.0.1:{port}")
 
@@ -197,7 +186,7 @@ def test_a_database_that_is_not_migrated(
 
 
 def test_a_database_that_is_not_there(settings_for: Callable[..., Settings]) -> None:
-    url = f"postgresql://roombot:pw@127.0.0.1:{free_port()}/roombot"
+    url = f"postgresql://roombot:pw@127.0.0.1:{unused_port()}/roombot"
     problem = _one_problem(settings_for(database_url=url))
     assert problem.startswith("cannot use the database postgresql+psycopg://roombot:***@127.0.0.1")
     assert "pw" not in problem

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from bot.cli import build_parser
-from bot.demo.scenario import free_port
+from bot.demo.loopback import unused_port
 from tests.fakes.slack_api import StrictSlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,7 +131,7 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.mark.slow
 def test_the_images_commands_run_in_a_plain_venv(image_venv: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SMTP_", "PYTHON"))}
-    port = free_port()
+    port = unused_port()
     env.update(
         PATH=f"{image_venv}{os.pathsep}{os.environ['PATH']}",
         DATABASE_URL=f"sqlite:///{tmp_path / 'r.db'}",

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.bootstrap import Runtime, bootstrap
+from bot.demo.loopback import Inbox, smtp_server
 from bot.domain import commands as c
 from bot.notifications.dispatcher import Dispatcher, DispatchSettings
 from bot.notifications.mailer import SmtpMailer
@@ -26,7 +27,7 @@ from bot.notifications.outbox import OutboxStore
 from bot.notifications.senders import EmailSender
 from bot.services.ports import Channel
 from tests.conftest import ADMIN, FixedClock, make_settings
-from tests.e2e.mail import DeliveryClock, Inbox, smtp_server
+from tests.e2e.mail import DeliveryClock
 from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import add_rooms, outbox
 

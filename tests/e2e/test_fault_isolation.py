@@ -19,13 +19,14 @@ from sqlalchemy import Engine
 
 from bot.adapters.slack import make_client
 from bot.bootstrap import bootstrap
+from bot.demo.loopback import smtp_server, unused_port
 from bot.domain import commands as c
 from bot.notifications.dispatcher import DispatchSettings
 from bot.notifications.mailer import SmtpMailer
 from bot.services.messagebus import MessageBus
 from bot.services.ports import Channel
 from tests.conftest import ADMIN, FixedClock, make_settings
-from tests.e2e.mail import DeliveryClock, SilentServer, free_port, smtp_server
+from tests.e2e.mail import DeliveryClock, SilentServer
 from tests.fakes.slack_api import SLACK_LIMITS, Rate, StrictSlackApi
 from tests.integration.helpers import add_rooms, outbox
 
@@ -79,7 +80,7 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
     fault: str, database_url: str, engine: Engine, clock: FixedClock, fake: StrictSlackApi
 ) -> None:
     silent = SilentServer().__enter__() if fault == "hanging" else None
-    port = silent.port if silent else free_port()  # nobody listens there: connection refused
+    port = silent.port if silent else unused_port()  # nobody listens there: connection refused
     settings = make_settings(
         database_url,
         smtp_host="127.0.0.1",
@@ -138,7 +139,7 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         # the mail server comes back on the same port
         if silent is not None:
             silent.stop()
-        with smtp_server(port) as (inbox, _):
+        with smtp_server(port=port) as (inbox, _):
             time.sleep(1.05)  # the breaker's reset timeout (wall clock) passes: a trial is allowed
             later.advance(timedelta(seconds=2))  # and every backoff is over
             dispatcher.drain()

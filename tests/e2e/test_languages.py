@@ -23,13 +23,13 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import Engine
 
+from bot.demo.loopback import Inbox, smtp_server
 from bot.demo.signed import booking_values
 from bot.domain import commands
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.conftest import ADMIN, FixedClock
 from tests.e2e.conftest import APPROVALS, GENERAL, Stack, running_stack
-from tests.e2e.mail import Inbox, smtp_server
 from tests.e2e.slack_client import Reply
 from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import bookings

@@ -9,10 +9,10 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
+from bot.demo.loopback import Inbox, smtp_server
 from bot.notifications.mailer import SmtpMailer
-from tests.e2e.mail import Inbox, SilentServer, free_port, smtp_server
+from tests.e2e.mail import SilentServer
 
 
 def message(n: int, to: str = "ann@example.com") -> EmailMessage:
@@ -56,11 +56,10 @@ def test_one_connection_carries_messages_from_many_threads() -> None:
 
 
 def test_a_connection_the_server_dropped_is_reopened_and_the_message_sent_once() -> None:
-    port = free_port()
-    with smtp_server(port) as (first, _):
+    with smtp_server() as (first, port):
         mailer = SmtpMailer("127.0.0.1", port, starttls=False, timeout=5)
         mailer.send(message(1))
-    with smtp_server(port) as (second, _):  # a restarted server: our socket is dead
+    with smtp_server(port=port) as (second, _):  # a restarted server: our socket is dead
         mailer.send(message(2))
         assert [str(r.message["Subject"]) for r in second.wait_for(1)] == ["message 2"]
         mailer.close()
@@ -86,11 +85,7 @@ def test_a_connection_dropped_after_data_is_not_sent_again_at_once() -> None:
     """The server may have taken a message whose answer was lost: the mailer says it failed
     (the dispatcher retries it later, with the same Message-ID) and never sends it twice
     itself."""
-    inbox = DropsAfterTaking()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, ready_timeout=10)
-    controller.start()
-    try:
+    with smtp_server(DropsAfterTaking()) as (inbox, port):
         mailer = SmtpMailer("127.0.0.1", port, starttls=False, timeout=5)
         mailer.send(message(1))
         inbox.drop_next = True
@@ -99,8 +94,6 @@ def test_a_connection_dropped_after_data_is_not_sent_again_at_once() -> None:
         mailer.send(message(3))  # a fresh connection for the next one
         inbox.wait_for(3)
         mailer.close()
-    finally:
-        controller.stop()
     subjects = [str(r.message["Subject"]) for r in inbox.received]
     assert subjects == ["message 1", "message 2", "message 3"]
 
@@ -116,27 +109,21 @@ class NoopCounting(Inbox):
 
 
 def test_an_idle_connection_is_checked_with_noop_before_use() -> None:
-    from aiosmtpd.controller import Controller
-
-    inbox = NoopCounting()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
     ticker = Ticker()
-    mailer = SmtpMailer("127.0.0.1", port, starttls=False, timeout=5, monotonic=ticker)
-    try:
-        mailer.send(message(1))
-        ticker.now += 5
-        mailer.send(message(2))
-        assert inbox.noops == 0  # recently used: no extra round trip
-        ticker.now += 31
-        mailer.send(message(3))
-        assert inbox.noops == 1
-        assert mailer.connections_opened == 1
-        inbox.wait_for(3)
-    finally:
-        mailer.close()
-        controller.stop()
+    with smtp_server(NoopCounting()) as (inbox, port):
+        mailer = SmtpMailer("127.0.0.1", port, starttls=False, timeout=5, monotonic=ticker)
+        try:
+            mailer.send(message(1))
+            ticker.now += 5
+            mailer.send(message(2))
+            assert inbox.noops == 0  # recently used: no extra round trip
+            ticker.now += 31
+            mailer.send(message(3))
+            assert inbox.noops == 1
+            assert mailer.connections_opened == 1
+            inbox.wait_for(3)
+        finally:
+            mailer.close()
 
 
 class RefusesBob(Inbox):
@@ -150,22 +137,16 @@ class RefusesBob(Inbox):
 
 
 def test_a_refused_recipient_fails_that_message_only() -> None:
-    from aiosmtpd.controller import Controller
-
-    inbox = RefusesBob()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    mailer = SmtpMailer("127.0.0.1", port, starttls=False, timeout=5)
-    try:
-        with pytest.raises(smtplib.SMTPRecipientsRefused):
-            mailer.send(message(1, to="bob@example.com"))
-        mailer.send(message(2))
-        assert [str(r.message["Subject"]) for r in inbox.wait_for(1)] == ["message 2"]
-        assert mailer.connections_opened == 1  # the connection was fine and is kept
-    finally:
-        mailer.close()
-        controller.stop()
+    with smtp_server(RefusesBob()) as (inbox, port):
+        mailer = SmtpMailer("127.0.0.1", port, starttls=False, timeout=5)
+        try:
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                mailer.send(message(1, to="bob@example.com"))
+            mailer.send(message(2))
+            assert [str(r.message["Subject"]) for r in inbox.wait_for(1)] == ["message 2"]
+            assert mailer.connections_opened == 1  # the connection was fine and is kept
+        finally:
+            mailer.close()
 
 
 def test_a_server_that_never_answers_costs_one_timeout() -> None:

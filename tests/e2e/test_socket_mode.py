@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.demo.scenario import free_port
+from bot.demo.loopback import unused_port
 from bot.views import texts
 from tests.fakes.slack_api import TEAM_ID, StrictSlackApi
 from tests.fakes.socket_mode import APP_ID, FakeSocketModeServer
@@ -63,7 +63,7 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> None:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("socket_mode")
-    port = free_port()
+    port = unused_port()
     with (
         StrictSlackApi(token="xoxb-process", app_token=APP_TOKEN, channels=("CAPPROVALS",)) as fake,
         FakeSocketModeServer() as ws,
@@ -209,7 +209,7 @@ def test_a_refused_app_token_is_one_line_not_a_traceback(tmp_path: Path) -> None
             SLACK_APP_TOKEN="xapp-revoked",
             SLACK_API_URL=fake.url,
             APPROVALS_CHANNEL="CAPPROVALS",
-            PORT=str(free_port()),
+            PORT=str(unused_port()),
         )
         _cli(env, tmp_path, "db", "upgrade")
         done = subprocess.run(
