@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 from types import FrameType
 from zoneinfo import ZoneInfo
 
@@ -274,7 +275,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     """The original scenario offline: no Slack workspace, no mail server, nothing to set up."""
     from bot.demo.scenario import run
 
-    run()
+    run(args.out)
 
 
 def _date(value: str) -> date:
@@ -384,6 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     demo = sub.add_parser("demo", help="run book/approve/deny/cancel offline and show the result")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the demo's database, views, email and .ics (default: a new temporary one)",
+    )
     demo.set_defaults(func=cmd_demo)
     return parser
 

@@ -8,28 +8,28 @@ saw.
 
 from __future__ import annotations
 
-import email
 import email.policy
+import json
 import logging
 import re
-import socket
+import shlex
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiosmtpd.controller import Controller
-
 from bot.adapters import migrate
 from bot.adapters.http import HttpServer
-from bot.bootstrap import bootstrap, build_web
+from bot.bootstrap import Runtime, bootstrap, build_web
 from bot.config import Settings
-from bot.demo.fake_slack import FakeSlackApi
+from bot.demo.fake_slack import Call, FakeSlackApi
+from bot.demo.listeners import Listeners
+from bot.demo.loopback import Inbox, smtp_server
 from bot.demo.signed import SlackSender, booking_values
 from bot.domain import commands
 from bot.views import ids
@@ -37,38 +37,6 @@ from bot.views import ids
 SECRET = "demo-signing-secret"
 APPROVALS = "C0APPROVALS"
 BOOKER, ADMIN = "U0MINJI", "U0ADMIN"
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(message)  # type: ignore[arg-type]
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def mail_sink() -> Iterator[tuple[Mailbox, int]]:
-    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
 
 
 def _plain(blocks: list[dict[str, Any]]) -> str:
@@ -93,10 +61,43 @@ def _say(title: str) -> None:
     print(f"\n=== {title} " + "=" * max(0, 70 - len(title)))
 
 
+@dataclass
+class Kept:
+    """What the demo saves in its folder, each with a name that says what it is."""
+
+    folder: Path
+    files: list[Path] = field(default_factory=list)
+
+    def view(self, name: str, payload: dict[str, Any]) -> None:
+        """A Home tab view, or a message's blocks, as the app sent them: Block Kit JSON that
+        Slack's Block Kit Builder draws."""
+        self._write(f"{name}.json", json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+    def email(self, name: str, message: EmailMessage) -> None:
+        """The message as the mail server received it, and its calendar part as an .ics file."""
+        self._write(f"{name}.eml", message.as_bytes(policy=email.policy.SMTP))  # CRLF lines
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                data = part.get_payload(decode=True)
+                assert isinstance(data, bytes)
+                self._write(f"{name}.ics", data)
+
+    def _write(self, name: str, content: str | bytes) -> None:
+        path = self.folder / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        self.files.append(path)
+
+
 def run(out_dir: Path | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
-    work = Path(out_dir or tempfile.mkdtemp(prefix="roombot-demo-"))
-    with FakeSlackApi() as fake, mail_sink() as (mailbox, smtp_port):
+    work = (Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="roombot-demo-"))).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    kept = Kept(work)
+    database_url = f"sqlite:///{work / 'demo.db'}"
+    with FakeSlackApi() as fake, smtp_server() as (mailbox, smtp_port):
         # Minji's Slack speaks Korean, so roombot does too; the admin's is English.
         fake.add_user(
             BOOKER, tz="Asia/Seoul", email="minji@example.com", name="Minji", locale="ko-KR"
@@ -106,7 +107,7 @@ def run(out_dir: Path | None = None) -> int:
         )
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
-            database_url=f"sqlite:///{work / 'demo.db'}",
+            database_url=database_url,
             slack_bot_token="xoxb-demo",
             slack_signing_secret=SECRET,
             slack_api_url=fake.url,
@@ -117,22 +118,66 @@ def run(out_dir: Path | None = None) -> int:
             smtp_starttls=False,
             mail_from="roombot@example.com",
         )
-        runtime = bootstrap(settings, slack=True)
+        listeners = Listeners()
+        runtime = bootstrap(settings, slack=True, listener_executor=listeners)
         migrate.upgrade(runtime.engine)
         server = HttpServer(build_web(runtime), host="127.0.0.1", port=0, threads=4).start()
         send = SlackSender(server.url, SECRET, fake)
         try:
-            _scenario(runtime, send, fake, runtime.dispatcher.drain)
+            _scenario(runtime, send, fake, mailbox, listeners, kept)
             _report(fake, mailbox)
         finally:
+            # in this order: no request comes in, every listener has finished, the last
+            # notifications are out; only then do the database and the fake Slack go away
             server.stop()
+            listeners.shutdown(wait=True)
             runtime.close()
-    print(f"\n(database kept in {work})")
+    _say(f"Saved in {work}")
+    for path in kept.files:
+        print(f"- {path.name}")
+    print(
+        "The .json files are Block Kit: paste one into Slack's Block Kit Builder to see it "
+        "drawn.\nThe .eml opens in a mail client; the .ics in a calendar app."
+    )
+    print(f"\nThe database is kept. To list its bookings:\n  {_bookings_command(database_url)}")
     return 0
 
 
-def _scenario(container: Any, send: SlackSender, fake: FakeSlackApi, deliver: Any) -> None:
+def _bookings_command(database_url: str) -> str:
+    """The shell line that lists the demo database's bookings with this same Python."""
+    python = Path(sys.executable)
+    try:
+        shown = str(python.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(python)
+    return f"DATABASE_URL={shlex.quote(database_url)} {shlex.quote(shown)} -m bot bookings list"
+
+
+def _last(fake: FakeSlackApi, method: str, **params: str) -> Call:
+    """The latest call of ``method`` whose parameters include ``params``."""
+    found = [
+        c for c in fake.calls_to(method) if all(c.params.get(k) == v for k, v in params.items())
+    ]
+    if not found:
+        raise RuntimeError(f"no {method} call with {params}")
+    return found[-1]
+
+
+def _scenario(
+    container: Runtime,
+    send: SlackSender,
+    fake: FakeSlackApi,
+    mailbox: Inbox,
+    listeners: Listeners,
+    kept: Kept,
+) -> None:
     bus = container.bus
+
+    def deliver() -> None:
+        """Let the clicks' listeners finish, then send what they queued."""
+        listeners.wait_idle()
+        container.dispatcher.drain()
+
     bus.handle(commands.AddRoom("102", "Small room", 4, by="cli"))
     bus.handle(commands.AddRoom("201", "Board room", 12, by="cli"))
     seoul = ZoneInfo("Asia/Seoul")
@@ -149,10 +194,24 @@ def _scenario(container: Any, send: SlackSender, fake: FakeSlackApi, deliver: An
         f"modal answer: {reply.json['response_action']} -> {_plain(reply.json['view']['blocks'])}"
     )
     deliver()
+    posted = _last(fake, "chat.postMessage", channel=APPROVALS)
+    kept.view("card-1-before-approval", {"blocks": posted.params["blocks"]})
+    print(f"\nthe approval card in #approvals:\n{_plain(posted.params['blocks'])}")
+    admin_home = _last(fake, "views.publish", user_id=ADMIN).params["view"]
+    kept.view("home-admin", admin_home)
+    print(f"\nthe admin's App Home, with the request waiting:\n{_plain(admin_home['blocks'])}")
 
     _say("2. The admin approves on the card in #approvals")
-    send.click(ADMIN, ids.APPROVE, "1", channel=APPROVALS, message_ts="1")
+    card_ts = posted.response["ts"]
+    send.click(ADMIN, ids.APPROVE, "1", channel=APPROVALS, message_ts=card_ts)
+    _approved(container, 1)
     deliver()
+    updated = _last(fake, "chat.update", ts=card_ts).params
+    kept.view("card-1-after-approval", {"blocks": updated["blocks"]})
+    print(f"the same card, updated in place:\n{_plain(updated['blocks'])}")
+    approval = mailbox.wait_for(2)[-1].message
+    kept.email("email-approved", approval)
+    _show_email(approval)
 
     _say("3. Minji books again in one line")
     print(send.command(BOOKER, f"102 {day} 14:00-15:00 1:1 with Jae").text)
@@ -177,8 +236,9 @@ def _scenario(container: Any, send: SlackSender, fake: FakeSlackApi, deliver: An
     deliver()
 
     _say("7. Minji moves it half an hour later with Change on her App Home tab")
-    home = [c for c in fake.calls_to("views.publish") if c.params["user_id"] == BOOKER][-1]
-    home = home.params["view"]  # her Home tab as the last delivery left it
+    home = _last(fake, "views.publish", user_id=BOOKER).params[
+        "view"
+    ]  # as the last delivery left it
     opened = len(fake.calls_to("views.open"))
     send.click(BOOKER, ids.CHANGE, "3", view=home)
     form = fake.wait_for("views.open", count=opened + 1)[-1].params["view"]
@@ -191,8 +251,29 @@ def _scenario(container: Any, send: SlackSender, fake: FakeSlackApi, deliver: An
     send.click(ADMIN, ids.APPROVE, "3", channel=APPROVALS, message_ts="3")
     _approved(container, 3)
     deliver()
-    send.event({"type": "app_home_opened", "user": ADMIN, "tab": "home"})
-    fake.wait_for("views.publish")
+    _say("8. Minji opens roombot's Home tab")
+    published = len(fake.calls_to("views.publish"))
+    send.event({"type": "app_home_opened", "user": BOOKER, "tab": "home"})
+    deliver()
+    fake.wait_for("views.publish", count=published + 1)
+    booker_home = _last(fake, "views.publish", user_id=BOOKER).params["view"]
+    kept.view("home-booker", booker_home)
+    print(_plain(booker_home["blocks"]))
+
+
+def _show_email(message: EmailMessage) -> None:
+    """An email as its reader sees it: the headers, the text, and the calendar entry."""
+    print(f"\nthe email Minji got (From {message['From']}):")
+    print(f"To: {message['To']}\nSubject: {message['Subject']}\n")
+    body = message.get_body(preferencelist=("plain",))
+    if body is not None:
+        print(str(body.get_content()).rstrip())  # type: ignore[attr-defined]
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            data = part.get_payload(decode=True)
+            assert isinstance(data, bytes)
+            print("\nits calendar entry (.ics):")
+            print(data.decode("utf-8").replace("\r\n ", "").replace("\r\n", "\n").rstrip())
 
 
 def _approved(container: Any, booking_id: int, timeout: float = 10.0) -> None:
@@ -204,7 +285,7 @@ def _approved(container: Any, booking_id: int, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def _report(fake: FakeSlackApi, mailbox: Mailbox) -> None:
+def _report(fake: FakeSlackApi, mailbox: Inbox) -> None:
     _say("What Minji saw (DMs from roombot)")
     for call in fake.calls_to("chat.postMessage"):
         if call.params["channel"] == BOOKER:
@@ -219,9 +300,6 @@ def _report(fake: FakeSlackApi, mailbox: Mailbox) -> None:
         cards[update.params["ts"]] = update.params
     for n, card in enumerate(cards.values(), start=1):
         print(f"--- card {n}\n{_plain(card['blocks'])}")
-    _say("What the admin's App Home shows")
-    homes = [c for c in fake.calls_to("views.publish") if c.params["user_id"] == ADMIN]
-    print(_plain(homes[-1].params["view"]["blocks"]) if homes else "(not opened)")
     _say("The mailbox")
     for message in mailbox.messages:
         attachments = [

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +14,7 @@ from sqlalchemy import Engine
 from bot.adapters.http import HttpServer
 from bot.adapters.slack import make_client
 from bot.bootstrap import Runtime, bootstrap, build_web
+from bot.demo.listeners import Listeners
 from bot.domain import commands
 from bot.notifications.dispatcher import Dispatcher
 from tests.conftest import ADMIN, FixedClock, make_settings
@@ -26,33 +25,6 @@ SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 APPROVALS = "CAPPROVALS"
 GENERAL = "C0GENERAL"  # where the signed helpers' slash commands come from
 BOB, AL = "UBOB", "UAL"
-
-
-class Listeners(ThreadPoolExecutor):
-    """Bolt's listener threads, counted: Bolt acks a click before its listener runs, so a test
-    waits for the listeners to finish before it looks at what they did."""
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=8, thread_name_prefix="listener")
-        self._pending = 0
-        self._idle = threading.Condition()
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        with self._idle:
-            self._pending += 1
-        future = super().submit(fn, *args, **kwargs)
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, _: Future[Any]) -> None:
-        with self._idle:
-            self._pending -= 1
-            self._idle.notify_all()
-
-    def wait_idle(self, timeout: float = 10.0) -> None:
-        with self._idle:
-            if not self._idle.wait_for(lambda: self._pending == 0, timeout):
-                raise AssertionError("Bolt listeners still running")
 
 
 @dataclass

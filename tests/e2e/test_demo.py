@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import json
 import os
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
+
+import pytest
+from icalendar import Calendar
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,18 +28,34 @@ def section(out: str, title: str) -> str:
     return "\n".join(rest[:end])
 
 
-def test_the_demo_runs_the_original_scenario_offline(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Demo:
+    folder: Path  # where it keeps its files (given with --out)
+    out: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """One run of the demo as a newcomer starts it, for every test here (it takes seconds)."""
+    where = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SMTP_"))}
+    env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(ROOT)},
+        [sys.executable, "-m", "bot", "demo", "--out", "kept"],
+        cwd=where,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    out = done.stdout
+    assert "Traceback" not in done.stderr, done.stderr  # nothing runs on past the teardown
+    return Demo(where / "kept", done.stdout, env)
+
+
+def test_the_demo_runs_the_original_scenario_offline(demo: Demo) -> None:
+    out = demo.out
     # the booker's DMs, in order
     dms = section(out, "What Minji saw")
     # Minji's Slack locale is ko-KR: everything roombot tells her is Korean
@@ -52,3 +77,67 @@ def test_the_demo_runs_the_original_scenario_offline(tmp_path: Path) -> None:
     assert "*Changed*" in changing and "[Approve]" in changing
     moved = [line for line in mailbox.splitlines() if "4:30" in line and "method=REQUEST" in line]
     assert moved and all("text/calendar" in line for line in moved)
+
+    # the card before and after the decision, and the booker's and admin's Home tabs
+    first = section(out, "1. Minji types /book")
+    assert "the approval card in #approvals" in first and "[Approve]" in first
+    assert "Waiting for your decision (1)" in first  # the admin's Home
+    approved = section(out, "2. The admin approves")
+    assert "updated in place" in approved and "Approved by @U0ADMIN" in approved
+    # one email read in full, with its calendar entry
+    assert "Subject: [승인됨] 회의실 102" in approved and "METHOD:REQUEST" in approved
+    assert "다가오는 예약" in section(out, "8. Minji opens")
+
+
+def test_the_demo_keeps_its_views_email_and_invite_as_files(demo: Demo) -> None:
+    folder = demo.folder
+    saved = section(demo.out, "Saved in")
+    assert f"Saved in {folder}" in demo.out
+    names = {p.name for p in folder.iterdir()}
+    assert {
+        "card-1-before-approval.json",
+        "card-1-after-approval.json",
+        "home-admin.json",
+        "home-booker.json",
+        "email-approved.eml",
+        "email-approved.ics",
+        "demo.db",
+    } <= names
+    assert all(name in saved for name in names - {"demo.db"})
+
+    before = json.loads((folder / "card-1-before-approval.json").read_text(encoding="utf-8"))
+    after = json.loads((folder / "card-1-after-approval.json").read_text(encoding="utf-8"))
+    assert '"Approve"' in json.dumps(before) and '"Approve"' not in json.dumps(after)
+    for home in ("home-admin.json", "home-booker.json"):
+        view = json.loads((folder / home).read_text(encoding="utf-8"))
+        assert view["type"] == "home" and view["blocks"]
+
+    message = email.message_from_bytes(
+        (folder / "email-approved.eml").read_bytes(), policy=email.policy.default
+    )
+    assert isinstance(message, EmailMessage)
+    assert str(message["To"]) == "Minji <minji@example.com>"
+    assert str(message["Subject"]).startswith("[승인됨]")
+    invite = Calendar.from_ical((folder / "email-approved.ics").read_bytes())
+    assert str(invite["METHOD"]) == "REQUEST"
+    [event] = invite.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Design review"
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    data = part.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    assert Calendar.from_ical(data).walk("VEVENT")[0]["UID"] == event["UID"]
+
+    # the printed line that opens the kept database works as printed
+    [line] = [x for x in demo.out.splitlines() if "bookings list" in x]
+    url = re.search(r"DATABASE_URL=(\S+)", line)
+    assert url is not None and url.group(1) == f"sqlite:///{folder / 'demo.db'}"
+    listed = subprocess.run(
+        [sys.executable, "-m", "bot", "bookings", "list"],
+        cwd=folder,
+        env={**demo.env, "DATABASE_URL": url.group(1)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "APPROVED" in listed.stdout and "Planning" in listed.stdout
