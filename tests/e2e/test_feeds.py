@@ -15,11 +15,11 @@ import vobject
 from icalendar import Calendar
 from sqlalchemy import Engine
 
+from bot.demo.loopback import Inbox, smtp_server
 from bot.domain import commands as c
 from bot.views import ids
 from tests.conftest import ADMIN, FixedClock
 from tests.e2e.conftest import Stack, running_stack
-from tests.e2e.mail import Inbox, smtp_server
 from tests.fakes.slack_api import StrictSlackApi
 
 KIM = "UKIM"  # reads Slack in Korean
