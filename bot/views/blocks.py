@@ -13,6 +13,7 @@ Block = dict[str, Any]
 SECTION_TEXT_MAX = 3000
 FIELD_MAX = 2000
 BUTTON_TEXT_MAX = 75
+BUTTON_VALUE_MAX = 2000
 OPTION_TEXT_MAX = 75
 HEADER_MAX = 150
 MODAL_TITLE_MAX = 24
@@ -38,6 +39,23 @@ def section(text: str, *, accessory: Block | None = None, block_id: str | None =
     if block_id is not None:
         block["block_id"] = block_id
     return block
+
+
+def sections(lines: list[str]) -> list[Block]:
+    """Lines as few sections as hold them whole: a list that outgrows one section's 3000
+    characters goes on in the next instead of losing its last lines (a single line too long
+    for a section is clipped)."""
+    found: list[Block] = []
+    text = ""
+    for line in lines:
+        if text and len(text) + 1 + len(line) > SECTION_TEXT_MAX:
+            found.append(section(text))
+            text = line
+        else:
+            text = f"{text}\n{line}" if text else line
+    if text:
+        found.append(section(text))
+    return found
 
 
 def fields(*pairs: tuple[str, str]) -> Block:

@@ -18,7 +18,7 @@ from bot.views import ids, refusals, texts
 from bot.views.blocks import OPTION_TEXT_MAX, Block, context, plain, section
 from bot.views.i18n import _, span
 from bot.views.lists import people
-from bot.views.mrkdwn import clip, escape
+from bot.views.mrkdwn import clip, escape, shown
 from bot.views.series import weekday_names
 
 MAX_ROOM_OPTIONS = 100  # Slack's limit for a static_select
@@ -258,7 +258,7 @@ def request_sent(row: BookingRow, tz: ZoneInfo, *, email: bool) -> dict[str, Any
     """What the booking modal turns into once the request is in (or approved by policy).
 
     ``email``: the app sends email, so the booker is told one comes."""
-    title = f" · {escape(row.title)}" if row.title else ""
+    title = f" · {shown(row.title)}" if row.title else ""
     heading = _("Booking #{booking_id}").format(booking_id=row.booking_id)
     approved = row.status == BookingStatus.APPROVED
     if approved and email:
@@ -293,7 +293,7 @@ def change_saved(row: BookingRow, changed: bool, tz: ZoneInfo, *, email: bool) -
     """The modal after a change: what the booking is now, and whether it waits for approval.
 
     ``email``: the app sends email, so the booker is told one comes."""
-    title = f" · {escape(row.title)}" if row.title else ""
+    title = f" · {shown(row.title)}" if row.title else ""
     heading = _("Booking #{booking_id}").format(booking_id=row.booking_id)
     line = f"*{heading}* – {escape(row.room_name)}{title}\n{span(row.starts_at, row.ends_at, tz)}"
     if not changed:

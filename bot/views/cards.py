@@ -21,7 +21,7 @@ from bot.views.blocks import (
     section,
 )
 from bot.views.i18n import _, ngettext, pgettext, token, token_span
-from bot.views.mrkdwn import escape, mention
+from bot.views.mrkdwn import escape, mention, shown
 from bot.views.series import pattern
 
 _ICON = {
@@ -64,7 +64,7 @@ def _outcome(row: BookingRow, approvers: Sequence[str] = ()) -> str:
             else _("Denied by {who}").format(who=decider)
         )
         if row.reason:
-            text = _("{outcome}: “{reason}”").format(outcome=text, reason=escape(row.reason))
+            text = _("{outcome}: “{reason}”").format(outcome=text, reason=shown(row.reason))
         return text
     if row.status == BookingStatus.CANCELLED:
         if row.reason == LEFT_WORKSPACE:
@@ -114,7 +114,7 @@ def _was(row: BookingRow) -> str | None:
         lines.append(f"~{was_room}~ → {escape(row.room_name)} ({escape(row.room_id)})")
     if row.was_title is not None and row.was_title != row.title:
         untitled = _("_no title_")
-        lines.append(f"~{escape(row.was_title) or untitled}~ → {escape(row.title) or untitled}")
+        lines.append(f"~{shown(row.was_title) or untitled}~ → {shown(row.title) or untitled}")
     return "\n".join(lines)
 
 

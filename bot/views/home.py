@@ -26,10 +26,11 @@ from bot.views.blocks import (
     header,
     plain,
     section,
+    sections,
 )
 from bot.views.cards import left_workspace_text, status_word
 from bot.views.i18n import _, ngettext, pgettext, span
-from bot.views.mrkdwn import clip, escape, mention
+from bot.views.mrkdwn import escape, mention, shown
 
 UPCOMING_PAGE = 5  # an upcoming row takes two blocks (text, then Change/End now/Cancel)
 HISTORY_SIZE = 8
@@ -80,15 +81,15 @@ def status_text(row: BookingRow, reason_max: int | None = None) -> str:
     if row.status == BookingStatus.APPROVED and row.policy:
         text += " " + _("(by policy)")
     if row.status == BookingStatus.DENIED and row.reason:
-        reason = clip(row.reason, reason_max) if reason_max else row.reason
-        text = _("{status} – “{reason}”").format(status=text, reason=escape(reason))
+        reason = shown(row.reason, reason_max) if reason_max else shown(row.reason)
+        text = _("{status} – “{reason}”").format(status=text, reason=reason)
     if row.status == BookingStatus.CANCELLED and row.reason == LEFT_WORKSPACE:
         text = _("{status} – {reason}").format(status=text, reason=left_workspace_text())
     return text
 
 
 def booking_line(row: BookingRow, tz: ZoneInfo) -> str:
-    title = f" · {escape(row.title)}" if row.title else ""
+    title = f" · {shown(row.title)}" if row.title else ""
     repeats = " :repeat:" if row.series_id is not None else ""  # a date of a series
     return (
         f"*#{row.booking_id} {escape(row.room_name)}* ({escape(row.room_id)}){title}{repeats}\n"
@@ -267,7 +268,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
             f"{status_text(r, HISTORY_REASON_MAX)}"
             for r in data.history
         ]
-        blocks.append(section("\n".join(lines)))
+        blocks += sections(lines)
     return {
         "type": "home",
         "private_metadata": json.dumps({"pages": data.pages}),

@@ -10,10 +10,18 @@ from zoneinfo import ZoneInfo
 
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
-from bot.views.blocks import Block, actions, button, context, section
+from bot.views.blocks import (
+    BUTTON_VALUE_MAX,
+    MESSAGE_TEXT_MAX,
+    Block,
+    actions,
+    button,
+    context,
+    section,
+)
 from bot.views.home import booking_rows, room_feed_picker
 from bot.views.i18n import _, ngettext
-from bot.views.mrkdwn import escape, mention
+from bot.views.mrkdwn import clip, escape, mention
 
 LIST_LIMIT = 20  # 1 header + 20 bookings + 1 footer stays inside a message's 50 blocks
 ROOMS_SHOWN = 40  # 1 header + 40 rooms + 1 footer + 1 button row <= 50 blocks
@@ -42,22 +50,32 @@ def my_bookings(
 def taken_reply(
     text: str, room_id: str, starts_at: datetime, ends_at: datetime, title: str
 ) -> dict[str, Any]:
-    """A refusal because the slot is taken, offering to wait for it. The button's value keeps
-    letters as they are: JSON's ``\\uXXXX`` would make a Korean title six times as long."""
-    value = json.dumps(
-        {
-            "room": room_id,
-            "start": starts_at.isoformat(),
-            "end": ends_at.isoformat(),
-            "title": title,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    """A refusal because the slot is taken, offering to wait for it."""
+    value = _wait_value(room_id, starts_at, ends_at, title)
     return {
         "text": text,
         "blocks": [section(text), actions(button(_("Tell me if it frees up"), ids.WAIT, value))],
     }
+
+
+def _wait_value(room_id: str, starts_at: datetime, ends_at: datetime, title: str) -> str:
+    """The *Tell me if it frees up* button's value, within Slack's limit for a value. Letters
+    stay as they are (JSON's ``\\uXXXX`` would make a Korean title six times as long); a title
+    still too long for it (quotes and backslashes are escaped) is clipped by as much as it is
+    over."""
+    fields = {
+        "room": room_id,
+        "start": starts_at.isoformat(),
+        "end": ends_at.isoformat(),
+        "title": title,
+    }
+    value = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    over = len(value) - BUTTON_VALUE_MAX
+    if over > 0:
+        # each character dropped takes at least one character of JSON with it
+        fields["title"] = clip(title, len(title) - over)
+        value = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return value
 
 
 def waitlist_request(value: Any) -> tuple[str, datetime, datetime, str] | None:
@@ -144,7 +162,8 @@ def rooms_list(rooms: Sequence[RoomRow], *, is_admin: bool, feeds: bool = False)
                     )
                 )
             )
-        text = ", ".join(f"{escape(r.name)} ({escape(r.id)})" for r in rooms[:ROOMS_SHOWN])
+        names = ", ".join(f"{escape(r.name)} ({escape(r.id)})" for r in rooms[:ROOMS_SHOWN])
+        text = clip(names, MESSAGE_TEXT_MAX)
     if is_admin:
         blocks.append(actions(button(_("Add a room"), ids.ROOM_ADD, "new", style="primary")))
         active = [(r.id, r.name) for r in rooms if r.active]

@@ -68,6 +68,17 @@ def clip(text: str, limit: int) -> str:
     return text[:cut].rstrip() + ELLIPSIS
 
 
+#: How much of one piece of user text (a title, a reason) a line shows once escaped: the longest
+#: the app accepts, escaped, would otherwise crowd the rest of a section out of Slack's 3000.
+SHOWN_MAX = 800
+
+
+def shown(text: str, limit: int = SHOWN_MAX) -> str:
+    """What a line of mrkdwn shows of user text: escaped first, then clipped, so the cut
+    never splits an entity such as ``&amp;``."""
+    return clip(escape(text), limit)
+
+
 def mention(user_id: str) -> str:
     """``<@U123>``, which Slack shows as the person's current name in every reader's client.
 

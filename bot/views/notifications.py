@@ -20,8 +20,10 @@ from zoneinfo import ZoneInfo
 
 from bot.notifications.notice import NON_PERSON_ACTORS, Departure, Notice
 from bot.views import i18n, ids
+from bot.views.blocks import MESSAGE_TEXT_MAX, section, sections
+from bot.views.blocks import context as block_context
 from bot.views.i18n import _, moment, ngettext
-from bot.views.mrkdwn import clip, escape, mention
+from bot.views.mrkdwn import clip, escape, mention, shown
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -233,10 +235,11 @@ def dm_text(notice: Notice, tz: ZoneInfo) -> str:
         ),
     ]
     if notice.title:
-        parts.append(_quoted(escape(_one_line(notice.title))))
+        parts.append(_quoted(shown(_one_line(notice.title))))
     if notice.kind == "denied" and notice.reason:
-        parts.append(_("reason: {reason}").format(reason=escape(_one_line(notice.reason))))
-    return " — ".join(parts)
+        reason = shown(_one_line(notice.reason))
+        parts.append(_("reason: {reason}").format(reason=reason))
+    return clip(" — ".join(parts), MESSAGE_TEXT_MAX)
 
 
 def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
@@ -250,11 +253,11 @@ def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
         was_room = escape(room_label(notice.was_room_id, notice.was_room_name))
         lines.append(_("Was: ~{room}~").format(room=was_room))
     if notice.title:
-        lines.append(f"_{escape(_one_line(notice.title))}_")
+        lines.append(f"_{shown(_one_line(notice.title))}_")
     if notice.kind == "denied":
         reason = notice.reason.strip() if notice.reason else ""
         lines.append(
-            _("*Reason:* {reason}").format(reason=escape(reason))
+            _("*Reason:* {reason}").format(reason=shown(reason))
             if reason
             else _("No reason was given.")
         )
@@ -270,10 +273,7 @@ def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
         else _("Booking #{booking_id}").format(booking_id=notice.booking_id)
     )
     context = [first, _actor_mention(notice) or _status_line(notice.kind)]
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]},
-    ]
+    blocks: list[dict[str, Any]] = [section("\n".join(lines)), block_context(" · ".join(context))]
     if notice.kind == "reminder" and notice.checkin:
         blocks.append(_checkin_buttons(notice.booking_id))
     if notice.kind == "offer" and notice.entry_id is not None:
@@ -324,8 +324,10 @@ def dm_message(notice: Notice, tz: ZoneInfo) -> dict[str, Any]:
     return {"text": dm_text(notice, tz), "blocks": dm_blocks(notice, tz)}
 
 
-#: How many freed bookings the admins' DM lists by name; the rest are counted.
+#: How many freed bookings the admins' DM lists by name; the rest are counted. Each line shows
+#: at most this much of its title, so the list fits a section.
 DEPARTURE_LISTED = 10
+DEPARTURE_TITLE_MAX = 150
 
 
 def departure_message(departure: Departure, tz: ZoneInfo) -> dict[str, Any]:
@@ -349,7 +351,7 @@ def departure_message(departure: Departure, tz: ZoneInfo) -> dict[str, Any]:
                 when=when(freed.starts_at, freed.ends_at, tz),
             )
             if freed.title:
-                line += f" · _{clip(escape(_one_line(freed.title)), 200)}_"
+                line += f" · _{shown(_one_line(freed.title), DEPARTURE_TITLE_MAX)}_"
             lines.append(line)
         if count > DEPARTURE_LISTED:
             rest = count - DEPARTURE_LISTED
@@ -366,10 +368,7 @@ def departure_message(departure: Departure, tz: ZoneInfo) -> dict[str, Any]:
     note = _("Nothing more is sent to them.")
     return {
         "text": text,
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": clip("\n".join(lines), 3000)}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]},
-        ],
+        "blocks": [*sections(lines), block_context(note)],
     }
 
 

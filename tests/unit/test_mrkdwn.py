@@ -16,9 +16,10 @@ from bot.domain.model import BookingStatus
 from bot.notifications.notice import Notice
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import lists, modals, texts
+from bot.views.blocks import SECTION_TEXT_MAX, sections
 from bot.views.cards import card
 from bot.views.home import HomeData, home_view
-from bot.views.mrkdwn import ELLIPSIS, clip, escape, mention
+from bot.views.mrkdwn import ELLIPSIS, clip, escape, mention, shown
 from bot.views.notifications import dm_message, email_content
 
 EVIL = "<!channel> <https://evil.example|Free pizza> <@U0VICTIM> & <#C1>"
@@ -73,6 +74,26 @@ def test_clip_fits_and_is_a_prefix(text: str, limit: int) -> None:
     clipped = clip(escape(text), limit)
     assert len(clipped) <= limit
     assert escape(text).startswith(clipped.removesuffix(ELLIPSIS))
+
+
+@given(st.text(alphabet="&<>a회", max_size=400), st.integers(min_value=1, max_value=300))
+def test_shown_escapes_before_it_clips(text: str, limit: int) -> None:
+    result = shown(text, limit)
+    assert len(result) <= limit
+    body = result.removesuffix(ELLIPSIS)
+    assert escape(text).startswith(body)
+    assert re.fullmatch(r"(?:[^&<>]|&amp;|&lt;|&gt;)*", body)  # no half entity, no raw markup
+
+
+def test_sections_keep_lines_whole_across_as_many_sections_as_needed() -> None:
+    lines = [f"{n:02d} " + "x" * 996 for n in range(7)]  # three fit in one, with newlines
+    found = sections(lines)
+    texts = [b["text"]["text"] for b in found]
+    assert all(len(t) <= SECTION_TEXT_MAX for t in texts)
+    assert "\n".join(texts).split("\n") == lines
+    assert len(found) == 3
+    [one] = sections(["y" * 5000])
+    assert len(one["text"]["text"]) == SECTION_TEXT_MAX  # a line too long for any is clipped
 
 
 def test_mention_only_for_user_ids() -> None:
