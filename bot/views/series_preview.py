@@ -23,7 +23,7 @@ from bot.services.ports import RoomRow, SeriesRow
 from bot.views import ids
 from bot.views.blocks import Block, context, plain, section
 from bot.views.i18n import _, ngettext, span
-from bot.views.mrkdwn import escape, mention
+from bot.views.mrkdwn import escape, mention, shown
 from bot.views.series import pattern
 
 #: Dates listed in a preview or a confirmation; the rest are counted ("and N more").
@@ -64,7 +64,7 @@ def _listed(lines: Sequence[str], more: str | None) -> list[Block]:
 
 def _heading(room: RoomRow, title: str) -> str:
     line = f"*{escape(room.name)}* ({escape(room.id)})"
-    return f"{line} · {escape(title)}" if title else line
+    return f"{line} · {shown(title)}" if title else line
 
 
 def series_preview(
@@ -143,7 +143,7 @@ def series_sent(series: SeriesRow, tz: ZoneInfo, *, email: bool) -> dict[str, An
     ``email``: the app sends email, so the booker is told one comes."""
     rows, skipped = series.occurrences, len(series.skipped)
     approved = bool(rows) and all(r.status == BookingStatus.APPROVED for r in rows)
-    title = f" · {escape(series.title)}" if series.title else ""
+    title = f" · {shown(series.title)}" if series.title else ""
     heading = ngettext("{count} date requested", "{count} dates requested", len(rows)).format(
         count=len(rows)
     )
