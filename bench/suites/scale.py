@@ -8,13 +8,15 @@ event log, read model, approval record, outbox rows, one commit) against the flo
 store pays, one Core ``INSERT INTO bookings`` + ``COMMIT`` per row, on the same engine. The two
 run in alternating rounds so drift on a shared machine hits both alike.
 
-Scale: the same requests, and building the heavy user's App Home (``HomePublisher.data`` +
-``home_view``; the HTTP publish is not measured), with 100, 10 000 and 100 000 bookings stored.
+Scale: the same requests, building the heavy user's App Home (``HomePublisher.data`` +
+``home_view``; the HTTP publish is not measured), and Find's free/busy query (``free_rooms``: which
+rooms are free for an hour tomorrow, where the seeded future lies, and until when), with 100,
+10 000 and 100 000 bookings stored.
 Each size is a store of its own and the samples are taken round-robin across them, so a noisy
 neighbour on the machine slows all sizes alike instead of whichever was being measured. What
-should not matter is history: with the right indexes both stay flat. The statements the home and
-the overlap check really send are captured and explained at the largest size; the plans go to
-``ctx.work / "plans.txt"``.
+should not matter is history: with the right indexes all three stay flat. The statements the
+home, the overlap check and Find really send are captured and explained at the largest size; the
+plans go to ``ctx.work / "plans.txt"``.
 """
 
 from __future__ import annotations
@@ -324,6 +326,7 @@ class _Step:
     seed_seconds: float = 0.0
     request_ms: list[float] = field(default_factory=list)
     home_ms: list[float] = field(default_factory=list)
+    free_ms: list[float] = field(default_factory=list)
 
     def request(self) -> float:
         started = time.perf_counter()
@@ -334,6 +337,17 @@ class _Step:
         started = time.perf_counter()
         home_view(self.homes.data(seeding.HEAVY))
         return (time.perf_counter() - started) * 1000
+
+    def free(self) -> float:
+        started = time.perf_counter()
+        _find(self.store)
+        return (time.perf_counter() - started) * 1000
+
+
+def _find(store: _Store) -> None:
+    """Find's query: rooms for 4 free for the first hour of the seeded future (tomorrow)."""
+    start = store.layout.future_base
+    store.container.queries.free_rooms(start, start + timedelta(hours=1), people=4)
 
 
 def _homes(container: Container, *, admin: bool) -> HomePublisher:
@@ -363,10 +377,12 @@ def _history(ctx: Context, db: _Database) -> list[Figure]:
             for step in steps:
                 step.request()
                 step.home()
+                step.free()
         for _ in range(samples):
             for step in steps:
                 step.request_ms.append(step.request())
                 step.home_ms.append(step.home())
+                step.free_ms.append(step.free())
         plans = _plans(steps[-1].store)
     finally:
         for step in steps:
@@ -376,7 +392,7 @@ def _history(ctx: Context, db: _Database) -> list[Figure]:
 
 def _plans(store: _Store) -> list[Plan]:
     """Capture and explain the home's queries (as an admin sees it, so the pending queue is
-    included) and the overlap check of a booking request."""
+    included), the overlap check of a booking request and Find's free/busy query."""
     engine = store.engine
     with capturing(engine) as seen:
         _homes(store.container, admin=True).data(seeding.HEAVY)
@@ -388,6 +404,9 @@ def _plans(store: _Store) -> list[Plan]:
         SqlBookingRepository(session).conflicts(room, start, end)
         session.rollback()
     labelled.append(("conflicts (overlap check)", seen[-1]))
+    with capturing(engine) as seen:
+        _find(store)
+    labelled.append(("free_rooms (Find's free/busy)", seen[-1]))
     return [explain(engine, label, captured) for label, captured in labelled]
 
 
@@ -399,6 +418,7 @@ def _history_figures(
     measured: tuple[tuple[str, Callable[[_Step], list[float]]], ...] = (
         ("booking request", lambda s: s.request_ms),
         ("App Home build (heavy user)", lambda s: s.home_ms),
+        ("Find free/busy query", lambda s: s.free_ms),
     )
     for what, pick in measured:
         detail = "; ".join(
