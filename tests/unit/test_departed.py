@@ -3,6 +3,7 @@ it, and what releasing them does to their bookings, their outbox rows and the ad
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from bot.notifications.failures import RecipientGone
 from bot.notifications.notice import Departure, FreedBooking
 from bot.notifications.outbox import OutboxRow
 from bot.notifications.publishers import HomePublisher
-from bot.notifications.senders import DmSender
+from bot.notifications.senders import DmSender, EmailSender
 from bot.services.handlers import Context
 from bot.services.messagebus import MessageBus
 from bot.services.ports import Channel
@@ -158,6 +159,21 @@ def test_a_dm_refused_after_the_profile_was_cached_asks_slack_again() -> None:
     with pytest.raises(RecipientGone):
         send(dm_row(NOTICE))
     assert len(slack.posted) == 1
+
+
+def test_an_email_to_someone_gone_is_not_built_or_sent() -> None:
+    slack = Slack()
+    slack.add(BOOKER, deleted=True)
+    sent: list[Any] = []
+
+    class Mailer:
+        def send(self, message: Any) -> None:
+            sent.append(message)
+
+    email = EmailSender(Mailer(), directory(slack), "rooms@example.com")
+    with pytest.raises(RecipientGone):
+        email(replace(dm_row(NOTICE), channel="email"))
+    assert sent == []
 
 
 def test_a_home_of_someone_gone_is_not_published() -> None:
