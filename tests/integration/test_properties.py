@@ -1,6 +1,7 @@
 """Property: whatever users and admins do (request, decide, cancel, change, end early, let time
-pass), no two active bookings of a room overlap, the read model says exactly what the bookings
-table says, and every change has its notification rows."""
+pass, request a series, decide it as one, cancel a date of it alone or with every later one), no
+two active bookings of a room overlap, the read model says exactly what the bookings table says,
+and every change has its notification rows."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bot.bootstrap import Container
 from bot.domain import commands as c
 from bot.domain.errors import BookingError
 from bot.domain.model import HOLDING
+from bot.domain.recurrence import Frequency, Repeat
 from tests.conftest import ADMIN, FixedClock
 from tests.integration.helpers import add_rooms, booking_list, bookings, events, outbox, rows
 
@@ -54,9 +56,41 @@ waits = st.tuples(
     st.sampled_from(USERS),
 )
 claims = st.tuples(st.just("claim"), st.integers(0, 12), st.sampled_from(USERS))
+series_requests = st.tuples(
+    st.just("series"),
+    st.sampled_from(ROOMS),
+    st.integers(0, 16),  # first start, in half hours from now
+    st.integers(1, 4),  # length in half hours
+    st.sampled_from([Frequency.DAILY, Frequency.WEEKLY]),
+    st.integers(2, 5),  # how many times
+    st.sampled_from(USERS),
+)
+series_cancels = st.tuples(
+    st.just("cancel_occurrence"),
+    st.integers(0, 12),  # which booking, by position (a single one is cancelled alone)
+    st.booleans(),  # and every later date of its series
+    st.sampled_from(USERS),
+)
+series_decisions = st.tuples(
+    st.sampled_from(["approve_series", "deny_series"]),
+    st.integers(0, 4),  # which series, by position
+    st.sampled_from(USERS),
+)
 time_passes = st.tuples(st.just("wait"), st.integers(1, 4))
 operations = st.lists(
-    st.one_of(requests, decisions, decisions, changes, ends, waits, claims, time_passes),
+    st.one_of(
+        requests,
+        decisions,
+        decisions,
+        changes,
+        ends,
+        waits,
+        claims,
+        time_passes,
+        series_requests,
+        series_cancels,
+        series_decisions,
+    ),
     max_size=25,
 )
 
@@ -69,10 +103,38 @@ def _apply(
     operation: tuple,
     ids: list[int],
     waiting: list[int],
+    series: list[int],
 ) -> None:
     bus = container.bus
     kind = operation[0]
-    if kind == "request":
+    if kind == "series":
+        _, room, start, length, frequency, count, user = operation
+        starts_at = clock.now + start * HALF_HOUR
+        series_id = bus.handle(
+            c.RequestSeries(
+                room,
+                starts_at,
+                starts_at + length * HALF_HOUR,
+                by=user,
+                repeat=Repeat(frequency, count=count),
+                timezone="Asia/Seoul",
+            )
+        )
+        series.append(series_id)
+        ids.extend(b["id"] for b in bookings(container.engine) if b["series_id"] == series_id)
+    elif kind == "cancel_occurrence" and ids:
+        _, position, following, user = operation
+        bus.handle(c.CancelOccurrence(ids[position % len(ids)], by=user, following=following))
+    elif kind in ("approve_series", "deny_series") and series:
+        _, position, user = operation
+        series_id = series[position % len(series)]
+        if kind == "approve_series":
+            bus.handle(c.ApproveSeries(series_id, by=user))
+        else:
+            bus.handle(c.DenySeries(series_id, by=user, reason="busy"))
+    elif kind in ("cancel_occurrence", "approve_series", "deny_series"):
+        return
+    elif kind == "request":
         _, room, start, length, user = operation
         starts_at = clock.now + start * HALF_HOUR
         ids.append(
@@ -136,11 +198,12 @@ def test_no_overlap_and_the_read_model_mirrors_the_bookings(
     add_rooms(container.bus, *ROOMS)
     ids: list[int] = []
     waiting: list[int] = []
+    series: list[int] = []
     try:
         for operation in script:
             # refusals are part of the game; what matters is what got stored
             with contextlib.suppress(BookingError):
-                _apply(container, clock, operation, ids, waiting)
+                _apply(container, clock, operation, ids, waiting, series)
     finally:
         clock.now = start
 
@@ -155,7 +218,17 @@ def test_no_overlap_and_the_read_model_mirrors_the_bookings(
     assert set(listed) == {b["id"] for b in stored}
     for b in stored:
         row = listed[b["id"]]
-        for field in ("room_id", "starts_at", "ends_at", "booker", "title", "status", "reason"):
+        for field in (
+            "room_id",
+            "starts_at",
+            "ends_at",
+            "booker",
+            "title",
+            "status",
+            "reason",
+            "series_id",
+            "recurrence_id",
+        ):
             assert row[field] == b[field], (field, row, b)
         assert row["decided_by"] == b["decided_by"]
         assert row["sequence"] == b["sequence"], (row, b)
