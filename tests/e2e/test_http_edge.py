@@ -213,3 +213,12 @@ def test_bolt_behind_the_edge_verifies_too_and_its_error_handler_tells_nobody(
     response = stack.container.app.dispatch(request)
     assert response.status == 401
     _nothing_happened(stack)
+
+
+def test_the_events_url_answers_slacks_verification_challenge(stack: Stack) -> None:
+    """Slack checks a new Request URL with a signed ``url_verification`` body and wants the
+    ``challenge`` back; unsigned, the same body is refused."""
+    body = b'{"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9", "type": "url_verification"}'
+    reply = stack.send.post(body, "application/json")
+    assert reply.status == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9" in reply.text
+    assert stack.send.post(body, "application/json", secret="wrong").status == 401
