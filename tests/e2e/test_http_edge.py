@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import http.client
 import io
+import json
 import logging
 import socket
 import time
@@ -218,7 +219,9 @@ def test_bolt_behind_the_edge_verifies_too_and_its_error_handler_tells_nobody(
 def test_the_events_url_answers_slacks_verification_challenge(stack: Stack) -> None:
     """Slack checks a new Request URL with a signed ``url_verification`` body and wants the
     ``challenge`` back; unsigned, the same body is refused."""
-    body = b'{"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9", "type": "url_verification"}'
+    body = json.dumps(
+        {"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9", "type": "url_verification"}
+    ).encode()
     reply = stack.send.post(body, "application/json")
     assert reply.status == 200 and "3eZbrw1aBm2rZgRNFdxV2595E9" in reply.text
     assert stack.send.post(body, "application/json", secret="wrong").status == 401
