@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -135,6 +136,7 @@ def bootstrap(
     dispatch: DispatchSettings | None = ...,
     extra_senders: Mapping[str, Sender] = ...,
     delivery_clock: Callable[[], datetime] | None = ...,
+    delivery_monotonic: Callable[[], float] | None = ...,
     listener_executor: Executor | None = ...,
 ) -> Runtime: ...
 
@@ -152,6 +154,7 @@ def bootstrap(
     dispatch: DispatchSettings | None = None,
     extra_senders: Mapping[str, Sender] = {},
     delivery_clock: Callable[[], datetime] | None = None,
+    delivery_monotonic: Callable[[], float] | None = None,
     listener_executor: Executor | None = None,
 ) -> Container | Runtime:
     """Build roombot in one call.
@@ -161,7 +164,8 @@ def bootstrap(
     (``client`` to use another), the directory, the notification wing with DM, email, card and
     home senders (``extra_senders`` added or replacing them), the scheduler, and, with
     ``receiving=True``, the Bolt app; ``receiving=False`` (the worker) needs no signing secret.
-    ``delivery_clock`` is the dispatcher's, when a test moves it apart from the bus's clock;
+    ``delivery_clock`` is the dispatcher's, when a test moves it apart from the bus's clock
+    (``delivery_monotonic`` its breakers' and pacing's, so a test can let an outage last);
     ``listener_executor`` runs Bolt's listeners (tests watch it to know they finished).
     """
     orm.start_mappers()
@@ -193,6 +197,7 @@ def bootstrap(
         dispatch,
         extra_senders,
         delivery_clock or clock,
+        delivery_monotonic or time.monotonic,
         listener_executor,
     )
 
@@ -216,6 +221,7 @@ def _runtime(
     dispatch: DispatchSettings | None,
     extra_senders: Mapping[str, Sender],
     delivery_clock: Callable[[], datetime],
+    delivery_monotonic: Callable[[], float],
     listener_executor: Executor | None,
 ) -> Runtime:
     settings = core.settings
@@ -272,7 +278,9 @@ def _runtime(
                 4: Rate.per_minute(settings.slack_tier4_per_minute),
             },
             Rate(settings.slack_channel_posts_per_second, settings.slack_channel_post_burst),
+            monotonic=delivery_monotonic,
         ),
+        monotonic=delivery_monotonic,
     )
     if isinstance(mailer, SmtpMailer):
         dispatcher.closers.append(mailer.close)

@@ -23,6 +23,7 @@ from bot.adapters import migrate
 from bot.adapters.db import DatabaseUnusable, database_problem, make_engine
 from bot.adapters.slack import BotIdentity
 from bot.config import Settings
+from bot.notifications.failures import TOKEN_FIXES
 from bot.notifications.mailer import SmtpMailer
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,7 @@ log = logging.getLogger(__name__)
 BOT_TOKEN_PREFIX = "xoxb-"  # noqa: S105 - a prefix, not a secret
 APP_TOKEN_PREFIX = "xapp-"  # noqa: S105
 #: Slack's answers meaning "this token is not (or no longer) good", whatever the method.
-REFUSED = frozenset(
-    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
-)
+REFUSED = frozenset(TOKEN_FIXES)
 
 
 @dataclass(frozen=True)

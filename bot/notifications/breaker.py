@@ -9,6 +9,8 @@ is held while the send runs.
 - *open*: nothing is admitted until ``reset_seconds`` have passed since it opened.
 - *half-open*: one trial send is admitted; its success closes the breaker, its failure opens it
   again. Other sends wait as in *open*.
+
+:meth:`Breaker.trip` opens it at once, for a failure every send would meet.
 """
 
 from __future__ import annotations
@@ -79,6 +81,16 @@ class Breaker:
                 self._opened_at = self._now()
                 self._trial = False
                 self._set(old, OPEN)
+
+    def trip(self) -> None:
+        """Open now, whatever the count: a failure that every send would meet (a revoked
+        token) needs no ``fail_max`` sends to prove it."""
+        with self._lock:
+            old = self._state_now()
+            self._failures = max(self._failures, self.fail_max)
+            self._opened_at = self._now()
+            self._trial = False
+            self._set(old, OPEN)
 
     def abandon(self) -> None:
         """An admitted send was not made (its row was deferred): free the half-open trial."""

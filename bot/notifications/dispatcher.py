@@ -18,7 +18,8 @@ Why it is shaped like this:
 - Each channel has its own circuit breaker (:mod:`bot.notifications.breaker`, which lets sends
   through concurrently). After ``breaker_fail_max`` consecutive failures the channel's rows are
   *deferred* (put back, the attempt not counted) until a trial send is allowed, so an outage
-  does not burn every row's attempts.
+  does not burn every row's attempts. A setup problem (Slack refusing the token or a scope,
+  :class:`Misconfigured`) opens the breaker at once and is logged once, not once per row.
 - Transient failures back off exponentially with full jitter, so rows failing together do not
   retry together; after the last attempt a row is dead and the operator sees it.
 - App Home and approval card rows render *current* state: rows for the same home or card are
@@ -42,6 +43,7 @@ from typing import Any, Protocol, Self
 from bot.config import Settings
 from bot.notifications.breaker import Breaker
 from bot.notifications.failures import (
+    Misconfigured,
     NoRecipient,
     PermanentFailure,
     RateLimited,
@@ -164,6 +166,8 @@ class Dispatcher:
         self._breakers: dict[str, Breaker] = {}
         self._breakers_lock = threading.Lock()
         self._told_no_email: set[str] = set()
+        #: Setup problems logged, each with the channels whose breaker it holds open.
+        self._problems: dict[str, set[str]] = {}
         self._told_lock = threading.Lock()
         self._in_flight = threading.BoundedSemaphore(self.params.max_in_flight)
         #: Units waiting behind one in flight for the same recipient (see :meth:`_submit`).
@@ -234,8 +238,11 @@ class Dispatcher:
 
     def _breaker_changed(self, channel: str) -> Callable[[str, str], None]:
         def changed(old: str, new: str) -> None:
-            level = logging.WARNING if new == "open" else logging.INFO
+            # An outage is news when it begins; each failed trial after it is not.
+            level = logging.WARNING if (old, new) == ("closed", "open") else logging.INFO
             log.log(level, "%s circuit breaker %s -> %s", channel, old, new)
+            if new == "closed":
+                self._fixed(channel)
 
         return changed
 
@@ -339,6 +346,11 @@ class Dispatcher:
                 self.limiter.throttle(exc.method, exc.channel, exc.after_seconds)
             log.info("%s row %d: %s; putting it back", row.channel, row.id, exc)
             self._put_back(unit, exc.after_seconds)
+        except Misconfigured as exc:
+            # Every row of the channel would fail alike: stop trying them until a trial.
+            breaker.trip()
+            self._tell_misconfigured(row.channel, exc)
+            self._put_back(unit, breaker.reset_seconds)
         except NoRecipient as exc:
             breaker.success()  # the channel answered
             self._tell_no_recipient(row, exc)
@@ -421,6 +433,28 @@ class Dispatcher:
                 return
             self._told_no_email.add(user)
         log.info("not sending %s to %s: %s", row.channel, user, exc)
+
+    def _tell_misconfigured(self, channel: str, exc: Misconfigured) -> None:
+        """Log a setup problem once, however many rows and channels meet it, until every
+        channel it held up works again."""
+        with self._told_lock:
+            held = self._problems.get(exc.key)
+            new = held is None
+            self._problems.setdefault(exc.key, set()).add(channel)
+        if new:
+            log.error(
+                "%s: %s; notifications wait, none spends an attempt, until it is fixed",
+                exc,
+                exc.fix,
+            )
+
+    def _fixed(self, channel: str) -> None:
+        with self._told_lock:
+            for key, held in list(self._problems.items()):
+                held.discard(channel)
+                if not held:
+                    del self._problems[key]
+                    log.info("%s works again (%s is fixed)", channel, key)
 
     # -- background loop ------------------------------------------------------------------------
 

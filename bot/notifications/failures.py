@@ -3,7 +3,8 @@
 A sender raises :class:`PermanentFailure` when retrying cannot help (the row goes dead at once),
 :class:`NoRecipient` when there is nobody to send to (skipped, not an error; its
 :class:`RecipientGone` when the person left the workspace),
-:class:`UpstreamUnavailable` when something it needs besides its own channel is down, and
+:class:`UpstreamUnavailable` when something it needs besides its own channel is down,
+:class:`Misconfigured` when the setup is wrong (a token, a scope) rather than the row, and
 :class:`RetryLater` when the server said when to come back; anything else is retried with backoff.
 :func:`slack_failure` translates Slack's errors into these terms.
 """
@@ -66,12 +67,55 @@ class RateLimited(RetryLater):
         self.channel = channel
 
 
+class Misconfigured(Exception):
+    """Slack refused because of how roombot is set up (its token, a scope it lacks), not
+    because of the row: every row of the channel fails the same way until someone fixes it.
+    The dispatcher opens the channel's breaker, puts the row back without spending an attempt,
+    and logs ``fix`` once (``key`` tells one problem from another)."""
+
+    def __init__(self, message: str, key: str, fix: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.fix = fix
+
+
+#: Slack's token-level errors (the "Errors" of every Web API method), and what the operator
+#: does about each. ``account_inactive`` is about the bot's own token (its user or workspace was
+#: deleted), not about the recipient.
+TOKEN_FIXES: dict[str, str] = {
+    "not_authed": "no token reached Slack: set SLACK_BOT_TOKEN to the app's bot token (xoxb-)",
+    "invalid_auth": (
+        "Slack does not accept SLACK_BOT_TOKEN (or this address): set it to the bot token "
+        "(xoxb-) on the app's OAuth & Permissions page"
+    ),
+    "token_revoked": (
+        "the bot token was revoked or the app was removed from the workspace: reinstall the app "
+        "and set SLACK_BOT_TOKEN to its new bot token"
+    ),
+    "token_expired": (
+        "the bot token has expired (token rotation is on): turn rotation off for the app, or "
+        "set SLACK_BOT_TOKEN to a fresh token"
+    ),
+    "account_inactive": (
+        "the bot token belongs to a deleted bot user or workspace: reinstall the app and set "
+        "SLACK_BOT_TOKEN to its new bot token"
+    ),
+    "team_disabled": "the workspace has been disabled: nothing can be sent until it is enabled",
+}
+
+
+def missing_scope_fix(needed: str) -> str:
+    return (
+        f"the app lacks the {needed} scope: add it to the bot scopes (OAuth & Permissions, or "
+        "manifest.yml), reinstall the app and set SLACK_BOT_TOKEN to its new bot token"
+    )
+
+
 #: Slack errors about the recipient itself: retrying the same row cannot succeed.
 PERMANENT_SLACK_ERRORS = frozenset(
     {
         "user_not_found",
         "channel_not_found",
-        "account_inactive",
         "user_disabled",
         "is_archived",
         "cannot_dm_bot",
@@ -85,7 +129,8 @@ PERMANENT_SLACK_ERRORS = frozenset(
 
 def slack_failure(exc: SlackApiError) -> Exception:
     """Translate a Slack error for the dispatcher: rate limits wait as long as Slack asks,
-    errors about the recipient are permanent, the rest (5xx, timeouts) are retried."""
+    token and scope errors are the setup's, errors about the recipient are permanent, the rest
+    (5xx, timeouts) are retried."""
     response = exc.response
     status = getattr(response, "status_code", None)
     error = response.get("error") if hasattr(response, "get") else None
@@ -98,16 +143,30 @@ def slack_failure(exc: SlackApiError) -> Exception:
             after = float(value) if value is not None else 1.0
         except ValueError:
             after = 1.0
-        method = str(getattr(response, "api_url", "") or "").rstrip("/").rpartition("/")[2]
+        method = _method_of(response)
         return RateLimited(
             f"Slack rate limit on {method or 'a method'}, retry after {after:g}s",
             after,
             method,
             _channel_of(response),
         )
+    if error in TOKEN_FIXES:
+        return Misconfigured(f"Slack refused the token: {error}", error, TOKEN_FIXES[error])
+    if error == "missing_scope":
+        needed = str(response.get("needed") or "a scope")
+        return Misconfigured(
+            f"Slack refused {_method_of(response) or 'a method'}: missing_scope {needed}",
+            f"missing_scope:{needed}",
+            missing_scope_fix(needed),
+        )
     if error in PERMANENT_SLACK_ERRORS:
         return PermanentFailure(f"Slack refused: {error}")
     return exc
+
+
+def _method_of(response: Any) -> str:
+    """The Web API method a response answers (``chat.postMessage``), from its URL."""
+    return str(getattr(response, "api_url", "") or "").rstrip("/").rpartition("/")[2]
 
 
 def _channel_of(response: Any) -> str | None:

@@ -15,6 +15,9 @@ from slack_sdk.web import SlackResponse
 
 from bot.adapters.directory import UserProfile
 from bot.notifications.failures import (
+    PERMANENT_SLACK_ERRORS,
+    TOKEN_FIXES,
+    Misconfigured,
     NoRecipient,
     PermanentFailure,
     RetryLater,
@@ -183,13 +186,15 @@ def test_message_ids_are_stable_per_event_channel_and_recipient() -> None:
     assert s.message_id(row("approved")).endswith("@example.com>")
 
 
-def slack_error(status: int, error: str, headers: dict[str, str] | None = None) -> SlackApiError:
+def slack_error(
+    status: int, error: str, headers: dict[str, str] | None = None, **data: Any
+) -> SlackApiError:
     response = SlackResponse(
         client=None,
         http_verb="POST",
         api_url="https://slack.test/api/chat.postMessage",
         req_args={},
-        data={"ok": False, "error": error},
+        data={"ok": False, "error": error, **data},
         headers=headers or {},
         status_code=status,
     )
@@ -204,6 +209,17 @@ def test_slack_errors_map_to_retry_later_permanent_or_transient() -> None:
     assert isinstance(slack_failure(slack_error(200, "user_not_found")), PermanentFailure)
     outage = slack_error(500, "internal_error")
     assert slack_failure(outage) is outage
+
+
+def test_token_and_scope_errors_are_the_setups_not_the_rows() -> None:
+    """``account_inactive`` is the bot token's user or workspace, deleted: not the recipient."""
+    assert "account_inactive" in TOKEN_FIXES and "account_inactive" not in PERMANENT_SLACK_ERRORS
+    for error in TOKEN_FIXES:
+        found = slack_failure(slack_error(200, error))
+        assert isinstance(found, Misconfigured) and found.key == error
+    scope = slack_failure(slack_error(200, "missing_scope", needed="im:write", provided="x"))
+    assert isinstance(scope, Misconfigured)
+    assert "im:write" in scope.fix and "chat.postMessage" in str(scope)
 
 
 def test_a_display_name_with_line_breaks_still_gets_its_email() -> None:
