@@ -7,6 +7,7 @@ import.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -37,7 +38,7 @@ from bot.domain import commands
 from bot.handlers import register
 from bot.handlers.deps import Deps
 from bot.notifications.dispatcher import Dispatcher, DispatchSettings, Sender
-from bot.notifications.failures import SlackSender
+from bot.notifications.failures import ChannelUnusable, Misconfigured, SlackSender
 from bot.notifications.ics import uid_domain
 from bot.notifications.limits import Rate, RateLimiter
 from bot.notifications.mailer import SmtpMailer
@@ -292,6 +293,7 @@ def _runtime(
         dispatcher.listener = SqliteWakeup(core.engine, dispatcher.wake)
     core.bus.after_commit.append(dispatcher.after_commit)
     dispatcher.on_departed = _releaser(core.bus)
+    dispatcher.on_misconfigured = _reporter(core.bus)
     bolt = None
     identity = None
     if receiving:
@@ -365,6 +367,19 @@ def _releaser(bus: MessageBus) -> Callable[[str], None]:
         log.info("%s left the workspace: %d upcoming bookings released", user, released)
 
     return release
+
+
+def _reporter(bus: MessageBus) -> Callable[[Misconfigured], None]:
+    """What the dispatcher does when a send meets a setup problem: for the approvals channel,
+    the admins are told what to do (once; a token problem is the operator's, in the log)."""
+
+    def report(problem: Misconfigured) -> None:
+        if not isinstance(problem, ChannelUnusable):
+            return
+        with contextlib.suppress(IntegrityError):  # another worker told them first
+            bus.handle(commands.ReportApprovalsChannel(problem.channel, problem.error))
+
+    return report
 
 
 def build_web(runtime: Runtime, startup: StartupReport | None = None) -> WebApp:

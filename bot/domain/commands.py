@@ -135,6 +135,16 @@ class ReleaseDeparted(Command):
 
 
 @dataclass(frozen=True)
+class ReportApprovalsChannel(Command):
+    """Slack refuses approval cards in ``channel`` with ``error`` (``not_in_channel``...):
+    tell the admins what to do, once for that channel and error."""
+
+    channel: str
+    error: str
+    by: str = "system"
+
+
+@dataclass(frozen=True)
 class ReleaseUnattended(Command):
     """Release every booking in a check-in room whose window passed without a check-in."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import uuid4
@@ -214,6 +215,21 @@ class MemberLeft(Event):
 
     user: str
     released: tuple[int, ...] = ()
+
+
+def approvals_channel_id(channel: str, error: str) -> str:
+    """The one event id of the approvals channel refusing cards with ``error``: the admins are
+    told once, however many cards meet it and however many workers try them."""
+    return "approvals-" + hashlib.sha256(f"{channel}/{error}".encode()).hexdigest()[:22]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalsChannelUnusable(Event):
+    """Slack refuses approval cards in ``channel`` (``error``: ``not_in_channel``,
+    ``channel_not_found``, ``is_archived``). About no one booking: ``booking_id`` is 0."""
+
+    channel: str
+    error: str
 
 
 BOOKING_EVENTS: tuple[type[Event], ...] = (

@@ -19,7 +19,8 @@ Why it is shaped like this:
   through concurrently). After ``breaker_fail_max`` consecutive failures the channel's rows are
   *deferred* (put back, the attempt not counted) until a trial send is allowed, so an outage
   does not burn every row's attempts. A setup problem (Slack refusing the token or a scope,
-  :class:`Misconfigured`) opens the breaker at once and is logged once, not once per row.
+  :class:`Misconfigured`; the approvals channel refusing cards) opens the breaker at once and
+  is logged once, not once per row; ``on_misconfigured`` has the admins told about the channel.
 - Transient failures back off exponentially with full jitter, so rows failing together do not
   retry together; after the last attempt a row is dead and the operator sees it.
 - App Home and approval card rows render *current* state: rows for the same home or card are
@@ -183,6 +184,9 @@ class Dispatcher:
         #: Told the user id when a sender finds its recipient left the workspace (the runtime
         #: releases their bookings), after their row was skipped.
         self.on_departed: Callable[[str], None] | None = None
+        #: Told each setup problem a send met, every time (the approvals channel refusing cards:
+        #: the runtime has the admins told once).
+        self.on_misconfigured: Callable[[Misconfigured], None] | None = None
 
     # -- batches in the caller's thread ---------------------------------------------------------
 
@@ -349,8 +353,8 @@ class Dispatcher:
         except Misconfigured as exc:
             # Every row of the channel would fail alike: stop trying them until a trial.
             breaker.trip()
-            self._tell_misconfigured(row.channel, exc)
             self._put_back(unit, breaker.reset_seconds)
+            self._tell_misconfigured(row.channel, exc)
         except NoRecipient as exc:
             breaker.success()  # the channel answered
             self._tell_no_recipient(row, exc)
@@ -447,6 +451,8 @@ class Dispatcher:
                 exc,
                 exc.fix,
             )
+        if self.on_misconfigured is not None:
+            self.on_misconfigured(exc)
 
     def _fixed(self, channel: str) -> None:
         with self._told_lock:

@@ -111,6 +111,32 @@ def missing_scope_fix(needed: str) -> str:
     )
 
 
+#: What Slack answers when roombot cannot post in the approvals channel, and what fixes it
+#: (a private channel the bot is not in is ``channel_not_found`` too).
+APPROVALS_CHANNEL_FIXES: dict[str, str] = {
+    "not_in_channel": "invite the bot there (/invite @roombot), or set APPROVALS_CHANNEL",
+    "channel_not_found": (
+        "set APPROVALS_CHANNEL to the channel's id (C...), or invite the bot there if it is a "
+        "private channel (/invite @roombot)"
+    ),
+    "is_archived": "unarchive the channel, or set APPROVALS_CHANNEL to another one",
+}
+
+
+class ChannelUnusable(Misconfigured):
+    """The approvals channel refuses roombot's cards (``error``): every card would meet it, so
+    card rows wait, and the admins are told what to do."""
+
+    def __init__(self, channel: str, error: str) -> None:
+        super().__init__(
+            f"Slack refused approval cards in {channel}: {error}",
+            f"approvals:{error}:{channel}",
+            APPROVALS_CHANNEL_FIXES[error],
+        )
+        self.channel = channel
+        self.error = error
+
+
 #: Slack errors about the recipient itself: retrying the same row cannot succeed.
 PERMANENT_SLACK_ERRORS = frozenset(
     {

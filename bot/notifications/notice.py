@@ -243,6 +243,41 @@ class CardRefresh:
 
 
 @dataclass(frozen=True)
+class ChannelProblem:
+    """An admin's DM: Slack refuses approval cards in ``channel`` with ``error``, since ``at``;
+    the cards wait until someone fixes it."""
+
+    KIND = "approvals_channel"
+
+    channel: str
+    error: str
+    at: datetime
+
+    @staticmethod
+    def is_one(payload: Mapping[str, Any]) -> bool:
+        return payload.get("kind") == ChannelProblem.KIND
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "kind": self.KIND,
+            "channel": self.channel,
+            "error": self.error,
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
+        try:
+            if payload["kind"] != cls.KIND:
+                raise BadPayload(f"not an approvals channel problem: {payload['kind']!r}")
+            return cls(str(payload["channel"]), str(payload["error"]), _moment(payload["at"]))
+        except BadPayload:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadPayload(f"unreadable approvals channel problem: {exc!r}") from exc
+
+
+@dataclass(frozen=True)
 class HomeRefresh:
     """Publish a user's App Home again. ``pages`` keeps how far the user paged each list with
     "Show more", so a refresh the user caused does not fold their lists back to the first page.

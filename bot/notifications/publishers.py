@@ -14,7 +14,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.adapters import orm
 from bot.adapters.directory import Directory
-from bot.notifications.failures import PermanentFailure, RecipientGone
+from bot.notifications.failures import (
+    APPROVALS_CHANNEL_FIXES,
+    ChannelUnusable,
+    PermanentFailure,
+    RecipientGone,
+)
 from bot.notifications.limits import Call
 from bot.notifications.notice import BadPayload, CardRefresh, HomeRefresh
 from bot.notifications.outbox import OutboxRow
@@ -67,6 +72,10 @@ class CardPublisher:
     (``conversations.history`` with ``include_all_metadata``) and updates it; only a card that
     is not there is posted. A recorded card someone deleted (``message_not_found``) is posted
     afresh.
+
+    When the approvals channel refuses cards (the bot is not in it, it does not exist or is
+    archived) every card would fail alike: :class:`ChannelUnusable` holds the card rows back
+    and has the admins told what to do.
     """
 
     def __init__(
@@ -91,7 +100,14 @@ class CardPublisher:
             refresh = CardRefresh.from_payload(row.payload)
         except BadPayload as exc:
             raise PermanentFailure(f"cannot read card row {row.id}: {exc}") from exc
-        self.publish(refresh.booking_id)
+        try:
+            self.publish(refresh.booking_id)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in APPROVALS_CHANNEL_FIXES:
+                # every card would meet it: the rows wait (and the admins are told) until fixed
+                raise ChannelUnusable(self.channel, str(error)) from exc
+            raise
 
     def calls(self, row: OutboxRow) -> list[Call]:
         """An update of the card in place, or a first post (after a look for a card already
@@ -155,9 +171,12 @@ class CardPublisher:
                 self.client.chat_update(channel=where[0], ts=where[1], **message)
                 return
             except SlackApiError as exc:
-                if exc.response.get("error") != "message_not_found":
+                error = exc.response.get("error")
+                moved = where[0] != self.channel and error in APPROVALS_CHANNEL_FIXES
+                if error != "message_not_found" and not moved:
                     raise
-            # Someone deleted the card: it cannot be looked up either; post a fresh one.
+            # Someone deleted the card (it cannot be looked up either), or it is in a channel
+            # APPROVALS_CHANNEL no longer names that refuses it: post a fresh one.
             log.warning("card of booking #%s is gone from Slack; posting a new one", booking_id)
             self._forget(booking_id, where[1])
             self._post(booking_id, message)

@@ -30,10 +30,22 @@ from bot.notifications.failures import (
     slack_failure,
 )
 from bot.notifications.limits import Call
-from bot.notifications.notice import NON_PERSON_ACTORS, BadPayload, Departure, Notice
+from bot.notifications.notice import (
+    NON_PERSON_ACTORS,
+    BadPayload,
+    ChannelProblem,
+    Departure,
+    Notice,
+)
 from bot.notifications.outbox import OutboxRow
 from bot.views.i18n import use_locale
-from bot.views.notifications import calendar_text, departure_message, dm_message, email_content
+from bot.views.notifications import (
+    approvals_channel_message,
+    calendar_text,
+    departure_message,
+    dm_message,
+    email_content,
+)
 
 
 def _utcnow() -> datetime:
@@ -89,14 +101,18 @@ class DmSender:
 
 
 def _renderer(row: OutboxRow) -> Callable[[ZoneInfo], dict[str, Any]]:
-    """The row's DM for a reader's zone: an admins' departure note or a booking notice. An
-    unreadable payload fails for good here, before anything is asked of Slack."""
-    if Departure.is_one(row.payload):
-        try:
+    """The row's DM for a reader's zone: an admins' departure note, an admins' note about the
+    approvals channel, or a booking notice. An unreadable payload fails for good here, before
+    anything is asked of Slack."""
+    try:
+        if Departure.is_one(row.payload):
             departure = Departure.from_payload(row.payload)
-        except BadPayload as exc:
-            raise PermanentFailure(f"cannot render {row.channel} row {row.id}: {exc!r}") from exc
-        return lambda tz: departure_message(departure, tz)
+            return lambda tz: departure_message(departure, tz)
+        if ChannelProblem.is_one(row.payload):
+            problem = ChannelProblem.from_payload(row.payload)
+            return lambda tz: approvals_channel_message(problem)
+    except BadPayload as exc:
+        raise PermanentFailure(f"cannot render {row.channel} row {row.id}: {exc!r}") from exc
     notice = notice_of(row)
     return lambda tz: dm_message(notice, tz)
 

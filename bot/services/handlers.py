@@ -47,7 +47,13 @@ from bot.domain.rules import (
     validate_request,
     week_of,
 )
-from bot.notifications.notice import CardRefresh, Departure, HomeRefresh, Notice
+from bot.notifications.notice import (
+    CardRefresh,
+    ChannelProblem,
+    Departure,
+    HomeRefresh,
+    Notice,
+)
 from bot.services.ports import BookingRow, Channel, GroupMembers, NoGroups, OutboxMessage, RoomRow
 from bot.services.unit_of_work import AbstractUnitOfWork
 
@@ -548,6 +554,27 @@ def release_departed(cmd: commands.ReleaseDeparted, uow: AbstractUnitOfWork, ctx
     return len(upcoming)
 
 
+def report_approvals_channel(
+    cmd: commands.ReportApprovalsChannel, uow: AbstractUnitOfWork, ctx: Context
+) -> bool:
+    """Slack refuses approval cards in the approvals channel: the admins are told what to do,
+    once per channel and error (the event's id is made of them). True if they were told now."""
+    event_id = events.approvals_channel_id(cmd.channel, cmd.error)
+    if uow.event_log.contains(event_id):
+        return False
+    uow.record(
+        events.ApprovalsChannelUnusable(
+            booking_id=0,
+            actor=cmd.by,
+            at=ctx.clock().astimezone(UTC),
+            event_id=event_id,
+            channel=cmd.channel,
+            error=cmd.error,
+        )
+    )
+    return True
+
+
 def join_waitlist(cmd: commands.JoinWaitlist, uow: AbstractUnitOfWork, ctx: Context) -> int:
     """Wait for a taken slot; asking twice for the same slot keeps the first place in line."""
     room = uow.rooms.get(cmd.room_id)
@@ -1026,6 +1053,20 @@ def notify_departure(event: events.MemberLeft, uow: AbstractUnitOfWork, ctx: Con
     )
 
 
+def notify_approvals_channel(
+    event: events.ApprovalsChannelUnusable, uow: AbstractUnitOfWork, ctx: Context
+) -> None:
+    """One DM to each admin saying what to do about the approvals channel; the rows carry the
+    event's id, made of the channel and the error, so they are written once."""
+    payload = ChannelProblem(event.channel, event.error, event.at).to_payload()
+    uow.outbox.add(
+        [
+            OutboxMessage(event.event_id, Channel.DM, admin, payload, event.at)
+            for admin in sorted(ctx.admins)
+        ]
+    )
+
+
 def remind_booker(event: events.BookingReminderDue, uow: AbstractUnitOfWork, ctx: Context) -> None:
     row = _row(uow, event.booking_id)
     room = uow.rooms.get(row.room_id)
@@ -1065,6 +1106,7 @@ COMMAND_HANDLERS: dict[type[commands.Command], Handler] = {
     commands.ReleaseBooking: release_booking,
     commands.ReleaseUnattended: release_unattended,
     commands.ReleaseDeparted: release_departed,
+    commands.ReportApprovalsChannel: report_approvals_channel,
     commands.JoinWaitlist: join_waitlist,
     commands.ClaimOffer: claim_offer,
     commands.LapseOffers: lapse_offers,
@@ -1092,6 +1134,7 @@ EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {
     events.SeriesDenied: [notify_series],
     events.SeriesEnded: [notify_series],
     events.MemberLeft: [notify_departure],
+    events.ApprovalsChannelUnusable: [notify_approvals_channel],
     events.WaitlistOffered: [notify_offer],
     events.WaitlistLapsed: [offer_freed_slot],
     events.BookingReminderDue: [remind_booker],

@@ -21,6 +21,7 @@ ELLIPSIS = "…"
 _ENTITY = re.compile(r"&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,20}$")
 _ZWJ = "\u200d"
 
 
@@ -89,4 +90,6 @@ def mention(user_id: str) -> str:
         return f"<@{user_id}>"
     if _GROUP_ID.match(user_id or ""):
         return f"<!subteam^{user_id}>"  # a user group (room approvers, policies)
+    if _CHANNEL_ID.match(user_id or ""):
+        return f"<#{user_id}>"  # a channel (the approvals channel)
     return escape(user_id or "")

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.notifications.notice import NON_PERSON_ACTORS, Departure, Notice
+from bot.notifications.notice import NON_PERSON_ACTORS, ChannelProblem, Departure, Notice
 from bot.views import i18n, ids
 from bot.views.blocks import MESSAGE_TEXT_MAX, section, sections
 from bot.views.blocks import context as block_context
@@ -322,6 +322,34 @@ def _offer_button(entry_id: int) -> dict[str, Any]:
 def dm_message(notice: Notice, tz: ZoneInfo) -> dict[str, Any]:
     """Arguments for ``chat.postMessage`` (without the channel)."""
     return {"text": dm_text(notice, tz), "blocks": dm_blocks(notice, tz)}
+
+
+def approvals_channel_message(problem: ChannelProblem) -> dict[str, Any]:
+    """The admins' DM when Slack refuses approval cards in the approvals channel: what is wrong
+    and exactly what to do about it; the cards wait meanwhile."""
+    channel = mention(problem.channel)
+    if problem.error == "not_in_channel":
+        what = _("roombot is not a member of {channel}.").format(channel=channel)
+        fix = _("Type `/invite @roombot` in {channel}.").format(channel=channel)
+    elif problem.error == "is_archived":
+        what = _("{channel} is archived.").format(channel=channel)
+        fix = _(
+            "Unarchive it, or set `APPROVALS_CHANNEL` to another channel's id, type "
+            "`/invite @roombot` there and restart roombot."
+        )
+    else:
+        what = _("Slack finds no channel {channel} that roombot can see.").format(channel=channel)
+        fix = _(
+            "If it is a private channel, type `/invite @roombot` in it. Otherwise set "
+            "`APPROVALS_CHANNEL` to the approvals channel's id (the channel's name, then "
+            "*About*, then *Channel ID* at the bottom) and restart roombot."
+        )
+    title = ":warning: " + _("*Approval cards cannot be posted:* {what}").format(what=what)
+    note = _("Requests are kept; their cards are posted as soon as this is fixed.")
+    return {
+        "text": f"{what} {fix}",
+        "blocks": [section(f"{title}\n{fix}"), block_context(note)],
+    }
 
 
 #: How many freed bookings the admins' DM lists by name; the rest are counted. Each line shows

@@ -1,6 +1,7 @@
 """Slack's errors handled the way Slack documents them, each produced by the strict fake: token
-and scope errors hold every Slack row back (no attempt spent) and say once what to fix; the rows
-go out once it is fixed."""
+and scope errors hold every Slack row back (no attempt spent) and say once what to fix; an
+approvals channel refusing cards has the admins told once what to do while the cards wait; the
+rows go out once it is fixed."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.adapters.slack import make_client
 from bot.bootstrap import Runtime, bootstrap
 from bot.domain import commands as c
 from bot.notifications.dispatcher import DispatchSettings
-from bot.notifications.failures import TOKEN_FIXES
+from bot.notifications.failures import APPROVALS_CHANNEL_FIXES, TOKEN_FIXES
+from bot.notifications.notice import ChannelProblem
+from bot.notifications.publishers import CARD_EVENT, CardPublisher
 from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.e2e.mail import DeliveryClock
 from tests.fakes.slack_api import TOKEN, StrictSlackApi
@@ -72,13 +76,20 @@ def request(runtime: Runtime, clock: FixedClock, hours: int = 1) -> int:
     return booking
 
 
-def deliver(runtime: Runtime, later: DeliveryClock, rounds: int = 20) -> None:
+def skip(later: DeliveryClock, fake: StrictSlackApi, seconds: float = 31) -> None:
+    """Let time pass for the dispatcher (backoffs, breaker timeouts) and for Slack (its rate
+    limit windows), without sleeping."""
+    later.advance(timedelta(seconds=seconds))
+    fake.advance(seconds)
+
+
+def deliver(runtime: Runtime, later: DeliveryClock, fake: StrictSlackApi, rounds: int = 20) -> None:
     """Drain, letting every backoff and breaker timeout pass, until nothing waits."""
     for _ in range(rounds):
         runtime.dispatcher.drain()
         if not {r["status"] for r in outbox(runtime.engine)} & {"pending", "sending"}:
             return
-        later.advance(timedelta(seconds=31))
+        skip(later, fake)
     raise AssertionError([(r["channel"], r["status"]) for r in outbox(runtime.engine)])
 
 
@@ -91,11 +102,11 @@ def told(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
     ]
 
 
-def delivered_dms(fake: StrictSlackApi) -> Counter[str]:
+def delivered_dms(fake: StrictSlackApi, to: str = BOOKER) -> Counter[str]:
     return Counter(
         x.params["text"]
         for x in fake.calls_to("chat.postMessage")
-        if x.params["channel"] == BOOKER and x.status == 200 and x.response.get("ok")
+        if x.params["channel"] == to and x.status == 200 and x.response.get("ok")
     )
 
 
@@ -119,7 +130,7 @@ def test_a_token_error_holds_slack_rows_back_says_once_what_to_fix_and_they_resu
     with caplog.at_level(logging.INFO):
         runtime.dispatcher.drain()
         for _ in range(3):  # the breakers' trials meet the same error: still one line
-            later.advance(timedelta(seconds=31))
+            skip(later, fake)
             runtime.dispatcher.drain()
 
     waiting = [r for r in outbox(runtime.engine) if r["channel"] in held]
@@ -134,8 +145,79 @@ def test_a_token_error_holds_slack_rows_back_says_once_what_to_fix_and_they_resu
         fake.require_scope("chat.postMessage", None)
     else:
         fake.break_token(None)
-    deliver(runtime, later)
+    deliver(runtime, later, fake)
     assert {r["status"] for r in outbox(runtime.engine) if r["channel"] in SLACK} == {"sent"}
     assert sorted(delivered_dms(fake).values()) == [1, 1, 1]  # each DM once
     for channel in held:
         assert runtime.dispatcher.breaker(channel).current_state == "closed"
+
+
+BREAK_CHANNEL = {
+    "not_in_channel": lambda fake: fake.leave(APPROVALS),
+    "channel_not_found": lambda fake: fake.add_channel(APPROVALS, private=True, member=False),
+    "is_archived": lambda fake: fake.archive(APPROVALS),
+}
+FIX_CHANNEL = {
+    "not_in_channel": lambda fake: fake.join(APPROVALS),
+    "channel_not_found": lambda fake: fake.join(APPROVALS),
+    "is_archived": lambda fake: fake.unarchive(APPROVALS),
+}
+
+
+@pytest.mark.parametrize("error", sorted(APPROVALS_CHANNEL_FIXES))
+def test_an_approvals_channel_refusing_cards_tells_the_admins_once_and_the_cards_wait(
+    error: str,
+    runtime: Runtime,
+    clock: FixedClock,
+    later: DeliveryClock,
+    fake: StrictSlackApi,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    BREAK_CHANNEL[error](fake)
+    bookings = [request(runtime, clock, hours) for hours in (1, 3)]
+    with caplog.at_level(logging.INFO):
+        runtime.dispatcher.drain()
+        for _ in range(3):  # the card breaker's trials meet it again: nothing more is said
+            skip(later, fake)
+            runtime.dispatcher.drain()
+
+    cards = [r for r in outbox(runtime.engine) if r["channel"] == "card"]
+    assert len(cards) == 2 and {(r["status"], r["attempts"]) for r in cards} == {("pending", 0)}
+    posts = [x for x in fake.calls_to("chat.postMessage") if x.params["channel"] == APPROVALS]
+    assert posts and {x.response.get("error") for x in posts} == {error}
+    (dm,) = delivered_dms(fake, ADMIN)  # one DM saying exactly what to do
+    assert "/invite @roombot" in dm or "APPROVALS_CHANNEL" in dm
+    (line,) = told(caplog, f"cards in {APPROVALS}: {error}")
+    assert "APPROVALS_CHANNEL" in line or "/invite" in line
+    # told once for good: asked again (another worker, a restart), nothing more is written
+    assert runtime.bus.handle(c.ReportApprovalsChannel(APPROVALS, error)) is False
+    notes = [r for r in outbox(runtime.engine) if ChannelProblem.is_one(r["payload"])]
+    assert [(r["recipient"], r["status"]) for r in notes] == [(ADMIN, "sent")]
+
+    FIX_CHANNEL[error](fake)
+    deliver(runtime, later, fake)
+    assert {r["status"] for r in outbox(runtime.engine) if r["channel"] in SLACK} == {"sent"}
+    posted = [
+        m["metadata"]["event_payload"]["booking_id"]
+        for m in fake.messages(APPROVALS)
+        if (m.get("metadata") or {}).get("event_type") == CARD_EVENT
+    ]
+    assert sorted(posted) == sorted(bookings)  # each card once
+    assert len(delivered_dms(fake, ADMIN)) == 1
+
+
+def test_a_card_left_in_a_former_approvals_channel_that_refuses_it_goes_to_the_new_one(
+    runtime: Runtime, clock: FixedClock, fake: StrictSlackApi
+) -> None:
+    """APPROVALS_CHANNEL moved to a new channel and the old one was archived: the old card
+    cannot be updated, so the booking's card is posted afresh where cards go now."""
+    booking = request(runtime, clock)
+    runtime.dispatcher.drain()
+    fake.archive(APPROVALS)
+    fake.add_channel("CNEW")
+    cards = CardPublisher(
+        WebClient(token=TOKEN, base_url=fake.url), "CNEW", runtime.queries, runtime.engine
+    )
+    cards.publish(booking)
+    assert cards.location(booking) == ("CNEW", fake.messages("CNEW")[0]["ts"])
+    assert fake.messages("CNEW")[0]["metadata"]["event_payload"]["booking_id"] == booking

@@ -10,9 +10,9 @@ workspace. :class:`StrictSlackApi` models what Slack's method pages document:
   ``chat.postMessage`` per channel (1/s after a burst of 4), answered with HTTP 429,
   ``{"error": "ratelimited"}`` and ``Retry-After`` (whole seconds);
 - **channels**: the bot posts (``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``)
-  only where it is a member (``not_in_channel``); unknown channels are ``channel_not_found``,
-  archived ones ``is_archived``; a DM to a user id (or the ``D...`` id of
-  ``conversations.open``) works while the user is active;
+  only where it is a member (``not_in_channel``); unknown channels, and private ones it is not
+  in, are ``channel_not_found``, archived ones ``is_archived``; a DM to a user id (or the
+  ``D...`` id of ``conversations.open``) works while the user is active;
 - **trigger ids** (issued by :meth:`issue_trigger_id`, as the signed-request helpers do) expire
   3 s after they were issued (``expired_trigger_id``), work once (``exchanged_trigger_id``), and
   unknown ones are ``invalid_trigger_id``;
@@ -283,6 +283,10 @@ class StrictSlackApi(FakeSlackApi):
         with self._changed:
             self._channels[channel_id].is_archived = True
 
+    def unarchive(self, channel_id: str) -> None:
+        with self._changed:
+            self._channels[channel_id].is_archived = False
+
     def add_usergroup(self, group_id: str, users: list[str]) -> None:
         """A user group (``S...``) whose members ``usergroups.users.list`` returns."""
         with self._changed:
@@ -391,6 +395,8 @@ class StrictSlackApi(FakeSlackApi):
         channel = self._channels.get(channel_id)
         if channel is None:
             return "channel_not_found"
+        if channel.is_private and not channel.is_member:
+            return "channel_not_found"  # a private channel is invisible to who is not in it
         if channel.is_archived:
             return "is_archived"
         if not channel.is_member:
@@ -537,7 +543,7 @@ class StrictSlackApi(FakeSlackApi):
         if channel is None and channel_id not in self._dms:
             return _error("channel_not_found")
         if channel is not None and not channel.is_member:
-            return _error("not_in_channel")
+            return _error("channel_not_found" if channel.is_private else "not_in_channel")
         messages = list(reversed(channel.messages if channel is not None else []))
         inclusive = truthy(params.get("inclusive"))
         latest = float(params.get("latest") or "inf")

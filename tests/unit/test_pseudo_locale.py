@@ -34,7 +34,8 @@ from icalendar import Calendar
 from bot.domain.errors import BookingError
 from bot.domain.model import LEFT_WORKSPACE, BookingStatus
 from bot.notifications import ics
-from bot.notifications.notice import Departure, FreedBooking, Notice
+from bot.notifications.failures import APPROVALS_CHANNEL_FIXES
+from bot.notifications.notice import ChannelProblem, Departure, FreedBooking, Notice
 from bot.services.ports import BookingRow, RoomRow, SeriesRow
 from bot.views import booking_modal as form
 from bot.views import cards, feeds, home, i18n, lists, modals, notifications, refusals, texts
@@ -323,6 +324,12 @@ def renders() -> Iterator[tuple[str, Render]]:
         yield (
             f"departure DM, {count} freed",
             (lambda c=count: notifications.departure_message(_departure(c), SEOUL), check_message),
+        )
+    for error in sorted(APPROVALS_CHANNEL_FIXES):
+        problem = ChannelProblem("C0APPROVALS", error, NOW)
+        yield (
+            f"approvals channel DM, {error}",
+            (lambda p=problem: notifications.approvals_channel_message(p), check_message),
         )
     yield "email, no names", (lambda: _email(NOTICES[1]), None)
     yield "email, the admin's name", (lambda: _email(NOTICES[1], actor_name=PERSON), None)
@@ -810,7 +817,7 @@ def visible(rendered: Any) -> Iterator[str]:
 _MARKED = re.compile(r"⟦[^⟦⟧]*⟧")
 _NOT_FROM_CODE = [
     re.compile(r"<!date\^[^>]*>"),  # Slack date tokens: each reader's own language
-    re.compile(r"<@[A-Z0-9]+>"),
+    re.compile(r"<[@#][A-Z0-9]+>"),
     re.compile(r":[a-z0-9_+-]+:"),  # emoji codes
     re.compile("|".join(re.escape(z) for z in ZONES)),
     re.compile(r"&(amp|lt|gt);"),
