@@ -16,7 +16,7 @@ from bot.domain.recurrence import MAX_OCCURRENCES, Frequency, Repeat
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids, refusals, texts
 from bot.views.blocks import OPTION_TEXT_MAX, Block, context, plain, section
-from bot.views.i18n import _, span
+from bot.views.i18n import _, calendar_day, span, wall_time
 from bot.views.lists import people
 from bot.views.mrkdwn import clip, escape, shown
 from bot.views.series import weekday_names
@@ -371,8 +371,12 @@ def to_aware(day: date, at: time, tz: ZoneInfo) -> datetime | None:
 
 def clock_gap(at: str, day: date, tz: ZoneInfo) -> str:
     """The error for a wall time the clocks skip on that day (a daylight saving change)."""
+    try:
+        shown = wall_time(time.fromisoformat(at))
+    except ValueError:
+        shown = at
     return _("{time} does not exist on {date} in {zone} (clock change).").format(
-        time=at, date=day.isoformat(), zone=tz.key
+        time=shown, date=calendar_day(day), zone=tz.key
     )
 
 

@@ -19,8 +19,8 @@ from bot.domain.model import BookingStatus, normalise_tags
 from bot.services.ports import BookingRow, FreeRoom
 from bot.views import ids, texts
 from bot.views.blocks import Block, actions, button, context, plain, section
-from bot.views.booking_modal import to_aware
-from bot.views.i18n import _, clock, ngettext, span
+from bot.views.booking_modal import clock_gap, to_aware
+from bot.views.i18n import _, calendar_day, clock, ngettext, span
 from bot.views.lists import people, room_line
 from bot.views.mrkdwn import escape
 
@@ -120,8 +120,8 @@ def read_find_text(text: str, tz: ZoneInfo, now: datetime) -> FindRequest:
             people = int(word)
             if not 1 <= people <= 10_000:
                 raise FindError(_("The head count is a whole number from 1 to 10000."))
-        elif (clock := _clock_time(word)) is not None:
-            at = clock
+        elif (typed := _clock_time(word)) is not None:
+            at = typed
         elif (span_length := _length(word)) is not None:
             length = span_length
         elif re.fullmatch(r"[\d:.]+[a-z]*", word):
@@ -141,15 +141,11 @@ def read_find_text(text: str, tz: ZoneInfo, now: datetime) -> FindRequest:
     day = day or local_now.date()
     starts_at = to_aware(day, at or time(9, 0), tz)
     if starts_at is None:
-        raise FindError(
-            _("That time does not exist on {day} in {zone} (the clocks change).").format(
-                day=day, zone=tz.key
-            )
-        )
+        raise FindError(texts.clock_change(day, tz))
     if starts_at < now:
         raise FindError(
             _("{time} on {day} has passed. Say `now`, a later time or `tomorrow`.").format(
-                time=f"{starts_at:%H:%M}", day=day
+                time=clock(starts_at, tz), day=calendar_day(day)
             )
         )
     starts_at = starts_at.astimezone(UTC)
@@ -360,9 +356,7 @@ def read_find_form(
     day = date.fromisoformat(day_text)
     starts_at = to_aware(day, time.fromisoformat(start_text), tz)
     if starts_at is None:
-        errors[ids.FIND_START_BLOCK] = _("{time} does not exist on {day} (clock change).").format(
-            time=start_text, day=day
-        )
+        errors[ids.FIND_START_BLOCK] = clock_gap(start_text, day, tz)
         return None, errors, tz
     now_search = starts_at <= now < starts_at + timedelta(minutes=1)
     if starts_at < now and not now_search:

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -206,6 +206,20 @@ def clock(value: datetime, tz: ZoneInfo) -> str:
     if pattern is None:
         return format_skeleton("jm", at, locale=locale)
     return format_datetime(at, pattern[1], locale=locale)
+
+
+def calendar_day(value: date) -> str:
+    """A date with no time of day: ``Sun 8 Mar`` / ``3월 8일 (일)``, as :func:`day` writes it."""
+    return day(datetime.combine(value, time(12), tzinfo=UTC), _UTC)
+
+
+def wall_time(value: time) -> str:
+    """A time of day on no clock in particular (one a clock change skips, say): ``02:30`` /
+    ``오전 2:30``, as :func:`clock` writes it."""
+    return clock(datetime.combine(date(2000, 1, 1), value, tzinfo=UTC), _UTC)
+
+
+_UTC = ZoneInfo("UTC")
 
 
 def _zoned(text: str, tz: ZoneInfo, zone: bool) -> str:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.model import BookingStatus
 from bot.views.cards import status_word
-from bot.views.i18n import _, clock, span
+from bot.views.i18n import _, calendar_day, clock, span
 from bot.views.mrkdwn import escape, mention
 
 
@@ -172,7 +172,7 @@ def no_such_date() -> str:
 
 def clock_change(day: date, tz: ZoneInfo) -> str:
     return _("That time does not exist on {date} in {zone} (the clocks change).").format(
-        date=day.isoformat(), zone=tz.key
+        date=calendar_day(day), zone=tz.key
     )
 
 

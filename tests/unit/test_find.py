@@ -22,6 +22,7 @@ from bot.views.find import (
     read_find_form,
     read_find_text,
 )
+from bot.views.i18n import use_locale
 from bot.views.lists import room_line
 from tests.unit.slack_limits import check_message, check_view
 
@@ -197,3 +198,31 @@ def test_room_attributes_are_checked(kwargs: dict, field: str) -> None:
 def test_approvers_accept_mentions_and_ids() -> None:
     r = Room("102", "B", 4, approvers=["<@U0AAA>", "<!subteam^S0BBB|@team>", "w0ccc", "U0AAA"])
     assert r.approvers == ["U0AAA", "S0BBB", "W0CCC"]
+
+
+def _typed_error(text: str, tz: ZoneInfo) -> str:
+    with pytest.raises(FindError) as raised:
+        read_find_text(text, tz, NOW)
+    return str(raised.value)
+
+
+def test_dates_and_times_in_find_errors_are_written_in_the_readers_language() -> None:
+    """Babel writes them, as everywhere else: no ISO dates or 24-hour clocks in Korean."""
+    new_york = ZoneInfo("America/New_York")
+    gap = {
+        ids.FIND_DATE_BLOCK: {ids.FIND_DATE_ACTION: {"selected_date": "2026-03-08"}},
+        ids.FIND_START_BLOCK: {ids.FIND_START_ACTION: {"selected_time": "02:30"}},
+        ids.FIND_LENGTH_BLOCK: {ids.FIND_LENGTH_ACTION: {"selected_option": {"value": "30"}}},
+    }
+    view = {"private_metadata": '{"tz": "America/New_York"}', "state": {"values": gap}}
+    with use_locale("ko"):
+        passed = _typed_error("2026-12-01 09:00", SEOUL)
+        typed_gap = _typed_error("2026-03-08 02:30", new_york)
+        [form_gap] = read_find_form(view, NOW)[1].values()
+    assert "12월 1일 (화) 오전 9:00" in passed
+    assert "3월 8일 (일)" in typed_gap and "3월 8일 (일)" in form_gap
+    assert "오전 2:30" in form_gap
+    for text in (passed, typed_gap, form_gap):
+        assert "2026-" not in text and "09:00" not in text and "02:30" not in text, text
+    with use_locale("en"):
+        assert "Sun 8 Mar" in read_find_form(view, NOW)[1][ids.FIND_START_BLOCK]
