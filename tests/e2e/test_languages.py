@@ -159,6 +159,9 @@ def test_a_korean_booker_reads_korean_and_the_admin_english(
     # Mina opens the form: Korean labels, her zone
     assert stack.send.command(MINA).status == 200
     modal = stack.fake.shown_view()  # a wordless placeholder first, then the form in her language
+    placeholder = stack.fake.calls_to("views.open")[0].params["view"]
+    assert placeholder["blocks"] != modal["blocks"]  # opened before Slack said her language
+    korean_only("form placeholder", texts_of(placeholder))
     form = texts_of(modal)
     assert "회의실 예약" in form and "날짜" in form and "Asia/Seoul" in form
     korean_only("booking form", form)
