@@ -202,10 +202,13 @@ class ApprovalOverdue(Event):
     waiting_minutes: int
 
 
-def member_left_id(user: str) -> str:
-    """The one event id of ``user`` leaving the workspace: what is done about it (their
-    bookings released, the admins told) is done once, however often Slack says it again."""
-    return f"left-{user}"[:32]
+def member_left_id(user: str, first_released: int | None = None) -> str:
+    """The event id of ``user`` leaving the workspace: what is done about it (their bookings
+    released, the admins told) is done once, however often Slack says it again. After they came
+    back and left again, the id names the first booking that later release freed."""
+    if first_released is None:
+        return f"left-{user}"[:32]
+    return f"left-{user}-{first_released}"[:32]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -519,12 +519,13 @@ def release_departed(cmd: commands.ReleaseDeparted, uow: AbstractUnitOfWork, ctx
     through the cancellations' own policies), what was still waiting to be sent to them is
     skipped, and :class:`events.MemberLeft` tells the admins.
 
-    Done once per person: the event's id is theirs (:func:`events.member_left_id`), so when
-    Slack says it again (each later DM or email finds them gone) nothing happens. Returns how
-    many bookings were cancelled."""
+    Told once: the event's id is the person's (:func:`events.member_left_id`), so when Slack
+    says it again (each later DM or email finds them gone) nothing is repeated. Someone who
+    came back and left again is released again, and the admins are told about what that
+    freed, under an id of its own (the first of those bookings). Returns how many bookings were
+    cancelled."""
     left = events.member_left_id(cmd.user)
-    if uow.event_log.contains(left):
-        return 0
+    again = uow.event_log.contains(left)
     now = ctx.clock()
     for entry in uow.waitlist.of_user(cmd.user):
         entry.withdraw(now)  # first: the slots freed below are offered to others
@@ -541,14 +542,17 @@ def release_departed(cmd: commands.ReleaseDeparted, uow: AbstractUnitOfWork, ctx
     uow.outbox.skip_pending(
         cmd.user, PERSONAL_CHANNELS, f"{cmd.user} left the workspace", now.astimezone(UTC)
     )
+    released = tuple(b.id for b in upcoming if b.id is not None)
+    if again and not released:
+        return 0
     uow.record(
         events.MemberLeft(
             booking_id=0,
             actor=cmd.by,
             at=now.astimezone(UTC),
-            event_id=left,
+            event_id=events.member_left_id(cmd.user, released[0]) if again else left,
             user=cmd.user,
-            released=tuple(b.id for b in upcoming if b.id is not None),
+            released=released,
         )
     )
     return len(upcoming)

@@ -289,6 +289,24 @@ def test_releasing_cancels_upcoming_bookings_and_tells_each_admin_once(
     assert len(store.outbox) == after
 
 
+def test_someone_who_came_back_and_left_again_is_released_again(
+    bus: MessageBus, store: Store
+) -> None:
+    book(bus, 2)
+    bus.handle(commands.ReleaseDeparted(BOOKER))
+    later = book(bus, 8)  # back in the workspace for a while, booking again
+
+    assert bus.handle(commands.ReleaseDeparted(BOOKER)) == 1
+
+    assert store.bookings[later].status == BookingStatus.CANCELLED
+    told = [m for m in store.outbox if m.channel == Channel.DM and m.recipient == ADMIN]
+    assert [Departure.from_payload(m.payload).bookings[0].booking_id for m in told] == [1, later]
+    assert told[1].event_id == events.member_left_id(BOOKER, later)
+    assert bus.handle(commands.ReleaseDeparted(BOOKER)) == 0
+    admins_told = [m for m in store.outbox if m.channel == Channel.DM and m.recipient != BOOKER]
+    assert len(admins_told) == 4  # two admins, once for each departure
+
+
 def test_an_admin_who_left_is_not_told_about_themselves(bus: MessageBus, store: Store) -> None:
     bus.handle(commands.ReleaseDeparted(ADMIN2))
     [dm] = [m for m in store.outbox if m.channel == Channel.DM]
