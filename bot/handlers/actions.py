@@ -29,6 +29,7 @@ from bot.views.home import MAX_PAGES, pages_of
 from bot.views.i18n import current_locale
 from bot.views.lists import LIST_LIMIT, after, cancelled, my_bookings, waitlist_request
 from bot.views.modals import deny_modal, feed_link_modal, room_modal
+from bot.views.series_preview import read_series, series_refused
 
 
 def _booking_id(body: dict[str, Any]) -> int | None:
@@ -192,6 +193,28 @@ def end_now(
         page = deps.queries.upcoming_for(user, now, limit=LIST_LIMIT)
         reply = my_bookings(page.rows, page.total, deps.directory.tz(user), now)
         respond(replace_original=True, **after(texts.ended_now(booking_id), reply))
+
+
+def change_pattern(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """*Change the pattern* on a series' preview: the booking form again in its place, filled
+    in with the request the preview showed (``hash``: not over a view changed since)."""
+    ack()
+    deps = deps_of(context)
+    view = body.get("view") or {}
+    read = read_series(view, body["user"]["id"])
+    if read is None:
+        form = series_refused(texts.form_outdated())
+    else:
+        request, tz = read
+        form = booking_modal(
+            deps.queries.rooms(),
+            tz,
+            deps.clock(),
+            max_title=deps.settings.max_title_length,
+            horizon_days=deps.settings.booking_horizon_days,
+            series=request,
+        )
+    client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=form)
 
 
 def change_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
@@ -374,6 +397,7 @@ def register(app: App) -> None:
     app.action(ids.CANCEL_OCCURRENCE)(in_users_language(cancel))
     app.action(ids.CANCEL_FOLLOWING)(in_users_language(cancel))
     app.action(ids.CHANGE)(in_users_language(change_form))
+    app.action(ids.SERIES_EDIT)(in_users_language(change_pattern))
     app.action(ids.END_NOW)(in_users_language(end_now))
     app.action(ids.CHECK_IN)(in_users_language(check_in))
     app.action(ids.RELEASE)(in_users_language(release))

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.commands import RequestSeries
 from bot.domain.errors import InvalidBooking
 from bot.domain.model import BookingStatus
 from bot.domain.recurrence import MAX_OCCURRENCES, Frequency, Repeat
@@ -55,17 +56,22 @@ def booking_modal(
     ends_at: datetime | None = None,
     zone_guessed: bool = False,
     horizon_days: int = 90,
+    series: RequestSeries | None = None,
 ) -> dict[str, Any]:
     """The form, prefilled with today and the next half hour in the booker's time zone, or with
     the window given (a found room's *Change…*).
 
     ``zone_guessed``: Slack did not say the booker's zone, so the form says which one it uses
     rather than calling it theirs. A new booking can repeat (the Repeat fields); a change is
-    to one booking, or one date of a series, so its form has none."""
+    to one booking, or one date of a series, so its form has none. ``series``: the form again
+    from a preview's *Change the pattern*, filled in with that request."""
     # Arithmetic in UTC, then shown locally: a wall-clock sum could land in a DST gap.
     if booking is not None:  # the Change form: filled in with the booking
         start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
         room_id = booking.room_id
+    elif series is not None:  # back from the preview of a repeating booking
+        start, end = series.starts_at.astimezone(tz), series.ends_at.astimezone(tz)
+        room_id = series.room_id
     elif starts_at is not None and ends_at is not None:  # a found room's *Change…*
         start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
     else:
@@ -84,6 +90,7 @@ def booking_modal(
     chosen = next((o for o in options if o["value"] == room_id), None)
     if chosen is not None:
         room_select["initial_option"] = chosen
+    title = booking.title if booking is not None else series.title if series is not None else ""
     blocks: list[Block] = [
         {
             "type": "input",
@@ -131,13 +138,13 @@ def booking_modal(
                 "action_id": ids.TITLE_ACTION,
                 "max_length": max_title,
                 "placeholder": plain(_("What is it for? (optional)")),
-                **({"initial_value": booking.title} if booking and booking.title else {}),
+                **({"initial_value": title} if title else {}),
             },
         },
         context(texts.form_zone_guessed(tz.key) if zone_guessed else texts.form_times_hint(tz.key)),
     ]
     if booking is None:
-        blocks += repeat_blocks(horizon_days)
+        blocks += repeat_blocks(horizon_days, series.repeat if series is not None else None)
     meta: dict[str, Any] = {"tz": tz.key}
     if booking is not None:
         meta["booking_id"] = booking.booking_id
@@ -181,11 +188,49 @@ def _repeat_options() -> list[dict[str, Any]]:
     return [{"text": plain(labels[v], OPTION_TEXT_MAX), "value": v} for v in _REPEATS]
 
 
-def repeat_blocks(horizon_days: int) -> list[Block]:
+def _choice(repeat: Repeat | None) -> str:
+    if repeat is None:
+        return "none"
+    if repeat.frequency == Frequency.DAILY:
+        return "daily"
+    return "weeks" if repeat.interval > 1 else "weekly"
+
+
+def repeat_blocks(horizon_days: int, repeat: Repeat | None = None) -> list[Block]:
     """Repeat (does not repeat, every day, every week, every N weeks), the weekdays of a weekly
-    one, N, and its end: a last date or a number of times. Slack's datepicker has no bounds, so
-    the horizon is said in the hint and checked on submission."""
+    one, N, and its end: a last date or a number of times, filled in with ``repeat`` if given.
+    Slack's datepicker has no bounds, so the horizon is said in the hint and checked on
+    submission."""
     options = _repeat_options()
+    days = [
+        {"text": plain(weekday_names((d,)), OPTION_TEXT_MAX), "value": str(d)} for d in range(7)
+    ]
+    weekdays: Block = {"type": "checkboxes", "action_id": ids.WEEKDAYS_ACTION, "options": days}
+    interval: Block = {
+        "type": "number_input",
+        "action_id": ids.INTERVAL_ACTION,
+        "is_decimal_allowed": False,
+        "min_value": "2",
+        "max_value": "12",
+    }
+    until: Block = {"type": "datepicker", "action_id": ids.UNTIL_ACTION}
+    count: Block = {
+        "type": "number_input",
+        "action_id": ids.COUNT_ACTION,
+        "is_decimal_allowed": False,
+        "min_value": "2",
+        "max_value": str(MAX_OCCURRENCES),
+    }
+    if repeat is not None:
+        if repeat.weekdays:
+            weekdays["initial_options"] = [days[d] for d in sorted(set(repeat.weekdays))]
+        if repeat.interval > 1:
+            interval["initial_value"] = str(repeat.interval)
+        if repeat.until is not None:
+            until["initial_date"] = repeat.until.isoformat()
+        if repeat.count is not None:
+            count["initial_value"] = str(repeat.count)
+    chosen = next(o for o in options if o["value"] == _choice(repeat))
     return [
         {
             "type": "input",
@@ -195,7 +240,7 @@ def repeat_blocks(horizon_days: int) -> list[Block]:
                 "type": "static_select",
                 "action_id": ids.REPEAT_ACTION,
                 "options": options,
-                "initial_option": options[0],
+                "initial_option": chosen,
             },
         },
         {
@@ -203,47 +248,28 @@ def repeat_blocks(horizon_days: int) -> list[Block]:
             "block_id": ids.WEEKDAYS_BLOCK,
             "optional": True,
             "label": plain(_("On these days (weekly; none: the date's weekday)")),
-            "element": {
-                "type": "checkboxes",
-                "action_id": ids.WEEKDAYS_ACTION,
-                "options": [
-                    {"text": plain(weekday_names((d,)), OPTION_TEXT_MAX), "value": str(d)}
-                    for d in range(7)
-                ],
-            },
+            "element": weekdays,
         },
         {
             "type": "input",
             "block_id": ids.INTERVAL_BLOCK,
             "optional": True,
             "label": plain(_("Every how many weeks (with Every few weeks)")),
-            "element": {
-                "type": "number_input",
-                "action_id": ids.INTERVAL_ACTION,
-                "is_decimal_allowed": False,
-                "min_value": "2",
-                "max_value": "12",
-            },
+            "element": interval,
         },
         {
             "type": "input",
             "block_id": ids.UNTIL_BLOCK,
             "optional": True,
             "label": plain(_("Until (the last date)")),
-            "element": {"type": "datepicker", "action_id": ids.UNTIL_ACTION},
+            "element": until,
         },
         {
             "type": "input",
             "block_id": ids.COUNT_BLOCK,
             "optional": True,
             "label": plain(_("Or this many times")),
-            "element": {
-                "type": "number_input",
-                "action_id": ids.COUNT_ACTION,
-                "is_decimal_allowed": False,
-                "min_value": "2",
-                "max_value": str(MAX_OCCURRENCES),
-            },
+            "element": count,
         },
         context(
             _(

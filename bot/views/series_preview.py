@@ -21,7 +21,7 @@ from bot.domain.recurrence import Frequency, Repeat, expand
 from bot.services.handlers import Occurrence
 from bot.services.ports import RoomRow, SeriesRow
 from bot.views import ids
-from bot.views.blocks import Block, context, plain, section
+from bot.views.blocks import Block, actions, button, context, plain, section
 from bot.views.i18n import _, ngettext, span
 from bot.views.mrkdwn import escape, mention, shown
 from bot.views.series import pattern
@@ -70,7 +70,8 @@ def _heading(room: RoomRow, title: str) -> str:
 def series_preview(
     request: RequestSeries, dates: Sequence[Occurrence], room: RoomRow, tz: ZoneInfo
 ) -> dict[str, Any]:
-    """Every date of the series, free or taken (by whom), with *Book the N free ones*."""
+    """Every date of the series, free or taken (by whom), with *Book the N free ones*, and
+    *Change the pattern* (the form again, filled in)."""
     free = sum(1 for d in dates if d.conflict is None)
     taken = len(dates) - free
     summary = ngettext(
@@ -104,6 +105,7 @@ def series_preview(
                 "approves or denies it as one, unless the room approves on request."
             ).format(zone=tz.key)
         ),
+        actions(button(_("Change the pattern"), ids.SERIES_EDIT, "edit")),
     ]
     submit = ngettext("Book the free one", "Book the {count} free ones", free).format(count=free)
     return {

@@ -81,7 +81,16 @@ def test_a_weekly_series_previews_books_the_free_dates_and_cancels_one_or_the_re
     assert preview["submit"]["text"] == "Book the 5 free ones"
     assert len(bookings(stack.engine)) == 1
 
-    # Book the 5 free ones: five booking rows of one series, the taken week skipped
+    # Change the pattern: the form again in the preview's place, as it was filled in
+    updates = len(stack.fake.calls_to("views.update"))
+    stack.send.click(BOB, ids.SERIES_EDIT, "edit", view={**preview, "id": "VPREVIEW"})
+    [again] = stack.fake.wait_for("views.update", count=updates + 1)[updates:]
+    assert again.params["view_id"] == "VPREVIEW" and again.params["view"]["callback_id"] == (
+        ids.BOOK_MODAL
+    )
+    count = next(b for b in again.params["view"]["blocks"] if b.get("block_id") == ids.COUNT_BLOCK)
+    assert count["element"]["initial_value"] == "6"
+
     booked = stack.send.submit(BOB, preview, {})
     assert booked.status == 200 and booked.json["response_action"] == "update"
     assert view_problems(booked.json["view"]) == []

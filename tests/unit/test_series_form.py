@@ -329,3 +329,54 @@ def test_the_list_after_cancelling_following_says_how_many_went() -> None:
         in (lists.cancelled(4, listing, later=2)["text"])
     )
     assert "Booking #4 is cancelled." in lists.cancelled(4, listing)["text"]
+
+
+# --- Change the pattern: the form again, filled in -----------------------------------------------
+
+_STATE = {
+    "static_select": ("initial_option", "selected_option"),
+    "datepicker": ("initial_date", "selected_date"),
+    "timepicker": ("initial_time", "selected_time"),
+    "plain_text_input": ("initial_value", "value"),
+    "number_input": ("initial_value", "value"),
+    "checkboxes": ("initial_options", "selected_options"),
+}
+
+
+def _as_submitted(view: dict[str, Any]) -> dict[str, Any]:
+    """The view submitted untouched: each input's initial value as Slack reports it."""
+    values: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        initial, state = _STATE[element["type"]]
+        found = element.get(initial, [] if element["type"] == "checkboxes" else None)
+        values[block["block_id"]] = {element["action_id"]: {"type": element["type"], state: found}}
+    return {**view, "state": {"values": values}}
+
+
+@pytest.mark.parametrize(
+    "repeat",
+    [
+        Repeat(Frequency.WEEKLY, count=6),
+        Repeat(Frequency.WEEKLY, weekdays=(0, 2, 4), until=date(2027, 1, 29)),
+        Repeat(Frequency.WEEKLY, interval=3, count=4),
+        Repeat(Frequency.DAILY, until=date(2026, 12, 11)),
+    ],
+)
+def test_change_the_pattern_gives_the_form_back_as_it_was_submitted(repeat: Repeat) -> None:
+    request = dataclasses.replace(_request(), repeat=repeat)
+    preview = series_preview(request, _dates(3, {}), ROOM, SEOUL)
+    assert [b["value"] for b in buttons(preview["blocks"], ids.SERIES_EDIT)] == ["edit"]
+    form = booking_modal([*make_rooms(2), ROOM], SEOUL, NOW, series=request)
+    _valid(form)
+    read, errors, tz = read_booking(_as_submitted(form))
+    assert not errors and read is not None and tz == SEOUL
+    assert (read.room_id, read.starts_at, read.ends_at, read.title) == (
+        "102",
+        request.starts_at,
+        request.ends_at,
+        "Weekly sync",
+    )
+    assert read.repeat == repeat
