@@ -159,13 +159,29 @@ def request_booking(cmd: commands.RequestBooking, uow: AbstractUnitOfWork, ctx: 
     taken = uow.bookings.conflicts(room.id, booking.starts_at, booking.ends_at)
     if taken:
         raise RoomUnavailable(room.id, conflict_of(_theirs_first(taken, cmd.by)), by=cmd.by)
-    if ctx.quota.enabled and not ctx.is_admin(cmd.by):
-        since, until = week_of(booking.starts_at, ctx.week_zone)
-        held = [(b.starts_at, b.ends_at) for b in uow.bookings.held_by(cmd.by, since, until)]
-        check_quota(ctx.quota, held, booking.starts_at, booking.ends_at)
+    _check_quota(uow, ctx, booking, cmd.by)
     uow.bookings.add(booking)
     assert booking.id is not None
     return booking.id
+
+
+def _check_quota(
+    uow: AbstractUnitOfWork, ctx: Context, booking: Booking, by: str, *, count: bool = True
+) -> None:
+    """Refuse ``booking`` (new, or as a change leaves it) if it takes its booker past the weekly
+    quota of the week it starts in; it is not counted twice when it is already stored, and
+    ``count=False`` checks the hours only (a booking that stays in its week adds no booking).
+    Admins acting are exempt. The booker's week is read behind a lock on them (``held_by``)."""
+    quota = ctx.quota if count else dataclasses.replace(ctx.quota, bookings=0)
+    if not quota.enabled or ctx.is_admin(by):
+        return
+    since, until = week_of(booking.starts_at, ctx.week_zone)
+    held = [
+        (b.starts_at, b.ends_at)
+        for b in uow.bookings.held_by(booking.booker, since, until)
+        if booking.id is None or b.id != booking.id
+    ]
+    check_quota(quota, held, booking.starts_at, booking.ends_at)
 
 
 def _theirs_first(taken: list[Booking], by: str) -> Booking:
@@ -266,10 +282,7 @@ def request_series(cmd: commands.RequestSeries, uow: AbstractUnitOfWork, ctx: Co
             policy=policy,
             series_id=series.id,
         )
-        if ctx.quota.enabled and not ctx.is_admin(cmd.by):
-            since, until = week_of(booking.starts_at, ctx.week_zone)
-            mine = [(b.starts_at, b.ends_at) for b in uow.bookings.held_by(cmd.by, since, until)]
-            check_quota(ctx.quota, mine, booking.starts_at, booking.ends_at)
+        _check_quota(uow, ctx, booking, cmd.by)
         uow.bookings.add(booking)
         held.append(booking)
     if not held:
@@ -458,6 +471,7 @@ def change_booking(cmd: commands.ChangeBooking, uow: AbstractUnitOfWork, ctx: Co
         raise UnknownRoom(
             f"There is no room {room_id!r}.", code="unknown_room", params={"room_id": room_id}
         )
+    before = booking.starts_at, booking.ends_at
     changed = booking.change(
         room=room,
         starts_at=booking.starts_at if cmd.starts_at is None else cmd.starts_at,
@@ -476,6 +490,13 @@ def change_booking(cmd: commands.ChangeBooking, uow: AbstractUnitOfWork, ctx: Co
             raise RoomUnavailable(
                 booking.room_id, conflict_of(_theirs_first(taken, cmd.by)), by=cmd.by
             )
+        # What a change adds to the booker's week: the booking itself when it moves to another
+        # week, hours when it grows. Shrinking or moving within the week is always allowed, even
+        # for someone over a quota lowered since they booked.
+        same_week = week_of(before[0], ctx.week_zone) == week_of(booking.starts_at, ctx.week_zone)
+        grows = booking.ends_at - booking.starts_at > before[1] - before[0]
+        if not same_week or grows:
+            _check_quota(uow, ctx, booking, cmd.by, count=not same_week)
     return changed
 
 

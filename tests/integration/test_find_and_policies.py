@@ -126,3 +126,47 @@ def test_quotas_count_stored_bookings(container: Container, clock: FixedClock) -
     container.bus.handle(
         c.RequestBooking("A", day + timedelta(hours=2), day + timedelta(hours=2.5), by="U1")
     )
+
+
+def test_a_change_cannot_take_the_booker_past_their_quota(
+    container: Container, clock: FixedClock
+) -> None:
+    """Extending a booking, or moving it into a fuller week, counts like a new request; the
+    booking being changed is not counted twice."""
+    import dataclasses
+
+    bus = container.bus
+    bus.context = dataclasses.replace(bus.context, quota=Quota(hours=2, bookings=1))
+    bus.handle(c.AddRoom("A", "Room", 4, by="cli"))
+    day = clock.now + timedelta(days=1)
+    first = bus.handle(c.RequestBooking("A", day, day + timedelta(hours=1), by="U1"))
+    with pytest.raises(QuotaExceeded, match=r"2 hours left"):
+        bus.handle(c.ChangeBooking(first, by="U1", ends_at=day + timedelta(hours=3)))
+    assert bus.handle(c.ChangeBooking(first, by="U1", ends_at=day + timedelta(hours=2)))
+
+    later = day + timedelta(days=7)
+    second = bus.handle(c.RequestBooking("A", later, later + timedelta(hours=1), by="U1"))
+    moved = {"starts_at": day + timedelta(hours=3), "ends_at": day + timedelta(hours=4)}
+    with pytest.raises(QuotaExceeded, match="active booking"):
+        bus.handle(c.ChangeBooking(second, by="U1", **moved))
+    # an admin may change it anyway, as they may book past a quota
+    assert bus.handle(c.ChangeBooking(second, by=ADMIN, **moved))
+
+
+def test_over_a_lowered_quota_a_booking_may_still_shrink_move_in_its_week_or_be_retitled(
+    container: Container, clock: FixedClock
+) -> None:
+    import dataclasses
+
+    bus = container.bus
+    bus.handle(c.AddRoom("A", "Room", 4, by="cli"))
+    day = clock.now + timedelta(days=1)
+    first = bus.handle(c.RequestBooking("A", day, day + timedelta(hours=2), by="U1"))
+    bus.handle(c.RequestBooking("A", day + timedelta(hours=3), day + timedelta(hours=5), by="U1"))
+    bus.context = dataclasses.replace(bus.context, quota=Quota(hours=1, bookings=1))
+    assert bus.handle(c.ChangeBooking(first, by="U1", title="Renamed"))
+    assert bus.handle(c.ChangeBooking(first, by="U1", ends_at=day + timedelta(hours=1.5)))
+    later = {"starts_at": day + timedelta(hours=6), "ends_at": day + timedelta(hours=7)}
+    assert bus.handle(c.ChangeBooking(first, by="U1", **later))
+    with pytest.raises(QuotaExceeded):
+        bus.handle(c.ChangeBooking(first, by="U1", ends_at=day + timedelta(hours=8)))
