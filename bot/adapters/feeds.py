@@ -159,9 +159,11 @@ class FeedStore:
             modified = (latest or _EPOCH).replace(microsecond=0)
             if modified.tzinfo is None:
                 modified = modified.replace(tzinfo=UTC)
-            # The language is in the tag: words rendered in another one are another entity.
+            # The language and the UIDs' domain are in the tag too: a calendar rendered with
+            # other words or other UIDs is another entity.
             words = (locale if scope == USER_SCOPE else None) or default_locale()
-            tag = _hash(f"{scope}|{owner}|{words}|{details}|{room_name}|{count}|{latest}")[:32]
+            shown = f"{scope}|{owner}|{words}|{self.domain}|{details}|{room_name}"
+            tag = _hash(f"{shown}|{count}|{latest}")[:32]
             etag = f'"{tag}"'
             if _current(etag, modified, if_none_match, if_modified_since):
                 return Feed(etag, modified, not_modified=True)

@@ -146,6 +146,11 @@ def test_feed_events_are_the_invites_and_speak_their_readers_language(
     assert head is not None and head.body is None and head.etag == full.etag
     polled = feeds.feed(token, if_none_match=full.etag)
     assert polled is not None and polled.not_modified and polled.body is None
+    # another mail domain names the events otherwise: the old copy is not current any more
+    renamed = feed_store(container.engine, make_settings("sqlite://", mail_from="r@other.org"))
+    moved = renamed.feed(token, if_none_match=full.etag)
+    assert moved is not None and not moved.not_modified and moved.body is not None
+    assert str(_events(moved.body)[0]["uid"]).endswith("@other.org")
 
     room = feeds.issue("admin", room_scope("R1"))
     default = i18n.default_locale()
