@@ -217,6 +217,7 @@ booking_list = Table(
     Index("ix_booking_list_booker_ends_at", "booker", "ends_at"),
     Index("ix_booking_list_room_id_ends_at", "room_id", "ends_at"),
     Index("ix_booking_list_status_starts_at", "status", "starts_at"),
+    Index("ix_booking_list_series_id", "series_id"),
 )
 
 outbox = Table(
