@@ -11,13 +11,20 @@ A sender raises :class:`PermanentFailure` when retrying cannot help (the row goe
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 
+from bot.views.mrkdwn import clip
+
 if TYPE_CHECKING:
     from bot.notifications.outbox import OutboxRow
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class PermanentFailure(Exception):
@@ -146,11 +153,60 @@ PERMANENT_SLACK_ERRORS = frozenset(
         "is_archived",
         "cannot_dm_bot",
         "invalid_blocks",
+        "invalid_arguments",
         "msg_too_long",
         "no_text",
         "too_many_attachments",
     }
 )
+
+
+#: Slack refusing what a message's blocks (or a view) say: a bug in a view, or a limit missed.
+REFUSED_PAYLOAD_ERRORS = frozenset({"invalid_blocks", "invalid_arguments"})
+#: How much of a refused payload the log shows.
+PAYLOAD_LOG_MAX = 2000
+
+
+def refused_payload(exc: SlackApiError) -> str | None:
+    """``invalid_blocks`` or ``invalid_arguments`` when Slack answered that, else None."""
+    error = exc.response.get("error")
+    return str(error) if error in REFUSED_PAYLOAD_ERRORS else None
+
+
+def log_refused(what: str, exc: SlackApiError, payload: Any) -> None:
+    """Log what Slack refused and why (its ``response_metadata.messages``), the payload clipped."""
+    reasons = (exc.response.get("response_metadata") or {}).get("messages") or []
+    shown = json.dumps(payload, ensure_ascii=False, default=str)
+    log.error(
+        "Slack refused %s (%s%s): %s",
+        what,
+        exc.response.get("error"),
+        "".join(f"; {r}" for r in reasons),
+        clip(shown, PAYLOAD_LOG_MAX),
+    )
+
+
+def with_text_fallback(
+    send: Callable[[dict[str, Any]], T], message: dict[str, Any], what: str
+) -> T:
+    """Send ``message``; when Slack refuses its blocks, log them and send its fallback text
+    alone, once. A text Slack refuses as well is a permanent failure (other errors of that
+    second send are the caller's to translate, as the first's are)."""
+    try:
+        return send(message)
+    except SlackApiError as exc:
+        if refused_payload(exc) is None:
+            raise
+        log_refused(f"the blocks of {what}; sending its text alone", exc, message.get("blocks"))
+    text_only = {k: v for k, v in message.items() if k != "blocks"}
+    try:
+        return send(text_only)
+    except SlackApiError as exc:
+        error = refused_payload(exc)
+        if error is None:
+            raise
+        log_refused(f"the text of {what}", exc, text_only.get("text"))
+        raise PermanentFailure(f"Slack refused {what}, blocks and text alone: {error}") from exc
 
 
 def slack_failure(exc: SlackApiError) -> Exception:

@@ -19,6 +19,9 @@ from bot.notifications.failures import (
     ChannelUnusable,
     PermanentFailure,
     RecipientGone,
+    log_refused,
+    refused_payload,
+    with_text_fallback,
 )
 from bot.notifications.limits import Call
 from bot.notifications.notice import BadPayload, CardRefresh, HomeRefresh
@@ -165,6 +168,12 @@ class CardPublisher:
             else:
                 message = card(booking, approvers=approvers)
         message["metadata"] = card_metadata(booking_id)
+        with_text_fallback(
+            lambda m: self._show(booking_id, m), message, f"the card of booking #{booking_id}"
+        )
+
+    def _show(self, booking_id: int, message: dict[str, Any]) -> None:
+        """Update the booking's card in place, or post it (once: see the class)."""
         where = self.location(booking_id)
         if where is not None:
             try:
@@ -345,4 +354,9 @@ class HomePublisher:
         data = self.data(user, pages)
         with use_locale(self.directory.locale(user)):
             view = home_view(data)
-        self.client.views_publish(user_id=user, view=view)
+        try:
+            self.client.views_publish(user_id=user, view=view)
+        except SlackApiError as exc:
+            if refused_payload(exc) is not None:  # a view has no text to fall back to
+                log_refused(f"the home tab of {user}", exc, view)
+            raise

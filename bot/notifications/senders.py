@@ -28,6 +28,7 @@ from bot.notifications.failures import (
     RecipientGone,
     UpstreamUnavailable,
     slack_failure,
+    with_text_fallback,
 )
 from bot.notifications.limits import Call
 from bot.notifications.notice import (
@@ -80,12 +81,12 @@ class DmSender:
         with use_locale(profile.locale):
             message = render(profile.tz)
         try:
-            self.client.chat_postMessage(
-                channel=row.recipient,
-                text=message["text"],
-                blocks=message["blocks"],
-                unfurl_links=False,
-                unfurl_media=False,
+            with_text_fallback(
+                lambda m: self.client.chat_postMessage(
+                    channel=row.recipient, unfurl_links=False, unfurl_media=False, **m
+                ),
+                {"text": message["text"], "blocks": message["blocks"]},
+                f"the DM of row {row.id}",
             )
         except SlackApiError as exc:
             failure = slack_failure(exc)

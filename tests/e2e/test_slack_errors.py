@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from bot.adapters.slack import make_client
 from bot.bootstrap import Runtime, bootstrap
 from bot.domain import commands as c
+from bot.notifications import publishers, senders
 from bot.notifications.dispatcher import DispatchSettings
 from bot.notifications.failures import APPROVALS_CHANNEL_FIXES, TOKEN_FIXES
 from bot.notifications.notice import ChannelProblem
@@ -221,3 +223,92 @@ def test_a_card_left_in_a_former_approvals_channel_that_refuses_it_goes_to_the_n
     cards.publish(booking)
     assert cards.location(booking) == ("CNEW", fake.messages("CNEW")[0]["ts"])
     assert fake.messages("CNEW")[0]["metadata"]["event_payload"]["booking_id"] == booking
+
+
+def oversized(render: Callable[..., dict[str, Any]], text: str | None = None) -> Callable[..., Any]:
+    """``render`` with a section Slack refuses (over 3000 characters) added to its blocks, and
+    its fallback text replaced when ``text`` is given."""
+
+    def bad(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        message = render(*args, **kwargs)
+        section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+        message["blocks"] = [*message["blocks"], section]
+        if text is not None:
+            message["text"] = text
+        return message
+
+    return bad
+
+
+def test_refused_dm_blocks_are_logged_clipped_and_the_dm_goes_out_as_its_text_alone(
+    runtime: Runtime,
+    clock: FixedClock,
+    fake: StrictSlackApi,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(senders, "dm_message", oversized(senders.dm_message))
+    request(runtime, clock)
+    with caplog.at_level(logging.INFO):
+        runtime.dispatcher.drain()
+    posts = [x for x in fake.calls_to("chat.postMessage") if x.params["channel"] == BOOKER]
+    assert [x.response.get("error") for x in posts] == ["invalid_blocks", None]
+    assert "blocks" not in posts[1].params and posts[1].params["text"] == posts[0].params["text"]
+    (dm,) = fake.messages(f"D{BOOKER}")
+    assert dm["text"] == posts[0].params["text"] and "blocks" not in dm
+    (line,) = told(caplog, "invalid_blocks")
+    assert "xxxxxxxx" in line and len(line) < 3000  # the payload, clipped
+    assert "json-pointer:/blocks/" in line  # and Slack's reason
+    (row,) = [r for r in outbox(runtime.engine) if r["channel"] == "dm"]
+    assert (row["status"], row["attempts"]) == ("sent", 1)
+
+
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
+def test_a_dm_whose_text_alone_is_refused_too_is_dead_after_that_one_retry(
+    runtime: Runtime, clock: FixedClock, fake: StrictSlackApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(senders, "dm_message", oversized(senders.dm_message, text=""))
+    request(runtime, clock)
+    runtime.dispatcher.drain()
+    posts = [x for x in fake.calls_to("chat.postMessage") if x.params["channel"] == BOOKER]
+    assert [x.response.get("error") for x in posts] == ["invalid_blocks", "no_text"]
+    (row,) = [r for r in outbox(runtime.engine) if r["channel"] == "dm"]
+    assert (row["status"], row["attempts"]) == ("dead", 1)
+
+
+def test_a_refused_card_is_posted_as_its_text_alone(
+    runtime: Runtime,
+    clock: FixedClock,
+    fake: StrictSlackApi,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(publishers, "card", oversized(publishers.card))
+    booking = request(runtime, clock)
+    with caplog.at_level(logging.INFO):
+        runtime.dispatcher.drain()
+    (posted,) = fake.messages(APPROVALS)
+    assert "blocks" not in posted and f"#{booking}" in posted["text"]
+    assert posted["metadata"]["event_payload"]["booking_id"] == booking  # still found again
+    assert told(caplog, f"the card of booking #{booking}")
+    assert {r["status"] for r in outbox(runtime.engine) if r["channel"] == "card"} == {"sent"}
+
+
+def test_a_refused_home_tab_is_logged_and_dead_at_once(
+    runtime: Runtime,
+    clock: FixedClock,
+    fake: StrictSlackApi,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A view has no text to fall back to: retrying the same rendering cannot help."""
+    monkeypatch.setattr(publishers, "home_view", oversized(publishers.home_view))
+    request(runtime, clock)
+    with caplog.at_level(logging.INFO):
+        runtime.dispatcher.drain()
+    homes = [r for r in outbox(runtime.engine) if r["channel"] == "home"]
+    assert homes and {(r["status"], r["attempts"]) for r in homes} == {("dead", 1)}
+    assert (
+        told(caplog, "invalid_arguments")
+        and "json-pointer:/view/blocks/" in told(caplog, "invalid_arguments")[0]
+    )
