@@ -332,6 +332,7 @@ class Booking:
         if policy is not None:
             booking.status = BookingStatus.APPROVED
             booking.decided_by, booking.decided_at = POLICY_ACTOR, booking.requested_at
+            booking.invited = True  # its approval sends an invite, as a person's does
             booking.events.append(
                 events.BookingApproved(
                     booking_id=0,

@@ -1,5 +1,10 @@
 """iCalendar parts: an invite when a booking is approved, a cancel when it is withdrawn.
 
+A recurring series is one calendar entry: an RRULE on its wall-clock times in its zone (with the
+zone's VTIMEZONE), EXDATE for the rule's dates it does not hold (taken when it was requested,
+cancelled, released), and an override (RECURRENCE-ID) for each date moved since. One date
+withdrawn is a CANCEL of that RECURRENCE-ID; the whole series withdrawn, a CANCEL of its UID.
+
 Calendar clients match a cancel (or an update) to the invite by UID and apply it only if its
 SEQUENCE is higher. So the UID is derived from the booking id and this installation's id, stable
 across processes and retries and distinct from another roombot's booking with the same number,
@@ -10,22 +15,37 @@ Times go out in UTC, which every client converts to its own zone; no VTIMEZONE b
 from __future__ import annotations
 
 import email.utils
-from datetime import UTC
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, vCalAddress, vRecur, vText
 
-from bot.notifications.notice import Notice
+from bot.notifications.notice import Notice, SeriesPart
 from bot.views.notifications import room_label
 
 PRODID = "-//roombot//roombot//EN"
 
 
-def uid(booking_id: int, install_id: str | None = None, domain: str = "roombot") -> str:
-    """``booking-<id>-<install id>@<domain>``; without an install id the form earlier releases
-    used, so their invites can still be withdrawn."""
+def uid(
+    booking_id: int,
+    install_id: str | None = None,
+    domain: str = "roombot",
+    *,
+    kind: str = "booking",
+) -> str:
+    """``booking-<id>-<install id>@<domain>`` (``series-...`` for a series' one entry); without
+    an install id the form earlier releases used, so their invites can still be withdrawn."""
     if install_id:
-        return f"booking-{booking_id}-{install_id}@{domain}"
-    return f"booking-{booking_id}@roombot"
+        return f"{kind}-{booking_id}-{install_id}@{domain}"
+    return f"{kind}-{booking_id}@roombot"
+
+
+def uid_of(notice: Notice, install_id: str | None = None, domain: str = "roombot") -> str:
+    """The UID of the calendar entry a notice changes: its booking's, or its series'."""
+    if notice.series is not None:
+        return uid(notice.series.series_id, install_id, domain, kind="series")
+    return uid(notice.booking_id, install_id, domain)
 
 
 def uid_domain(sender: str) -> str:
@@ -61,29 +81,80 @@ def calendar(
     calendar.add("version", "2.0")
     calendar.add("method", method)
 
-    event = Event()
-    event.add("uid", event_uid or uid(notice.booking_id))
-    event.add("sequence", notice.calendar_sequence)
-    event.add("dtstamp", notice.at.astimezone(UTC))
-    event.add("dtstart", notice.starts_at.astimezone(UTC))
-    event.add("dtend", notice.ends_at.astimezone(UTC))
-    event.add("summary", (summary or "").strip() or title_of(notice))
-    if description:
-        event.add("description", description)
-    event.add("location", notice.room_name or notice.room_id)
-    # a booking that changed and waits for approval again goes out TENTATIVE
-    status = "TENTATIVE" if notice.needs_approval else "CONFIRMED"
-    event.add("status", status if method == "REQUEST" else "CANCELLED")
-    event.add("transp", "OPAQUE")
-    if organizer:
-        address = vCalAddress(f"mailto:{organizer}")
-        address.params["cn"] = vText("roombot")
-        event.add("organizer", address)
-    if attendee:
-        address = vCalAddress(f"mailto:{attendee}")
-        address.params["role"] = vText("REQ-PARTICIPANT")
-        address.params["partstat"] = vText("ACCEPTED")
-        address.params["rsvp"] = vText("FALSE")
-        event.add("attendee", address)
-    calendar.add_component(event)
+    def entry(starts_at: datetime, ends_at: datetime) -> Event:
+        """An event of this notice's entry with its slot; the rest is the same for every one."""
+        event = Event()
+        event.add("uid", event_uid or uid_of(notice))
+        event.add("sequence", notice.calendar_sequence)
+        event.add("dtstamp", notice.at.astimezone(UTC))
+        event.add("dtstart", starts_at)
+        event.add("dtend", ends_at)
+        event.add("summary", (summary or "").strip() or title_of(notice))
+        if description:
+            event.add("description", description)
+        event.add("location", notice.room_name or notice.room_id)
+        # a booking that changed and waits for approval again goes out TENTATIVE
+        status = "TENTATIVE" if notice.needs_approval else "CONFIRMED"
+        event.add("status", status if method == "REQUEST" else "CANCELLED")
+        event.add("transp", "OPAQUE")
+        if organizer:
+            address = vCalAddress(f"mailto:{organizer}")
+            address.params["cn"] = vText("roombot")
+            event.add("organizer", address)
+        if attendee:
+            address = vCalAddress(f"mailto:{attendee}")
+            address.params["role"] = vText("REQ-PARTICIPANT")
+            address.params["partstat"] = vText("ACCEPTED")
+            address.params["rsvp"] = vText("FALSE")
+            event.add("attendee", address)
+        return event
+
+    series = notice.series
+    if series is None:
+        calendar.add_component(
+            entry(notice.starts_at.astimezone(UTC), notice.ends_at.astimezone(UTC))
+        )
+        return bytes(calendar.to_ical())
+    zone = ZoneInfo(series.timezone)
+    if notice.recurrence_id is not None and method == "CANCEL":
+        # one date withdrawn: a cancel of that instance only
+        event = entry(notice.starts_at.astimezone(zone), notice.ends_at.astimezone(zone))
+        event.add("recurrence-id", notice.recurrence_id.astimezone(zone))
+        calendar.add_component(event)
+    else:
+        for event in _series_events(series, zone, entry, whole=method == "REQUEST"):
+            calendar.add_component(event)
+    first = min(series.starts_at, *(d.starts_at for d in series.dates))
+    last = max(series.ends_at, *(d.ends_at for d in series.dates))
+    calendar.add_missing_timezones(
+        first_date=(first - timedelta(days=1)).date(), last_date=(last + timedelta(days=1)).date()
+    )
     return bytes(calendar.to_ical())
+
+
+def _series_events(
+    series: SeriesPart, zone: ZoneInfo, entry: Callable[[datetime, datetime], Event], *, whole: bool
+) -> list[Event]:
+    """The series' master event (DTSTART, RRULE, EXDATE for every date of the rule it does not
+    hold) and, with ``whole``, an override for each held date whose slot moved from the rule's.
+    Without ``whole`` (a cancel of the whole series) the master alone: its UID is all of it."""
+    master = entry(series.starts_at.astimezone(zone), series.ends_at.astimezone(zone))
+    master.add("rrule", vRecur.from_ical(series.rule))
+    held = {d.recurrence_id: d for d in series.approved}
+    by_rule = series.by_rule()
+    if whole:
+        excluded = [start.astimezone(zone) for start, _end in by_rule if start not in held]
+        if excluded:
+            master.add("exdate", excluded)
+    events = [master]
+    if not whole:
+        return events
+    length = series.ends_at - series.starts_at
+    for start, _end in by_rule:
+        date = held.get(start)
+        if date is None or (date.starts_at, date.ends_at) == (start, start + length):
+            continue
+        moved = entry(date.starts_at.astimezone(zone), date.ends_at.astimezone(zone))
+        moved.add("recurrence-id", start.astimezone(zone))
+        events.append(moved)
+    return events

@@ -15,12 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Self
+from zoneinfo import ZoneInfo
 
 from bot.domain.events import Event
+from bot.domain.recurrence import expand
 from bot.services.ports import BookingRow
 
 #: Every kind of notice. The first five tell the booker about booking events; ``reminder`` (to
-#: the booker) and ``nudge`` (to each admin, about a request waiting too long) come from jobs.
+#: the booker) and ``nudge`` (to each admin, about a request waiting too long) come from jobs;
+#: ``ended`` tells the booker and the admins that a recurring series stopped.
 KINDS = (
     "requested",
     "approved",
@@ -32,6 +35,7 @@ KINDS = (
     "offer",
     "reminder",
     "nudge",
+    "ended",
 )
 
 #: Actors that are not people (the operator's shell, the scheduler); never shown as a mention.
@@ -45,6 +49,103 @@ CANCEL_SEQUENCE = 1
 
 class BadPayload(ValueError):
     """A payload no version of this contract can read: the row can never be delivered."""
+
+
+@dataclass(frozen=True)
+class SeriesDate:
+    """One occurrence of a series as a notice carries it: its start by the rule (the calendar's
+    RECURRENCE-ID), its slot now (moved, if it differs) and its status (a ``BookingStatus``)."""
+
+    recurrence_id: datetime
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+
+    @property
+    def approved(self) -> bool:
+        return self.status == "APPROVED"
+
+
+@dataclass(frozen=True)
+class SeriesPart:
+    """The recurring series a notice is about, or the one its booking is an occurrence of: the
+    rule and the zone its wall-clock times repeat in, the first slot by the rule, and every
+    occurrence (dates of the rule with none were taken when it was requested).
+
+    ``sequence`` is the series' calendar SEQUENCE, one for its one invite: the sum of its
+    occurrences' own sequences (each only grows, at every change or withdrawal of one) and one
+    more once it ended, so every later invite or cancel of the series outranks the ones before.
+    """
+
+    series_id: int
+    rule: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    dates: tuple[SeriesDate, ...]
+    sequence: int = 0
+    end_reason: str | None = None
+
+    @property
+    def approved(self) -> tuple[SeriesDate, ...]:
+        """The dates the series' calendar entry holds."""
+        return tuple(d for d in self.dates if d.approved)
+
+    @property
+    def held(self) -> tuple[SeriesDate, ...]:
+        """The dates that hold their slot (waiting for approval, or approved)."""
+        return tuple(d for d in self.dates if d.status in ("PENDING", "APPROVED"))
+
+    def by_rule(self) -> list[tuple[datetime, datetime]]:
+        """Every slot of the rule, occurrence or not, in order."""
+        return expand(self.rule, self.starts_at, self.ends_at, ZoneInfo(self.timezone))
+
+    @property
+    def skipped(self) -> tuple[datetime, ...]:
+        """The rule's dates with no occurrence: taken by someone else when it was requested."""
+        have = {d.recurrence_id for d in self.dates}
+        return tuple(start for start, _end in self.by_rule() if start not in have)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "series_id": self.series_id,
+            "rule": self.rule,
+            "timezone": self.timezone,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "sequence": self.sequence,
+            "end_reason": self.end_reason,
+            "dates": [
+                {
+                    "recurrence_id": d.recurrence_id.isoformat(),
+                    "starts_at": d.starts_at.isoformat(),
+                    "ends_at": d.ends_at.isoformat(),
+                    "status": d.status,
+                }
+                for d in self.dates
+            ],
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
+        return cls(
+            series_id=int(payload["series_id"]),
+            rule=str(payload["rule"]),
+            timezone=str(payload["timezone"]),
+            starts_at=_moment(payload["starts_at"]),
+            ends_at=_moment(payload["ends_at"]),
+            sequence=int(payload.get("sequence") or 0),
+            end_reason=payload.get("end_reason") or None,
+            dates=tuple(
+                SeriesDate(
+                    recurrence_id=_moment(d["recurrence_id"]),
+                    starts_at=_moment(d["starts_at"]),
+                    ends_at=_moment(d["ends_at"]),
+                    status=str(d["status"]),
+                )
+                for d in payload["dates"]
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -87,6 +188,15 @@ class Notice:
     #: On a waitlist offer: the entry to book, and until when the offer is open.
     entry_id: int | None = None
     expires_at: datetime | None = None
+    #: The series: for a notice about the whole series (``recurrence_id`` is then ``None``; the
+    #: booking fields are its first date), or the one the booking is an occurrence of.
+    series: SeriesPart | None = None
+    recurrence_id: datetime | None = None
+    #: Written for the admins about someone else's booking (a series that ended), not for the
+    #: booker: no calendar entry goes with it.
+    to_admins: bool = False
+    #: On an ended series: how many of its dates the end cancelled.
+    cancelled_dates: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -119,8 +229,15 @@ class Notice:
         )
 
     @property
+    def about_series(self) -> bool:
+        """About a whole series (requested, approved, denied or ended as one), not one date."""
+        return self.series is not None and self.recurrence_id is None
+
+    @property
     def withdraws_invite(self) -> bool:
         """A calendar invite went out earlier and this notice takes it back."""
+        if self.about_series:
+            return self.kind in ("denied", "ended") and self.was_approved
         return self.kind in ("cancelled", "denied", "released") and self.was_approved
 
     @property
@@ -139,7 +256,16 @@ class Notice:
 
     @property
     def calendar_method(self) -> str | None:
-        """The iTIP method of the calendar part this notice's email carries, if any."""
+        """The iTIP method of the calendar part this notice's email carries, if any.
+
+        A series has one entry: approving it invites to it, a change or a withdrawal of one
+        date sends the series again or a cancel of that date (RECURRENCE-ID), and an end sends
+        what is left of it, or a cancel of all of it when no date is left."""
+        if self.to_admins:
+            return None
+        if self.about_series and self.withdraws_invite:
+            assert self.series is not None
+            return "REQUEST" if self.series.approved else "CANCEL"
         if self.kind == "approved" or self.moves_invite:
             return "REQUEST"
         if self.withdraws_invite:
@@ -148,10 +274,11 @@ class Notice:
 
     @property
     def calendar_sequence(self) -> int:
-        """SEQUENCE for the calendar part: the booking's, and never below what an invite (or a
-        cancel, for rows written before bookings had a sequence) started from."""
+        """SEQUENCE for the calendar part: the booking's (or its series'), and never below what
+        an invite (or a cancel, for rows written before bookings had a sequence) started from."""
         floor = CANCEL_SEQUENCE if self.calendar_method == "CANCEL" else INVITE_SEQUENCE
-        return max(self.sequence, floor)
+        own = self.series.sequence if self.series is not None else self.sequence
+        return max(own, floor)
 
     def to_payload(self) -> dict[str, Any]:
         booking: dict[str, Any] = {
@@ -178,13 +305,19 @@ class Notice:
             "at": self.at.isoformat(),
             "booking": booking,
         }
-        for name in ("minutes", "waiting_minutes", "checkin", "entry_id"):
+        for name in ("minutes", "waiting_minutes", "checkin", "entry_id", "cancelled_dates"):
             if getattr(self, name) is not None:
                 payload[name] = getattr(self, name)
         for name in ("was_approved", "by_admin", "needs_approval", "ended_early", "automatic"):
             payload[name] = getattr(self, name)
         if self.expires_at is not None:
             payload["expires_at"] = self.expires_at.isoformat()
+        if self.series is not None:
+            payload["series"] = self.series.to_payload()
+        if self.recurrence_id is not None:
+            payload["recurrence_id"] = self.recurrence_id.isoformat()
+        if self.to_admins:
+            payload["to_admins"] = True
         return payload
 
     @classmethod
@@ -218,6 +351,12 @@ class Notice:
                 checkin=_int(payload.get("checkin")),
                 entry_id=_int(payload.get("entry_id")),
                 expires_at=_maybe_moment(payload.get("expires_at")),
+                series=SeriesPart.from_payload(payload["series"])
+                if payload.get("series")
+                else None,
+                recurrence_id=_maybe_moment(payload.get("recurrence_id")),
+                to_admins=bool(payload.get("to_admins", False)),
+                cancelled_dates=_int(payload.get("cancelled_dates")),
             )
         except BadPayload:
             raise

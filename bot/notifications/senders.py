@@ -223,7 +223,7 @@ class EmailSender:
             return None
         # SEQUENCE is the booking's, which every change raises: calendars move the event.
         # The event's time as DTSTAMP: a retried email carries a byte-identical attachment.
-        event_uid = ics.uid(notice.booking_id, self.install_id(), self.domain)
+        event_uid = ics.uid_of(notice, self.install_id(), self.domain)
         data = ics.calendar(
             notice,
             self.from_address,

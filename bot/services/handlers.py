@@ -27,6 +27,7 @@ from bot.domain.errors import (
 )
 from bot.domain.model import (
     LEFT_WORKSPACE,
+    POLICY_ACTOR,
     Approval,
     ApprovalStatus,
     Booking,
@@ -53,6 +54,8 @@ from bot.notifications.notice import (
     Departure,
     HomeRefresh,
     Notice,
+    SeriesDate,
+    SeriesPart,
 )
 from bot.services.ports import BookingRow, Channel, GroupMembers, NoGroups, OutboxMessage, RoomRow
 from bot.services.unit_of_work import AbstractUnitOfWork
@@ -1011,20 +1014,25 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
 
     A request a policy approves in the same transaction is told once, as approved: its
     ``requested`` notice would only be followed at once by the approval. An occurrence's part
-    in an act on its whole series refreshes no card or Home of its own (see
-    :func:`notify_series`)."""
+    in an act on its whole series is told by the series' event, once (:func:`notify_series`);
+    an occurrence's own change carries its series, for the series' one calendar entry."""
+    if _told_by_series(event):
+        return
     row = _row(uow, event.booking_id)
     if isinstance(event, events.BookingRequested) and event.policy is not None:
         return
     extra: dict[str, Any] = {}
+    if row.series_id is not None:
+        extra["series"] = _series_part(uow, row.series_id)
+        extra["recurrence_id"] = row.recurrence_id
     if isinstance(event, events.BookingCancelled):
-        extra = {"was_approved": event.was_approved, "by_admin": event.by_admin}
+        extra |= {"was_approved": event.was_approved, "by_admin": event.by_admin}
     if isinstance(event, events.BookingDenied):
-        extra = {"was_approved": event.was_approved}
+        extra |= {"was_approved": event.was_approved}
     if isinstance(event, events.BookingReleased):
-        extra = {"was_approved": True, "automatic": event.automatic}
+        extra |= {"was_approved": True, "automatic": event.automatic}
     if isinstance(event, events.BookingChanged):
-        extra = {
+        extra |= {
             "was_approved": event.was_approved,
             "needs_approval": event.needs_approval,
             "ended_early": event.ended_early,
@@ -1039,9 +1047,28 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
     ]
     if gone:
         messages = []
-    if not _told_by_series(event):
-        messages += _refreshes(event, row.booking_id, None if gone else row.booker, ctx)
+    messages += _refreshes(event, row.booking_id, None if gone else row.booker, ctx)
     uow.outbox.add(messages)
+
+
+def _series_part(uow: AbstractUnitOfWork, series_id: int) -> SeriesPart:
+    """The series as a notice carries it, from the aggregates of this transaction (whose
+    read-model rows other policies may not have written yet)."""
+    series = _series(uow, series_id)
+    dates = uow.series.occurrences(series_id)
+    return SeriesPart(
+        series_id=series_id,
+        rule=series.rule,
+        timezone=series.timezone,
+        starts_at=series.starts_at,
+        ends_at=series.ends_at,
+        dates=tuple(
+            SeriesDate(b.recurrence_id or b.starts_at, b.starts_at, b.ends_at, str(b.status))
+            for b in dates
+        ),
+        sequence=sum(b.sequence for b in dates) + (1 if series.ended else 0),
+        end_reason=series.end_reason,
+    )
 
 
 def _refreshes(
@@ -1060,9 +1087,53 @@ def _refreshes(
 
 
 def notify_series(event: events.SeriesEvent, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    """An act on a whole series (requested, approved, denied, ended): one refresh of the
-    series' card, however many dates it holds, and of the Home tabs."""
-    uow.outbox.add(_refreshes(event, event.booking_id, event.booker, ctx))
+    """An act on a whole series (requested, approved, denied, ended), however many dates it
+    holds: one DM and one email to the booker (the email with the series' one calendar entry),
+    one refresh of the series' card and of the Home tabs. An end is told to the admins too."""
+    booking = _booking(uow, event.booking_id)
+    room = uow.rooms.get(event.room_id)
+    part = _series_part(uow, event.series_id)
+    kind, actor = "requested", event.actor
+    if isinstance(event, events.SeriesRequested) and event.policy is not None:
+        kind, actor = "approved", POLICY_ACTOR
+    elif isinstance(event, events.SeriesApproved):
+        kind = "approved"
+    elif isinstance(event, events.SeriesDenied):
+        kind = "denied"
+    elif isinstance(event, events.SeriesEnded):
+        kind = "ended"
+    notice = Notice(
+        kind=kind,
+        actor=actor,
+        at=event.at,
+        booking_id=booking.id or event.booking_id,
+        room_id=event.room_id,
+        room_name=room.name if room else event.room_id,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        booker=event.booker,
+        title=booking.title,
+        reason=event.reason if isinstance(event, events.SeriesDenied) else None,
+        # an invite went out for some date: the series' calendar entry exists
+        was_approved=any(b.invited for b in uow.series.occurrences(event.series_id)),
+        by_admin=event.actor != event.booker and event.actor not in OPERATOR_ACTORS,
+        sequence=booking.sequence,
+        series=part,
+        cancelled_dates=event.cancelled if isinstance(event, events.SeriesEnded) else None,
+    )
+    payload = notice.to_payload()
+    messages = [
+        OutboxMessage(event.event_id, channel, event.booker, payload, event.at)
+        for channel in (Channel.DM, Channel.EMAIL)
+    ]
+    if isinstance(event, events.SeriesEnded):
+        for_admins = dataclasses.replace(notice, to_admins=True).to_payload()
+        messages += [
+            OutboxMessage(event.event_id, channel, admin, for_admins, event.at)
+            for admin in sorted(ctx.admins - {event.booker})
+            for channel in (Channel.DM, Channel.EMAIL)
+        ]
+    uow.outbox.add(messages + _refreshes(event, event.booking_id, event.booker, ctx))
 
 
 def notify_departure(event: events.MemberLeft, uow: AbstractUnitOfWork, ctx: Context) -> None:

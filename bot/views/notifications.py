@@ -24,6 +24,7 @@ from bot.views.blocks import MESSAGE_TEXT_MAX, section, sections
 from bot.views.blocks import context as block_context
 from bot.views.i18n import _, moment, ngettext
 from bot.views.mrkdwn import clip, escape, mention, shown
+from bot.views.series import pattern
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -38,7 +39,11 @@ _EMOJI = {
     "offer": ":sparkles:",
     "reminder": ":bell:",
     "nudge": ":eyes:",
+    "ended": ":wastebasket:",
 }
+
+#: How many skipped dates a series' DM or email lists by day before "and N more".
+SKIPPED_LISTED = 5
 
 
 def _status_line(kind: str) -> str:
@@ -56,6 +61,8 @@ def _status_line(kind: str) -> str:
         return _("Released")
     if kind == "offer":
         return _("Offer open")
+    if kind == "ended":
+        return _("Ended")
     return _("Expired")
 
 
@@ -101,8 +108,35 @@ def _is_person(actor: str) -> bool:
     return bool(actor) and actor not in NON_PERSON_ACTORS
 
 
+def _series_headline(notice: Notice) -> str:
+    """What happened to a whole series, to its booker or (``to_admins``) to the admins."""
+    kind = notice.kind
+    if kind == "requested":
+        return _("Your recurring booking request was received and is waiting for approval.")
+    if kind == "approved":
+        return _("Your recurring booking was approved.")
+    if kind == "denied":
+        return _("Your recurring booking request was denied.")
+    released = notice.series is not None and notice.series.end_reason == "released"
+    if notice.to_admins:
+        if released:
+            return _(
+                "A recurring booking ended: its dates were released unused too many times in a row."
+            )
+        return _("A recurring booking was cancelled from one date on.")
+    if released:
+        return _(
+            "Your recurring booking ended: its dates were released unused too many times in a row."
+        )
+    if notice.by_admin and notice.actor != notice.booker:
+        return _("An admin cancelled your recurring booking from this date on.")
+    return _("You cancelled your recurring booking from this date on.")
+
+
 def headline(notice: Notice) -> str:
     """One plain sentence saying what happened (no markup, no user input)."""
+    if notice.about_series:
+        return _series_headline(notice)
     kind = notice.kind
     if kind == "requested":
         return _("Your booking request was received and is waiting for approval.")
@@ -154,8 +188,27 @@ def duration(minutes: int | None) -> str:
     return _("{hours} h {minutes} min").format(hours=hours, minutes=rest)
 
 
+def _series_follow_up(notice: Notice) -> str | None:
+    if notice.to_admins:
+        return None
+    if notice.kind == "approved":
+        return _(
+            "Every date is yours. One calendar invite for the whole series is attached to the "
+            "email."
+        )
+    if notice.kind == "ended":
+        if notice.calendar_method == "CANCEL":
+            return _("The room is free again, and the calendar invite is withdrawn.")
+        if notice.calendar_method == "REQUEST":
+            return _("The later dates are free again, and the calendar invite is updated.")
+        return _("The later dates are free again.")
+    return None
+
+
 def _follow_up(notice: Notice) -> str | None:
     """What the reader can expect or do next, if anything."""
+    if notice.about_series and notice.kind in ("approved", "ended"):
+        return _series_follow_up(notice)
     if notice.kind == "nudge":
         return _("Approve or deny it in the approvals channel or on the roombot Home tab.")
     if notice.kind == "requested":
@@ -226,14 +279,83 @@ def _actor_mention(notice: Notice) -> str | None:
     return _by(notice.kind, mention(notice.actor) if _is_person(notice.actor) else None)
 
 
+def _pattern(notice: Notice) -> str:
+    """The series' repeat pattern in words (in the zone it repeats in)."""
+    assert notice.series is not None
+    series = notice.series
+    return pattern(series.rule, series.starts_at, ZoneInfo(series.timezone))
+
+
+def _skipped(notice: Notice, tz: ZoneInfo) -> str | None:
+    """The series' dates skipped as taken, by day in the reader's zone, if any."""
+    if notice.series is None or notice.kind not in ("requested", "approved"):
+        return None
+    skipped = notice.series.skipped
+    if not skipped:
+        return None
+    days = [i18n.day(d, tz) for d in skipped[:SKIPPED_LISTED]]
+    if len(skipped) > SKIPPED_LISTED:
+        more = len(skipped) - SKIPPED_LISTED
+        days.append(ngettext("and {count} more", "and {count} more", more).format(count=more))
+    return ngettext(
+        "Skipped, already taken ({count} date): {days}",
+        "Skipped, already taken ({count} dates): {days}",
+        len(skipped),
+    ).format(count=len(skipped), days=", ".join(days))
+
+
+def _series_rows(notice: Notice, tz: ZoneInfo) -> list[tuple[str, str]]:
+    """(label, line) of a notice about a whole series, unescaped: the DM shows the lines, the
+    email the labels too."""
+    assert notice.series is not None
+    rows = [(_("Repeats"), _pattern(notice))]
+    if notice.kind == "ended":
+        cancelled = notice.cancelled_dates or 0
+        rows.append((_("From"), when(notice.starts_at, notice.ends_at, tz)))
+        rows.append(
+            (
+                _("Cancelled"),
+                ngettext(
+                    "{count} date is cancelled.", "{count} dates are cancelled.", cancelled
+                ).format(count=cancelled),
+            )
+        )
+    else:
+        held = len(notice.series.held) or len(notice.series.dates)
+        rows.append(
+            (
+                _("Dates"),
+                ngettext("{count} date, from {when}", "{count} dates, from {when}", held).format(
+                    count=held, when=when(notice.starts_at, notice.ends_at, tz)
+                ),
+            )
+        )
+    skipped = _skipped(notice, tz)
+    if skipped:
+        rows.append((_("Skipped"), skipped))
+    return rows
+
+
+def _reference(notice: Notice) -> str:
+    """``Booking #42``, ``Series #7``, or ``Booking #42 of series #7``."""
+    if notice.series is None:
+        return _("Booking #{booking_id}").format(booking_id=notice.booking_id)
+    if notice.about_series:
+        return _("Series #{series_id}").format(series_id=notice.series.series_id)
+    return _("Booking #{booking_id} of series #{series_id}").format(
+        booking_id=notice.booking_id, series_id=notice.series.series_id
+    )
+
+
 def dm_text(notice: Notice, tz: ZoneInfo) -> str:
     """The one-line fallback Slack shows in notifications and to screen readers."""
-    parts = [
-        headline(notice).rstrip(".").rstrip("。"),
-        _("{room}, {when}").format(
+    if notice.about_series:
+        where = _("{room}, {pattern}").format(room=escape(_room(notice)), pattern=_pattern(notice))
+    else:
+        where = _("{room}, {when}").format(
             room=escape(_room(notice)), when=when(notice.starts_at, notice.ends_at, tz)
-        ),
-    ]
+        )
+    parts = [headline(notice).rstrip(".").rstrip("。"), where]
     if notice.title:
         parts.append(_quoted(shown(_one_line(notice.title))))
     if notice.kind == "denied" and notice.reason:
@@ -244,8 +366,13 @@ def dm_text(notice: Notice, tz: ZoneInfo) -> str:
 
 def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
     lines = [f"{_EMOJI[notice.kind]} *{headline(notice)}*"]
-    lines.append(f"*{escape(_room(notice))}* · {when(notice.starts_at, notice.ends_at, tz)}")
-    if notice.kind == "nudge":
+    if notice.about_series:
+        (_label, first), *rest = _series_rows(notice, tz)
+        lines.append(f"*{escape(_room(notice))}* · {escape(first)}")
+        lines += [escape(line) for _label, line in rest]
+    else:
+        lines.append(f"*{escape(_room(notice))}* · {when(notice.starts_at, notice.ends_at, tz)}")
+    if notice.kind == "nudge" or notice.to_admins:
         lines.append(_("Requested by {who}").format(who=mention(notice.booker)))
     if notice.was_when is not None:
         lines.append(_("Was: ~{when}~").format(when=when(*notice.was_when, tz)))
@@ -267,11 +394,7 @@ def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
     if notice.kind == "offer" and notice.expires_at is not None:
         lines.append(_("Open until {when}.").format(when=moment(notice.expires_at, tz)))
     # a waitlist offer is about a slot, not about the booking whose end freed it
-    first = (
-        _("Waitlist")
-        if notice.kind == "offer"
-        else _("Booking #{booking_id}").format(booking_id=notice.booking_id)
-    )
+    first = _("Waitlist") if notice.kind == "offer" else _reference(notice)
     context = [first, _actor_mention(notice) or _status_line(notice.kind)]
     blocks: list[dict[str, Any]] = [section("\n".join(lines)), block_context(" · ".join(context))]
     if notice.kind == "reminder" and notice.checkin:
@@ -422,12 +545,16 @@ def _subject_head(kind: str) -> str:
         return _("Free now")
     if kind == "reminder":
         return _("Starting soon")
+    if kind == "ended":
+        return _("Ended")
     return _("Waiting for your decision")
 
 
 def email_subject(notice: Notice, tz: ZoneInfo) -> str:
     subject = _("{status}: {room}, {when}").format(
-        status=_subject_head(notice.kind), room=_room(notice), when=_short_when(notice, tz)
+        status=_subject_head(notice.kind),
+        room=_room(notice),
+        when=_pattern(notice) if notice.about_series else _short_when(notice, tz),
     )
     if notice.title:
         subject = _("{subject} · {title}").format(subject=subject, title=notice.title)
@@ -436,11 +563,18 @@ def email_subject(notice: Notice, tz: ZoneInfo) -> str:
 
 def _details(notice: Notice, tz: ZoneInfo, actor_name: str | None) -> list[tuple[str, str]]:
     """(label, value) pairs, unescaped: each format escapes them its own way."""
-    rows = [
-        (_("Booking"), f"#{notice.booking_id}"),
-        (_("Room"), _room(notice)),
-        (_("When"), when(notice.starts_at, notice.ends_at, tz)),
-    ]
+    if notice.about_series:
+        assert notice.series is not None
+        rows = [(_("Series"), f"#{notice.series.series_id}"), (_("Room"), _room(notice))]
+        rows += _series_rows(notice, tz)
+    else:
+        rows = [
+            (_("Booking"), f"#{notice.booking_id}"),
+            (_("Room"), _room(notice)),
+            (_("When"), when(notice.starts_at, notice.ends_at, tz)),
+        ]
+        if notice.series is not None:
+            rows.insert(1, (_("Series"), f"#{notice.series.series_id}"))
     if notice.was_when is not None:
         rows.append((_("Was"), when(*notice.was_when, tz)))
     if notice.kind == "changed" and notice.was_room_id and notice.was_room_id != notice.room_id:
@@ -461,11 +595,15 @@ def calendar_text(notice: Notice) -> tuple[str, str]:
     """The summary and description of the booking's calendar entry, in the reader's language."""
     title = _one_line(notice.title)
     summary = title or _room(notice)
-    lines = [
-        _("{room}, booked with roombot (booking #{booking_id}).").format(
+    if notice.series is not None:
+        booked = _("{room}, booked with roombot (series #{series_id}).").format(
+            room=_room(notice), series_id=notice.series.series_id
+        )
+    else:
+        booked = _("{room}, booked with roombot (booking #{booking_id}).").format(
             room=_room(notice), booking_id=notice.booking_id
         )
-    ]
+    lines = [booked]
     if notice.withdraws_invite:
         lines.append(_("This booking was cancelled; the room is free again."))
     return summary, "\n".join(lines)

@@ -7,16 +7,25 @@ Each test runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, timedelta
+from email.message import EmailMessage
 from typing import Any
 
+import pytest
+import recurring_ical_events
+from icalendar import Calendar
+from sqlalchemy import Engine
+
+from bot.demo.loopback import Inbox, smtp_server
 from bot.domain import commands
 from bot.domain.model import BookingStatus
 from bot.domain.recurrence import Frequency, Repeat
 from bot.views import ids
-from tests.conftest import ADMIN
-from tests.e2e.conftest import AL, APPROVALS, BOB, Stack
+from tests.conftest import ADMIN, FixedClock
+from tests.e2e.conftest import AL, APPROVALS, BOB, Stack, running_stack
 from tests.e2e.test_slack_app import _actions, _texts
+from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import bookings
 
 WEEKS = 4
@@ -88,3 +97,92 @@ def test_a_series_is_denied_as_one(stack: Stack) -> None:
     [update] = stack.delivered("chat.update")
     assert f"Denied by <@{ADMIN}>" in _texts(update.params["blocks"])
     assert len(stack.cards()) == 1
+
+
+@pytest.fixture
+def mailing(
+    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
+) -> Iterator[tuple[Stack, Inbox]]:
+    with (
+        smtp_server() as (inbox, port),
+        running_stack(
+            database_url,
+            engine,
+            clock,
+            fake_slack,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_starttls=False,
+            smtp_timeout_seconds=5,
+            mail_from="roombot@example.com",
+        ) as stack,
+    ):
+        yield stack, inbox
+
+
+def _calendar(message: EmailMessage) -> tuple[str, Calendar]:
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    data = part.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    return str(part.get_param("method")), Calendar.from_ical(data)
+
+
+def _deliver(stack: Stack) -> None:
+    stack.fake.refill_limits()  # DMs in a burst: Slack's posting window as after a quiet minute
+    stack.deliver()
+
+
+def test_one_click_approves_the_series_with_one_dm_and_one_invite_for_all(
+    mailing: tuple[Stack, Inbox],
+) -> None:
+    stack, inbox = mailing
+    series_id = _request_series(stack)
+    _deliver(stack)
+    [requested] = stack.dms_to(BOB)
+    assert "recurring booking request was received" in requested.params["text"]
+    [first] = inbox.wait_for(1)
+    assert _calendar_parts(first.message) == []  # nothing is confirmed yet
+
+    assert _click(stack, ADMIN, ids.APPROVE_SERIES, series_id, "1").status == 200
+    stack.until(lambda: _statuses(stack, series_id) == [BookingStatus.APPROVED] * WEEKS)
+    _deliver(stack)
+    dms = stack.dms_to(BOB)
+    assert len(dms) == 2  # one for the request, one for the approval of all four dates
+    assert "recurring booking was approved" in dms[1].params["text"]
+    mails = inbox.wait_for(2)
+    assert len(mails) == 2 and mails[1].rcpt_tos == ["bob@example.com"]
+    method, invite = _calendar(mails[1].message)
+    assert method == "REQUEST"
+    held = sorted(
+        (b["starts_at"], b["ends_at"])
+        for b in bookings(stack.engine)
+        if b["series_id"] == series_id
+    )
+    found = recurring_ical_events.of(invite).between(date(2026, 1, 1), date(2028, 1, 1))
+    assert (
+        sorted((e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC)) for e in found)
+        == held
+    )
+    [master] = invite.walk("VEVENT")
+    assert str(master["UID"]).startswith(f"series-{series_id}-")
+    sequence = int(master["SEQUENCE"])
+
+    # one date cancelled: one more DM and email, a cancel of that date only
+    second = next(
+        b["id"]
+        for b in bookings(stack.engine)
+        if b["series_id"] == series_id and b["starts_at"] == held[1][0]
+    )
+    stack.container.bus.handle(commands.CancelOccurrence(second, by=BOB))
+    _deliver(stack)
+    assert len(stack.dms_to(BOB)) == 3
+    method, cancel = _calendar(inbox.wait_for(3)[2].message)
+    [event] = cancel.walk("VEVENT")
+    assert method == "CANCEL" and str(event["UID"]) == str(master["UID"])
+    assert event["RECURRENCE-ID"].dt.astimezone(UTC) == held[1][0]
+    assert int(event["SEQUENCE"]) > sequence
+    assert len(stack.cards()) == 1
+
+
+def _calendar_parts(message: EmailMessage) -> list[Any]:
+    return [p for p in message.walk() if p.get_content_type() == "text/calendar"]

@@ -91,3 +91,94 @@ def test_cancelling_the_rest_of_a_series_refreshes_its_card_once(
     series = Queries(engine).series(series_id)
     assert series is not None and series.ended_at == clock.now
     assert series.end_reason == "cancelled"
+
+
+def _to(rows: list[dict], channel: Channel) -> list[tuple[str, str]]:
+    return [(r["recipient"], r["payload"]["kind"]) for r in rows if r["channel"] == channel]
+
+
+def test_the_booker_is_told_once_per_act_on_the_series(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    add_rooms(container.bus, "102")
+    before = _last_id(engine)
+    series_id = container.bus.handle(_weekly(clock, 4))
+    requested = _new_rows(engine, before)
+    assert _to(requested, Channel.DM) == [("UBOB", "requested")]
+    assert _to(requested, Channel.EMAIL) == [("UBOB", "requested")]
+    [dm] = [r for r in requested if r["channel"] == Channel.DM]
+    assert dm["payload"]["series"]["series_id"] == series_id
+    assert len(dm["payload"]["series"]["dates"]) == 4 and "recurrence_id" not in dm["payload"]
+
+    before = _last_id(engine)
+    container.bus.handle(c.ApproveSeries(series_id, by=ADMIN))
+    approved = _new_rows(engine, before)
+    assert _to(approved, Channel.DM) == [("UBOB", "approved")]
+    assert _to(approved, Channel.EMAIL) == [("UBOB", "approved")]
+    [email] = [r for r in approved if r["channel"] == Channel.EMAIL]
+    assert {d["status"] for d in email["payload"]["series"]["dates"]} == {"APPROVED"}
+    assert email["payload"]["series"]["sequence"] == 0
+
+    # one date cancelled: one notice about that date, carrying its series for the calendar
+    ids = [b["id"] for b in bookings(engine) if b["series_id"] == series_id]
+    before = _last_id(engine)
+    container.bus.handle(c.CancelOccurrence(ids[1], by="UBOB"))
+    one = _new_rows(engine, before)
+    assert _to(one, Channel.EMAIL) == [("UBOB", "cancelled")]
+    [email] = [r for r in one if r["channel"] == Channel.EMAIL]
+    assert email["payload"]["booking"]["booking_id"] == ids[1]
+    assert email["payload"]["recurrence_id"] is not None
+    assert email["payload"]["series"]["sequence"] == 1  # grows with every withdrawal
+
+    # the rest cancelled: the end is told once to the booker and once to each admin
+    before = _last_id(engine)
+    container.bus.handle(c.CancelOccurrence(ids[2], by="UBOB", following=True))
+    ended = _new_rows(engine, before)
+    assert sorted(_to(ended, Channel.DM)) == [(ADMIN, "ended"), ("UBOB", "ended")]
+    assert sorted(_to(ended, Channel.EMAIL)) == [(ADMIN, "ended"), ("UBOB", "ended")]
+    mine = next(r for r in ended if r["channel"] == Channel.EMAIL and r["recipient"] == "UBOB")
+    assert mine["payload"]["cancelled_dates"] == 2 and mine["payload"]["was_approved"]
+    assert mine["payload"]["series"]["sequence"] == 1 + 2 + 1  # two more withdrawn, and ended
+    admins = next(r for r in ended if r["channel"] == Channel.EMAIL and r["recipient"] == ADMIN)
+    assert admins["payload"]["to_admins"]
+
+
+def test_a_series_a_policy_approves_is_told_once_as_approved(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    add_rooms(container.bus, "102")
+    container.bus.handle(c.UpdateRoom("102", by="cli", auto_approve=True))
+    before = _last_id(engine)
+    container.bus.handle(_weekly(clock, 3))
+    rows = _new_rows(engine, before)
+    assert _to(rows, Channel.DM) == [("UBOB", "approved")]
+    assert _to(rows, Channel.EMAIL) == [("UBOB", "approved")]
+    assert [r["payload"]["actor"] for r in rows if r["channel"] == Channel.DM] == ["policy"]
+    assert len([r for r in rows if r["channel"] == Channel.CARD]) == 1
+
+
+def test_released_too_often_a_series_ends_and_says_so(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    add_rooms(container.bus, "102")
+    container.bus.handle(c.UpdateRoom("102", by="cli", checkin_minutes=10))
+    start, end = slot(clock.now, 1, 2)
+    series_id = container.bus.handle(
+        c.RequestSeries(
+            "102", start, end, by="UBOB", repeat=Repeat(Frequency.DAILY, count=5), timezone="UTC"
+        )
+    )
+    container.bus.handle(c.ApproveSeries(series_id, by=ADMIN))
+    before = _last_id(engine)
+    for day in range(3):  # K = 3 by default
+        clock.now = start + timedelta(days=day, minutes=11)
+        container.bus.handle(c.ReleaseUnattended())
+    rows = _new_rows(engine, before)
+    released = [
+        r for r in rows if r["channel"] == Channel.EMAIL and r["payload"]["kind"] == "released"
+    ]
+    assert len(released) == 3 and all(r["payload"]["recurrence_id"] for r in released)
+    ended = [r for r in rows if r["channel"] == Channel.DM and r["payload"]["kind"] == "ended"]
+    assert sorted(r["recipient"] for r in ended) == [ADMIN, "UBOB"]
+    assert ended[0]["payload"]["series"]["end_reason"] == "released"
+    assert ended[0]["payload"]["cancelled_dates"] == 2

@@ -35,7 +35,14 @@ from bot.domain.errors import BookingError
 from bot.domain.model import LEFT_WORKSPACE, BookingStatus
 from bot.notifications import ics
 from bot.notifications.failures import APPROVALS_CHANNEL_FIXES
-from bot.notifications.notice import ChannelProblem, Departure, FreedBooking, Notice
+from bot.notifications.notice import (
+    ChannelProblem,
+    Departure,
+    FreedBooking,
+    Notice,
+    SeriesDate,
+    SeriesPart,
+)
 from bot.services.ports import BookingRow, RoomRow, SeriesRow
 from bot.views import booking_modal as form
 from bot.views import cards, feeds, home, i18n, lists, modals, notifications, refusals, texts
@@ -381,6 +388,92 @@ def series_row(
     )
 
 
+def series_part(*statuses: str, end_reason: str | None = None) -> SeriesPart:
+    """A weekly series with one date per status (the eighth date of its rule skipped)."""
+    week = timedelta(weeks=1)
+    return SeriesPart(
+        series_id=9,
+        rule="FREQ=WEEKLY;BYDAY=FR;COUNT=8",
+        timezone="Asia/Seoul",
+        starts_at=START,
+        ends_at=START + timedelta(hours=1),
+        dates=tuple(
+            SeriesDate(START + i * week, START + i * week, START + i * week + timedelta(hours=1), s)
+            for i, s in enumerate(statuses)
+        ),
+        sequence=3,
+        end_reason=end_reason,
+    )
+
+
+def series_notice(kind: str, part: SeriesPart, **extra: Any) -> Notice:
+    notice = Notice.from_payload(payload(kind, **extra))
+    return dataclasses.replace(notice, series=part, **extra.pop("fields", {}))
+
+
+_PENDING, _APPROVED = ("PENDING",) * 7, ("APPROVED",) * 7
+_ENDED = ("APPROVED", "APPROVED", "CANCELLED", "CANCELLED")
+SERIES_NOTICES = {
+    "series requested": series_notice("requested", series_part(*_PENDING), actor=BOOKER),
+    "series approved": series_notice("approved", series_part(*_APPROVED)),
+    "series approved by policy": series_notice("approved", series_part(*_APPROVED), actor="policy"),
+    "series denied": series_notice("denied", series_part(*_PENDING), reason=REASON),
+    "series cancelled on": series_notice(
+        "ended",
+        series_part(*_ENDED, end_reason="cancelled"),
+        actor=BOOKER,
+        was_approved=True,
+        fields={"cancelled_dates": 2},
+    ),
+    "series cancelled on by an admin": series_notice(
+        "ended",
+        series_part("CANCELLED", "CANCELLED", end_reason="cancelled"),
+        was_approved=True,
+        by_admin=True,
+        fields={"cancelled_dates": 2},
+    ),
+    "series cancelled, never approved": series_notice(
+        "ended",
+        series_part("CANCELLED", "CANCELLED", end_reason="cancelled"),
+        actor=BOOKER,
+        fields={"cancelled_dates": 1},
+    ),
+    "series released": series_notice(
+        "ended",
+        series_part(*_ENDED, end_reason="released"),
+        actor="system",
+        was_approved=True,
+        fields={"cancelled_dates": 2},
+    ),
+    "series released, to admins": series_notice(
+        "ended",
+        series_part(*_ENDED, end_reason="released"),
+        actor="system",
+        fields={"to_admins": True, "cancelled_dates": 2},
+    ),
+    "series cancelled on, to admins": series_notice(
+        "ended",
+        series_part(*_ENDED, end_reason="cancelled"),
+        actor=BOOKER,
+        fields={"to_admins": True, "cancelled_dates": 2},
+    ),
+    "occurrence cancelled": series_notice(
+        "cancelled",
+        series_part(*_APPROVED),
+        actor=BOOKER,
+        was_approved=True,
+        fields={"recurrence_id": START},
+    ),
+}
+
+
+def _series_calendar(notice: Notice) -> list[str]:
+    summary, description = notifications.calendar_text(notice)
+    data = ics.calendar(notice, summary=summary, description=description)
+    event = Calendar.from_ical(data).walk("VEVENT")[0]
+    return [str(event["SUMMARY"]), str(event["DESCRIPTION"])]
+
+
 def _series() -> Iterator[tuple[str, Render]]:
     pending = (BookingStatus.PENDING,) * 5
     approved = (BookingStatus.APPROVED, BookingStatus.APPROVED, BookingStatus.CANCELLED)
@@ -402,6 +495,12 @@ def _series() -> Iterator[tuple[str, Render]]:
             f"series card, {rule}",
             (lambda r=rule: cards.series_card(series_row(*pending, rule=r)), check_message),
         )
+
+    for name, notice in SERIES_NOTICES.items():
+        yield f"DM {name}", (lambda n=notice: notifications.dm_message(n, SEOUL), check_message)
+        yield f"email {name}", (lambda n=notice: _email(n, recipient_name=PERSON), None)
+        if notice.calendar_method is not None:
+            yield f"calendar {name}", (lambda n=notice: _series_calendar(n), None)
 
     def message(text: str) -> dict[str, Any]:
         return {"text": text}
