@@ -180,6 +180,7 @@ def bootstrap(
         reminder_lead=timedelta(minutes=settings.reminder_minutes),
         nudge_after=timedelta(minutes=settings.admin_nudge_minutes),
         offer_for=timedelta(minutes=settings.waitlist_offer_minutes),
+        series_release_limit=settings.series_release_limit,
         auto_approve_groups=settings.auto_approve_groups,
         quota=settings.quota,
         week_zone=ZoneInfo(settings.default_timezone),

@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     reminder_minutes: int = Field(default=10, ge=0, le=24 * 60)
     admin_nudge_minutes: int = Field(default=120, ge=1)
     waitlist_offer_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    series_release_limit: int = Field(default=3, ge=0, le=52)
     user_cache_ttl_seconds: int = Field(default=3600, ge=0)
 
     auto_approve_groups: Annotated[tuple[str, ...], NoDecode] = ()

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine
 
-from bot.bootstrap import Container
+from bot.bootstrap import Container, bootstrap
 from bot.domain import commands as c
 from bot.domain.model import BookingStatus
 from bot.domain.recurrence import Frequency, Repeat
 from bot.services.ports import Channel
 from bot.services.queries import Queries
-from tests.conftest import ADMIN, FixedClock
+from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.integration.helpers import add_rooms, bookings, outbox, slot
 
 WEEK = timedelta(weeks=1)
@@ -157,9 +158,14 @@ def test_a_series_a_policy_approves_is_told_once_as_approved(
     assert len([r for r in rows if r["channel"] == Channel.CARD]) == 1
 
 
+@pytest.mark.parametrize("limit", [3, 2])
 def test_released_too_often_a_series_ends_and_says_so(
-    container: Container, clock: FixedClock, engine: Engine
+    engine: Engine, database_url: str, clock: FixedClock, limit: int
 ) -> None:
+    """K releases in a row end a series; K is the SERIES_RELEASE_LIMIT setting (3 by default)."""
+    overrides = {} if limit == 3 else {"series_release_limit": limit}
+    container = bootstrap(make_settings(database_url, **overrides), engine=engine, clock=clock)
+    assert container.bus.context.series_release_limit == limit
     add_rooms(container.bus, "102")
     container.bus.handle(c.UpdateRoom("102", by="cli", checkin_minutes=10))
     start, end = slot(clock.now, 1, 2)
@@ -170,15 +176,15 @@ def test_released_too_often_a_series_ends_and_says_so(
     )
     container.bus.handle(c.ApproveSeries(series_id, by=ADMIN))
     before = _last_id(engine)
-    for day in range(3):  # K = 3 by default
+    for day in range(limit):
         clock.now = start + timedelta(days=day, minutes=11)
         container.bus.handle(c.ReleaseUnattended())
     rows = _new_rows(engine, before)
     released = [
         r for r in rows if r["channel"] == Channel.EMAIL and r["payload"]["kind"] == "released"
     ]
-    assert len(released) == 3 and all(r["payload"]["recurrence_id"] for r in released)
+    assert len(released) == limit and all(r["payload"]["recurrence_id"] for r in released)
     ended = [r for r in rows if r["channel"] == Channel.DM and r["payload"]["kind"] == "ended"]
     assert sorted(r["recipient"] for r in ended) == [ADMIN, "UBOB"]
     assert ended[0]["payload"]["series"]["end_reason"] == "released"
-    assert ended[0]["payload"]["cancelled_dates"] == 2
+    assert ended[0]["payload"]["cancelled_dates"] == 5 - limit
