@@ -20,7 +20,7 @@ from bot.services.ports import BookingRow, FreeRoom
 from bot.views import ids, texts
 from bot.views.blocks import Block, actions, button, context, plain, section
 from bot.views.booking_modal import clock_gap, to_aware
-from bot.views.i18n import _, calendar_day, clock, ngettext, span
+from bot.views.i18n import _, calendar_day, clock, ngettext, pgettext, span
 from bot.views.lists import people, room_line
 from bot.views.mrkdwn import escape
 
@@ -29,7 +29,9 @@ MAX_RESULTS = 20  # a result takes two blocks; 2 + 2*20 + 1 stays inside a messa
 LENGTHS = (15, 30, 45, 60, 90, 120, 180, 240)  # minutes offered by the search form
 
 _TIME = re.compile(r"^(?P<h>\d{1,2})(?::(?P<m>\d{2}))?(?P<ampm>am|pm)?$")
-_LENGTH = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+)(?:m|min|mins)?)?$")
+_LENGTH = r"^(?:(?P<h>\d+(?:\.\d+)?)(?:h{hours}))?(?:(?P<m>\d+)(?:m|min|mins{minutes})?)?$"
+#: The words a search is typed with, in English; the reader's language may add its own.
+KEYWORDS = ("now", "today", "tomorrow")
 
 
 def find_usage() -> str:
@@ -79,8 +81,31 @@ def _clock_time(word: str) -> time | None:
     return time(hour, minute)
 
 
+def _keywords() -> dict[str, str]:
+    """What the reader may type for ``now``, ``today`` and ``tomorrow``: the English words and
+    their translations (``지금``, ``오늘``, ``내일``), as the usage line in their language says."""
+    translated = {
+        pgettext("typed in /book find", "now"): "now",
+        pgettext("typed in /book find", "today"): "today",
+        pgettext("typed in /book find", "tomorrow"): "tomorrow",
+    }
+    return {word.lower(): meaning for word, meaning in translated.items()} | {
+        word: word for word in KEYWORDS
+    }
+
+
+def _length_pattern() -> re.Pattern[str]:
+    """``30m``, ``1h30m``; with the reader's units too (``30분``, ``1시간30분``)."""
+    units = {
+        "hours": pgettext("typed in /book find: hours, as in 1h", "h"),
+        "minutes": pgettext("typed in /book find: minutes, as in 30m", "m"),
+    }
+    extra = {k: "" if v in ("h", "m") else "|" + re.escape(v.lower()) for k, v in units.items()}
+    return re.compile(_LENGTH.format(**extra))
+
+
 def _length(word: str) -> timedelta | None:
-    match = _LENGTH.match(word)
+    match = _length_pattern().match(word)
     if match is None or not (match["h"] or match["m"]) or word.isdigit():
         return None
     minutes = float(match["h"] or 0) * 60 + int(match["m"] or 0)
@@ -96,7 +121,9 @@ def read_find_text(text: str, tz: ZoneInfo, now: datetime) -> FindRequest:
     length: timedelta | None = None
     asked_now = False
     tags: list[str] = []
-    for word in text.lower().split():
+    keywords = _keywords()
+    for typed in text.lower().split():
+        word = keywords.get(typed, typed)
         if word == "now":
             asked_now = True
         elif word == "today":
@@ -120,11 +147,11 @@ def read_find_text(text: str, tz: ZoneInfo, now: datetime) -> FindRequest:
             people = int(word)
             if not 1 <= people <= 10_000:
                 raise FindError(_("The head count is a whole number from 1 to 10000."))
-        elif (typed := _clock_time(word)) is not None:
-            at = typed
+        elif (clock_at := _clock_time(word)) is not None:
+            at = clock_at
         elif (span_length := _length(word)) is not None:
             length = span_length
-        elif re.fullmatch(r"[\d:.]+[a-z]*", word):
+        elif re.fullmatch(r"[\d:.]+[^\W\d_]*", word):  # a number with letters: 3pmm, 30분분
             raise FindError(
                 _("I could not read “{word}” as a time or a length.").format(word=word)
                 + " "

@@ -288,7 +288,7 @@ def test_the_newer_features_speak_korean_to_a_korean_reader(
     saw("offer booked already", _reply(stack, replies + 1))
 
     # find a room: typed, then from App Home; the Studio approves by policy
-    found = stack.send.command(mina, "find 6 2026-12-04 10:00 1h 프로젝터").json
+    found = stack.send.command(mina, "find 6 2026-12-04 10:00 1시간 프로젝터").json
     saw("found", found)
     [book] = _buttons(found["blocks"], ids.FIND_BOOK)
     replies = len(stack.fake.responses)

@@ -18,6 +18,7 @@ from bot.views.find import (
     find_modal,
     find_results,
     find_results_modal,
+    find_usage,
     read_book_value,
     read_find_form,
     read_find_text,
@@ -226,3 +227,21 @@ def test_dates_and_times_in_find_errors_are_written_in_the_readers_language() ->
         assert "2026-" not in text and "09:00" not in text and "02:30" not in text, text
     with use_locale("en"):
         assert "Sun 8 Mar" in read_find_form(view, NOW)[1][ids.FIND_START_BLOCK]
+
+
+def test_a_korean_reader_may_type_the_search_in_korean() -> None:
+    """The Korean usage line says `지금`, `내일` and `30분`: those words are read as it says,
+    and the English ones still are."""
+    with use_locale("ko"):
+        now_search = read_find_text("6 지금 1시간30분 프로젝터", SEOUL, NOW)
+        tomorrow = read_find_text("내일 10:00 30분", SEOUL, NOW)
+        english = read_find_text("tomorrow 10:00 1h", SEOUL, NOW)
+        usage = find_usage()
+    assert now_search.now and now_search.people == 6 and now_search.tags == ("프로젝터",)
+    assert now_search.ends_at - now_search.starts_at == timedelta(minutes=90)
+    assert tomorrow.starts_at == datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
+    assert tomorrow.ends_at - tomorrow.starts_at == timedelta(minutes=30)
+    assert english.starts_at == tomorrow.starts_at
+    assert "`/book find 6 지금 30분 프로젝터`" in usage and "now" not in usage
+    with use_locale("en"):
+        assert read_find_text("내일", SEOUL, NOW).tags == ("내일",)  # a word like any other
