@@ -93,8 +93,9 @@ def calendar(
         if description:
             event.add("description", description)
         event.add("location", notice.room_name or notice.room_id)
-        # a booking that changed and waits for approval again goes out TENTATIVE
-        status = "TENTATIVE" if notice.needs_approval else "CONFIRMED"
+        # a booking that changed and waits for approval again goes out TENTATIVE; a series'
+        # entry holds its approved dates only (one waiting again is left out until approved)
+        status = "TENTATIVE" if notice.needs_approval and notice.series is None else "CONFIRMED"
         event.add("status", status if method == "REQUEST" else "CANCELLED")
         event.add("transp", "OPAQUE")
         if organizer:

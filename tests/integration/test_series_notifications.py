@@ -4,15 +4,19 @@ approvers (one card row per act on the series, never one per date), read back as
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
+import recurring_ical_events
+from icalendar import Calendar
 from sqlalchemy import Engine
 
 from bot.bootstrap import Container, bootstrap
 from bot.domain import commands as c
 from bot.domain.model import BookingStatus
 from bot.domain.recurrence import Frequency, Repeat
+from bot.notifications import ics
+from bot.notifications.notice import Notice
 from bot.services.ports import Channel
 from bot.services.queries import Queries
 from tests.conftest import ADMIN, FixedClock, make_settings
@@ -188,3 +192,54 @@ def test_released_too_often_a_series_ends_and_says_so(
     assert sorted(r["recipient"] for r in ended) == [ADMIN, "UBOB"]
     assert ended[0]["payload"]["series"]["end_reason"] == "released"
     assert ended[0]["payload"]["cancelled_dates"] == 5 - limit
+
+
+def test_a_date_changed_alone_sends_the_series_again_with_the_change(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    add_rooms(container.bus, "102")
+    series_id = container.bus.handle(_weekly(clock, 4))
+    container.bus.handle(c.ApproveSeries(series_id, by=ADMIN))
+    held = [b for b in bookings(engine) if b["series_id"] == series_id]
+
+    # shorter: it stays approved, and the series' invite goes out again with that date shorter
+    before = _last_id(engine)
+    shorter = held[2]["ends_at"] - timedelta(minutes=30)
+    container.bus.handle(c.ChangeBooking(held[2]["id"], by="UBOB", ends_at=shorter))
+    rows = _new_rows(engine, before)
+    assert _to(rows, Channel.EMAIL) == [("UBOB", "changed")]
+    [email] = [r for r in rows if r["channel"] == Channel.EMAIL]
+    notice = Notice.from_payload(email["payload"])
+    assert notice.calendar_method == "REQUEST" and notice.recurrence_id == held[2]["starts_at"]
+    assert notice.calendar_sequence == 1
+    calendar = Calendar.from_ical(ics.calendar(notice))
+    found = recurring_ical_events.of(calendar).between(date(2026, 1, 1), date(2028, 1, 1))
+    ends = sorted(e["DTEND"].dt.astimezone(UTC) for e in found)
+    assert ends == sorted([b["ends_at"] for b in held[:2]] + [shorter, held[3]["ends_at"]])
+    assert len([r for r in rows if r["channel"] == Channel.CARD]) == 1
+
+    # moved: it waits for approval again, left out of the invite until the series card's
+    # Approve takes it back in
+    before = _last_id(engine)
+    later = (held[1]["starts_at"] + timedelta(hours=3), held[1]["ends_at"] + timedelta(hours=3))
+    container.bus.handle(
+        c.ChangeBooking(held[1]["id"], by="UBOB", starts_at=later[0], ends_at=later[1])
+    )
+    [email] = [r for r in _new_rows(engine, before) if r["channel"] == Channel.EMAIL]
+    moved = Notice.from_payload(email["payload"])
+    assert moved.needs_approval and moved.calendar_sequence > notice.calendar_sequence
+    calendar = Calendar.from_ical(ics.calendar(moved))
+    assert {str(e["STATUS"]) for e in calendar.walk("VEVENT")} == {"CONFIRMED"}
+    found = recurring_ical_events.of(calendar).between(date(2026, 1, 1), date(2028, 1, 1))
+    assert len(list(found)) == 3
+
+    before = _last_id(engine)
+    assert container.bus.handle(c.ApproveSeries(series_id, by=ADMIN)) == 1
+    [email] = [r for r in _new_rows(engine, before) if r["channel"] == Channel.EMAIL]
+    again = Notice.from_payload(email["payload"])
+    assert again.about_series and again.calendar_sequence > moved.calendar_sequence
+    calendar = Calendar.from_ical(ics.calendar(again))
+    found = recurring_ical_events.of(calendar).between(date(2026, 1, 1), date(2028, 1, 1))
+    assert later in [
+        (e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC)) for e in found
+    ]
