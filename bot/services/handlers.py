@@ -1174,8 +1174,22 @@ def remind_booker(event: events.BookingReminderDue, uow: AbstractUnitOfWork, ctx
 
 
 def nudge(event: events.ApprovalOverdue, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    """Each admin is nudged once about a request waiting too long; a series waiting is one
+    request, so of its dates overdue at once only the earliest speaks, naming its series."""
     row = _row(uow, event.booking_id)
-    payload = Notice.of("nudge", event, row, waiting_minutes=event.waiting_minutes).to_payload()
+    extra: dict[str, Any] = {}
+    if row.series_id is not None:
+        overdue = [
+            b
+            for b in uow.series.occurrences(row.series_id)
+            if b.status == BookingStatus.PENDING and b.nudged_at == event.at
+        ]
+        if overdue and overdue[0].id != row.booking_id:
+            return
+        extra = {"series": _series_part(uow, row.series_id), "recurrence_id": row.recurrence_id}
+    payload = Notice.of(
+        "nudge", event, row, waiting_minutes=event.waiting_minutes, **extra
+    ).to_payload()
     uow.outbox.add(
         [
             OutboxMessage(event.event_id, Channel.DM, admin, payload, event.at)

@@ -243,3 +243,19 @@ def test_a_date_changed_alone_sends_the_series_again_with_the_change(
     assert later in [
         (e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC)) for e in found
     ]
+
+
+def test_admins_are_nudged_once_about_a_series_waiting_too_long(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    add_rooms(container.bus, "102")
+    series_id = container.bus.handle(_weekly(clock, 5))
+    clock.advance(container.bus.context.nudge_after + timedelta(minutes=1))
+    before = _last_id(engine)
+    assert container.bus.handle(c.NudgeAdmins()) == 5  # every date is marked nudged ...
+    nudges = _new_rows(engine, before)
+    assert _to(nudges, Channel.DM) == [(ADMIN, "nudge")]  # ... and the series told once
+    first = min(b["id"] for b in bookings(engine) if b["series_id"] == series_id)
+    assert nudges[0]["payload"]["booking"]["booking_id"] == first
+    assert nudges[0]["payload"]["series"]["series_id"] == series_id
+    assert container.bus.handle(c.NudgeAdmins()) == 0
