@@ -210,6 +210,8 @@ class AddRoom(Command):
     auto_approve_groups: tuple[str, ...] = ()
     approvers: tuple[str, ...] = ()
     feed_details: bool = False
+    #: Minutes of the room's check-in window; ``None`` (or 0): no check-in.
+    checkin_minutes: int | None = None
 
 
 @dataclass(frozen=True)

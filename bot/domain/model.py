@@ -129,6 +129,24 @@ def normalise_tags(tags: Iterable[str]) -> list[str]:
     return seen
 
 
+def check_checkin_minutes(minutes: object) -> int:
+    """A room's check-in window in minutes, or the refusal of one that is not a whole number
+    from 1 to :data:`MAX_CHECKIN_MINUTES`."""
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int)
+        or not 1 <= minutes <= MAX_CHECKIN_MINUTES
+    ):
+        raise InvalidBooking(
+            f"The check-in window is a whole number of minutes from 1 to "
+            f"{MAX_CHECKIN_MINUTES} (or empty for no check-in).",
+            field="checkin_minutes",
+            code="checkin_invalid",
+            params={"limit": MAX_CHECKIN_MINUTES},
+        )
+    return minutes
+
+
 @dataclass(eq=False)
 class Room:
     """A bookable room.
@@ -221,18 +239,8 @@ class Room:
                 field="capacity",
                 code="capacity_invalid",
             )
-        if self.checkin_minutes is not None and (
-            isinstance(self.checkin_minutes, bool)
-            or not isinstance(self.checkin_minutes, int)
-            or not 1 <= self.checkin_minutes <= MAX_CHECKIN_MINUTES
-        ):
-            raise InvalidBooking(
-                f"The check-in window is a whole number of minutes from 1 to "
-                f"{MAX_CHECKIN_MINUTES} (or empty for no check-in).",
-                field="checkin_minutes",
-                code="checkin_invalid",
-                params={"limit": MAX_CHECKIN_MINUTES},
-            )
+        if self.checkin_minutes is not None:
+            check_checkin_minutes(self.checkin_minutes)
 
     @property
     def checkin_window(self) -> timedelta | None:

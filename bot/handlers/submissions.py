@@ -11,6 +11,7 @@ from slack_bolt import Ack, App
 
 from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
+from bot.domain.model import check_checkin_minutes
 from bot.domain.rules import elapsed
 from bot.handlers.deps import (
     ACK_BUDGET_SECONDS,
@@ -247,6 +248,7 @@ ROOM_FIELD_BLOCKS = {
     "tags": ids.ROOM_TAGS_BLOCK,
     "auto_approve_groups": ids.ROOM_GROUPS_BLOCK,
     "approvers": ids.ROOM_APPROVERS_BLOCK,
+    "checkin_minutes": ids.ROOM_CHECKIN_BLOCK,
 }
 
 
@@ -267,6 +269,20 @@ def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: A
         )
         return
     capacity = int(str(capacity_text))
+    checkin_text = str(
+        _input(values, ids.ROOM_CHECKIN_BLOCK, ids.ROOM_CHECKIN_ACTION).get("value") or ""
+    ).strip()
+    if checkin_text and not re.fullmatch(r"-?[0-9]{1,6}", checkin_text):
+        ack(
+            response_action="errors",
+            errors={ids.ROOM_CHECKIN_BLOCK: texts.capacity_not_a_number()},
+        )
+        return
+    try:
+        checkin = check_checkin_minutes(int(checkin_text)) if checkin_text else None
+    except BookingError as error:
+        ack(response_action="errors", errors={ids.ROOM_CHECKIN_BLOCK: refusals.text(error)})
+        return
     attributes: dict[str, Any] = {
         "location": _text(values, ids.ROOM_LOCATION_BLOCK, ids.ROOM_LOCATION_ACTION),
         "tags": _words(values, ids.ROOM_TAGS_BLOCK, ids.ROOM_TAGS_ACTION),
@@ -285,12 +301,15 @@ def submit_room(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: A
                     name=name,
                     capacity=capacity,
                     active=active,
+                    checkin_minutes=checkin or 0,  # 0: no check-in
                     **attributes,
                 )
             )
         else:
             room_id = _text(values, ids.ROOM_ID_BLOCK, ids.ROOM_ID_ACTION)
-            deps.bus.handle(c.AddRoom(room_id, name, capacity, by=user, **attributes))
+            deps.bus.handle(
+                c.AddRoom(room_id, name, capacity, by=user, checkin_minutes=checkin, **attributes)
+            )
     except BookingError as error:
         block = ROOM_FIELD_BLOCKS.get(error.field or "", ids.ROOM_NAME_BLOCK)
         if block == ids.ROOM_ID_BLOCK and meta.get("room_id"):

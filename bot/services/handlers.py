@@ -711,6 +711,7 @@ def add_room(cmd: commands.AddRoom, uow: AbstractUnitOfWork, ctx: Context) -> No
         auto_approve_groups=list(cmd.auto_approve_groups),
         approvers=list(cmd.approvers),
         feed_details=cmd.feed_details,
+        checkin_minutes=cmd.checkin_minutes or None,
     )
     if uow.rooms.get(room.id) is not None:
         raise DuplicateRoom(

@@ -118,6 +118,8 @@ class RoomRow:
     auto_approve_groups: tuple[str, ...] = ()
     approvers: tuple[str, ...] = ()
     feed_details: bool = False
+    #: Minutes after the start in which the booker checks in; ``None``: no check-in.
+    checkin_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

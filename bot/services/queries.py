@@ -252,6 +252,7 @@ def room_row(mapping: Any) -> RoomRow:
         auto_approve_groups=tuple(mapping["auto_approve_groups"] or ()),
         approvers=tuple(mapping["approvers"] or ()),
         feed_details=mapping["feed_details"],
+        checkin_minutes=mapping["checkin_minutes"],
     )
 
 

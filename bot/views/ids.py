@@ -50,6 +50,7 @@ ROOM_POLICY_BLOCK, ROOM_POLICY_ACTION = "room_policy", "room_policy_input"
 ROOM_GROUPS_BLOCK, ROOM_GROUPS_ACTION = "room_groups", "room_groups_input"
 ROOM_APPROVERS_BLOCK, ROOM_APPROVERS_ACTION = "room_approvers", "room_approvers_input"
 ROOM_FEED_BLOCK, ROOM_FEED_ACTION = "room_feed", "room_feed_input"
+ROOM_CHECKIN_BLOCK, ROOM_CHECKIN_ACTION = "room_checkin", "room_checkin_input"
 
 # calendar feeds (App Home)
 FEED_LINK = "feed_link"  # a new link to the clicker's own bookings

@@ -132,6 +132,8 @@ def room_line(room: RoomRow) -> str:
         line += " · _" + _("inactive") + "_"
     elif room.auto_approve:
         line += " · " + _("approved on request")
+    if room.checkin_minutes:
+        line += " · " + _("check-in within {minutes} min").format(minutes=room.checkin_minutes)
     if room.approvers:
         approvers = ", ".join(mention(a) for a in room.approvers)
         line += " · " + _("approvers: {approvers}").format(approvers=approvers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.domain.model import MAX_CHECKIN_MINUTES, Room
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids
 from bot.views.blocks import context, plain, section
@@ -48,7 +49,7 @@ def deny_modal(row: BookingRow, *, channel: str | None, message_ts: str | None) 
     }
 
 
-def room_modal(room: RoomRow | None = None) -> dict[str, Any]:
+def room_modal(room: RoomRow | Room | None = None) -> dict[str, Any]:
     """Add a room (``room`` is None) or edit one; the id of an existing room cannot change."""
     blocks: list[dict[str, Any]] = []
     if room is None:
@@ -138,6 +139,30 @@ def room_modal(room: RoomRow | None = None) -> dict[str, Any]:
             ", ".join(room.approvers) if room else None,
             optional=True,
         )
+    )
+    checkin: dict[str, Any] = {
+        "type": "number_input",
+        "action_id": ids.ROOM_CHECKIN_ACTION,
+        "is_decimal_allowed": False,
+        "min_value": "1",
+        "max_value": str(MAX_CHECKIN_MINUTES),
+    }
+    if room is not None and room.checkin_minutes:
+        checkin["initial_value"] = str(room.checkin_minutes)
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": ids.ROOM_CHECKIN_BLOCK,
+            "optional": True,
+            "label": plain(_("Check-in window (minutes after the start; empty: off)")),
+            "element": checkin,
+            "hint": plain(
+                _(
+                    "The booker checks in from the reminder DM; a booking nobody checks "
+                    "in to is released for others."
+                )
+            ),
+        }
     )
     if room is not None:
         active_option = {"text": plain(_("Open for booking")), "value": "active"}

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from bot.adapters import orm
 from bot.domain import commands as c
 from bot.domain.model import BookingStatus
 from bot.views import ids
+from tests.conftest import ADMIN
 from tests.e2e.conftest import BOB, Stack
 from tests.e2e.test_change_booking import _approve
 from tests.e2e.test_slack_app import _actions, _card_update, _texts
@@ -70,3 +74,57 @@ def test_book_checkin_checks_in_to_the_booking_starting_now(stack: Stack) -> Non
     stack.clock.advance(timedelta(minutes=58))
     assert "Checked in to booking #1" in stack.send.command(BOB, "checkin").text
     assert bookings(stack.engine)[0]["checked_in_at"] is not None
+
+
+def _room_form(stack: Stack, action: str, value: str) -> dict:
+    opened = len(stack.fake.calls_to("views.open"))
+    stack.send.click(ADMIN, action, value, channel="C0GENERAL", message_ts="5", ephemeral=True)
+    return stack.fake.wait_for("views.open", opened + 1)[-1].params["view"]
+
+
+def _room_values(name: str, checkin: str | None, room_id: str | None = None) -> dict:
+    values = {
+        ids.ROOM_NAME_BLOCK: {ids.ROOM_NAME_ACTION: {"value": name}},
+        ids.ROOM_CAPACITY_BLOCK: {ids.ROOM_CAPACITY_ACTION: {"value": "4"}},
+        ids.ROOM_ACTIVE_BLOCK: {
+            ids.ROOM_ACTIVE_ACTION: {"selected_options": [{"value": "active"}]}
+        },
+        ids.ROOM_CHECKIN_BLOCK: {ids.ROOM_CHECKIN_ACTION: {"value": checkin}},
+    }
+    if room_id is not None:
+        values[ids.ROOM_ID_BLOCK] = {ids.ROOM_ID_ACTION: {"value": room_id}}
+    return values
+
+
+def _checkin_of(stack: Stack, room_id: str) -> int | None:
+    with stack.engine.connect() as conn:
+        found = conn.execute(
+            select(orm.rooms.c.checkin_minutes).where(orm.rooms.c.id == room_id)
+        ).scalar_one()
+    return found
+
+
+def test_admins_set_the_check_in_window_in_the_room_form(stack: Stack) -> None:
+    form = _room_form(stack, ids.ROOM_EDIT, "102")
+    for typed, error in (
+        ("ten", "Enter a whole number."),
+        ("0", "from 1 to 120"),
+        ("500", "from 1 to 120"),
+    ):
+        reply = stack.send.submit(ADMIN, form, _room_values("Small room", typed)).json
+        assert error in reply["errors"][ids.ROOM_CHECKIN_BLOCK]
+        assert _checkin_of(stack, "102") is None  # nothing stored
+
+    assert stack.send.submit(ADMIN, form, _room_values("Small room", "10")).json is None
+    assert _checkin_of(stack, "102") == 10
+    assert "check-in within 10 min" in _texts(stack.send.command(BOB, "rooms").json["blocks"])
+
+    again = _room_form(stack, ids.ROOM_EDIT, "102")
+    checkin = next(b for b in again["blocks"] if b.get("block_id") == ids.ROOM_CHECKIN_BLOCK)
+    assert checkin["element"]["initial_value"] == "10"
+    assert stack.send.submit(ADMIN, again, _room_values("Small room", None)).json is None
+    assert _checkin_of(stack, "102") is None  # empty turns check-in off
+
+    added = _room_form(stack, ids.ROOM_ADD, "new")
+    assert stack.send.submit(ADMIN, added, _room_values("Loft", "15", room_id="301")).json is None
+    assert _checkin_of(stack, "301") == 15

@@ -523,7 +523,9 @@ def _series() -> Iterator[tuple[str, Render]]:
 
 #: Rooms with attributes and policies (tags and places without Latin letters, like the data).
 FOUND_ROOMS = [
-    RoomRow("102", ROOM_NAME, 4, True, location="Όροφος 3", tags=("προβολέας",)),
+    RoomRow(
+        "102", ROOM_NAME, 4, True, location="Όροφος 3", tags=("προβολέας",), checkin_minutes=10
+    ),
     RoomRow("201", ROOM_NAME, 12, True, auto_approve=True, approvers=("UAPPROV1", "S0LEADS")),
     RoomRow("301", ROOM_NAME, 8, False, tags=("βίντεο", "πίνακας")),
 ]

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.model import BookingStatus, Room
-from bot.services.ports import BookingRow
+from bot.domain.model import MAX_CHECKIN_MINUTES, BookingStatus, Room
+from bot.services.ports import BookingRow, RoomRow
 from bot.views import i18n, ids, lists, modals, texts
 from bot.views.booking_modal import MAX_ROOM_OPTIONS, booking_modal, read_booking
 from bot.views.cards import card
@@ -987,6 +987,7 @@ def test_room_modal_to_add_a_room() -> None:
         ids.ROOM_FEED_BLOCK,
         ids.ROOM_GROUPS_BLOCK,
         ids.ROOM_APPROVERS_BLOCK,
+        ids.ROOM_CHECKIN_BLOCK,
     ]
     assert "initial_value" not in block_by_id(view, ids.ROOM_NAME_BLOCK)["element"]
     assert json.loads(view["private_metadata"]) == {"room_id": None}
@@ -1010,6 +1011,26 @@ def test_room_modal_to_edit_a_room(active: bool) -> None:
     if active:
         assert checkbox["initial_options"] == checkbox["options"]
     assert json.loads(view["private_metadata"]) == {"room_id": room.id}
+
+
+def test_room_modal_has_an_optional_check_in_window() -> None:
+    empty = block_by_id(modals.room_modal(), ids.ROOM_CHECKIN_BLOCK)
+    assert empty["optional"] is True
+    element = empty["element"]
+    assert element["type"] == "number_input" and element["is_decimal_allowed"] is False
+    assert (element["min_value"], element["max_value"]) == ("1", str(MAX_CHECKIN_MINUTES))
+    assert "initial_value" not in element
+    assert "empty: off" in empty["label"]["text"]
+    room = Room("102", "Small room", 4, checkin_minutes=10)
+    view = modals.room_modal(room)
+    check_view(view, "modal")
+    assert block_by_id(view, ids.ROOM_CHECKIN_BLOCK)["element"]["initial_value"] == "10"
+
+
+def test_room_line_says_the_check_in_window() -> None:
+    row = RoomRow("102", "Small room", 4, True, checkin_minutes=15)
+    assert "check-in within 15 min" in lists.room_line(row)
+    assert "check-in" not in lists.room_line(RoomRow("102", "Small room", 4, True))
 
 
 # --- time formatting -----------------------------------------------------------------------------
