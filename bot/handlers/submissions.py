@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
@@ -36,7 +41,10 @@ from bot.views.series_preview import (
     series_preview,
     series_refused,
     series_sent,
+    series_waiting,
 )
+
+log = logging.getLogger(__name__)
 
 FIELD_BLOCKS = {
     "room": ids.ROOM_BLOCK,
@@ -82,7 +90,9 @@ def unavailable_text(
     )
 
 
-def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+def submit_booking(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: Any
+) -> None:
     deps = deps_of(context)
     user = body["user"]["id"]
     form, errors, tz = read_booking(view)
@@ -90,7 +100,7 @@ def submit_booking(ack: Ack, body: dict[str, Any], view: dict[str, Any], context
         ack(response_action="errors", errors=errors)
         return
     if form.repeat is not None:
-        preview_series(ack, deps, user, form, tz)
+        preview_series(ack, deps, client, view, user, form, tz)
         return
     command: c.Command
     if form.booking_id is not None:
@@ -137,7 +147,53 @@ def _holder_name(deps: Deps, user: str) -> str | None:
     return " ".join(((found.name if found else None) or "").split()) or None
 
 
-def preview_series(ack: Ack, deps: Deps, user: str, form: BookingForm, tz: ZoneInfo) -> None:
+#: What a submission answers: the kwargs of its ack (``response_action`` update or errors).
+Answer = dict[str, Any]
+
+
+def _within_budget(
+    ack: Ack,
+    deps: Deps,
+    client: WebClient,
+    view: dict[str, Any],
+    command: c.Command,
+    answer: Callable[[Any, BookingError | None], Answer],
+) -> None:
+    """Run a submission's command and ack with ``answer(result, error)``. A command that does
+    not finish within the ack budget (a busy database) is acked with a view saying so, which
+    the answer replaces once it comes (field errors then as a refusal, the form being gone)."""
+    pending = deps.decisions.submit(deps.bus.handle, command)
+    try:
+        result, error = pending.result(timeout=ACK_BUDGET_SECONDS), None
+    except FutureTimeout:
+        ack(response_action="update", view=series_waiting())
+        try:
+            result, error = pending.result(), None
+        except BookingError as late:
+            result, error = None, late
+        late_answer = answer(result, error)
+        later = late_answer.get("view") or series_refused(
+            next(iter(late_answer.get("errors", {}).values()), texts.form_outdated())
+        )
+        try:
+            client.views_update(view_id=view.get("id"), view=later)
+        except SlackApiError as gone:  # the window was closed meanwhile
+            log.info("could not show a late answer: %s", gone.response.get("error"))
+        return
+    except BookingError as refused:
+        result, error = None, refused
+    ack(**answer(result, error))
+
+
+def preview_series(
+    ack: Ack,
+    deps: Deps,
+    client: WebClient,
+    view: dict[str, Any],
+    user: str,
+    form: BookingForm,
+    tz: ZoneInfo,
+) -> None:
     """A repeating booking holds nothing yet: the form turns into the list of its dates, free
     and taken, whose submit requests the free ones. Refusals go back onto the form's fields."""
     assert form.repeat is not None
@@ -150,25 +206,27 @@ def preview_series(ack: Ack, deps: Deps, user: str, form: BookingForm, tz: ZoneI
         timezone=tz.key,
         title=form.title,
     )
-    try:
-        dates = deps.bus.handle(c.PreviewSeries(request))
-    except BookingError as error:
-        block = repeat_field_block(error.field, form.repeat) or FIELD_BLOCKS.get(
-            error.field or "", ids.DATE_BLOCK
-        )
-        ack(response_action="errors", errors={block: refusals.text(error)})
-        return
-    if all(d.conflict is not None for d in dates):
-        first = dates[0].conflict
-        text = all_taken(request, first, _holder_name(deps, first.booker), tz)
-        ack(response_action="errors", errors={ids.START_BLOCK: text})
-        return
-    room = deps.queries.room(form.room_id)
-    assert room is not None  # the preview found it
-    ack(response_action="update", view=series_preview(request, dates, room, tz))
+
+    def answer(dates: Any, error: BookingError | None) -> Answer:
+        if error is not None:
+            block = repeat_field_block(error.field, form.repeat) or FIELD_BLOCKS.get(
+                error.field or "", ids.DATE_BLOCK
+            )
+            return {"response_action": "errors", "errors": {block: refusals.text(error)}}
+        if all(d.conflict is not None for d in dates):
+            first = dates[0].conflict
+            text = all_taken(request, first, _holder_name(deps, first.booker), tz)
+            return {"response_action": "errors", "errors": {ids.START_BLOCK: text}}
+        room = deps.queries.room(form.room_id)
+        assert room is not None  # the preview found it
+        return {"response_action": "update", "view": series_preview(request, dates, room, tz)}
+
+    _within_budget(ack, deps, client, view, c.PreviewSeries(request), answer)
 
 
-def submit_series(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+def submit_series(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: Any
+) -> None:
     """*Book the N free ones*: request the series the preview showed. Dates taken since are
     skipped; a refusal replaces the preview (it has no field to put it on)."""
     deps = deps_of(context)
@@ -178,24 +236,20 @@ def submit_series(ack: Ack, body: dict[str, Any], view: dict[str, Any], context:
         ack(response_action="update", view=series_refused(texts.form_outdated()))
         return
     request, tz = read
-    try:
-        series_id = deps.bus.handle(request)
-    except RoomUnavailable as error:
-        conflict = error.conflict
-        text = refusals.text(error)
-        if conflict is not None:
+
+    def answer(series_id: Any, error: BookingError | None) -> Answer:
+        if isinstance(error, RoomUnavailable) and error.conflict is not None:
+            conflict = error.conflict
             text = all_taken(request, conflict, _holder_name(deps, conflict.booker), tz)
-        ack(response_action="update", view=series_refused(text))
-        return
-    except BookingError as error:
-        ack(response_action="update", view=series_refused(refusals.text(error)))
-        return
-    series = deps.queries.series(series_id)
-    assert series is not None  # committed with its occurrences just now
-    ack(
-        response_action="update",
-        view=series_sent(series, tz, email=deps.settings.email_enabled),
-    )
+            return {"response_action": "update", "view": series_refused(text)}
+        if error is not None:
+            return {"response_action": "update", "view": series_refused(refusals.text(error))}
+        series = deps.queries.series(series_id)
+        assert series is not None  # committed with its occurrences just now
+        sent = series_sent(series, tz, email=deps.settings.email_enabled)
+        return {"response_action": "update", "view": sent}
+
+    _within_budget(ack, deps, client, view, request, answer)
 
 
 def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:

@@ -188,6 +188,25 @@ def series_sent(series: SeriesRow, tz: ZoneInfo, *, email: bool) -> dict[str, An
     }
 
 
+def series_waiting() -> dict[str, Any]:
+    """In the form's place while a busy database keeps a repeating booking past Slack's
+    seconds to answer: the answer replaces it."""
+    return {
+        "type": "modal",
+        "title": plain(_("Repeating booking"), 24),
+        "close": plain(_("Close"), 24),
+        "blocks": [
+            context(
+                ":hourglass_flowing_sand: "
+                + _(
+                    "This is taking longer than usual. Keep this window open: it shows the "
+                    "answer once it is ready."
+                )
+            )
+        ],
+    }
+
+
 def series_refused(text: str) -> dict[str, Any]:
     """The preview after its submit was refused (``text`` is plain: it is escaped here)."""
     return {

@@ -6,10 +6,15 @@ and changed alone."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
 from bot.adapters import orm
+from bot.adapters.db import READ_ONLY
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.e2e.conftest import AL, BOB, GENERAL, Stack
@@ -193,3 +198,35 @@ def test_one_date_of_a_series_changes_alone(stack: Stack) -> None:
     assert moved["starts_at"] == FIRST + WEEK + timedelta(hours=4)
     assert moved["title"] == "Moved once" and moved["recurrence_id"] == before[second]["starts_at"]
     assert after == {i: b for i, b in before.items() if i != second}  # the others untouched
+
+
+@contextmanager
+def _room_busy(stack: Stack) -> Iterator[None]:
+    """Another writer holding room 102, as a busy database would: SQLite's write lock, or the
+    room's advisory lock on PostgreSQL."""
+    with stack.engine.connect() as conn:
+        if stack.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("UPDATE rooms SET name = name")  # BEGIN IMMEDIATE
+        else:
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('room:102', 0))"))
+        try:
+            yield
+        finally:
+            conn.rollback()
+
+
+def test_a_series_past_the_ack_budget_is_acked_then_answered_in_the_same_window(
+    stack: Stack,
+) -> None:
+    preview = stack.send.submit(BOB, _form(stack), _weekly_values(3)).json["view"]
+    updates = len(stack.fake.calls_to("views.update"))
+    with _room_busy(stack):
+        reply = stack.send.submit(BOB, preview, {})
+        assert reply.json["response_action"] == "update"
+        assert "taking longer than usual" in _texts(reply.json["view"]["blocks"])
+        with stack.engine.connect().execution_options(**READ_ONLY) as conn:  # not the writer
+            assert conn.execute(text("SELECT count(*) FROM bookings")).scalar_one() == 0
+    [late] = stack.fake.wait_for("views.update", count=updates + 1, timeout=30)[updates:]
+    assert late.params["view_id"] == "VMODAL"  # the submitted view, as its payload named it
+    assert "3 dates requested" in _texts(late.params["view"]["blocks"])
+    assert len(bookings(stack.engine)) == 3

@@ -722,6 +722,7 @@ def _series_booking() -> Iterator[tuple[str, Render]]:
     booked = replace(series_row(approved), skipped=())
     yield "series booked, one", (lambda: series.series_sent(booked, SEOUL, email=False), modal)
     yield "series refused", (lambda: series.series_refused(REASON), modal)
+    yield "series waiting", (series.series_waiting, modal)
     dated = list(series_row(*[pending] * 4).occurrences)
     home_tab: Callable[[Any], None] = lambda v: check_view(v, "home")  # noqa: E731
     yield "home, series dates", (lambda: _home(upcoming=dated, upcoming_total=4), home_tab)
