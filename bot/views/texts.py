@@ -24,7 +24,10 @@ def help_text(*, email: bool) -> str:
     return "\n".join(
         [
             _("*Book a meeting room with* `/book`"),
-            _("• `/book` – open the booking form"),
+            _(
+                "• `/book` – open the booking form (it can also repeat: daily, weekly, "
+                "every few weeks)"
+            ),
             _("• `{example}` – book in one line (times in your Slack time zone)").format(
                 example=example()
             ),
