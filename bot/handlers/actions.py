@@ -123,7 +123,11 @@ def _decide_series(
         c.ApproveSeries(series_id, by=user) if approve else c.DenySeries(series_id, by=user)
     )
     decided = decide(ack, deps, client, body, command)
-    if decided is REFUSED or decided:
+    if decided is REFUSED:
+        return
+    if decided:
+        if body.get("view", {}).get("type") == "home":  # the clicker keeps their pages
+            deps.bus.handle(c.RefreshHome(user, pages_of(body.get("view"))))
         return
     series = deps.queries.series(series_id)
     if series is None:

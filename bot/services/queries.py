@@ -123,8 +123,17 @@ class Queries:
         )
 
     def pending(self, limit: int = 20, offset: int = 0) -> Page:
-        """The approval queue: requests waiting for a decision, soonest start first."""
-        return self._page(T.status == BookingStatus.PENDING, limit, offset)
+        """The approval queue: requests waiting for a decision, soonest start first. A series
+        is one request there: its earliest waiting date stands for all its waiting dates."""
+        waiting = T.status == BookingStatus.PENDING
+        other = orm.booking_list.alias("other")
+        first_of_series = (
+            select(func.min(other.c.booking_id))
+            .where(other.c.series_id == T.series_id, other.c.status == BookingStatus.PENDING)
+            .scalar_subquery()
+        )
+        where = and_(waiting, or_(T.series_id.is_(None), T.booking_id == first_of_series))
+        return self._page(where, limit, offset)
 
     def room_schedule(self, room_id: str, day: date, tz: ZoneInfo) -> list[BookingRow]:
         """Active bookings of a room touching the given local day."""

@@ -231,11 +231,19 @@ def home_view(data: HomeData) -> dict[str, Any]:
         ]
         for row in data.pending:
             requested = _("Requested by {who}").format(who=mention(row.booker))
-            blocks.append(section(booking_line(row, data.tz) + f"\n{requested}"))
+            if row.series_id is None:
+                blocks.append(section(booking_line(row, data.tz) + f"\n{requested}"))
+                approve, deny, value = ids.APPROVE, ids.DENY, str(row.booking_id)
+            else:  # a series is one request: its first waiting date, decided all at once
+                whole = _(
+                    "Series #{series_id}: Approve or Deny decides all its waiting dates"
+                ).format(series_id=row.series_id)
+                blocks.append(section(f"{booking_line(row, data.tz)}\n{requested}\n{whole}"))
+                approve, deny, value = ids.APPROVE_SERIES, ids.DENY_SERIES, str(row.series_id)
             blocks.append(
                 actions(
-                    button(_("Approve"), ids.APPROVE, str(row.booking_id), style="primary"),
-                    button(_("Deny"), ids.DENY, str(row.booking_id), style="danger"),
+                    button(_("Approve"), approve, value, style="primary"),
+                    button(_("Deny"), deny, value, style="danger"),
                     block_id=f"queue_{row.booking_id}",
                 )
             )

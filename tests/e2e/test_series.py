@@ -186,3 +186,23 @@ def test_one_click_approves_the_series_with_one_dm_and_one_invite_for_all(
 
 def _calendar_parts(message: EmailMessage) -> list[Any]:
     return [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+
+
+def test_the_admins_queue_decides_a_series_with_one_click(stack: Stack) -> None:
+    series_id = _request_series(stack)
+    stack.delivered("views.publish")
+    home = stack.home_of(ADMIN)
+    buttons = [
+        e
+        for b in home["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] in (ids.APPROVE_SERIES, ids.APPROVE)
+    ]
+    assert [(e["action_id"], e["value"]) for e in buttons] == [(ids.APPROVE_SERIES, str(series_id))]
+    published = len(stack.fake.calls_to("views.publish"))
+    stack.send.click(ADMIN, ids.APPROVE_SERIES, str(series_id), view=home)
+    stack.until(lambda: _statuses(stack, series_id) == [BookingStatus.APPROVED] * WEEKS)
+    stack.delivered("views.publish", published + 1)
+    assert ids.APPROVE_SERIES not in _actions(stack.home_of(ADMIN)["blocks"])
+    assert len(stack.cards()) == 1

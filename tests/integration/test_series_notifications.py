@@ -259,3 +259,21 @@ def test_admins_are_nudged_once_about_a_series_waiting_too_long(
     assert nudges[0]["payload"]["booking"]["booking_id"] == first
     assert nudges[0]["payload"]["series"]["series_id"] == series_id
     assert container.bus.handle(c.NudgeAdmins()) == 0
+
+
+def test_the_approval_queue_lists_a_series_once(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    add_rooms(container.bus, "102", "201")
+    series_id = container.bus.handle(_weekly(clock, 4))
+    single = container.bus.handle(c.RequestBooking("201", *slot(clock.now, 30, 31), by="UCAROL"))
+    page = Queries(engine).pending()
+    first = min(b["id"] for b in bookings(engine) if b["series_id"] == series_id)
+    assert [r.booking_id for r in page.rows] == [first, single] and page.total == 2
+
+    # once its first date is decided alone (after a change, say) the next waiting one stands in
+    container.bus.handle(c.ApproveBooking(first, by=ADMIN))
+    second = sorted(b["id"] for b in bookings(engine) if b["series_id"] == series_id)[1]
+    assert [r.booking_id for r in Queries(engine).pending().rows] == [single, second]
+    container.bus.handle(c.ApproveSeries(series_id, by=ADMIN))
+    assert [r.booking_id for r in Queries(engine).pending().rows] == [single]

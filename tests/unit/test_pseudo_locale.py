@@ -196,7 +196,8 @@ def _home(**extra: Any) -> dict[str, Any]:
         upcoming_total=25,
         history=ROWS,
         is_admin=True,
-        pending=[row(20 + i) for i in range(home.PENDING_PAGE)],
+        pending=[row(20 + i) for i in range(home.PENDING_PAGE - 1)]
+        + [row(30, series_id=9, recurrence_id=START)],
         pending_total=12,
         dead_notifications=1,
     )
