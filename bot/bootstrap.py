@@ -241,6 +241,7 @@ def _runtime(
     # dispatcher, which defers that row and throttles that method without holding up others.
     sending = delivery_client(client)
     sending_directory = make_directory(sending, settings)
+    directory.followers.append(sending_directory)  # a user_change reaches the senders' cache
     store = OutboxStore(core.engine)
     cards = CardPublisher(
         sending, settings.approvals_channel, core.queries, core.engine, settings.card_locale
@@ -331,6 +332,7 @@ def _runtime(
                 directory=directory,
                 clock=clock,
                 feeds=feed_store(core.engine, settings, clock),
+                release_departed=_releaser(core.bus, quiet=True),
             ),
         )
     return Runtime(
@@ -357,12 +359,14 @@ def feed_store(
     return FeedStore(engine, clock, install_id=install_id, domain=uid_domain(settings.sender))
 
 
-def _releaser(bus: MessageBus) -> Callable[[str], None]:
-    """What the dispatcher does when a sender finds someone left the workspace."""
+def _releaser(bus: MessageBus, *, quiet: bool = False) -> Callable[[str], None]:
+    """What the dispatcher does when a sender finds someone left the workspace, and the
+    ``user_change`` listener when Slack says an admin deactivated someone (``quiet``: the
+    admins are told only if it concerns them, see :class:`commands.ReleaseDeparted`)."""
 
     def release(user: str) -> None:
         try:
-            released = bus.handle(commands.ReleaseDeparted(user))
+            released = bus.handle(commands.ReleaseDeparted(user, quiet=quiet))
         except IntegrityError:
             return  # another worker recorded the departure first, and did what it takes
         log.info("%s left the workspace: %d upcoming bookings released", user, released)

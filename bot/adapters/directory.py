@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk import WebClient
@@ -71,6 +72,9 @@ class Directory:
         self._cache: dict[str, tuple[float, UserProfile]] = {}
         self._sweep_at = SWEEP_AT
         self._lookups: ThreadPoolExecutor | None = None
+        #: Caches of the same users in this process (the dispatcher's) that :meth:`changed`
+        #: updates as well.
+        self.followers: list[Directory] = []
 
     def cached(self, user_id: str) -> UserProfile | None:
         with self._lock:
@@ -122,6 +126,28 @@ class Directory:
         with self._lock:
             self._cache.pop(user_id, None)
 
+    def changed(self, user: dict[str, Any]) -> bool:
+        """Slack's ``user_change`` event: ``user`` is the member as ``users.info`` shows them.
+        Their cached profile is dropped, so the next lookup asks Slack and a new time zone or
+        language counts at once (the event carries no ``locale``, so it cannot fill the cache
+        itself). A deactivated member (``deleted: true``) is cached as gone, so nothing more is
+        sent to them without asking Slack. True if they are gone."""
+        user_id = str(user.get("id") or "")
+        if not user_id:
+            return False
+        for follower in self.followers:
+            follower.changed(user)
+        if not user.get("deleted"):
+            self.forget(user_id)
+            return False
+        gone = self._gone(user_id)
+        with self._lock:
+            self._cache[user_id] = (self._now() + self.ttl, gone)
+        return True
+
+    def _gone(self, user_id: str) -> UserProfile:
+        return UserProfile(user_id, self.default_tz, locale=self.default_locale, gone=True)
+
     def _fetch(self, user_id: str) -> tuple[UserProfile, float]:
         try:
             user = self.client.users_info(user=user_id, include_locale=True)["user"]
@@ -129,8 +155,7 @@ class Directory:
             if exc.response.get("error") != "user_not_found":
                 return self._unknown(user_id, exc)
             # No such user in this workspace (any more): as final as deleted, cached as long.
-            gone = UserProfile(user_id, self.default_tz, locale=self.default_locale, gone=True)
-            return gone, self.ttl
+            return self._gone(user_id), self.ttl
         except (SlackClientError, OSError) as exc:
             return self._unknown(user_id, exc)
         zone_read = True

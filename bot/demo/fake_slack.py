@@ -275,6 +275,14 @@ class FakeSlackApi:
         with self._changed:
             self._users[user_id]["deleted"] = True
 
+    def user_change(self, user_id: str) -> JsonDict:
+        """The ``user_change`` event Slack sends when ``user_id``'s profile changed or they were
+        deactivated: the member as ``users.info`` shows them, without ``locale`` (which Slack
+        sends only to ``users.info`` asked with ``include_locale``)."""
+        with self._changed:
+            user = {k: v for k, v in self._users[user_id].items() if k != "locale"}
+        return {"type": "user_change", "user": copy.deepcopy(user), "event_ts": f"{self.now():.6f}"}
+
     def fail_next(
         self,
         method: str,

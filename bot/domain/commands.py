@@ -128,10 +128,15 @@ class ReleaseBooking(Command):
 @dataclass(frozen=True)
 class ReleaseDeparted(Command):
     """Someone left the workspace: take them off every waitlist, cancel their upcoming
-    bookings, stop what was still to be sent to them, and tell the admins, once."""
+    bookings, stop what was still to be sent to them, and tell the admins, once.
+
+    ``quiet``: the admins are told only when it matters to them (bookings were freed, or the
+    person approves rooms or is an admin). Slack's ``user_change`` says so of every member
+    deactivated, most of whom never booked a room."""
 
     user: str
     by: str = "system"
+    quiet: bool = False
 
 
 @dataclass(frozen=True)

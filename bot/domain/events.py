@@ -214,10 +214,14 @@ def member_left_id(user: str, first_released: int | None = None) -> str:
 @dataclass(frozen=True, kw_only=True)
 class MemberLeft(Event):
     """A person left the workspace (Slack says their account is deleted or unknown); their
-    upcoming bookings ``released`` were cancelled. About no one booking: ``booking_id`` is 0."""
+    upcoming bookings ``released`` were cancelled. About no one booking: ``booking_id`` is 0.
+    ``approver_of``: the rooms they approved requests for; ``admin``: ADMIN_USER_IDS names them.
+    Both are for the admins to fix, as roombot cannot."""
 
     user: str
     released: tuple[int, ...] = ()
+    approver_of: tuple[str, ...] = ()
+    admin: bool = False
 
 
 def approvals_channel_id(channel: str, error: str) -> str:

@@ -38,6 +38,8 @@ class Deps:
     clock: Callable[[], datetime]
     #: Calendar feed links (None: the app hands out none).
     feeds: FeedStore | None = None
+    #: Releases someone Slack says was deactivated (the dispatcher's release, told quietly).
+    release_departed: Callable[[str], None] | None = None
     #: Runs a click's transaction so the listener can wait for it only as long as the ack allows.
     decisions: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="decisions")

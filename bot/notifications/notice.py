@@ -452,21 +452,32 @@ class FreedBooking:
 
 @dataclass(frozen=True)
 class Departure:
-    """An admin's DM: ``user`` left the workspace at ``at``; ``bookings`` were cancelled."""
+    """An admin's DM: ``user`` left the workspace at ``at``; ``bookings`` were cancelled.
+    ``approver_of`` (room id and name) lost them as an approver; ``admin``: ADMIN_USER_IDS
+    still names them."""
 
     KIND = "departed"
 
     user: str
     at: datetime
     bookings: tuple[FreedBooking, ...] = ()
+    approver_of: tuple[tuple[str, str], ...] = ()
+    admin: bool = False
 
     @classmethod
-    def of(cls, user: str, at: datetime, rows: list[BookingRow]) -> Self:
+    def of(
+        cls,
+        user: str,
+        at: datetime,
+        rows: list[BookingRow],
+        approver_of: tuple[tuple[str, str], ...] = (),
+        admin: bool = False,
+    ) -> Self:
         freed = tuple(
             FreedBooking(r.booking_id, r.room_id, r.room_name, r.starts_at, r.ends_at, r.title)
             for r in rows
         )
-        return cls(user, at, freed)
+        return cls(user, at, freed, approver_of, admin)
 
     @staticmethod
     def is_one(payload: Mapping[str, Any]) -> bool:
@@ -488,6 +499,8 @@ class Departure:
                 }
                 for b in self.bookings
             ],
+            "approver_of": [{"room_id": i, "room_name": n} for i, n in self.approver_of],
+            "admin": self.admin,
         }
 
     @classmethod
@@ -506,7 +519,12 @@ class Departure:
                 )
                 for b in payload.get("bookings") or ()
             )
-            return cls(str(payload["user"]), _moment(payload["at"]), freed)
+            approver_of = tuple(
+                (str(r["room_id"]), str(r.get("room_name") or r["room_id"]))
+                for r in payload.get("approver_of") or ()
+            )
+            admin = bool(payload.get("admin"))
+            return cls(str(payload["user"]), _moment(payload["at"]), freed, approver_of, admin)
         except BadPayload:
             raise
         except (KeyError, TypeError, ValueError) as exc:

@@ -569,6 +569,10 @@ def release_departed(cmd: commands.ReleaseDeparted, uow: AbstractUnitOfWork, ctx
     released = tuple(b.id for b in upcoming if b.id is not None)
     if again and not released:
         return 0
+    approver_of = tuple(r.id for r in uow.rooms.list() if cmd.user in r.approvers)
+    admin = cmd.user in ctx.admins
+    if cmd.quiet and not (released or approver_of or admin):
+        return 0
     uow.record(
         events.MemberLeft(
             booking_id=0,
@@ -577,6 +581,8 @@ def release_departed(cmd: commands.ReleaseDeparted, uow: AbstractUnitOfWork, ctx
             event_id=events.member_left_id(cmd.user, released[0]) if again else left,
             user=cmd.user,
             released=released,
+            approver_of=approver_of,
+            admin=admin,
         )
     )
     return len(upcoming)
@@ -1138,10 +1144,13 @@ def notify_series(event: events.SeriesEvent, uow: AbstractUnitOfWork, ctx: Conte
 
 
 def notify_departure(event: events.MemberLeft, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    """One DM to each admin (but the one who left): who left, and which bookings were freed.
-    The rows carry the event's id, which is the person's, so they are written once."""
+    """One DM to each admin (but the one who left): who left, which bookings were freed, and
+    which rooms lost an approver or whether ADMIN_USER_IDS names them. The rows carry the
+    event's id, which is the person's, so they are written once."""
     released = [row for i in event.released if (row := uow.booking_list.get(i)) is not None]
-    payload = Departure.of(event.user, event.at, released).to_payload()
+    rooms = [uow.rooms.get(room_id) for room_id in event.approver_of]
+    approver_of = tuple((r.id, r.name) for r in rooms if r is not None)
+    payload = Departure.of(event.user, event.at, released, approver_of, event.admin).to_payload()
     uow.outbox.add(
         [
             OutboxMessage(event.event_id, Channel.DM, admin, payload, event.at)

@@ -511,6 +511,7 @@ def departure_message(departure: Departure, tz: ZoneInfo) -> dict[str, Any]:
             )
     else:
         lines.append(_("They had no upcoming bookings."))
+    lines += _what_to_fix(departure)
     text = ngettext(
         "{who} left the workspace; {count} upcoming booking was cancelled.",
         "{who} left the workspace; {count} upcoming bookings were cancelled.",
@@ -521,6 +522,39 @@ def departure_message(departure: Departure, tz: ZoneInfo) -> dict[str, Any]:
         "text": text,
         "blocks": [*sections(lines), block_context(note)],
     }
+
+
+def _what_to_fix(departure: Departure) -> list[str]:
+    """What only an admin can fix about someone who left: the rooms they approved requests for
+    (listed like the freed bookings) and their id in ADMIN_USER_IDS."""
+    lines = []
+    rooms = departure.approver_of
+    if rooms:
+        lines.append(
+            ":warning: "
+            + ngettext(
+                "They approve requests for this room; choose who does now (`/book rooms`, *Edit*):",
+                "They approve requests for these {count} rooms; choose who does now "
+                "(`/book rooms`, *Edit*):",
+                len(rooms),
+            ).format(count=len(rooms))
+        )
+        lines += [
+            "• " + escape(room_label(room_id, name)) for room_id, name in rooms[:DEPARTURE_LISTED]
+        ]
+        if len(rooms) > DEPARTURE_LISTED:
+            rest = len(rooms) - DEPARTURE_LISTED
+            lines.append(
+                ngettext("…and {count} more.", "…and {count} more.", rest).format(count=rest)
+            )
+    if departure.admin:
+        lines.append(
+            ":warning: "
+            + _(
+                "`ADMIN_USER_IDS` still names them: take `{user_id}` out of it and restart roombot."
+            ).format(user_id=departure.user)
+        )
+    return lines
 
 
 # --- email ---------------------------------------------------------------------------------------

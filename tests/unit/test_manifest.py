@@ -100,6 +100,12 @@ def test_app_home_is_enabled_and_subscribed(manifest: dict[str, Any]) -> None:
     assert "app_home_opened" in manifest["settings"]["event_subscriptions"]["bot_events"]
 
 
+def test_members_changing_or_leaving_are_subscribed(manifest: dict[str, Any]) -> None:
+    # user_change (scope users:read): new time zones at once, deactivated members released
+    assert "user_change" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert "users:read" in manifest["oauth_config"]["scopes"]["bot"]
+
+
 def test_every_request_url_points_at_the_bolt_endpoint() -> None:
     manifest = _load("http")
     urls = list(_request_urls(manifest))

@@ -182,9 +182,12 @@ NOTICES = [
 
 
 def _departure(count: int) -> Departure:
-    """The admins' DM about someone who left, with ``count`` bookings freed."""
+    """The admins' DM about someone who left, with ``count`` bookings freed and as many rooms
+    they approved for (and named in ADMIN_USER_IDS when there are more than one)."""
     freed = FreedBooking(42, "102", ROOM_NAME, START, START + timedelta(hours=1), TITLE)
-    return Departure(BOOKER, NOW, tuple(replace(freed, booking_id=i) for i in range(count)))
+    bookings = tuple(replace(freed, booking_id=i) for i in range(count))
+    rooms = tuple((f"R{i}", ROOM_NAME) for i in range(count))
+    return Departure(BOOKER, NOW, bookings, rooms, admin=count > 1)
 
 
 def _home(**extra: Any) -> dict[str, Any]:

@@ -1,0 +1,86 @@
+"""Slack's ``user_change`` event through the signed Events API endpoint: a member deactivated is
+released at once (the admins told once, whichever of the event and a DM finding them gone comes
+first), and a new time zone shows in the next DM."""
+
+from __future__ import annotations
+
+from bot.domain.model import BookingStatus
+from bot.views import ids
+from tests.conftest import ADMIN
+from tests.e2e.conftest import APPROVALS, BOB, Stack
+from tests.e2e.test_change_booking import _status_becomes
+from tests.e2e.test_slack_app import _card_update, _texts
+from tests.integration.helpers import bookings
+
+
+def _bob_books_two(stack: Stack) -> None:
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    assert "booking #2" in stack.send.command(BOB, "201 2026-12-03 10:00-11:00 Review").text
+    stack.deliver()  # the cards and Bob's "received" DMs: his profile is cached now
+    assert len(stack.cards()) == 2 and len(stack.dms_to(BOB)) == 2
+
+
+def test_a_member_deactivated_is_released_at_once_and_the_admins_told_once(stack: Stack) -> None:
+    _bob_books_two(stack)
+    updates = len(stack.fake.calls_to("chat.update"))
+
+    stack.fake.delete_user(BOB)  # an admin deactivates Bob's account; Slack says so
+    assert stack.send.event(stack.fake.user_change(BOB)).status == 200
+    _status_becomes(stack, 1, BookingStatus.CANCELLED)
+    stack.deliver()  # what the release wrote: the cards, the admins' DM
+
+    assert {b["id"]: b["status"] for b in bookings(stack.engine)} == {
+        1: BookingStatus.CANCELLED,
+        2: BookingStatus.CANCELLED,
+    }
+    assert len(stack.fake.calls_to("chat.update")) == updates + 2
+    assert "left the workspace" in _texts(_card_update(stack)["blocks"])
+    [told] = stack.dms_to(ADMIN)
+    assert f"<@{BOB}>" in told.params["text"]
+    assert "#1" in _texts(told.params["blocks"]) and "#2" in _texts(told.params["blocks"])
+    assert len(stack.dms_to(BOB)) == 2  # nothing more was tried
+
+    # Later a message for Bob finds him gone, and Slack repeats the event: nothing is repeated
+    stack.container.dispatcher.on_departed(BOB)  # type: ignore[misc]
+    assert stack.send.event(stack.fake.user_change(BOB)).status == 200
+    stack.deliver()
+    assert len(stack.dms_to(ADMIN)) == 1
+
+
+def test_the_event_after_a_dm_found_the_member_gone_tells_no_one_again(stack: Stack) -> None:
+    _bob_books_two(stack)
+    stack.fake.delete_user(BOB)
+    stack.send.click(ADMIN, ids.APPROVE, "1", channel=APPROVALS, message_ts="1")
+    _status_becomes(stack, 1, BookingStatus.APPROVED)
+    stack.deliver()  # the approval DM is refused: Bob left, and his bookings are released
+    stack.deliver()
+    assert len(stack.dms_to(ADMIN)) == 1
+
+    assert stack.send.event(stack.fake.user_change(BOB)).status == 200  # Slack's event, late
+    stack.deliver()
+    assert len(stack.dms_to(ADMIN)) == 1
+
+
+def test_a_new_time_zone_shows_in_the_next_dm(stack: Stack) -> None:
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    stack.deliver()
+    [received] = stack.dms_to(BOB)
+    assert "10:00–11:00 (Asia/Seoul)" in _texts(received.params["blocks"])
+
+    stack.fake.add_user(BOB, tz="Europe/London", email="bob@example.com", name="Bob")
+    assert stack.send.event(stack.fake.user_change(BOB)).status == 200
+    stack.listeners.wait_idle()
+    stack.send.click(ADMIN, ids.APPROVE, "1", channel=APPROVALS, message_ts="1")
+    _status_becomes(stack, 1, BookingStatus.APPROVED)
+    stack.deliver()
+
+    [_, approved] = stack.dms_to(BOB)
+    assert "01:00–02:00 (Europe/London)" in _texts(approved.params["blocks"])
+
+
+def test_a_member_nobody_knows_here_deactivated_tells_no_one(stack: Stack) -> None:
+    stack.fake.add_user("USTRANGER", tz="UTC")
+    stack.fake.delete_user("USTRANGER")
+    assert stack.send.event(stack.fake.user_change("USTRANGER")).status == 200
+    stack.deliver()
+    assert stack.dms_to(ADMIN) == []
