@@ -214,3 +214,83 @@ def test_view_submissions(stack: Stack, caplog: pytest.LogCaptureFixture) -> Non
 
     one()
     _no_unhandled_errors(stack, caplog)
+
+
+COUNTISH = st.one_of(st.none(), st.integers(-3, 70).map(str), JSONISH)
+REPEAT_VALUES = st.fixed_dictionaries(
+    {
+        "choice": st.one_of(st.sampled_from(["none", "daily", "weekly", "weeks"]), JSON_TEXT),
+        "weekdays": st.one_of(
+            st.lists(st.one_of(st.integers(-1, 8).map(str), JSONISH), max_size=9),
+            st.just("MO"),
+            st.just(None),
+        ),
+        "interval": COUNTISH,
+        "until": st.one_of(st.none(), DAY),
+        "count": COUNTISH,
+    }
+)
+SERIES_META = st.one_of(
+    META,
+    st.fixed_dictionaries(
+        {
+            "room": st.one_of(st.just("102"), JSONISH, st.integers()),
+            "start": st.one_of(st.just("2026-12-02T01:00:00+00:00"), DAY, st.none()),
+            "end": st.one_of(st.just("2026-12-02T02:00:00+00:00"), CLOCK),
+            "tz": st.one_of(st.just("Asia/Seoul"), TEXT),
+            "title": st.one_of(JSON_TEXT, st.integers()),
+            "repeat": st.fixed_dictionaries(
+                {
+                    "frequency": st.one_of(st.sampled_from(["daily", "weekly"]), TEXT),
+                    "interval": st.one_of(st.integers(-1, 20), st.booleans(), TEXT),
+                    "weekdays": st.lists(st.one_of(st.integers(-2, 9), TEXT), max_size=8),
+                    "until": st.one_of(st.none(), DAY),
+                    "count": st.one_of(st.none(), st.integers(-1, 99), st.booleans(), TEXT),
+                }
+            ),
+        }
+    ).map(json.dumps),
+)
+
+
+def test_repeating_booking_submissions_and_clicks(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Repeat fields, a preview's metadata and the series buttons, tampered: field errors or
+    refusals, never a 500, and nothing stored that breaks a booking's invariants."""
+    caplog.set_level(logging.ERROR)
+
+    @EXAMPLES
+    @given(
+        repeat=REPEAT_VALUES,
+        day=st.one_of(st.just("2026-12-02"), DAY),
+        meta=SERIES_META,
+        action=st.sampled_from([ids.SERIES_EDIT, ids.CANCEL_OCCURRENCE, ids.CANCEL_FOLLOWING]),
+        value=JSONISH,
+        user=USER,
+    )
+    def one(
+        repeat: dict[str, Any], day: str, meta: str, action: str, value: str, user: str
+    ) -> None:
+        values = booking_values("102", day, "10:00", "11:00", "Sync")
+        values[ids.REPEAT_BLOCK] = {
+            ids.REPEAT_ACTION: {"selected_option": {"value": repeat["choice"]}}
+        }
+        weekdays = repeat["weekdays"]
+        chosen = [{"value": d} for d in weekdays] if isinstance(weekdays, list) else weekdays
+        values[ids.WEEKDAYS_BLOCK] = {ids.WEEKDAYS_ACTION: {"selected_options": chosen}}
+        values[ids.INTERVAL_BLOCK] = {ids.INTERVAL_ACTION: {"value": repeat["interval"]}}
+        values[ids.UNTIL_BLOCK] = {ids.UNTIL_ACTION: {"selected_date": repeat["until"]}}
+        values[ids.COUNT_BLOCK] = {ids.COUNT_ACTION: {"value": repeat["count"]}}
+        form = {"callback_id": ids.BOOK_MODAL, "private_metadata": '{"tz": "Asia/Seoul"}'}
+        assert stack.send.submit(user, form, values).status == 200
+        preview = {"callback_id": ids.SERIES_MODAL, "private_metadata": meta}
+        assert stack.send.submit(user, preview, {}).status == 200
+        modal = {"type": "modal", "private_metadata": meta}
+        in_list = {"channel": "C0GENERAL", "message_ts": "1"}
+        where: dict[str, Any] = {"view": modal} if action == ids.SERIES_EDIT else in_list
+        assert stack.send.click(user, action, value, **where).status == 200
+        _check_store(stack)
+
+    one()
+    _no_unhandled_errors(stack, caplog)
