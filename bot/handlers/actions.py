@@ -28,7 +28,7 @@ from bot.views.cards import series_status
 from bot.views.home import MAX_PAGES, pages_of
 from bot.views.i18n import current_locale
 from bot.views.lists import LIST_LIMIT, after, cancelled, my_bookings, waitlist_request
-from bot.views.modals import deny_modal, feed_link_modal, room_modal
+from bot.views.modals import deny_modal, deny_series_modal, feed_link_modal, room_modal
 from bot.views.series_preview import read_series, series_refused
 
 
@@ -106,12 +106,10 @@ def deny(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> Non
     )
 
 
-def _decide_series(
-    ack: Ack, body: dict[str, Any], client: WebClient, context: Any, approve: bool
-) -> None:
-    """Approve or Deny on a series' card: one command for every date still waiting. Who may
-    decide is the service's to say (an admin or the room's approvers); a click on a series
-    with nothing left waiting is told what happened, and the card is brought up to date."""
+def approve_series(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Approve on a series' card or in the queue: one command for every date still waiting.
+    Who may decide is the service's to say (an admin or the room's approvers); a click on a
+    series with nothing left waiting is told what happened, and the card brought up to date."""
     deps = deps_of(context)
     user = body["user"]["id"]
     series_id = _booking_id(body)
@@ -119,16 +117,19 @@ def _decide_series(
         ack()
         tell(client, body, texts.stale_button())
         return
-    command: c.Command = (
-        c.ApproveSeries(series_id, by=user) if approve else c.DenySeries(series_id, by=user)
-    )
-    decided = decide(ack, deps, client, body, command)
+    decided = decide(ack, deps, client, body, c.ApproveSeries(series_id, by=user))
     if decided is REFUSED:
         return
     if decided:
         if body.get("view", {}).get("type") == "home":  # the clicker keeps their pages
             deps.bus.handle(c.RefreshHome(user, pages_of(body.get("view"))))
         return
+    _series_decided_already(deps, client, body, series_id)
+
+
+def _series_decided_already(
+    deps: Deps, client: WebClient, body: dict[str, Any], series_id: int
+) -> None:
     series = deps.queries.series(series_id)
     if series is None:
         tell(client, body, texts.stale_button())
@@ -139,12 +140,29 @@ def _decide_series(
     deps.bus.handle(c.RefreshCard(series.anchor))
 
 
-def approve_series(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
-    _decide_series(ack, body, client, context, approve=True)
-
-
 def deny_series(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
-    _decide_series(ack, body, client, context, approve=False)
+    """Deny on a series' card or in the queue: the reason form for the whole series, once the
+    clicker may decide it and a date of it still waits (the form's submit denies them all)."""
+    ack()
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    series_id = _booking_id(body)
+    series = deps.queries.series(series_id) if series_id is not None else None
+    if series_id is None or series is None:
+        tell(client, body, texts.stale_button())
+        return
+    if not deps.is_admin(user) and not deps.bus.context.may_decide(
+        user, deps.queries.room(series.room_id)
+    ):
+        tell(client, body, texts.not_allowed_to_decide(series.room_id))
+        return
+    if not any(o.status == BookingStatus.PENDING for o in series.occurrences):
+        _series_decided_already(deps, client, body, series_id)
+        return
+    channel = (body.get("channel") or {}).get("id")
+    message_ts = (body.get("message") or {}).get("ts")
+    view = deny_series_modal(series, channel=channel, message_ts=message_ts)
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def cancel(

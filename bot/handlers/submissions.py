@@ -253,18 +253,27 @@ def submit_series(
 
 
 def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    """The deny form's submit: a booking, or every waiting date of a series (its metadata
+    names a ``series_id``), denied with the reason given."""
     deps = deps_of(context)
     user = body["user"]["id"]
-    booking_id = booking_number(metadata(view).get("booking_id"))
-    if booking_id is None:
-        ack(response_action="errors", errors={ids.REASON_BLOCK: texts.form_outdated()})
-        return
+    meta = metadata(view)
     values = view.get("state", {}).get("values", {})
     reason = _input(values, ids.REASON_BLOCK, ids.REASON_ACTION).get("value")
     if not isinstance(reason, str | None):
         reason = None
+    series_id = booking_number(meta.get("series_id"))
+    booking_id = booking_number(meta.get("booking_id"))
+    command: c.Command
+    if "series_id" in meta and series_id is not None:
+        command = c.DenySeries(series_id, by=user, reason=reason)
+    elif "series_id" not in meta and booking_id is not None:
+        command = c.DenyBooking(booking_id, by=user, reason=reason)
+    else:
+        ack(response_action="errors", errors={ids.REASON_BLOCK: texts.form_outdated()})
+        return
     try:
-        deps.bus.handle(c.DenyBooking(booking_id, by=user, reason=reason))
+        deps.bus.handle(command)
     except BookingError as error:
         ack(response_action="errors", errors={ids.REASON_BLOCK: refusals.text(error)})
         return

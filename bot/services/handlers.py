@@ -350,6 +350,7 @@ def approve_series(cmd: commands.ApproveSeries, uow: AbstractUnitOfWork, ctx: Co
 
 def deny_series(cmd: commands.DenySeries, uow: AbstractUnitOfWork, ctx: Context) -> int:
     """Deny the series as one, told once (:class:`events.SeriesDenied`)."""
+    _check_reason(cmd.reason)
     now = ctx.clock()
     series, pending = _pending_occurrences(uow, ctx, cmd.series_id, cmd.by)
     for booking in pending:
@@ -449,14 +450,18 @@ def approve_booking(cmd: commands.ApproveBooking, uow: AbstractUnitOfWork, ctx: 
     _decidable(uow, ctx, cmd.booking_id, cmd.by).approve(cmd.by, ctx.clock())
 
 
-def deny_booking(cmd: commands.DenyBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    if cmd.reason is not None and len(cmd.reason) > 500:
+def _check_reason(reason: str | None) -> None:
+    if reason is not None and len(reason) > 500:
         raise InvalidBooking(
             "A reason is at most 500 characters.",
             field="reason",
             code="reason_too_long",
             params={"limit": 500},
         )
+
+
+def deny_booking(cmd: commands.DenyBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
+    _check_reason(cmd.reason)
     _decidable(uow, ctx, cmd.booking_id, cmd.by).deny(cmd.by, ctx.clock(), cmd.reason)
 
 

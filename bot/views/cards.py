@@ -275,22 +275,7 @@ def series_card(series: SeriesRow, *, approvers: Sequence[str] = ()) -> dict[str
                         _("Not yet"),
                     ),
                 ),
-                button(
-                    _("Deny series"),
-                    ids.DENY_SERIES,
-                    value,
-                    style="danger",
-                    confirm=confirm_dialog(
-                        _("Deny the whole series?"),
-                        ngettext(
-                            "{count} date waiting is denied and freed.",
-                            "{count} dates waiting are denied and freed.",
-                            len(pending),
-                        ).format(count=len(pending)),
-                        _("Deny"),
-                        _("Not yet"),
-                    ),
-                ),
+                button(_("Deny series"), ids.DENY_SERIES, value, style="danger"),
                 block_id=f"decide_series_{series.series_id}",
             )
         )

@@ -4,19 +4,51 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from bot.domain.model import MAX_CHECKIN_MINUTES, Room
-from bot.services.ports import BookingRow, RoomRow
+from bot.domain.model import MAX_CHECKIN_MINUTES, BookingStatus, Room
+from bot.services.ports import BookingRow, RoomRow, SeriesRow
 from bot.views import ids
 from bot.views.blocks import context, plain, section
-from bot.views.i18n import _, token_span
+from bot.views.i18n import _, ngettext, token_span
 from bot.views.mrkdwn import escape, mention
+from bot.views.series import pattern
 
 REASON_MAX = 500
 
 
 def deny_modal(row: BookingRow, *, channel: str | None, message_ts: str | None) -> dict[str, Any]:
     meta = {"booking_id": row.booking_id, "channel": channel, "ts": message_ts}
+    summary = _("*#{booking_id}* {room} for {booker}, {when}").format(
+        booking_id=row.booking_id,
+        room=escape(row.room_name),
+        booker=mention(row.booker),
+        when=token_span(row.starts_at, row.ends_at),
+    )
+    return _deny_view(meta, summary)
+
+
+def deny_series_modal(
+    series: SeriesRow, *, channel: str | None, message_ts: str | None
+) -> dict[str, Any]:
+    """The reason for denying a whole series: every date of it still waiting."""
+    meta = {"series_id": series.series_id, "channel": channel, "ts": message_ts}
+    waiting = sum(o.status == BookingStatus.PENDING for o in series.occurrences)
+    summary = ngettext(
+        "*Series #{series_id}* {room} for {booker}, {pattern}: {count} date waiting",
+        "*Series #{series_id}* {room} for {booker}, {pattern}: {count} dates waiting",
+        waiting,
+    ).format(
+        series_id=series.series_id,
+        room=escape(series.room_name),
+        booker=mention(series.booker),
+        pattern=escape(pattern(series.rule, series.starts_at, ZoneInfo(series.timezone))),
+        count=waiting,
+    )
+    return _deny_view(meta, summary)
+
+
+def _deny_view(meta: dict[str, Any], summary: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": ids.DENY_MODAL,
@@ -25,14 +57,7 @@ def deny_modal(row: BookingRow, *, channel: str | None, message_ts: str | None) 
         "close": plain(_("Back"), 24),
         "private_metadata": json.dumps(meta),
         "blocks": [
-            section(
-                _("*#{booking_id}* {room} for {booker}, {when}").format(
-                    booking_id=row.booking_id,
-                    room=escape(row.room_name),
-                    booker=mention(row.booker),
-                    when=token_span(row.starts_at, row.ends_at),
-                )
-            ),
+            section(summary),
             {
                 "type": "input",
                 "block_id": ids.REASON_BLOCK,

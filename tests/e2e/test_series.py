@@ -89,14 +89,27 @@ def test_a_series_is_one_card_approved_with_one_click(stack: Stack) -> None:
     stack.delivered("chat.update", replies + 1)  # the stale card is brought up to date
 
 
-def test_a_series_is_denied_as_one(stack: Stack) -> None:
+def test_a_series_is_denied_as_one_with_a_reason(stack: Stack) -> None:
     series_id = _request_series(stack, 3)
     stack.deliver()
+    _click(stack, AL, ids.DENY_SERIES, series_id, "1")  # not theirs to decide: no form
+    assert "Only admins" in stack.replies()[-1].body["text"]
+    assert stack.fake.calls_to("views.open") == []
+
     _click(stack, ADMIN, ids.DENY_SERIES, series_id, "1")
-    stack.until(lambda: _statuses(stack, series_id) == [BookingStatus.DENIED] * 3)
+    form = stack.last_view()
+    assert "3 dates waiting" in _texts(form["blocks"])
+    values = {
+        ids.REASON_BLOCK: {ids.REASON_ACTION: {"type": "plain_text_input", "value": "Repairs"}}
+    }
+    assert stack.send.submit(ADMIN, form, values).status == 200
+    assert _statuses(stack, series_id) == [BookingStatus.DENIED] * 3
     [update] = stack.delivered("chat.update")
-    assert f"Denied by <@{ADMIN}>" in _texts(update.params["blocks"])
+    text = _texts(update.params["blocks"])
+    assert f"Denied by <@{ADMIN}>" in text and "Repairs" in text
     assert len(stack.cards()) == 1
+    denied = [d for d in stack.dms_to(BOB) if "denied" in d.params["text"]]
+    assert len(denied) == 1 and "Repairs" in denied[0].params["text"]
 
 
 @pytest.fixture

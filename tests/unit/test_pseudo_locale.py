@@ -482,6 +482,13 @@ def _series() -> Iterator[tuple[str, Render]]:
     pending = (BookingStatus.PENDING,) * 5
     approved = (BookingStatus.APPROVED, BookingStatus.APPROVED, BookingStatus.CANCELLED)
     yield "series card", (lambda: cards.series_card(series_row(*pending)), check_message)
+    yield (
+        "deny series",
+        (
+            lambda: modals.deny_series_modal(series_row(*pending), channel="C1", message_ts="1"),
+            lambda v: check_view(v, "modal"),
+        ),
+    )
     for status in (BookingStatus.APPROVED, BookingStatus.DENIED):
         yield (
             f"series card, {status}",
