@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.adapters.feeds import USER_SCOPE, room_scope
 from bot.domain import commands as c
+from bot.domain.errors import BookingError
 from bot.domain.model import BookingStatus
 from bot.handlers.commands import open_booking_modal
 from bot.handlers.deps import (
@@ -22,8 +23,8 @@ from bot.handlers.deps import (
     tell,
 )
 from bot.services.ports import BookingRow
-from bot.views import ids, texts
-from bot.views.booking_modal import booking_modal
+from bot.views import ids, refusals, texts
+from bot.views.booking_modal import booking_modal, form_zone, on_waitlist, slot_taken
 from bot.views.cards import series_status
 from bot.views.home import MAX_PAGES, pages_of
 from bot.views.i18n import current_locale
@@ -295,7 +296,50 @@ def wait_for_slot(
         return
     room_id, starts_at, ends_at, title = request
     command = c.JoinWaitlist(room_id, starts_at, ends_at, by=body["user"]["id"], title=title)
-    _answer(ack, deps_of(context), body, respond, client, command, texts.waiting(room_id))
+    deps = deps_of(context)
+    view = body.get("view") or {}
+    if view.get("type") != "modal":
+        _answer(ack, deps, body, respond, client, command, texts.waiting(room_id))
+        return
+    # the booking form's taken-slot view: the answer takes its place
+    tz = form_zone(view) or deps.directory.tz(body["user"]["id"])
+
+    def refused(error: BookingError) -> None:
+        again = slot_taken(
+            refusals.reply(error), room_id, starts_at, ends_at, title, tz, offer=False
+        )
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=again)
+
+    if decide(ack, deps, client, body, command, refused) is REFUSED:
+        return
+    waiting = on_waitlist(room_id, starts_at, ends_at, tz)
+    client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=waiting)
+
+
+def back_to_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """*Back to the form* on a taken slot's view: the booking form again in its place, filled in
+    with the request that was refused (``hash``: not over a view changed since)."""
+    ack()
+    deps = deps_of(context)
+    view = body.get("view") or {}
+    request = waitlist_request((body.get("actions") or [{}])[0].get("value"))
+    tz = form_zone(view)
+    if request is None or tz is None:
+        form = series_refused(texts.form_outdated())
+    else:
+        room_id, starts_at, ends_at, title = request
+        form = booking_modal(
+            deps.queries.rooms(),
+            tz,
+            deps.clock(),
+            room_id=room_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            title=title,
+            max_title=deps.settings.max_title_length,
+            horizon_days=deps.settings.booking_horizon_days,
+        )
+    client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=form)
 
 
 def book_offer(
@@ -424,6 +468,7 @@ def register(app: App) -> None:
     app.action(ids.CHECK_IN)(in_users_language(check_in))
     app.action(ids.RELEASE)(in_users_language(release))
     app.action(ids.WAIT)(in_users_language(wait_for_slot))
+    app.action(ids.BOOK_BACK)(in_users_language(back_to_form))
     app.action(ids.BOOK_IT)(in_users_language(book_offer))
     app.action(ids.OPEN_BOOK_MODAL)(in_users_language(open_form))
     app.action(re.compile(f"^{ids.HOME_MORE}_"))(show_more)

@@ -34,6 +34,7 @@ from bot.views.booking_modal import (
     read_booking,
     repeat_field_block,
     request_sent,
+    slot_taken,
 )
 from bot.views.series_preview import (
     all_taken,
@@ -119,9 +120,13 @@ def submit_booking(
     try:
         result = deps.bus.handle(command)
     except RoomUnavailable as error:
-        text = unavailable_text(deps, error, form.starts_at, form.ends_at, tz, markup=False)
         if form.booking_id is None and not error.yours:
-            text += " " + texts.wait_hint()
+            # someone else holds it: the form turns into who, where else, and the waitlist
+            text = unavailable_text(deps, error, form.starts_at, form.ends_at, tz)
+            view = slot_taken(text, form.room_id, form.starts_at, form.ends_at, form.title, tz)
+            ack(response_action="update", view=view)
+            return
+        text = unavailable_text(deps, error, form.starts_at, form.ends_at, tz, markup=False)
         ack(response_action="errors", errors={ids.START_BLOCK: text})
         return
     except BookingError as error:

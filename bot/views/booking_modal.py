@@ -16,9 +16,9 @@ from bot.domain.model import BookingStatus
 from bot.domain.recurrence import MAX_OCCURRENCES, Frequency, Repeat
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids, refusals, texts
-from bot.views.blocks import OPTION_TEXT_MAX, Block, context, plain, section
+from bot.views.blocks import OPTION_TEXT_MAX, Block, actions, button, context, plain, section
 from bot.views.i18n import _, calendar_day, span, wall_time
-from bot.views.lists import people
+from bot.views.lists import people, wait_value
 from bot.views.mrkdwn import clip, escape, shown
 from bot.views.series import weekday_names
 
@@ -57,9 +57,10 @@ def booking_modal(
     zone_guessed: bool = False,
     horizon_days: int = 90,
     series: RequestSeries | None = None,
+    title: str = "",
 ) -> dict[str, Any]:
     """The form, prefilled with today and the next half hour in the booker's time zone, or with
-    the window given (a found room's *Change…*).
+    the window (and ``title``) given: a found room's *Change…*, a taken slot's *Back to the form*.
 
     ``zone_guessed``: Slack did not say the booker's zone, so the form says which one it uses
     rather than calling it theirs. A new booking can repeat (the Repeat fields); a change is
@@ -90,7 +91,10 @@ def booking_modal(
     chosen = next((o for o in options if o["value"] == room_id), None)
     if chosen is not None:
         room_select["initial_option"] = chosen
-    title = booking.title if booking is not None else series.title if series is not None else ""
+    if booking is not None:
+        title = booking.title
+    elif series is not None:
+        title = series.title
     blocks: list[Block] = [
         {
             "type": "input",
@@ -349,6 +353,56 @@ def change_saved(row: BookingRow, changed: bool, tz: ZoneInfo, *, email: bool) -
         "title": plain(_("Booking changed") if changed else _("No change"), 24),
         "close": plain(_("Done"), 24),
         "blocks": [section(f"{icon} {line}"), context(note)],
+    }
+
+
+def slot_taken(
+    text: str,
+    room_id: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    title: str,
+    tz: ZoneInfo,
+    *,
+    offer: bool = True,
+) -> dict[str, Any]:
+    """The booking form after its request was refused because someone holds the slot: who, and
+    where to go instead (``text``, mrkdwn), with *Tell me if it frees up* (the waitlist, as the
+    one-line answer offers; not with ``offer`` False) and *Back to the form*, filled in again."""
+    value = wait_value(room_id, starts_at, ends_at, title)
+    buttons = [button(_("Back to the form"), ids.BOOK_BACK, value)]
+    blocks: list[Block] = [section(f":no_entry: {text}")]
+    if offer:
+        buttons.insert(0, button(_("Tell me if it frees up"), ids.WAIT, value, style="primary"))
+        blocks.append(
+            context(
+                _(
+                    "On the waitlist, you get a DM with *Book it* if the slot frees up "
+                    "(a cancel, a denial, a release)."
+                )
+            )
+        )
+    blocks.append(actions(*buttons))
+    return {
+        "type": "modal",
+        "title": plain(_("Room taken"), 24),
+        "close": plain(_("Close"), 24),
+        "private_metadata": json.dumps({"tz": tz.key}),
+        "blocks": blocks,
+    }
+
+
+def on_waitlist(
+    room_id: str, starts_at: datetime, ends_at: datetime, tz: ZoneInfo
+) -> dict[str, Any]:
+    """The taken-slot view once its *Tell me if it frees up* put the booker on the waitlist."""
+    return {
+        "type": "modal",
+        "title": plain(_("On the waitlist"), 24),
+        "close": plain(_("Done"), 24),
+        "blocks": [
+            section(f"{texts.waiting(room_id)}\n{span(starts_at, ends_at, tz)}"),
+        ],
     }
 
 

@@ -13,6 +13,7 @@ INTERVAL_BLOCK, INTERVAL_ACTION = "interval", "interval_input"
 UNTIL_BLOCK, UNTIL_ACTION = "until", "until_pick"
 COUNT_BLOCK, COUNT_ACTION = "count", "count_input"
 SERIES_MODAL = "series_preview"  # the dates of a repeating booking, before it is requested
+BOOK_BACK = "book_back"  # a taken slot's "Back to the form": the form again, filled in
 SERIES_EDIT = "series_edit"  # the preview's "Change the pattern": the form again, filled in
 
 # approval cards and the admin queue

@@ -51,14 +51,14 @@ def taken_reply(
     text: str, room_id: str, starts_at: datetime, ends_at: datetime, title: str
 ) -> dict[str, Any]:
     """A refusal because the slot is taken, offering to wait for it."""
-    value = _wait_value(room_id, starts_at, ends_at, title)
+    value = wait_value(room_id, starts_at, ends_at, title)
     return {
         "text": text,
         "blocks": [section(text), actions(button(_("Tell me if it frees up"), ids.WAIT, value))],
     }
 
 
-def _wait_value(room_id: str, starts_at: datetime, ends_at: datetime, title: str) -> str:
+def wait_value(room_id: str, starts_at: datetime, ends_at: datetime, title: str) -> str:
     """The *Tell me if it frees up* button's value, within Slack's limit for a value. Letters
     stay as they are (JSON's ``\\uXXXX`` would make a Korean title six times as long); a title
     still too long for it (quotes and backslashes are escaped) is clipped by as much as it is

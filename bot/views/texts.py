@@ -110,13 +110,6 @@ def claimed(booking_id: int, *, email: bool) -> str:
     return text.format(booking_id=booking_id)
 
 
-def wait_hint() -> str:
-    return _(
-        "To be told if it frees up, request it in one line with "
-        "/book <room> <date> <start>-<end>: the answer offers the waitlist."
-    )
-
-
 def one_line_usage() -> str:
     return _(
         "Use `/book <room> <YYYY-MM-DD> <HH:MM>-<HH:MM> [title]`, for example `{example}`."

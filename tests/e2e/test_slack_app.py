@@ -148,11 +148,11 @@ def test_a_second_click_on_a_decided_card_is_a_polite_no_op(stack: Stack) -> Non
     assert len(stack.fake.calls_to("chat.postMessage")) == events_before
 
 
-def test_a_taken_slot_is_a_field_error_naming_the_holder_and_a_way_out(stack: Stack) -> None:
+def test_a_taken_slot_names_the_holder_and_a_way_out(stack: Stack) -> None:
     _request_by_modal(stack, BOB, "102", "2026-12-02", "10:00", "11:00", "Sync")
     reply = _request_by_modal(stack, AL, "102", "2026-12-01", "20:30", "21:30")  # NY = 01:30 UTC
-    assert reply.json["response_action"] == "errors"
-    message = reply.json["errors"][ids.START_BLOCK]
+    assert reply.json["response_action"] == "update"
+    message = _texts(reply.json["view"]["blocks"])
     assert "taken by Bob until 21:00" in message  # 02:00 UTC, in Al's New York time
     assert "Free from Tue 1 Dec, 21:00–22:00 (America/New_York)" in message
     assert "Board room (201)" in message

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 
+from bot.adapters import orm
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.e2e.conftest import AL, BOB, Stack
 from tests.e2e.slack_client import booking_values
 from tests.e2e.test_slack_app import _actions, _texts
-from tests.integration.helpers import bookings
+from tests.fakes.slack_api import view_problems
+from tests.integration.helpers import bookings, rows
 
 
 def test_a_freed_slot_is_offered_and_booked_by_a_click(stack: Stack) -> None:
@@ -68,3 +70,82 @@ def test_the_holder_asking_again_is_told_they_hold_it_not_offered_a_wait(stack: 
     [told] = stack.fake.wait_for_responses()
     assert "You already hold room 102 for that time (booking #1)" in told.body["text"]
     assert len(bookings(stack.engine)) == 1
+
+
+def test_the_booking_form_refused_for_a_taken_slot_offers_the_waitlist(stack: Stack) -> None:
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    opened = len(stack.fake.calls_to("views.open"))
+    stack.send.command(AL)
+    form = stack.fake.shown_view(opened)
+    values = booking_values("102", "2026-12-01", "20:00", "21:00", "Al's sync")
+    reply = stack.send.submit(AL, form, values)
+
+    # the form turns into who holds it, the nearest free slot, and the two ways on
+    assert reply.json["response_action"] == "update"
+    taken = reply.json["view"]
+    assert view_problems(taken) == []
+    said = _texts(taken["blocks"])
+    assert "taken by Bob until 21:00" in said and "Free from Tue 1 Dec, 21:00–22:00" in said
+    assert _actions(taken["blocks"]) == [ids.WAIT, ids.BOOK_BACK]
+    shown = {**taken, "id": "VFORM", "hash": "h1"}
+
+    # Back to the form: the form again in its place, as it was filled in
+    updates = len(stack.fake.calls_to("views.update"))
+    stack.send.click(AL, ids.BOOK_BACK, _value(taken, ids.BOOK_BACK), view=shown)
+    [back] = stack.fake.wait_for("views.update", count=updates + 1)[updates:]
+    assert (back.params["view_id"], back.params["hash"]) == ("VFORM", "h1")
+    again = {b["block_id"]: b["element"] for b in back.params["view"]["blocks"] if "element" in b}
+    assert back.params["view"]["callback_id"] == ids.BOOK_MODAL
+    assert again[ids.ROOM_BLOCK]["initial_option"]["value"] == "102"
+    assert again[ids.DATE_BLOCK]["initial_date"] == "2026-12-01"
+    assert (again[ids.START_BLOCK]["initial_time"], again[ids.END_BLOCK]["initial_time"]) == (
+        "20:00",
+        "21:00",
+    )
+    assert again[ids.TITLE_BLOCK]["initial_value"] == "Al's sync"
+
+    # Tell me if it frees up: on the waitlist, said in the view's place
+    stack.send.click(AL, ids.WAIT, _value(taken, ids.WAIT), view=shown)
+    [joined] = stack.fake.wait_for("views.update", count=updates + 2)[updates + 1 :]
+    assert joined.params["view_id"] == "VFORM"
+    assert "on the waitlist for room 102" in _texts(joined.params["view"]["blocks"])
+    assert [(w["user"], w["title"]) for w in rows(stack.engine, orm.waitlist)] == [
+        (AL, "Al's sync")
+    ]
+
+    # the holder cancels: the offer DM arrives, and Book it requests the slot
+    assert "cancelled" in stack.send.command(BOB, "cancel 1").text
+    stack.deliver()
+    offer = stack.dms_to(AL)[-1].params
+    assert "A slot you were waiting for is free" in offer["text"]
+    assert ids.BOOK_IT in _actions(offer["blocks"])
+    stack.send.click(AL, ids.BOOK_IT, _value(offer, ids.BOOK_IT), channel="D0AL", message_ts="7")
+    assert "Requested (booking #2)" in stack.fake.wait_for_responses()[-1].body["text"]
+    booked = {b["id"]: (b["booker"], b["status"], b["title"]) for b in bookings(stack.engine)}
+    assert booked[2] == (AL, BookingStatus.PENDING, "Al's sync")
+
+
+def test_a_wait_refused_in_the_form_says_why_and_keeps_the_way_back(stack: Stack) -> None:
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    view = {"callback_id": ids.BOOK_MODAL, "private_metadata": json.dumps({"tz": "Asia/Seoul"})}
+    reply = stack.send.submit(AL, view, booking_values("102", "2026-12-02", "10:00", "11:00"))
+    taken = reply.json["view"]
+    assert "cancelled" in stack.send.command(BOB, "cancel 1").text  # freed before the click
+
+    updates = len(stack.fake.calls_to("views.update"))
+    stack.send.click(AL, ids.WAIT, _value(taken, ids.WAIT), view={**taken, "id": "VFORM"})
+    [told] = stack.fake.wait_for("views.update", count=updates + 1)[updates:]
+    assert "Room 102 is free then: book it instead." in _texts(told.params["view"]["blocks"])
+    assert _actions(told.params["view"]["blocks"]) == [ids.BOOK_BACK]
+    assert rows(stack.engine, orm.waitlist) == []
+
+
+def _value(message: dict, action_id: str) -> str:
+    [value] = [
+        e["value"]
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == action_id
+    ]
+    return value

@@ -257,6 +257,24 @@ def renders() -> Iterator[tuple[str, Render]]:
                 (lambda r=saved, e=email: form.change_saved(r, True, SEOUL, email=e), modal),
             )
     yield "no change", (lambda: form.change_saved(ROWS[1], False, SEOUL, email=True), modal)
+    end = START + timedelta(hours=1)
+    for offer in (True, False):
+        yield (
+            f"slot taken, waitlist {'offered' if offer else 'refused'}",
+            (
+                lambda o=offer: form.slot_taken(
+                    texts.taken("102", PERSON, (START, end), SEOUL, None, []),
+                    "102",
+                    START,
+                    end,
+                    TITLE,
+                    SEOUL,
+                    offer=o,
+                ),
+                modal,
+            ),
+        )
+    yield "on the waitlist", (lambda: form.on_waitlist("102", START, end, SEOUL), modal)
     yield "booking form errors", (lambda: form.read_booking(_submitted({}))[1], None)
     gap = _booking_values("2026-03-08", "02:30", "02:45")
     yield (
@@ -821,7 +839,6 @@ def _replies() -> Iterator[tuple[str, Render]]:
     yield "released", reply(lambda: texts.released(42))
     yield "no check-in now", reply(texts.no_checkin_now)
     yield "on the waitlist", reply(lambda: texts.waiting("102"))
-    yield "wait hint", reply(texts.wait_hint)
     for code, params in REFUSALS:
         error = BookingError("(English)", code=code, params=params)
         yield f"refusal {code} {params}", reply(lambda e=error: refusals.reply(e))
