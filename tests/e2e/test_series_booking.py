@@ -230,3 +230,18 @@ def test_a_series_past_the_ack_budget_is_acked_then_answered_in_the_same_window(
     assert late.params["view_id"] == "VMODAL"  # the submitted view, as its payload named it
     assert "3 dates requested" in _texts(late.params["view"]["blocks"])
     assert len(bookings(stack.engine)) == 3
+
+
+def test_a_korean_reader_gets_the_repeat_errors_the_preview_and_the_answer_in_korean(
+    stack: Stack,
+) -> None:
+    mina = "UMINA"
+    stack.fake.add_user(mina, tz="Asia/Seoul", name="미나", locale="ko-KR")
+    form = _form(stack, mina)
+    both = stack.send.submit(mina, form, _weekly_values(6, until="2026-12-30")).json
+    assert both["errors"] == {ids.COUNT_BLOCK: "마지막 날짜와 반복 횟수 중 하나만 입력해 주세요."}
+    preview = stack.send.submit(mina, form, _weekly_values(3)).json["view"]
+    assert preview["submit"]["text"] == "빈 날짜 3개 예약"
+    assert "12월 16일 (수)" in _texts(preview["blocks"])
+    sent = stack.send.submit(mina, preview, {}).json["view"]
+    assert "날짜 3개 요청됨" in _texts(sent["blocks"])
