@@ -204,12 +204,15 @@ def bootstrap(
     )
 
 
-def make_directory(client: WebClient, settings: Settings) -> Directory:
+def make_directory(
+    client: WebClient, settings: Settings, monotonic: Callable[[], float] = time.monotonic
+) -> Directory:
     """The users.info cache, with the settings' fallback zone and languages."""
     return Directory(
         client,
         ZoneInfo(settings.default_timezone),
         ttl_seconds=settings.user_cache_ttl_seconds,
+        monotonic=monotonic,
         default_locale=settings.default_locale,
         enabled_locales=settings.enabled_locales,
     )
@@ -240,7 +243,7 @@ def _runtime(
     # The dispatcher's own client sleeps out nothing: a 429 or an outage goes back to the
     # dispatcher, which defers that row and throttles that method without holding up others.
     sending = delivery_client(client)
-    sending_directory = make_directory(sending, settings)
+    sending_directory = make_directory(sending, settings, delivery_monotonic)
     directory.followers.append(sending_directory)  # a user_change reaches the senders' cache
     store = OutboxStore(core.engine)
     cards = CardPublisher(

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,6 +44,9 @@ class UserProfile:
     zone_read: bool = True  # False: ``tz`` is the default, not the user's own
     #: The person left the workspace: Slack answers ``deleted: true`` or ``user_not_found``.
     gone: bool = False
+    #: Why Slack could not be asked (when ``known`` is False), for who must tell an outage
+    #: from a token Slack refuses.
+    problem: Exception | None = field(default=None, compare=False)
 
     @property
     def zone_known(self) -> bool:
@@ -181,5 +184,7 @@ class Directory:
     def _unknown(self, user_id: str, exc: Exception) -> tuple[UserProfile, float]:
         """Slack could not be asked: the defaults, cached briefly so an outage heals."""
         log.warning("users.info for %s failed (%s); using %s", user_id, exc, self.default_tz)
-        fallback = UserProfile(user_id, self.default_tz, locale=self.default_locale, known=False)
+        fallback = UserProfile(
+            user_id, self.default_tz, locale=self.default_locale, known=False, problem=exc
+        )
         return fallback, FAILURE_TTL_SECONDS

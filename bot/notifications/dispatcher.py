@@ -18,9 +18,13 @@ Why it is shaped like this:
 - Each channel has its own circuit breaker (:mod:`bot.notifications.breaker`, which lets sends
   through concurrently). After ``breaker_fail_max`` consecutive failures the channel's rows are
   *deferred* (put back, the attempt not counted) until a trial send is allowed, so an outage
-  does not burn every row's attempts. A setup problem (Slack refusing the token or a scope,
-  :class:`Misconfigured`; the approvals channel refusing cards) opens the breaker at once and
-  is logged once, not once per row; ``on_misconfigured`` has the admins told about the channel.
+  does not burn every row's attempts: a failure that leaves the breaker open (the one opening
+  it, a failed trial) is the channel's, not the row's, and its row waits uncounted too, as does
+  a row whose sender could not reach something else it needs (:class:`UpstreamUnavailable`:
+  ``users.info`` for an address). Attempts are spent by failures of the row itself. A setup
+  problem (Slack refusing the token or a scope, :class:`Misconfigured`; the approvals channel
+  refusing cards) opens the breaker at once and is logged once, not once per row;
+  ``on_misconfigured`` has the admins told about the channel.
 - Transient failures back off exponentially with full jitter, so rows failing together do not
   retry together; after the last attempt a row is dead and the operator sees it.
 - App Home and approval card rows render *current* state: rows for the same home or card are
@@ -42,7 +46,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, Self
 
 from bot.config import Settings
-from bot.notifications.breaker import Breaker
+from bot.notifications.breaker import CLOSED, Breaker
 from bot.notifications.failures import (
     Misconfigured,
     NoRecipient,
@@ -371,14 +375,25 @@ class Dispatcher:
                 self.store.mark_failed(
                     each.id, _describe(exc), self.clock(), None, duration_ms=_ms(started)
                 )
-        except (UpstreamUnavailable, RetryLater) as exc:
+        except UpstreamUnavailable as exc:
+            # Not the channel's fault, nor the row's: it waits, the attempt given back.
+            breaker.abandon()
+            log.info("%s row %d: %s; putting it back", row.channel, row.id, exc)
+            self._put_back(unit, self._rng.uniform(0.5, 1.0) * breaker.reset_seconds)
+        except RetryLater as exc:
             breaker.abandon()  # not the channel's fault
             for each in unit:
                 self._failed(each, exc, started)
         except Exception as exc:
             breaker.failure()
-            for each in unit:
-                self._failed(each, exc, started)
+            if breaker.current_state == CLOSED:
+                for each in unit:
+                    self._failed(each, exc, started)
+            else:
+                # This failure opened the breaker, or was its failed trial: the channel is down,
+                # which is no failure of the row's. It waits for the next trial, uncounted.
+                log.info("%s row %d: %s; the channel is down, putting it back", *_who(row), exc)
+                self._put_back(unit, breaker.reset_seconds)
         else:
             breaker.success()
             self.store.mark_sent(

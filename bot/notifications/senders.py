@@ -20,11 +20,13 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters.directory import Directory
+from bot.adapters.directory import Directory, UserProfile
 from bot.notifications import ics
 from bot.notifications.failures import (
+    Misconfigured,
     NoRecipient,
     PermanentFailure,
+    RateLimited,
     RecipientGone,
     UpstreamUnavailable,
     slack_failure,
@@ -73,11 +75,8 @@ class DmSender:
 
     def __call__(self, row: OutboxRow) -> None:
         render = _renderer(row)
-        # If users.info fails, the default zone is used: the zone's name is shown with the
-        # times, so the message is still right, and Slack being up enough to post is what counts.
-        profile = self.directory.profile(row.recipient)
-        if profile.gone:
-            raise RecipientGone(row.recipient)
+        # Not in a guessed language and zone: while users.info cannot be asked, the DM waits.
+        profile = reachable(self.directory.profile(row.recipient))
         with use_locale(profile.locale):
             message = render(profile.tz)
         try:
@@ -99,6 +98,22 @@ class DmSender:
         have left since it was cached, so ask again."""
         self.directory.forget(user)
         return self.directory.profile(user).gone
+
+
+def reachable(profile: UserProfile) -> UserProfile:
+    """The profile of someone still in the workspace, read from Slack. Otherwise what a send
+    cannot go on without: :class:`RecipientGone` when they left; when Slack could not be asked,
+    a token or scope Slack refuses (:class:`Misconfigured`, which holds the channel), its rate
+    limit on ``users.info``, or :class:`UpstreamUnavailable` (the row waits, uncounted)."""
+    if profile.gone:
+        raise RecipientGone(profile.user_id)
+    if profile.known:
+        return profile
+    if isinstance(profile.problem, SlackApiError):
+        failure = slack_failure(profile.problem)
+        if isinstance(failure, Misconfigured | RateLimited):
+            raise failure from profile.problem
+    raise UpstreamUnavailable(f"cannot read the Slack profile of {profile.user_id}")
 
 
 def _renderer(row: OutboxRow) -> Callable[[ZoneInfo], dict[str, Any]]:
@@ -148,11 +163,7 @@ class EmailSender:
         self.clock = clock
 
     def __call__(self, row: OutboxRow) -> None:
-        profile = self.directory.profile(row.recipient)
-        if profile.gone:
-            raise RecipientGone(row.recipient)
-        if not profile.known:
-            raise UpstreamUnavailable(f"cannot read the Slack profile of {row.recipient}")
+        profile = reachable(self.directory.profile(row.recipient))
         if not profile.email:
             raise NoRecipient(f"{row.recipient} has no email address in Slack", row.recipient)
         # an unreadable row fails for good (in build) before anything is sent

@@ -26,6 +26,7 @@ workspace. :class:`StrictSlackApi` models what Slack's method pages document:
   other method only the bot token (``not_allowed_token_type``); :meth:`break_token` makes every
   call fail with a token-level error (``token_revoked``, ``account_inactive``, ``team_disabled``
   ...) and :meth:`require_scope` makes a method answer ``missing_scope`` with ``needed``;
+- **outages**: while :meth:`outage` is on, every call answers HTTP 503 ``service_unavailable``;
 - **blocks and views** are parsed with slack_sdk's own models (``Block.parse``, ``View``, which
   validate on ``to_dict()``): a bad message is ``invalid_blocks``, a bad view
   ``invalid_arguments``, both with the reason in ``response_metadata.messages``;
@@ -246,6 +247,7 @@ class StrictSlackApi(FakeSlackApi):
         self._dms: dict[str, str] = {}  # D... id -> user id
         self._usergroups: dict[str, list[str]] = {}
         self._token_error: str | None = None
+        self._down = False
         self._scopes_needed: dict[str, str] = {}
         for channel in channels:
             self.add_channel(channel)
@@ -314,6 +316,12 @@ class StrictSlackApi(FakeSlackApi):
         with self._changed:
             self._token_error = error
 
+    def outage(self, down: bool = True) -> None:
+        """Slack is down: every call answers HTTP 503 ``service_unavailable`` ("the service is
+        temporarily unavailable") until called with ``False``."""
+        with self._changed:
+            self._down = down
+
     def require_scope(self, method: str, needed: str | None) -> None:
         """Make ``method`` answer ``missing_scope`` naming the ``needed`` scope (None: granted)."""
         with self._changed:
@@ -332,6 +340,10 @@ class StrictSlackApi(FakeSlackApi):
     # -- the rules (server threads, under the lock) ----------------------------------------
 
     def _answer(self, method: str, params: JsonDict, token: str | None) -> _Answer:
+        if self._down:
+            return _Answer(
+                HTTPStatus.SERVICE_UNAVAILABLE, {"ok": False, "error": "service_unavailable"}
+            )
         if token is None:
             return _error("not_authed")
         if self._token_error is not None:
