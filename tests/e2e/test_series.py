@@ -24,6 +24,7 @@ from bot.domain.recurrence import Frequency, Repeat
 from bot.views import ids
 from tests.conftest import ADMIN, FixedClock
 from tests.e2e.conftest import AL, APPROVALS, BOB, Stack, running_stack
+from tests.e2e.slack_client import booking_values, repeat_values
 from tests.e2e.test_slack_app import _actions, _texts
 from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import bookings
@@ -149,21 +150,34 @@ def test_one_click_approves_the_series_with_one_dm_and_one_invite_for_all(
     mailing: tuple[Stack, Inbox],
 ) -> None:
     stack, inbox = mailing
-    series_id = _request_series(stack)
+    # Al holds the third Wednesday; Bob asks for four Wednesdays with the booking form
+    assert "booking #1" in stack.send.command(AL, "102 2026-12-15 20:00-21:00 Al's").text
+    opened = len(stack.fake.calls_to("views.open"))
+    stack.send.command(BOB)
+    form = stack.fake.shown_view(opened)
+    values = booking_values("102", "2026-12-02", "10:00", "11:00", "Weekly sync")
+    preview = stack.send.submit(BOB, form, values | repeat_values("weekly", count=WEEKS)).json
+    assert stack.send.submit(BOB, preview["view"], {}).status == 200  # Book the 3 free ones
+    [series_id] = {b["series_id"] for b in bookings(stack.engine) if b["series_id"]}
     _deliver(stack)
-    [requested] = stack.dms_to(BOB)
+    [card] = stack.cards()[1:]  # Al's single request has its own card
+    text = _texts(card.params["blocks"])
+    assert "3 dates" in text and "Skipped, 1 date already taken" in text
+    [requested] = [d for d in stack.dms_to(BOB) if "recurring" in d.params["text"]]
     assert "recurring booking request was received" in requested.params["text"]
-    [first] = inbox.wait_for(1)
+    assert len(stack.dms_to(BOB)) == 1
+    [first] = _to_bob(inbox, 1)
     assert _calendar_parts(first.message) == []  # nothing is confirmed yet
 
-    assert _click(stack, ADMIN, ids.APPROVE_SERIES, series_id, "1").status == 200
-    stack.until(lambda: _statuses(stack, series_id) == [BookingStatus.APPROVED] * WEEKS)
+    ts = card.response["ts"]
+    assert _click(stack, ADMIN, ids.APPROVE_SERIES, series_id, ts).status == 200
+    stack.until(lambda: _statuses(stack, series_id) == [BookingStatus.APPROVED] * (WEEKS - 1))
     _deliver(stack)
     dms = stack.dms_to(BOB)
-    assert len(dms) == 2  # one for the request, one for the approval of all four dates
+    assert len(dms) == 2  # one for the request, one for the approval of all three dates
     assert "recurring booking was approved" in dms[1].params["text"]
-    mails = inbox.wait_for(2)
-    assert len(mails) == 2 and mails[1].rcpt_tos == ["bob@example.com"]
+    mails = _to_bob(inbox, 2)
+    assert len(mails) == 2
     method, invite = _calendar(mails[1].message)
     assert method == "REQUEST"
     held = sorted(
@@ -189,12 +203,17 @@ def test_one_click_approves_the_series_with_one_dm_and_one_invite_for_all(
     stack.container.bus.handle(commands.CancelOccurrence(second, by=BOB))
     _deliver(stack)
     assert len(stack.dms_to(BOB)) == 3
-    method, cancel = _calendar(inbox.wait_for(3)[2].message)
+    method, cancel = _calendar(_to_bob(inbox, 3)[2].message)
     [event] = cancel.walk("VEVENT")
     assert method == "CANCEL" and str(event["UID"]) == str(master["UID"])
     assert event["RECURRENCE-ID"].dt.astimezone(UTC) == held[1][0]
     assert int(event["SEQUENCE"]) > sequence
-    assert len(stack.cards()) == 1
+    assert len(stack.cards()) == 2  # Al's and the series'
+
+
+def _to_bob(inbox: Inbox, count: int) -> list[Any]:
+    """Bob's emails once he has ``count`` (Al got one for his own request)."""
+    return [m for m in inbox.wait_for(count + 1) if m.rcpt_tos == ["bob@example.com"]]
 
 
 def _calendar_parts(message: EmailMessage) -> list[Any]:
