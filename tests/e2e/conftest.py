@@ -79,13 +79,20 @@ class Stack:
         assert calls, f"no home published for {user}"
         return calls[-1].params["view"]
 
-    def cards(self) -> list[Any]:
+    def posts_to(self, channel: str, *, tried: bool = False) -> list[Any]:
+        """The messages Slack posted to a channel or user (``tried``: every attempt, including
+        those Slack refused or answered 429 to, which posted nothing)."""
         return [
-            c for c in self.fake.calls_to("chat.postMessage") if c.params["channel"] == APPROVALS
+            c
+            for c in self.fake.calls_to("chat.postMessage")
+            if c.params["channel"] == channel and (tried or c.response.get("ok"))
         ]
 
-    def dms_to(self, user: str) -> list[Any]:
-        return [c for c in self.fake.calls_to("chat.postMessage") if c.params["channel"] == user]
+    def cards(self, *, tried: bool = False) -> list[Any]:
+        return self.posts_to(APPROVALS, tried=tried)
+
+    def dms_to(self, user: str, *, tried: bool = False) -> list[Any]:
+        return self.posts_to(user, tried=tried)
 
 
 @pytest.fixture

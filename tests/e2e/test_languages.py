@@ -109,7 +109,7 @@ def _deliver(stack: Stack) -> None:
 
 def _dms(stack: Stack, user: str) -> list[dict[str, Any]]:
     """The DMs Slack took (a call answered with a 429 posted nothing)."""
-    return [c.params for c in stack.dms_to(user) if c.status == 200 and c.response.get("ok")]
+    return [c.params for c in stack.dms_to(user)]
 
 
 def _reply(stack: Stack, seen: int) -> dict[str, Any]:
