@@ -1,9 +1,10 @@
 """``python -m bot demo``: the original system's scenario, offline, through the real app stack.
 
-Book, approve, book again, deny, cancel, book and change: signed HTTP requests go into the real
-app (waitress, Bolt, bus, SQLite), which talks to a local fake Slack Web API and sends email to a
-local SMTP sink. Then we print what the booker, the admin, the approvals channel and the mailbox
-saw.
+Book, approve, book again, deny, cancel, book and change, then a weekly series around a week a
+colleague holds: signed HTTP requests go into the real app (waitress, Bolt, bus, SQLite), which
+talks to a local fake Slack Web API and sends email to a local SMTP sink. Each step prints what
+the booker, the admin, the approvals channel and the mailbox saw, and keeps its views, DMs,
+emails and invites in the demo's folder.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from icalendar import Calendar
 
 from bot.adapters import migrate
 from bot.adapters.http import HttpServer
@@ -30,13 +34,13 @@ from bot.config import Settings
 from bot.demo.fake_slack import Call, FakeSlackApi
 from bot.demo.listeners import Listeners
 from bot.demo.loopback import Inbox, smtp_server
-from bot.demo.signed import SlackSender, booking_values
+from bot.demo.signed import Reply, SlackSender, booking_values, repeat_values
 from bot.domain import commands
 from bot.views import ids
 
 SECRET = "demo-signing-secret"
 APPROVALS = "C0APPROVALS"
-BOOKER, ADMIN = "U0MINJI", "U0ADMIN"
+BOOKER, ADMIN, JAE = "U0MINJI", "U0ADMIN", "U0JAE"
 
 
 def _plain(blocks: list[dict[str, Any]]) -> str:
@@ -46,7 +50,7 @@ def _plain(blocks: list[dict[str, Any]]) -> str:
         if isinstance(text, dict):
             lines.append(text["text"])
         for item in block.get("fields", []):
-            lines.append(item["text"].replace("\n", ": "))
+            lines.append(item["text"].replace("\n", ": ", 1))  # label: value
         for item in block.get("elements", []):
             if block["type"] == "context":
                 lines.append(item["text"])
@@ -96,7 +100,9 @@ def run(out_dir: Path | None = None) -> int:
     work = (Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="roombot-demo-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
     kept = Kept(work)
-    database_url = f"sqlite:///{work / 'demo.db'}"
+    database = work / "demo.db"
+    database.unlink(missing_ok=True)  # a folder given again: the scenario starts from nothing
+    database_url = f"sqlite:///{database}"
     with FakeSlackApi() as fake, smtp_server() as (mailbox, smtp_port):
         # Minji's Slack speaks Korean, so roombot does too; the admin's is English.
         fake.add_user(
@@ -105,6 +111,7 @@ def run(out_dir: Path | None = None) -> int:
         fake.add_user(
             ADMIN, tz="Europe/Berlin", email="admin@example.com", name="Ada (admin)", locale="en-US"
         )
+        fake.add_user(JAE, tz="Asia/Seoul", email="jae@example.com", name="Jae", locale="ko-KR")
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             database_url=database_url,
@@ -218,7 +225,7 @@ def _scenario(
     deliver()
 
     _say("4. The admin denies it, with a reason")
-    send.click(ADMIN, ids.DENY, "2", channel=APPROVALS, message_ts="2")
+    send.click(ADMIN, ids.DENY, "2", channel=APPROVALS, message_ts=_card_ts(fake, 2))
     deny = fake.wait_for("views.open", count=2)[-1].params["view"]
     reason = {ids.REASON_BLOCK: {ids.REASON_ACTION: {"value": "The room is being repainted"}}}
     send.submit(ADMIN, deny, reason)
@@ -231,27 +238,27 @@ def _scenario(
     _say("6. Minji books the board room, and the admin approves it")
     print(send.command(BOOKER, f"201 {day} 16:00-17:00 Planning").text)
     deliver()
-    send.click(ADMIN, ids.APPROVE, "3", channel=APPROVALS, message_ts="3")
+    send.click(ADMIN, ids.APPROVE, "3", channel=APPROVALS, message_ts=_card_ts(fake, 3))
     _approved(container, 3)
     deliver()
 
     _say("7. Minji moves it half an hour later with Change on her App Home tab")
-    home = _last(fake, "views.publish", user_id=BOOKER).params[
-        "view"
-    ]  # as the last delivery left it
-    opened = len(fake.calls_to("views.open"))
-    send.click(BOOKER, ids.CHANGE, "3", view=home)
-    form = fake.wait_for("views.open", count=opened + 1)[-1].params["view"]
-    reply = send.submit(BOOKER, form, booking_values("201", day, "16:30", "17:30", "Planning"))
-    print(f"modal answer: {_plain(reply.json['view']['blocks'])}")
+    _change(send, fake, mailbox, deliver, kept, container, day)
+
+    _say("8. Jae holds next week's 09:00 in the small room, and the admin approves it")
+    next_week = (date.fromisoformat(day) + timedelta(weeks=1)).isoformat()
+    print(send.command(JAE, f"102 {next_week} 09:00-09:30 Jae's interview").text)
     deliver()
-    card = fake.calls_to("chat.update")[-1].params
-    print(f"the card asks the admin again, showing old -> new:\n{_plain(card['blocks'])}")
-    print("the admin approves the change")
-    send.click(ADMIN, ids.APPROVE, "3", channel=APPROVALS, message_ts="3")
-    _approved(container, 3)
+    card = _last(fake, "chat.postMessage", channel=APPROVALS)
+    held = _button(card.params["blocks"], ids.APPROVE)["value"]
+    send.click(ADMIN, ids.APPROVE, held, channel=APPROVALS, message_ts=card.response["ts"])
+    _approved(container, int(held))
     deliver()
-    _say("8. Minji opens roombot's Home tab")
+
+    _say("9. Minji books a weekly stand-up, four times, with Repeat on the form")
+    _series(send, fake, mailbox, deliver, kept, container, day)
+
+    _say("10. Minji opens roombot's Home tab")
     published = len(fake.calls_to("views.publish"))
     send.event({"type": "app_home_opened", "user": BOOKER, "tab": "home"})
     deliver()
@@ -259,6 +266,180 @@ def _scenario(
     booker_home = _last(fake, "views.publish", user_id=BOOKER).params["view"]
     kept.view("home-booker", booker_home)
     print(_plain(booker_home["blocks"]))
+
+
+def _change(
+    send: SlackSender,
+    fake: FakeSlackApi,
+    mailbox: Inbox,
+    deliver: Callable[[], None],
+    kept: Kept,
+    container: Runtime,
+    day: str,
+) -> None:
+    """Booking #3, approved, moved by its booker: the form filled in with it, the card asking
+    again with old -> new, her DM, and the email moving the invite (same UID, next SEQUENCE)."""
+    home = _last(fake, "views.publish", user_id=BOOKER).params["view"]  # as the last one left it
+    opened = len(fake.calls_to("views.open"))
+    send.click(BOOKER, ids.CHANGE, _button(home["blocks"], ids.CHANGE)["value"], view=home)
+    form = fake.wait_for("views.open", count=opened + 1)[-1].params["view"]
+    kept.view("change-form", form)
+    print(f"the Change form opens filled in with the booking:\n{_filled_in(form)}")
+    mails = len(mailbox.messages)
+    reply = send.submit(BOOKER, form, booking_values("201", day, "16:30", "17:30", "Planning"))
+    print(f"\nshe sets 16:30-17:30; the modal answers:\n{_plain(reply.json['view']['blocks'])}")
+    deliver()
+    card = _last(fake, "chat.update", ts=_card_ts(fake, 3)).params
+    kept.view("card-3-changed", {"blocks": card["blocks"]})
+    print(f"\nthe card goes back to waiting, showing old -> new:\n{_plain(card['blocks'])}")
+    dm = _last(fake, "chat.postMessage", channel=BOOKER).params
+    kept.view("dm-changed", {"blocks": dm["blocks"]})
+    print(f"\nher DM:\n{_plain(dm['blocks'])}")
+    changed = mailbox.wait_for(mails + 1)[-1].message
+    kept.email("email-changed", changed)
+    _show_email(changed)
+    [now] = _events(changed)
+    before = [e for m in mailbox.messages[:mails] for e in _events(m) if e["UID"] == now["UID"]]
+    if before:
+        print(
+            f"\nthe same UID as the invite the approval sent ({now['UID']}), SEQUENCE "
+            f"{before[-1]['SEQUENCE']} -> {now['SEQUENCE']}: her calendar moves the entry"
+        )
+    print("\nthe admin approves the change")
+    send.click(ADMIN, ids.APPROVE, "3", channel=APPROVALS, message_ts=_card_ts(fake, 3))
+    _approved(container, 3)
+    deliver()
+
+
+def _series(
+    send: SlackSender,
+    fake: FakeSlackApi,
+    mailbox: Inbox,
+    deliver: Callable[[], None],
+    kept: Kept,
+    container: Runtime,
+    day: str,
+) -> None:
+    """A weekly series with its second week taken by Jae: the preview of every date, the free
+    ones booked as one series, its one card approved with one click, its DM and its invite."""
+    opened = len(fake.calls_to("views.open"))
+    send.command(BOOKER)
+    form = fake.shown_view(opened)
+    values = booking_values("102", day, "09:00", "09:30", "Stand-up") | repeat_values(
+        "weekly", count=4
+    )
+    preview = _answer(fake, send.submit(BOOKER, form, values))
+    kept.view("series-preview", preview)
+    print(f"the form turns into a preview of every date:\n{_plain(preview['blocks'])}")
+    print(f"[{preview['submit']['text']}]")
+
+    sent = _answer(fake, send.submit(BOOKER, preview, {}))
+    kept.view("series-sent", sent)
+    print(f"\nshe clicks it; the modal answers:\n{_plain(sent['blocks'])}")
+    deliver()
+    posted = _last(fake, "chat.postMessage", channel=APPROVALS)
+    kept.view("card-series-before-approval", {"blocks": posted.params["blocks"]})
+    print(f"\nONE card for the whole series in #approvals:\n{_plain(posted.params['blocks'])}")
+
+    mails = len(mailbox.messages)
+    approve = _button(posted.params["blocks"], ids.APPROVE_SERIES)
+    print(f"\nthe admin clicks [{approve['text']['text']}] once")
+    send.click(
+        ADMIN,
+        ids.APPROVE_SERIES,
+        approve["value"],
+        channel=APPROVALS,
+        message_ts=posted.response["ts"],
+    )
+    _until(
+        lambda: (
+            (s := container.queries.series(int(approve["value"]))) is not None
+            and all(o.status == "APPROVED" for o in s.occurrences)
+        ),
+        f"series #{approve['value']} approved",
+    )
+    deliver()
+    updated = _last(fake, "chat.update", ts=posted.response["ts"]).params
+    kept.view("card-series-after-approval", {"blocks": updated["blocks"]})
+    print(f"the same card, updated in place:\n{_plain(updated['blocks'])}")
+    dm = _last(fake, "chat.postMessage", channel=BOOKER).params
+    kept.view("dm-series-approved", {"blocks": dm["blocks"]})
+    print(f"\nMinji's one DM for the series:\n{_plain(dm['blocks'])}")
+    approved = mailbox.wait_for(mails + 1)[-1].message
+    kept.email("email-series-approved", approved)
+    _show_email(approved)
+
+
+def _answer(fake: FakeSlackApi, reply: Reply) -> dict[str, Any]:
+    """The view a submission put in the modal's place: its ack's, or, when a busy database kept
+    it past Slack's seconds and the ack is the wait note (one context line, nothing to submit),
+    the views.update that replaced the note."""
+    view: dict[str, Any] = reply.json["view"]
+    if [b["type"] for b in view["blocks"]] != ["context"] or "callback_id" in view:
+        return view
+    calls = fake.wait_until(
+        lambda calls: any(
+            c.method == "views.update" and c.params.get("view_id") == "VMODAL" for c in calls
+        ),
+        "answer in place of the wait note",
+        timeout=30,
+    )
+    late: dict[str, Any] = [c for c in calls if c.method == "views.update"][-1].params["view"]
+    return late
+
+
+def _button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
+    """The first button with ``action_id``: its value is what Slack sends back on a click."""
+    for block in blocks:
+        for item in block.get("elements", []):
+            if item.get("action_id") == action_id:
+                return item
+        accessory = block.get("accessory") or {}
+        if accessory.get("action_id") == action_id:
+            return accessory
+    raise RuntimeError(f"no {action_id} button")
+
+
+def _card_ts(fake: FakeSlackApi, booking_id: int) -> str:
+    """The ts of booking ``booking_id``'s card: the one posted with its Approve button."""
+    for call in fake.calls_to("chat.postMessage"):
+        if call.params["channel"] != APPROVALS:
+            continue
+        buttons = [b for b in call.params["blocks"] for b in b.get("elements", [])]
+        if any(
+            b.get("action_id") == ids.APPROVE and b.get("value") == str(booking_id) for b in buttons
+        ):
+            return str(call.response["ts"])
+    raise RuntimeError(f"no card for booking #{booking_id}")
+
+
+def _filled_in(form: dict[str, Any]) -> str:
+    """The form's fields as it opens: each label with the value it starts with."""
+    lines = []
+    for block in form["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        value = (
+            (element.get("initial_option") or {}).get("text", {}).get("text")
+            or element.get("initial_date")
+            or element.get("initial_time")
+            or element.get("initial_value")
+        )
+        if value:
+            lines.append(f"{block['label']['text']}: {value}")
+    return "\n".join(lines)
+
+
+def _events(message: EmailMessage) -> list[Any]:
+    """The VEVENTs of a message's calendar parts."""
+    found = []
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            data = part.get_payload(decode=True)
+            assert isinstance(data, bytes)
+            found.extend(Calendar.from_ical(data).walk("VEVENT"))
+    return found
 
 
 def _show_email(message: EmailMessage) -> None:
@@ -276,12 +457,21 @@ def _show_email(message: EmailMessage) -> None:
             print(data.decode("utf-8").replace("\r\n ", "").replace("\r\n", "\n").rstrip())
 
 
-def _approved(container: Any, booking_id: int, timeout: float = 10.0) -> None:
+def _approved(container: Any, booking_id: int) -> None:
     """A click is answered before its listener runs: wait until the approval is committed."""
+    _until(
+        lambda: (
+            (row := container.queries.booking(booking_id)) is not None and row.status == "APPROVED"
+        ),
+        f"booking #{booking_id} approved",
+    )
+
+
+def _until(ready: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
-    while (row := container.queries.booking(booking_id)) is None or row.status != "APPROVED":
+    while not ready():
         if time.monotonic() > deadline:
-            raise RuntimeError(f"booking #{booking_id} was not approved in {timeout:g} s")
+            raise RuntimeError(f"no {what} within {timeout:g} s")
         time.sleep(0.02)
 
 
