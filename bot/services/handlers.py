@@ -1063,11 +1063,14 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
     uow.outbox.add(messages)
 
 
-def _series_part(uow: AbstractUnitOfWork, series_id: int) -> SeriesPart:
+def _series_part(
+    uow: AbstractUnitOfWork, series_id: int, dates: list[Booking] | None = None
+) -> SeriesPart:
     """The series as a notice carries it, from the aggregates of this transaction (whose
-    read-model rows other policies may not have written yet)."""
+    read-model rows other policies may not have written yet); ``dates``: its occurrences, if
+    the caller has them already."""
     series = _series(uow, series_id)
-    dates = uow.series.occurrences(series_id)
+    dates = uow.series.occurrences(series_id) if dates is None else dates
     return SeriesPart(
         series_id=series_id,
         rule=series.rule,
@@ -1104,7 +1107,8 @@ def notify_series(event: events.SeriesEvent, uow: AbstractUnitOfWork, ctx: Conte
     one refresh of the series' card and of the Home tabs. An end is told to the admins too."""
     booking = _booking(uow, event.booking_id)
     room = uow.rooms.get(event.room_id)
-    part = _series_part(uow, event.series_id)
+    dates = uow.series.occurrences(event.series_id)
+    part = _series_part(uow, event.series_id, dates)
     kind, actor = "requested", event.actor
     if isinstance(event, events.SeriesRequested) and event.policy is not None:
         kind, actor = "approved", POLICY_ACTOR
@@ -1127,7 +1131,7 @@ def notify_series(event: events.SeriesEvent, uow: AbstractUnitOfWork, ctx: Conte
         title=booking.title,
         reason=event.reason if isinstance(event, events.SeriesDenied) else None,
         # an invite went out for some date: the series' calendar entry exists
-        was_approved=any(b.invited for b in uow.series.occurrences(event.series_id)),
+        was_approved=any(b.invited for b in dates),
         by_admin=event.actor != event.booker and event.actor not in OPERATOR_ACTORS,
         sequence=booking.sequence,
         series=part,

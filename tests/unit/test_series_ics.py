@@ -8,9 +8,11 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import recurring_ical_events
 from icalendar import Calendar
 
+from bot.domain.recurrence import expand
 from bot.notifications import ics
 from bot.notifications.notice import Notice, SeriesDate, SeriesPart
 
@@ -170,3 +172,30 @@ def test_the_series_uid_has_the_invites_form() -> None:
     assert ics.uid_of(notice) == "series-7@roombot"
     single = dataclasses.replace(notice, series=None)
     assert ics.uid_of(single, "inst", "example.com") == ics.uid(40, "inst", "example.com")
+
+
+@pytest.mark.parametrize(
+    ("zone", "rule"),
+    [
+        ("UTC", "FREQ=DAILY;COUNT=5"),
+        ("Asia/Seoul", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH;UNTIL=20270430T145959Z"),
+        ("Europe/Berlin", "FREQ=WEEKLY;BYDAY=SU;COUNT=6"),  # across the end of March
+    ],
+)
+def test_every_pattern_expands_to_its_held_dates(zone: str, rule: str) -> None:
+    """Whatever the zone and the pattern, the invite expands to the approved dates exactly: the
+    first skipped (taken when requested), the third cancelled."""
+    tz = ZoneInfo(zone)
+    first = datetime(2027, 3, 1, 9, 30, tzinfo=tz)
+    slots = expand(rule, first, first + HOUR, tz)
+    dates = tuple(
+        SeriesDate(start, start, end, "CANCELLED" if i == 3 else "APPROVED")
+        for i, (start, end) in enumerate(slots)
+        if i != 0
+    )
+    part = dataclasses.replace(
+        PART, rule=rule, timezone=zone, starts_at=slots[0][0], ends_at=slots[0][1], dates=dates
+    )
+    calendar = _parse(ics.calendar(_notice(part=part), event_uid=UID))
+    assert _expanded(calendar) == _held(part)
+    assert {s.astimezone(tz).strftime("%H:%M") for s, _e in _expanded(calendar)} == {"09:30"}
