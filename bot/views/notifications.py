@@ -286,8 +286,9 @@ def _pattern(notice: Notice) -> str:
     return pattern(series.rule, series.starts_at, ZoneInfo(series.timezone))
 
 
-def _skipped(notice: Notice, tz: ZoneInfo) -> str | None:
-    """The series' dates skipped as taken, by day in the reader's zone, if any."""
+def _skipped_days(notice: Notice, tz: ZoneInfo) -> tuple[int, str] | None:
+    """How many of the series' dates were skipped as taken, and their days in the reader's
+    zone (the first few), if any."""
     if notice.series is None or notice.kind not in ("requested", "approved"):
         return None
     skipped = notice.series.skipped
@@ -297,21 +298,23 @@ def _skipped(notice: Notice, tz: ZoneInfo) -> str | None:
     if len(skipped) > SKIPPED_LISTED:
         more = len(skipped) - SKIPPED_LISTED
         days.append(ngettext("and {count} more", "and {count} more", more).format(count=more))
-    return ngettext(
-        "Skipped, already taken ({count} date): {days}",
-        "Skipped, already taken ({count} dates): {days}",
-        len(skipped),
-    ).format(count=len(skipped), days=", ".join(days))
+    return len(skipped), ", ".join(days)
 
 
-def _series_rows(notice: Notice, tz: ZoneInfo) -> list[tuple[str, str]]:
-    """(label, line) of a notice about a whole series, unescaped: the DM shows the lines, the
-    email the labels too."""
+def _series_rows(notice: Notice, tz: ZoneInfo, *, lines: bool) -> list[tuple[str, str]]:
+    """(label, value) of a notice about a whole series, unescaped; with ``lines``, each value
+    says what its label would (a DM has no labels)."""
     assert notice.series is not None
     rows = [(_("Repeats"), _pattern(notice))]
     if notice.kind == "ended":
         cancelled = notice.cancelled_dates or 0
-        rows.append((_("From"), when(notice.starts_at, notice.ends_at, tz)))
+        released = notice.series.end_reason == "released"
+        rows.append(
+            (
+                _("Released last") if released else _("From"),
+                when(notice.starts_at, notice.ends_at, tz),
+            )
+        )
         rows.append(
             (
                 _("Cancelled"),
@@ -330,9 +333,15 @@ def _series_rows(notice: Notice, tz: ZoneInfo) -> list[tuple[str, str]]:
                 ),
             )
         )
-    skipped = _skipped(notice, tz)
-    if skipped:
-        rows.append((_("Skipped"), skipped))
+    skipped = _skipped_days(notice, tz)
+    if skipped is not None:
+        count, days = skipped
+        said = ngettext(
+            "Skipped, already taken ({count} date): {days}",
+            "Skipped, already taken ({count} dates): {days}",
+            count,
+        ).format(count=count, days=days)
+        rows.append((_("Skipped"), said if lines else days))
     return rows
 
 
@@ -367,7 +376,7 @@ def dm_text(notice: Notice, tz: ZoneInfo) -> str:
 def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
     lines = [f"{_EMOJI[notice.kind]} *{headline(notice)}*"]
     if notice.about_series:
-        (_label, first), *rest = _series_rows(notice, tz)
+        (_label, first), *rest = _series_rows(notice, tz, lines=True)
         lines.append(f"*{escape(_room(notice))}* · {escape(first)}")
         lines += [escape(line) for _label, line in rest]
     else:
@@ -600,7 +609,7 @@ def _details(notice: Notice, tz: ZoneInfo, actor_name: str | None) -> list[tuple
     if notice.about_series:
         assert notice.series is not None
         rows = [(_("Series"), f"#{notice.series.series_id}"), (_("Room"), _room(notice))]
-        rows += _series_rows(notice, tz)
+        rows += _series_rows(notice, tz, lines=False)
     else:
         rows = [
             (_("Booking"), f"#{notice.booking_id}"),
