@@ -34,7 +34,7 @@ from bot.config import Settings
 from bot.demo.fake_slack import Call, FakeSlackApi
 from bot.demo.listeners import Listeners
 from bot.demo.loopback import Inbox, smtp_server
-from bot.demo.signed import Reply, SlackSender, booking_values, repeat_values
+from bot.demo.signed import SlackSender, booking_values, repeat_values
 from bot.domain import commands
 from bot.views import ids
 
@@ -328,12 +328,12 @@ def _series(
     values = booking_values("102", day, "09:00", "09:30", "Stand-up") | repeat_values(
         "weekly", count=4
     )
-    preview = _answer(fake, send.submit(BOOKER, form, values))
+    preview = _submitted(send, fake, form, values)
     kept.view("series-preview", preview)
     print(f"the form turns into a preview of every date:\n{_plain(preview['blocks'])}")
     print(f"[{preview['submit']['text']}]")
 
-    sent = _answer(fake, send.submit(BOOKER, preview, {}))
+    sent = _submitted(send, fake, preview, {})
     kept.view("series-sent", sent)
     print(f"\nshe clicks it; the modal answers:\n{_plain(sent['blocks'])}")
     deliver()
@@ -370,21 +370,24 @@ def _series(
     _show_email(approved)
 
 
-def _answer(fake: FakeSlackApi, reply: Reply) -> dict[str, Any]:
-    """The view a submission put in the modal's place: its ack's, or, when a busy database kept
-    it past Slack's seconds and the ack is the wait note (one context line, nothing to submit),
-    the views.update that replaced the note."""
-    view: dict[str, Any] = reply.json["view"]
-    if [b["type"] for b in view["blocks"]] != ["context"] or "callback_id" in view:
-        return view
-    calls = fake.wait_until(
-        lambda calls: any(
-            c.method == "views.update" and c.params.get("view_id") == "VMODAL" for c in calls
-        ),
-        "answer in place of the wait note",
-        timeout=30,
-    )
-    late: dict[str, Any] = [c for c in calls if c.method == "views.update"][-1].params["view"]
+def _submitted(
+    send: SlackSender, fake: FakeSlackApi, view: dict[str, Any], values: dict[str, Any]
+) -> dict[str, Any]:
+    """Submit the booker's modal and return the view put in its place: the ack's, or, when a
+    busy database kept the answer past Slack's seconds and the ack is the wait note (one
+    context line, nothing to submit), the views.update that replaces the note."""
+
+    def updates(calls: list[Call]) -> list[Call]:
+        return [
+            c for c in calls if c.method == "views.update" and c.params.get("view_id") == "VMODAL"
+        ]
+
+    before = len(updates(fake.calls))
+    answer: dict[str, Any] = send.submit(BOOKER, view, values).json["view"]
+    if [b["type"] for b in answer["blocks"]] != ["context"] or "callback_id" in answer:
+        return answer
+    calls = fake.wait_until(lambda c: len(updates(c)) > before, "the answer", timeout=30)
+    late: dict[str, Any] = updates(calls)[before].params["view"]
     return late
 
 
