@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     default_locale: str = "en"
     enabled_locales: Annotated[tuple[str, ...], NoDecode] = ("en", "ko")
     approvals_locale: str | None = None
-    port: int = Field(default=3000, ge=1, le=65535)
+    #: 0 binds a free port, which the "listening" log line names (tests start the app this way).
+    port: int = Field(default=3000, ge=0, le=65535)
     #: Where the HTTP server is reachable from outside (calendar feed links); unset: no feeds.
     public_base_url: str | None = None
     run_scheduler: bool = True

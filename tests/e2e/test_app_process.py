@@ -1,4 +1,4 @@
-"""``python app.py`` as an operator runs it: settings from the environment, HTTP on PORT,
+"""``python app.py`` as an operator runs it: settings from the environment, HTTP on PORT (0 here),
 a clear one-line error when a setting is missing, a clean exit on SIGTERM."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pytest
 
 from bot.demo.loopback import unused_port
 from bot.demo.signed import SlackSender
+from tests.e2e.processes import logged_port
 from tests.fakes.slack_api import StrictSlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,8 +76,17 @@ def test_a_missing_setting_is_one_line_naming_it(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def _start(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``python app.py`` on a free port (``PORT=0``); return it and its base URL."""
+    log = cwd / "app.log"
+    with log.open("wb") as sink:
+        app = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")], cwd=cwd, env={**env, "PORT": "0"}, stderr=sink
+        )
+    return app, f"http://127.0.0.1:{logged_port(app, log)}"
+
+
 def test_the_app_serves_slack_and_health_checks_and_stops_on_sigterm(tmp_path: Path) -> None:
-    port = unused_port()
     with StrictSlackApi(token="xoxb-process", channels=("CAPPROVALS",)) as fake:
         fake.add_user("UBOB", tz="Asia/Seoul")
         env = _env(
@@ -85,7 +95,6 @@ def test_the_app_serves_slack_and_health_checks_and_stops_on_sigterm(tmp_path: P
             SLACK_SIGNING_SECRET="process-secret",
             SLACK_API_URL=fake.url,
             APPROVALS_CHANNEL="CAPPROVALS",
-            PORT=str(port),
         )
         subprocess.run(
             [sys.executable, "-m", "bot", "db", "upgrade"],
@@ -112,9 +121,8 @@ def test_the_app_serves_slack_and_health_checks_and_stops_on_sigterm(tmp_path: P
             check=True,
             timeout=60,
         )
-        app = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env)
+        app, base = _start(env, tmp_path)
         try:
-            base = f"http://127.0.0.1:{port}"
             _wait_ready(app, base)
             reply = SlackSender(base, "process-secret", fake).command("UBOB", "help")
             assert reply.status == 200 and "/book list" in reply.text
@@ -208,13 +216,12 @@ def test_socket_mode_without_a_network_is_one_line(tmp_path: Path, sqlite_templa
         DATABASE_URL=_migrated(tmp_path, sqlite_template),
         SLACK_APP_TOKEN="xapp-process",
         SLACK_API_URL=nowhere,
-        PORT=str(unused_port()),
+        PORT="0",
     )
     assert line.startswith(f"roombot: cannot reach Slack at {nowhere} for Socket Mode")
 
 
 def _http_app(tmp_path: Path, database_url: str, slack_api_url: str) -> tuple[Any, str]:
-    port = unused_port()
     env = _env(
         tmp_path,
         DATABASE_URL=database_url,
@@ -223,10 +230,8 @@ def _http_app(tmp_path: Path, database_url: str, slack_api_url: str) -> tuple[An
         SLACK_API_URL=slack_api_url,
         APPROVALS_CHANNEL="CAPPROVALS",
         ADMIN_USER_IDS="UADMIN",
-        PORT=str(port),
     )
-    app = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=env)
-    return app, f"http://127.0.0.1:{port}"
+    return _start(env, tmp_path)
 
 
 def _stop(app: subprocess.Popen[bytes]) -> None:
@@ -270,6 +275,15 @@ def test_auth_test_is_retried_in_the_background_then_the_checks_run(
                 "type /invite @roombot there",
                 "admin UADMIN": "ok",
             }
+            # ... and each problem is a warning in the log, one line
+            warned = [
+                line for line in (tmp_path / "app.log").read_text().splitlines() if "check:" in line
+            ]
+            assert len(warned) == 1 and "WARNING" in warned[0], warned
+            assert warned[0].endswith(
+                "check: the bot is not in the approvals channel #approvals: "
+                "type /invite @roombot there"
+            )
         finally:
             _stop(app)
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from bot.cli import build_parser
-from bot.demo.loopback import unused_port
+from tests.e2e.processes import logged_port
 from tests.fakes.slack_api import StrictSlackApi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,11 +131,10 @@ def image_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.mark.slow
 def test_the_images_commands_run_in_a_plain_venv(image_venv: Path, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SMTP_", "PYTHON"))}
-    port = unused_port()
     env.update(
         PATH=f"{image_venv}{os.pathsep}{os.environ['PATH']}",
         DATABASE_URL=f"sqlite:///{tmp_path / 'r.db'}",
-        PORT=str(port),
+        PORT="0",
         APPROVALS_CHANNEL="CAPPROVALS",
         SLACK_BOT_TOKEN="xoxb-image",
         SLACK_SIGNING_SECRET="image-secret",
@@ -160,8 +159,12 @@ def test_the_images_commands_run_in_a_plain_venv(image_venv: Path, tmp_path: Pat
 
     with StrictSlackApi(token="xoxb-image", channels=("CAPPROVALS",)) as fake:
         env["SLACK_API_URL"] = fake.url
-        web = subprocess.Popen(_exec_form(steps["CMD"]), cwd=app_dir, env=env)
+        log = tmp_path / "web.log"
+        with log.open("wb") as sink:
+            web = subprocess.Popen(_exec_form(steps["CMD"]), cwd=app_dir, env=env, stderr=sink)
         try:
+            port = logged_port(web, log)
+            env["PORT"] = str(port)  # what the image's HEALTHCHECK reads
             health = _exec_form(steps["HEALTHCHECK"].split("CMD", 1)[1].strip())
             deadline = time.monotonic() + 60
             while run(health).returncode != 0:

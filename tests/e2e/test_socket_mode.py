@@ -10,7 +10,6 @@ dominates the run time); the SIGTERM test stops it, so it comes last.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -27,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.demo.loopback import unused_port
 from bot.views import texts
+from tests.e2e.processes import logged_port
 from tests.fakes.slack_api import TEAM_ID, StrictSlackApi
 from tests.fakes.socket_mode import APP_ID, FakeSocketModeServer
 
@@ -63,7 +62,6 @@ def _cli(env: dict[str, str], cwd: Path, *args: str) -> None:
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("socket_mode")
-    port = unused_port()
     with (
         StrictSlackApi(token="xoxb-process", app_token=APP_TOKEN, channels=("CAPPROVALS",)) as fake,
         FakeSocketModeServer() as ws,
@@ -76,7 +74,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             SLACK_APP_TOKEN=APP_TOKEN,
             SLACK_API_URL=fake.url,
             APPROVALS_CHANNEL="CAPPROVALS",
-            PORT=str(port),
+            PORT="0",
         )
         _cli(env, tmp, "db", "upgrade")
         _cli(env, tmp, "rooms", "add", "102", "--name", "Small", "--capacity", "4")
@@ -89,15 +87,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
                 stdout=sink,
                 stderr=subprocess.STDOUT,
             )
-        state = Running(app, fake, ws, port, log)
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                with contextlib.suppress(TimeoutError):
-                    ws.wait_connected(timeout=0.2)
-                    break
-                assert app.poll() is None, f"the app exited:\n{state.output()}"
-                assert time.monotonic() < deadline, f"no Socket Mode connection:\n{state.output()}"
+            port = logged_port(app, log)  # logged once connected
+            state = Running(app, fake, ws, port, log)
+            ws.wait_connected(timeout=20)
             yield state
         finally:
             if app.poll() is None:
@@ -209,7 +202,7 @@ def test_a_refused_app_token_is_one_line_not_a_traceback(tmp_path: Path) -> None
             SLACK_APP_TOKEN="xapp-revoked",
             SLACK_API_URL=fake.url,
             APPROVALS_CHANNEL="CAPPROVALS",
-            PORT=str(unused_port()),
+            PORT="0",
         )
         _cli(env, tmp_path, "db", "upgrade")
         done = subprocess.run(
