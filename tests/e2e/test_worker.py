@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -77,5 +78,8 @@ def test_the_worker_delivers_committed_notifications_until_sigterm(
     assert worker.returncode == 0, err
     assert "worker running" in out and "worker stopped" in out
     assert "email off" in err  # said once at start
+    # timestamped like the web process's lines; the scheduler's every-job-run lines stay out
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO \S+: email off", err, re.M), err
+    assert "apscheduler" not in err, err
     dms = [r for r in outbox(container.engine) if r["channel"] == "dm"]
     assert {r["status"] for r in dms} == {"sent"}
