@@ -479,6 +479,10 @@ def serve_peers(argv: Sequence[str] = ()) -> None:
                 if realistic:
                     fake.refill_limits()
                 print("{}", flush=True)
+            elif command == "clear":  # a fresh database meets a channel without its cards
+                if realistic:
+                    fake.clear_messages()
+                print("{}", flush=True)
             elif command == "events":
                 with events_lock:
                     taken = list(events)
@@ -535,6 +539,11 @@ class Peers:
         """Refill the realistic fake's rate-limit windows, so one burst does not start where
         the previous one left Slack's limits."""
         self._ask("refill")
+
+    def clear(self) -> None:
+        """Empty the realistic fake's channels: booking ids start again with each fresh
+        database, and a card of an earlier run's booking #5 is not this run's."""
+        self._ask("clear")
 
     def _ask(self, command: str) -> Any:
         assert self._process.stdin is not None and self._process.stdout is not None

@@ -217,6 +217,7 @@ def run(ctx: Context) -> list[Figure]:
                 stack.seed(url)
                 with _running(ctx, arrangement, url, peers.ports) as port:
                     peers.refill()
+                    peers.clear()
                     peers.events()  # whatever starting up posted is not part of the burst
                     burst = _burst(arrangement, peers, port, users, rooms, patience)
             figures += burst.figures()

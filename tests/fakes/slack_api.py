@@ -308,6 +308,12 @@ class StrictSlackApi(FakeSlackApi):
         with self._changed:
             self._buckets.clear()
 
+    def clear_messages(self) -> None:
+        """Every channel and DM empties, as in a workspace nobody has written to yet."""
+        with self._changed:
+            for channel in self._channels.values():
+                channel.messages.clear()
+
     def break_token(self, error: str | None) -> None:
         """Answer every call with a token-level ``error`` (``token_revoked``, ``invalid_auth``,
         ``account_inactive``, ``team_disabled`` ...) until called again with ``None``."""
