@@ -241,10 +241,12 @@ class _OfflineIssuer:
 
     def __init__(self) -> None:
         self.response_base = "http://127.0.0.1/api/"
+        self.next_trigger: str | None = None  # one issued by a strict fake, for the next body
         self._numbers = itertools.count(1)
 
     def issue_trigger_id(self) -> str:
-        return f"{next(self._numbers)}.bench.trigger"
+        trigger, self.next_trigger = self.next_trigger, None
+        return trigger or f"{next(self._numbers)}.bench.trigger"
 
     def issue_response_url(self, kind: str = "commands") -> str:
         root = self.response_base.removesuffix("/").removesuffix("/api")
@@ -268,9 +270,13 @@ class _Capture(SlackSender):
 _capture = _Capture()
 
 
-def command_body(user: str, text: str = "", *, response_base: str) -> Request:
-    """``/book`` (``text`` empty: open the modal), as Slack sends it."""
+def command_body(
+    user: str, text: str = "", *, response_base: str, trigger_id: str | None = None
+) -> Request:
+    """``/book`` (``text`` empty: open the modal), as Slack sends it; ``trigger_id``: one the
+    fake issued (the strict fake refuses any other)."""
     _capture.issuer.response_base = response_base
+    _capture.issuer.next_trigger = trigger_id
     _capture.command(user, text)
     assert _capture.captured is not None
     return _capture.captured

@@ -479,6 +479,8 @@ def serve_peers(argv: Sequence[str] = ()) -> None:
                 if realistic:
                     fake.refill_limits()
                 print("{}", flush=True)
+            elif command == "trigger":  # a trigger id the strict fake takes for 3 s
+                print(json.dumps(fake.issue_trigger_id()), flush=True)
             elif command == "clear":  # a fresh database meets a channel without its cards
                 if realistic:
                     fake.clear_messages()
@@ -539,6 +541,12 @@ class Peers:
         """Refill the realistic fake's rate-limit windows, so one burst does not start where
         the previous one left Slack's limits."""
         self._ask("refill")
+
+    def trigger_id(self) -> str:
+        """A fresh trigger id of the fake's (the realistic one refuses others), usable once
+        within 3 s."""
+        found: str = self._ask("trigger")
+        return found
 
     def clear(self) -> None:
         """Empty the realistic fake's channels: booking ids start again with each fresh
