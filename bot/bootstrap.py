@@ -239,6 +239,7 @@ def _runtime(
     core.bus.context = dataclasses.replace(
         core.bus.context,
         groups=SlackGroups(client, ttl_seconds=settings.group_cache_ttl_seconds),
+        readers=directory,
     )
     # The dispatcher's own client sleeps out nothing: a 429 or an outage goes back to the
     # dispatcher, which defers that row and throttles that method without holding up others.

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.services.ports import Reader
 from bot.views.i18n import resolve
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,14 @@ class Directory:
         with self._lock:
             hit = self._cache.get(user_id)
             return hit[1] if hit is not None and hit[0] > self._now() else None
+
+    def known(self, user_id: str) -> Reader | None:
+        """The user's zone and language if cached and their own (not the fallbacks of a failed
+        lookup); Slack is not asked."""
+        hit = self.cached(user_id)
+        if hit is None or not hit.zone_known:
+            return None
+        return Reader(hit.tz.key, hit.locale)
 
     def profile_within(self, user_id: str, seconds: float) -> UserProfile | None:
         """The profile if it is cached or Slack answers within ``seconds``; else None, while

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.events import Event
 from bot.domain.recurrence import expand
-from bot.services.ports import BookingRow
+from bot.services.ports import BookingRow, Reader
 
 #: Every kind of notice. The first five tell the booker about booking events; ``reminder`` (to
 #: the booker) and ``nudge`` (to each admin, about a request waiting too long) come from jobs;
@@ -197,6 +197,8 @@ class Notice:
     to_admins: bool = False
     #: On an ended series: how many of its dates the end cancelled.
     cancelled_dates: int | None = None
+    #: The booker's zone and language as the writer knew them (None: the sender asks Slack).
+    reader: Reader | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -318,6 +320,8 @@ class Notice:
             payload["recurrence_id"] = self.recurrence_id.isoformat()
         if self.to_admins:
             payload["to_admins"] = True
+        if self.reader is not None:
+            payload["reader"] = {"tz": self.reader.tz, "locale": self.reader.locale}
         return payload
 
     @classmethod
@@ -357,6 +361,7 @@ class Notice:
                 recurrence_id=_maybe_moment(payload.get("recurrence_id")),
                 to_admins=bool(payload.get("to_admins", False)),
                 cancelled_dates=_int(payload.get("cancelled_dates")),
+                reader=_reader(payload.get("reader")),
             )
         except BadPayload:
             raise
@@ -529,6 +534,14 @@ class Departure:
             raise
         except (KeyError, TypeError, ValueError) as exc:
             raise BadPayload(f"unreadable departure: {exc!r}") from exc
+
+
+def _reader(value: Any) -> Reader | None:
+    """A reader as written, or None: it is a hint, and without it the sender asks Slack."""
+    if not isinstance(value, Mapping):
+        return None
+    tz, locale = value.get("tz"), value.get("locale")
+    return Reader(tz, locale) if isinstance(tz, str) and isinstance(locale, str) else None
 
 
 def _int(value: Any) -> int | None:

@@ -8,6 +8,7 @@ workspace), anything else when a retry might work.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import smtplib
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -41,6 +42,7 @@ from bot.notifications.notice import (
     Notice,
 )
 from bot.notifications.outbox import OutboxRow
+from bot.services.ports import Reader
 from bot.views.i18n import use_locale
 from bot.views.notifications import (
     approvals_channel_message,
@@ -74,11 +76,10 @@ class DmSender:
         return [("chat.postMessage", row.recipient)]
 
     def __call__(self, row: OutboxRow) -> None:
-        render = _renderer(row)
-        # Not in a guessed language and zone: while users.info cannot be asked, the DM waits.
-        profile = reachable(self.directory.profile(row.recipient))
-        with use_locale(profile.locale):
-            message = render(profile.tz)
+        render, reader = _renderer(row)
+        tz, locale = self._reader(row, reader)
+        with use_locale(locale):
+            message = render(tz)
         try:
             with_text_fallback(
                 lambda m: self.client.chat_postMessage(
@@ -92,6 +93,17 @@ class DmSender:
             if isinstance(failure, PermanentFailure) and self._left(row.recipient):
                 raise RecipientGone(row.recipient) from exc
             raise failure from exc
+
+    def _reader(self, row: OutboxRow, carried: Reader | None) -> tuple[ZoneInfo, str]:
+        """The recipient's zone and language: as a booking notice carries them for its booker
+        (the listener that served the booker knew them), else from the directory: not in a
+        guessed language and zone, so while users.info cannot be asked the DM waits. Someone who
+        left since the notice was written is found when Slack refuses the DM (:meth:`_left`)."""
+        if carried is not None and carried.locale in self.directory.enabled_locales:
+            with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+                return ZoneInfo(carried.tz), carried.locale
+        profile = reachable(self.directory.profile(row.recipient))
+        return profile.tz, profile.locale
 
     def _left(self, user: str) -> bool:
         """Slack refused a DM to someone whose cached profile said they were here: they may
@@ -116,21 +128,22 @@ def reachable(profile: UserProfile) -> UserProfile:
     raise UpstreamUnavailable(f"cannot read the Slack profile of {profile.user_id}")
 
 
-def _renderer(row: OutboxRow) -> Callable[[ZoneInfo], dict[str, Any]]:
+def _renderer(row: OutboxRow) -> tuple[Callable[[ZoneInfo], dict[str, Any]], Reader | None]:
     """The row's DM for a reader's zone: an admins' departure note, an admins' note about the
-    approvals channel, or a booking notice. An unreadable payload fails for good here, before
-    anything is asked of Slack."""
+    approvals channel, or a booking notice; and the reader a booking notice to its booker
+    carries. An unreadable payload fails for good here, before anything is asked of Slack."""
     try:
         if Departure.is_one(row.payload):
             departure = Departure.from_payload(row.payload)
-            return lambda tz: departure_message(departure, tz)
+            return (lambda tz: departure_message(departure, tz)), None
         if ChannelProblem.is_one(row.payload):
             problem = ChannelProblem.from_payload(row.payload)
-            return lambda tz: approvals_channel_message(problem)
+            return (lambda tz: approvals_channel_message(problem)), None
     except BadPayload as exc:
         raise PermanentFailure(f"cannot render {row.channel} row {row.id}: {exc!r}") from exc
     notice = notice_of(row)
-    return lambda tz: dm_message(notice, tz)
+    reader = notice.reader if row.recipient == notice.booker else None
+    return (lambda tz: dm_message(notice, tz)), reader
 
 
 class Mailer(Protocol):

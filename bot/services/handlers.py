@@ -57,7 +57,16 @@ from bot.notifications.notice import (
     SeriesDate,
     SeriesPart,
 )
-from bot.services.ports import BookingRow, Channel, GroupMembers, NoGroups, OutboxMessage, RoomRow
+from bot.services.ports import (
+    BookingRow,
+    Channel,
+    GroupMembers,
+    KnownReaders,
+    NoGroups,
+    NoReaders,
+    OutboxMessage,
+    RoomRow,
+)
 from bot.services.unit_of_work import AbstractUnitOfWork
 
 #: Actors that are not Slack users: the operator's shell and the scheduler. Slack user ids are
@@ -93,6 +102,8 @@ class Context:
     quota: Quota = field(default_factory=Quota)
     week_zone: tzinfo = UTC
     groups: GroupMembers = field(default_factory=NoGroups)
+    #: Whose zone and language the booker's notices can carry (see ``notify``).
+    readers: KnownReaders = field(default_factory=NoReaders)
     #: A series whose occurrences are released this many times in a row is ended (0: never).
     series_release_limit: int = 3
 
@@ -1050,7 +1061,11 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
             "ended_early": event.ended_early,
             "by_admin": event.actor != row.booker,
         }
-    payload = Notice.of(NOTICE_KIND[type(event)], event, row, **extra).to_payload()
+    # The booker's zone and language, when a listener of this process just read them: the DM
+    # then needs no users.info, which would hold up this person's next DMs behind it.
+    reader = ctx.readers.known(row.booker)
+    notice = Notice.of(NOTICE_KIND[type(event)], event, row, reader=reader, **extra)
+    payload = notice.to_payload()
     # Whoever left the workspace is told nothing more; the card and the admins still are.
     gone = isinstance(event, events.BookingCancelled) and event.reason == LEFT_WORKSPACE
     messages = [

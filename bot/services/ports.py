@@ -223,6 +223,30 @@ class NoGroups:
         return frozenset()
 
 
+@dataclass(frozen=True)
+class Reader:
+    """How one person reads a notice: the name of their time zone and their language."""
+
+    tz: str
+    locale: str
+
+
+class KnownReaders(Protocol):
+    """People whose zone and language this process already knows (the ``users.info`` cache of
+    the listeners that just served them). Policies put that on the notices they write, so the
+    DM goes out without asking Slack again; nothing here asks Slack."""
+
+    def known(self, user: str) -> Reader | None:
+        """The user's zone (their own, not a fallback) and language, or ``None``."""
+
+
+class NoReaders:
+    """Nobody known (the CLI, unit tests): the senders ask the directory."""
+
+    def known(self, user: str) -> Reader | None:
+        return None
+
+
 class ApprovalRepository(Protocol):
     def get(self, booking_id: int) -> Approval | None: ...
     def add(self, approval: Approval) -> None: ...

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.adapters.directory import SWEEP_AT, Directory
+from bot.services.ports import Reader
 
 
 class Users:
@@ -70,3 +71,20 @@ def test_korean_speakers_get_the_default_when_korean_is_not_enabled() -> None:
         Speakers(), ZoneInfo("UTC"), default_locale="ko", enabled_locales=("en", "ko")
     )  # type: ignore[arg-type]
     assert directory.locale("UFR") == "ko"
+
+
+class Unreachable(Users):
+    def users_info(self, user: str, include_locale: bool = False) -> dict[str, Any]:
+        raise OSError("no route to Slack")
+
+
+def test_known_readers_come_from_the_cache_alone_and_never_from_a_fallback() -> None:
+    users = Speakers()
+    directory = Directory(users, ZoneInfo("UTC"), enabled_locales=("en", "ko"))  # type: ignore[arg-type]
+    assert directory.known("UKO") is None
+    assert users.calls == 0  # nothing is asked
+    directory.profile("UKO")
+    assert directory.known("UKO") == Reader("Asia/Seoul", "ko")
+    down = Directory(Unreachable(), ZoneInfo("UTC"))  # type: ignore[arg-type]
+    down.profile("UKO")
+    assert down.known("UKO") is None  # the default zone is not theirs

@@ -27,7 +27,7 @@ from bot.domain.model import ApprovalStatus, BookingStatus, Room
 from bot.notifications.notice import Notice
 from bot.services.handlers import APPROVALS, EVENT_HANDLERS, Context, Handler
 from bot.services.messagebus import AfterCommit, MessageBus
-from bot.services.ports import BookingRow, Channel, OutboxMessage
+from bot.services.ports import BookingRow, Channel, OutboxMessage, Reader
 from bot.services.unit_of_work import AbstractUnitOfWork
 from tests.unit.fakes import FakeUnitOfWork, FixedClock, Store
 
@@ -705,3 +705,35 @@ def test_a_race_lost_every_time_gives_up_with_the_error(store: Store, clock: Fix
     with pytest.raises(LostRace):
         request(bus)
     assert store.bookings == {}
+
+
+class Readers:
+    def __init__(self, **known: Reader) -> None:
+        self.known_readers = known
+
+    def known(self, user: str) -> Reader | None:
+        return self.known_readers.get(user)
+
+
+def test_the_booker_s_notices_carry_their_zone_and_language_when_known(
+    store: Store, clock: FixedClock
+) -> None:
+    seoul = Reader("Asia/Seoul", "ko")
+    bus = MessageBus(
+        lambda: FakeUnitOfWork(store),
+        Context(admins=ADMINS, clock=clock, readers=Readers(**{BOOKER: seoul})),
+    )
+    booking_id = request(bus)
+    request(bus, by=OTHER, start=5, end=6)
+    bus.handle(commands.ApproveBooking(booking_id, ADMIN))
+
+    readers = {
+        (m.recipient, m.payload["kind"]): m.payload.get("reader")
+        for m in store.outbox
+        if m.channel in (Channel.DM, Channel.EMAIL)
+    }
+    assert readers == {
+        (BOOKER, "requested"): {"tz": "Asia/Seoul", "locale": "ko"},
+        (BOOKER, "approved"): {"tz": "Asia/Seoul", "locale": "ko"},
+        (OTHER, "requested"): None,
+    }

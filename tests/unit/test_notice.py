@@ -9,7 +9,7 @@ import pytest
 from bot.domain.events import BookingApproved, BookingCancelled
 from bot.domain.model import BookingStatus
 from bot.notifications.notice import BadPayload, CardRefresh, HomeRefresh, Notice
-from bot.services.ports import BookingRow
+from bot.services.ports import BookingRow, Reader
 
 AT = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 ROW = BookingRow(
@@ -79,3 +79,18 @@ def test_refreshes_carry_what_they_render() -> None:
         HomeRefresh.from_payload({"pages": ["x"]})
     with pytest.raises(BadPayload):
         CardRefresh.from_payload({})
+
+
+def test_the_booker_s_zone_and_language_travel_with_the_notice() -> None:
+    """The policy writes what the listener already knew, so the DM needs no users.info; rows of
+    earlier releases carry none, and an older reader ignores it."""
+    seoul = Reader("Asia/Seoul", "ko")
+    notice = Notice.of(
+        "approved", BookingApproved(booking_id=7, actor="UA", at=AT), ROW, reader=seoul
+    )
+    written = notice.to_payload()
+    assert written["reader"] == {"tz": "Asia/Seoul", "locale": "ko"}
+    assert Notice.from_payload(written).reader == seoul
+    del written["reader"]
+    assert Notice.from_payload(written).reader is None
+    assert Notice.from_payload({**written, "reader": {"tz": 3}}).reader is None

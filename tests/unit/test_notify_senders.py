@@ -230,3 +230,46 @@ def test_a_display_name_with_line_breaks_still_gets_its_email() -> None:
     assert message["To"] == '"Bob Bcc: eve@example.com" <bob@example.com>'
     assert message["Bcc"] is None
     assert "\r" not in message.as_string().split("\n\n")[0].replace("\r\n", "\n")
+
+
+class Posts:
+    def __init__(self) -> None:
+        self.posted: list[dict[str, Any]] = []
+
+    def chat_postMessage(self, **kwargs: Any) -> None:  # noqa: N802 (WebClient's name)
+        self.posted.append(kwargs)
+
+
+class NoLookups(Profiles):
+    enabled_locales = ("en", "ko")
+
+    def profile(self, user_id: str) -> UserProfile:
+        raise AssertionError(f"users.info asked for {user_id}")
+
+
+def test_a_dm_to_the_booker_uses_the_zone_and_language_the_notice_carries() -> None:
+    slack = Posts()
+    seoul = {"tz": "Asia/Seoul", "locale": "ko"}
+    DmSender(slack, NoLookups())(row("approved", reader=seoul))  # type: ignore[arg-type]
+    [dm] = slack.posted
+    assert "승인" in dm["text"] and "Asia/Seoul" in str(dm["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("recipient", "reader"),
+    [
+        ("UADMIN", {"tz": "Asia/Seoul", "locale": "ko"}),  # not the booker's row
+        ("UBOB", {"tz": "Asia/Seoul", "locale": "fr"}),  # a language no longer enabled
+        ("UBOB", {"tz": "Mars/Olympus", "locale": "ko"}),  # a zone this machine lacks
+    ],
+)
+def test_otherwise_the_dm_asks_the_directory(recipient: str, reader: dict[str, str]) -> None:
+    slack, asked = Posts(), []
+
+    class Asking(NoLookups):
+        def profile(self, user_id: str) -> UserProfile:
+            asked.append(user_id)
+            return ADA if user_id == "UADMIN" else BOB
+
+    DmSender(slack, Asking())(row("approved", recipient, reader=reader))  # type: ignore[arg-type]
+    assert asked == [recipient] and len(slack.posted) == 1
