@@ -80,11 +80,8 @@ class Kept:
     def email(self, name: str, message: EmailMessage) -> None:
         """The message as the mail server received it, and its calendar part as an .ics file."""
         self._write(f"{name}.eml", message.as_bytes(policy=email.policy.SMTP))  # CRLF lines
-        for part in message.walk():
-            if part.get_content_type() == "text/calendar":
-                data = part.get_payload(decode=True)
-                assert isinstance(data, bytes)
-                self._write(f"{name}.ics", data)
+        for data in _calendars(message):
+            self._write(f"{name}.ics", data)
 
     def _write(self, name: str, content: str | bytes) -> None:
         path = self.folder / name
@@ -436,12 +433,17 @@ def _filled_in(form: dict[str, Any]) -> str:
 
 def _events(message: EmailMessage) -> list[Any]:
     """The VEVENTs of a message's calendar parts."""
+    return [e for data in _calendars(message) for e in Calendar.from_ical(data).walk("VEVENT")]
+
+
+def _calendars(message: EmailMessage) -> list[bytes]:
+    """The message's calendar parts (text/calendar), as sent."""
     found = []
     for part in message.walk():
         if part.get_content_type() == "text/calendar":
             data = part.get_payload(decode=True)
             assert isinstance(data, bytes)
-            found.extend(Calendar.from_ical(data).walk("VEVENT"))
+            found.append(data)
     return found
 
 
@@ -452,12 +454,9 @@ def _show_email(message: EmailMessage) -> None:
     body = message.get_body(preferencelist=("plain",))
     if body is not None:
         print(str(body.get_content()).rstrip())  # type: ignore[attr-defined]
-    for part in message.walk():
-        if part.get_content_type() == "text/calendar":
-            data = part.get_payload(decode=True)
-            assert isinstance(data, bytes)
-            print("\nits calendar entry (.ics):")
-            print(data.decode("utf-8").replace("\r\n ", "").replace("\r\n", "\n").rstrip())
+    for data in _calendars(message):
+        print("\nits calendar entry (.ics):")
+        print(data.decode("utf-8").replace("\r\n ", "").replace("\r\n", "\n").rstrip())
 
 
 def _approved(container: Any, booking_id: int) -> None:
