@@ -1045,9 +1045,12 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
     if isinstance(event, events.BookingRequested) and event.policy is not None:
         return
     extra: dict[str, Any] = {}
+    card = row.booking_id
     if row.series_id is not None:
-        extra["series"] = _series_part(uow, row.series_id)
+        dates = uow.series.occurrences(row.series_id)
+        extra["series"] = _series_part(uow, row.series_id, dates)
         extra["recurrence_id"] = row.recurrence_id
+        card = _anchor(dates)
     if isinstance(event, events.BookingCancelled):
         extra |= {"was_approved": event.was_approved, "by_admin": event.by_admin}
     if isinstance(event, events.BookingDenied):
@@ -1074,8 +1077,15 @@ def notify(event: events.Event, uow: AbstractUnitOfWork, ctx: Context) -> None:
     ]
     if gone:
         messages = []
-    messages += _refreshes(event, row.booking_id, None if gone else row.booker, ctx)
+    messages += _refreshes(event, card, None if gone else row.booker, ctx)
     uow.outbox.add(messages)
+
+
+def _anchor(dates: list[Booking]) -> int:
+    """The booking id a series' one card is kept under (its first occurrence's, see
+    ``SeriesRow.anchor``): every refresh of it names the same id, so the dispatcher sends
+    refreshes queued together as one update."""
+    return min(b.id for b in dates if b.id is not None)
 
 
 def _series_part(
@@ -1164,7 +1174,7 @@ def notify_series(event: events.SeriesEvent, uow: AbstractUnitOfWork, ctx: Conte
             for admin in sorted(ctx.admins - {event.booker})
             for channel in (Channel.DM, Channel.EMAIL)
         ]
-    uow.outbox.add(messages + _refreshes(event, event.booking_id, event.booker, ctx))
+    uow.outbox.add(messages + _refreshes(event, _anchor(dates), event.booker, ctx))
 
 
 def notify_departure(event: events.MemberLeft, uow: AbstractUnitOfWork, ctx: Context) -> None:

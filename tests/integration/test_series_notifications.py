@@ -134,6 +134,9 @@ def test_the_booker_is_told_once_per_act_on_the_series(
     assert email["payload"]["booking"]["booking_id"] == ids[1]
     assert email["payload"]["recurrence_id"] is not None
     assert email["payload"]["series"]["sequence"] == 1  # grows with every withdrawal
+    # the refresh names the series' card, so refreshes queued together go out as one update
+    [card] = [r for r in one if r["channel"] == Channel.CARD]
+    assert card["payload"]["booking_id"] == ids[0]
 
     # the rest cancelled: the end is told once to the booker and once to each admin
     before = _last_id(engine)
