@@ -202,8 +202,11 @@ class EmailSender:
         and zone, the calendar entry included."""
         notice = notice_of(row)
         actor = self._actor_name(notice)
+        booker = self._name(notice.booker) if notice.to_admins else None
         with use_locale(locale):
-            content = email_content(notice, tz, recipient_name=name, actor_name=actor)
+            content = email_content(
+                notice, tz, recipient_name=name, actor_name=actor, booker_name=booker
+            )
             summary, description = calendar_text(notice)
         message = EmailMessage()
         message["From"] = self.mail_from
@@ -236,7 +239,10 @@ class EmailSender:
     def _actor_name(self, notice: Notice) -> str | None:
         if not notice.actor or notice.actor in NON_PERSON_ACTORS or notice.actor == notice.booker:
             return None
-        profile = self.directory.profile(notice.actor)
+        return self._name(notice.actor)
+
+    def _name(self, user: str) -> str | None:
+        profile = self.directory.profile(user)
         return profile.name if profile.known else None
 
     def _calendar(

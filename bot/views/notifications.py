@@ -604,11 +604,15 @@ def email_subject(notice: Notice, tz: ZoneInfo) -> str:
     return clip(_one_line(subject), 200)
 
 
-def _details(notice: Notice, tz: ZoneInfo, actor_name: str | None) -> list[tuple[str, str]]:
+def _details(
+    notice: Notice, tz: ZoneInfo, actor_name: str | None, booker_name: str | None = None
+) -> list[tuple[str, str]]:
     """(label, value) pairs, unescaped: each format escapes them its own way."""
     if notice.about_series:
         assert notice.series is not None
         rows = [(_("Series"), f"#{notice.series.series_id}"), (_("Room"), _room(notice))]
+        if notice.to_admins and booker_name:  # written for the admins: whose it was
+            rows.append((_("Booker"), _one_line(booker_name)))
         rows += _series_rows(notice, tz, lines=False)
     else:
         rows = [
@@ -658,8 +662,11 @@ def email_content(
     *,
     recipient_name: str | None = None,
     actor_name: str | None = None,
+    booker_name: str | None = None,
 ) -> EmailContent:
-    details = _details(notice, tz, actor_name)
+    """The email of a notice; ``booker_name`` names whose booking it is, in one written for
+    the admins."""
+    details = _details(notice, tz, actor_name, booker_name)
     follow_up = _follow_up(notice)
     greeting = (
         _("Hello {name},").format(name=_one_line(recipient_name)) if recipient_name else _("Hello,")

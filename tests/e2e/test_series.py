@@ -211,6 +211,22 @@ def test_one_click_approves_the_series_with_one_dm_and_one_invite_for_all(
     assert int(event["SEQUENCE"]) > sequence
     assert len(stack.cards()) == 2  # Al's and the series'
 
+    # the rest cancelled: the series ended, told once to Bob and once to the admin
+    third = next(
+        b["id"]
+        for b in bookings(stack.engine)
+        if b["series_id"] == series_id and b["starts_at"] == held[2][0]
+    )
+    stack.container.bus.handle(commands.CancelOccurrence(third, by=BOB, following=True))
+    _deliver(stack)
+    assert "recurring booking from this date on" in stack.dms_to(BOB)[-1].params["text"]
+    [told] = [d for d in stack.dms_to(ADMIN) if "recurring" in d.params["text"]]
+    assert "A recurring booking was cancelled from one date on" in told.params["text"]
+    admins = [m for m in inbox.wait_for(6) if m.rcpt_tos == ["admin@example.com"]]
+    [ended] = [m for m in admins if "Ended" in str(m.message["Subject"])]
+    assert "Bob" in str(ended.message.get_body(preferencelist=("plain",)).get_content())
+    assert _calendar_parts(ended.message) == []  # the admins get no invite
+
 
 def _to_bob(inbox: Inbox, count: int) -> list[Any]:
     """Bob's emails once he has ``count`` (Al got one for his own request)."""

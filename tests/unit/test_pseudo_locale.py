@@ -527,7 +527,10 @@ def _series() -> Iterator[tuple[str, Render]]:
 
     for name, notice in SERIES_NOTICES.items():
         yield f"DM {name}", (lambda n=notice: notifications.dm_message(n, SEOUL), check_message)
-        yield f"email {name}", (lambda n=notice: _email(n, recipient_name=PERSON), None)
+        yield (
+            f"email {name}",
+            (lambda n=notice: _email(n, recipient_name=PERSON, booker_name=PERSON), None),
+        )
         if notice.calendar_method is not None:
             yield f"calendar {name}", (lambda n=notice: _series_calendar(n), None)
 
