@@ -8,13 +8,16 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Engine
+
 from bot.domain import commands
 from bot.domain.model import BookingStatus
 from bot.views import ids
-from tests.conftest import ADMIN
-from tests.e2e.conftest import AL, APPROVALS, BOB, Stack
+from tests.conftest import ADMIN, FixedClock
+from tests.e2e.conftest import AL, APPROVALS, BOB, Stack, running_stack
 from tests.e2e.slack_client import booking_values
-from tests.integration.helpers import bookings, events
+from tests.fakes.slack_api import StrictSlackApi
+from tests.integration.helpers import booking_list, bookings, events
 
 NEW = "UNEWCOMER"  # not cached yet: the first request about them has to ask users.info
 
@@ -138,7 +141,9 @@ def test_a_user_group_members_request_is_approved_without_a_card_decision(stack:
     bob = stack.send.command(BOB, "201 2026-12-03 10:00-11:00")
     assert "Requested room 201" in bob.text
     stack.deliver()
-    assert stack.fake.calls_to("usergroups.users.list")[0].params["usergroup"] == "S0TEAM"
+    # one usergroups.users.list for both requests: its answer is cached
+    [lookup] = stack.fake.calls_to("usergroups.users.list")
+    assert lookup.params["usergroup"] == "S0TEAM"
     [first, second] = bookings(stack.engine)
     assert (first["status"], first["decided_by"]) == (BookingStatus.APPROVED, "policy")
     assert second["status"] == BookingStatus.PENDING
@@ -152,6 +157,10 @@ def test_a_user_group_members_request_is_approved_without_a_card_decision(stack:
     assert "approved" in dm.params["text"].lower()
     logged = [(e["type"], e["actor"]) for e in events(stack.engine) if e["booking_id"] == 1]
     assert logged == [("BookingRequested", AL), ("BookingApproved", "policy")]
+    # the read model keeps which policy decided
+    listed = {r["booking_id"]: r for r in booking_list(stack.engine)}
+    assert (listed[1]["decided_by"], listed[1]["policy"]) == ("policy", "group:S0TEAM")
+    assert listed[2]["policy"] is None
 
 
 def test_a_room_approver_approves_their_room_and_is_refused_on_another(stack: Stack) -> None:
@@ -227,3 +236,37 @@ def test_the_find_forms_open_before_users_info_is_asked(stack: Stack) -> None:
     later = [c.method for c in stack.fake.calls if c.method in ("views.open", "users.info")]
     assert later[opened + asked :][:2] == ["views.open", "users.info"]
     assert '"tz": "Asia/Tokyo"' in edit["private_metadata"].replace('":"', '": "')
+
+
+def test_a_request_past_a_quota_is_refused_on_the_forms_field_with_what_is_left(
+    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
+) -> None:
+    with running_stack(
+        database_url,
+        engine,
+        clock,
+        fake_slack,
+        quota_hours_per_week=2,
+        quota_bookings_per_week=2,
+    ) as stack:
+        view = {"callback_id": ids.BOOK_MODAL, "private_metadata": json.dumps({"tz": "Asia/Seoul"})}
+
+        def submit(room: str, date: str, start: str, end: str) -> dict[str, Any]:
+            reply = stack.send.submit(BOB, view, booking_values(room, date, start, end))
+            assert reply.status == 200
+            return dict(reply.json)
+
+        assert "errors" not in submit("201", "2026-12-02", "10:00", "11:30")
+        over = submit("102", "2026-12-03", "10:00", "11:00")
+        assert over["response_action"] == "errors"
+        assert "You have 30 minutes left that week" in over["errors"][ids.END_BLOCK], over
+        assert "errors" not in submit("102", "2026-12-03", "10:00", "10:30")  # exactly the limit
+        third = submit("102", "2026-12-04", "10:00", "10:15")
+        assert third["response_action"] == "errors", third
+        assert third["errors"][ids.DATE_BLOCK].startswith("You have 2 active bookings that week.")
+        assert [b["status"] for b in bookings(stack.engine)] == [BookingStatus.PENDING] * 2
+        # an admin is exempt
+        admin = stack.send.submit(
+            ADMIN, view, booking_values("201", "2026-12-04", "10:00", "13:00")
+        )
+        assert "errors" not in admin.json
