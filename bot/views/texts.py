@@ -41,12 +41,13 @@ def help_text(*, email: bool) -> str:
             _("• `/book rooms` – the rooms (admins can add and edit them there)"),
             _("• `/book help` – this help"),
             _(
-                "Every booking is a request until an admin approves it; "
+                "A booking is a request until an admin or the room's policy approves it; "
                 "you get a DM and an email at each step."
             )
             if email
             else _(
-                "Every booking is a request until an admin approves it; you get a DM at each step."
+                "A booking is a request until an admin or the room's policy approves it; "
+                "you get a DM at each step."
             ),
         ]
     )

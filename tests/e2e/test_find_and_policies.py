@@ -194,6 +194,7 @@ def test_with_email_off_no_answer_promises_an_email(stack: Stack) -> None:
     assert not stack.container.settings.email_enabled
     help_ = stack.send.command(BOB, "help").text
     assert "you get a DM at each step" in help_ and "email" not in help_
+    assert "until an admin or the room's policy approves it" in help_  # not only admins
     assert "email" not in stack.send.command(BOB, "frobnicate").text
     one_line = stack.send.command(BOB, "102 2026-12-02 10:00-11:00").text
     assert "you'll get a DM." in one_line and "email" not in one_line
