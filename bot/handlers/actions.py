@@ -253,12 +253,16 @@ def change_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any)
     if row is None or not row.status.holds_slot or row.ends_at <= deps.clock():
         tell(client, body, texts.cannot_change(booking_id, row.status if row else None))
         return
+    if user != row.booker and not deps.is_admin(user):  # a room approver's card, say
+        tell(client, body, texts.not_yours_to_change())
+        return
     view = booking_modal(
         deps.queries.rooms(),
         deps.directory.tz(user),
         deps.clock(),
         max_title=deps.settings.max_title_length,
         booking=row,
+        by=user,
     )
     client.views_open(trigger_id=body["trigger_id"], view=view)
 

@@ -138,7 +138,9 @@ def submit_booking(
         assert changed is not None
         ack(
             response_action="update",
-            view=change_saved(changed, bool(result), tz, email=deps.settings.email_enabled),
+            view=change_saved(
+                changed, bool(result), tz, email=deps.settings.email_enabled, by=user
+            ),
         )
         return
     row = deps.queries.booking(result)

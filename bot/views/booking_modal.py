@@ -19,7 +19,7 @@ from bot.views import ids, refusals, texts
 from bot.views.blocks import OPTION_TEXT_MAX, Block, actions, button, context, plain, section
 from bot.views.i18n import _, calendar_day, span, wall_time
 from bot.views.lists import people, wait_value
-from bot.views.mrkdwn import clip, escape, shown
+from bot.views.mrkdwn import clip, escape, mention, shown
 from bot.views.series import weekday_names
 
 MAX_ROOM_OPTIONS = 100  # Slack's limit for a static_select
@@ -58,6 +58,7 @@ def booking_modal(
     horizon_days: int = 90,
     series: RequestSeries | None = None,
     title: str = "",
+    by: str | None = None,
 ) -> dict[str, Any]:
     """The form, prefilled with today and the next half hour in the booker's time zone, or with
     the window (and ``title``) given: a found room's *Change…*, a taken slot's *Back to the form*.
@@ -65,7 +66,8 @@ def booking_modal(
     ``zone_guessed``: Slack did not say the booker's zone, so the form says which one it uses
     rather than calling it theirs. A new booking can repeat (the Repeat fields); a change is
     to one booking, or one date of a series, so its form has none. ``series``: the form again
-    from a preview's *Change the pattern*, filled in with that request."""
+    from a preview's *Change the pattern*, filled in with that request. ``by``: who opened the
+    Change form; an admin changing someone else's booking is told whose it is."""
     # Arithmetic in UTC, then shown locally: a wall-clock sum could land in a DST gap.
     if booking is not None:  # the Change form: filled in with the booking
         start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
@@ -152,16 +154,18 @@ def booking_modal(
     meta: dict[str, Any] = {"tz": tz.key}
     if booking is not None:
         meta["booking_id"] = booking.booking_id
-        blocks.insert(
-            0,
-            context(
-                _(
-                    "Changing booking #{booking_id}. Moving it, making it longer or choosing "
-                    "another room asks an admin to approve it again; a shorter slot or a new "
-                    "title keeps an approval."
-                ).format(booking_id=booking.booking_id)
-            ),
-        )
+        changing = _(
+            "Changing booking #{booking_id}. Moving it, making it longer or choosing "
+            "another room asks an admin to approve it again; a shorter slot or a new "
+            "title keeps an approval."
+        ).format(booking_id=booking.booking_id)
+        if by is not None and by != booking.booker:
+            changing = _(
+                "Changing booking #{booking_id}, booked by {booker}, who is told about the "
+                "change. Moving it, making it longer or choosing another room asks for approval "
+                "again; a shorter slot or a new title keeps an approval."
+            ).format(booking_id=booking.booking_id, booker=mention(booking.booker))
+        blocks.insert(0, context(changing))
     return {
         "type": "modal",
         "callback_id": ids.BOOK_MODAL,
@@ -319,15 +323,30 @@ def request_sent(row: BookingRow, tz: ZoneInfo, *, email: bool) -> dict[str, Any
     }
 
 
-def change_saved(row: BookingRow, changed: bool, tz: ZoneInfo, *, email: bool) -> dict[str, Any]:
+def change_saved(
+    row: BookingRow, changed: bool, tz: ZoneInfo, *, email: bool, by: str | None = None
+) -> dict[str, Any]:
     """The modal after a change: what the booking is now, and whether it waits for approval.
 
-    ``email``: the app sends email, so the booker is told one comes."""
+    ``email``: the app sends email, so the booker is told one comes. ``by``: who changed it;
+    an admin who changed someone else's booking is told that the booker hears of it."""
     title = f" · {shown(row.title)}" if row.title else ""
     heading = _("Booking #{booking_id}").format(booking_id=row.booking_id)
     line = f"*{heading}* – {escape(row.room_name)}{title}\n{span(row.starts_at, row.ends_at, tz)}"
+    theirs = by is not None and by != row.booker
     if not changed:
         icon, note = ":information_source:", _("Nothing was different, so nothing changed.")
+    elif theirs:
+        if row.status == BookingStatus.PENDING:
+            icon, waits = ":hourglass_flowing_sand:", _("It waits for approval.")
+        else:
+            icon, waits = ":white_check_mark:", _("It stays approved.")
+        told = (
+            _("{booker} gets a DM and an email about the change.")
+            if email
+            else _("{booker} gets a DM about the change.")
+        ).format(booker=mention(row.booker))
+        note = f"{waits} {told}"
     elif row.status == BookingStatus.PENDING:
         icon = ":hourglass_flowing_sand:"
         note = (

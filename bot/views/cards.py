@@ -157,7 +157,16 @@ def card(row: BookingRow, *, approvers: Sequence[str] = ()) -> dict[str, Any]:
                     ),
                 ),
                 button(_("Deny"), ids.DENY, value, style="danger"),
+                button(_("Change"), ids.CHANGE, value),
                 block_id=f"decide_{row.booking_id}",
+            )
+        )
+    elif row.status == BookingStatus.APPROVED:
+        # an admin may still move it; the change asks for approval again where it must
+        blocks.append(
+            actions(
+                button(_("Change"), ids.CHANGE, str(row.booking_id)),
+                block_id=f"change_{row.booking_id}",
             )
         )
     requested = _("requested {when}").format(when=token(row.requested_at))

@@ -240,13 +240,13 @@ def home_view(data: HomeData) -> dict[str, Any]:
                 ).format(series_id=row.series_id)
                 blocks.append(section(f"{booking_line(row, data.tz)}\n{requested}\n{whole}"))
                 approve, deny, value = ids.APPROVE_SERIES, ids.DENY_SERIES, str(row.series_id)
-            blocks.append(
-                actions(
-                    button(_("Approve"), approve, value, style="primary"),
-                    button(_("Deny"), deny, value, style="danger"),
-                    block_id=f"queue_{row.booking_id}",
-                )
-            )
+            buttons = [
+                button(_("Approve"), approve, value, style="primary"),
+                button(_("Deny"), deny, value, style="danger"),
+            ]
+            if row.series_id is None:
+                buttons.append(button(_("Change"), ids.CHANGE, value))
+            blocks.append(actions(*buttons, block_id=f"queue_{row.booking_id}"))
         if not data.pending:
             blocks.append(context(_("No requests are waiting.")))
         blocks += _more(

@@ -161,9 +161,12 @@ def headline(notice: Notice) -> str:
     if kind == "changed":
         if notice.ended_early:
             return _("Your booking was ended early; the rest of the slot is free.")
+        by_admin = notice.actor != notice.booker and _is_person(notice.actor)
+        if notice.needs_approval and by_admin:
+            return _("An admin changed your booking; it is waiting for approval again.")
         if notice.needs_approval:
             return _("Your booking was changed and is waiting for approval again.")
-        if notice.actor != notice.booker and _is_person(notice.actor):
+        if by_admin:
             return _("An admin changed your booking.")
         return _("Your booking was changed.")
     if kind == "nudge":
@@ -631,7 +634,9 @@ def _details(
     rows.append((_("Status"), _status_line(notice.kind)))
     if notice.actor == "policy":
         rows.append((_("By"), _("the room's policy, with no admin decision")))
-    elif _decided_by_other(notice):
+    elif _decided_by_other(notice) or (
+        notice.kind == "changed" and notice.actor != notice.booker and _is_person(notice.actor)
+    ):
         rows.append((_("By"), actor_name or _("an admin")))
     if notice.kind == "denied":
         rows.append((_("Reason"), (notice.reason or "").strip() or _("No reason was given.")))

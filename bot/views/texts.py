@@ -66,6 +66,11 @@ def cannot_change(booking_id: int, status: BookingStatus | None) -> str:
     ).format(booking_id=booking_id, status=status_word(status))
 
 
+def not_yours_to_change() -> str:
+    """A Change click by someone who neither booked it nor is an admin (an approver's card)."""
+    return ":warning: " + _("Only the person who booked it, or an admin, can change this booking.")
+
+
 def ended_now(booking_id: int) -> str:
     return _(
         ":checkered_flag: Booking #{booking_id} is ended; the rest of the slot is free."

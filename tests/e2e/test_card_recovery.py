@@ -23,6 +23,7 @@ from bot.adapters.slack import make_client
 from bot.bootstrap import Runtime, bootstrap
 from bot.domain import commands as c
 from bot.notifications.publishers import CARD_EVENT
+from bot.views import ids
 from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.fakes.slack_api import TOKEN, StrictSlackApi
 from tests.integration.helpers import add_rooms, outbox, rows
@@ -69,8 +70,13 @@ def cards_of(fake: StrictSlackApi, booking_id: int) -> list[dict[str, Any]]:
 
 
 def live(message: dict[str, Any]) -> bool:
-    """Whether a card still has buttons someone could click."""
-    return any(block.get("type") == "actions" for block in message.get("blocks") or [])
+    """Whether a card still asks for a decision (a decided card keeps only *Change*)."""
+    return any(
+        element.get("action_id") == ids.APPROVE
+        for block in message.get("blocks") or []
+        if block.get("type") == "actions"
+        for element in block.get("elements") or []
+    )
 
 
 def request(runtime: Runtime, clock: FixedClock) -> int:

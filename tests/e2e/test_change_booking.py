@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import Engine
+
+from bot.demo.loopback import Inbox, smtp_server
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from bot.views.booking_modal import read_booking
-from tests.conftest import ADMIN
-from tests.e2e.conftest import AL, APPROVALS, BOB, Stack
+from tests.conftest import ADMIN, FixedClock
+from tests.e2e.conftest import AL, APPROVALS, BOB, Stack, running_stack
 from tests.e2e.slack_client import booking_values
 from tests.e2e.test_slack_app import _actions, _card_update, _texts
+from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import approvals, bookings
 
 
@@ -39,9 +45,9 @@ def _approved(stack: Stack, line: str) -> None:
     _approve(stack, bookings(stack.engine)[-1]["id"])
 
 
-def _open_change(stack: Stack, booking_id: int, **where: object) -> dict:
+def _open_change(stack: Stack, booking_id: int, user: str = BOB, **where: object) -> dict:
     opened = len(stack.fake.calls_to("views.open"))
-    assert stack.send.click(BOB, ids.CHANGE, str(booking_id), **where).status == 200
+    assert stack.send.click(user, ids.CHANGE, str(booking_id), **where).status == 200
     return stack.fake.wait_for("views.open", count=opened + 1)[-1].params["view"]
 
 
@@ -74,7 +80,7 @@ def test_a_change_from_app_home_sends_the_booking_back_for_approval(stack: Stack
 
     stack.deliver()
     card = _card_update(stack)
-    assert _actions(card["blocks"]) == [ids.APPROVE, ids.DENY]  # back to pending
+    assert _actions(card["blocks"]) == [ids.APPROVE, ids.DENY, ids.CHANGE]  # back to pending
     text = _texts(card["blocks"])
     assert "Changed" in text and "Small room (102)" in text and "Board room (201)" in text
     dm = stack.dms_to(BOB)[-1].params
@@ -123,3 +129,93 @@ def test_change_and_end_now_from_the_ephemeral_list(stack: Stack) -> None:
     assert stored["ends_at"] == stack.clock.now and stored["status"] == BookingStatus.APPROVED
     # the freed rest can be booked at once
     assert "booking #2" in stack.send.command(AL, "102 2026-12-01 18:00-19:00").text
+
+
+@pytest.fixture
+def mailed(
+    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
+) -> Iterator[tuple[Stack, Inbox]]:
+    with (
+        smtp_server() as (inbox, port),
+        running_stack(
+            database_url,
+            engine,
+            clock,
+            fake_slack,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_starttls=False,
+            smtp_timeout_seconds=5,
+            mail_from="Roombot <rooms@example.com>",
+        ) as stack,
+    ):
+        yield stack, inbox
+
+
+def test_an_admin_moves_someone_elses_booking_from_its_card(
+    mailed: tuple[Stack, Inbox],
+) -> None:
+    stack, inbox = mailed
+    _approved(stack, "102 2026-12-02 10:00-11:00 Planning")  # Bob's, 01:00-02:00 UTC
+    card = _card_update(stack)
+    assert _actions(card["blocks"]) == [ids.CHANGE]  # approved: no decision left, a change
+    mails = len(inbox.wait_for(2))  # requested, approved
+
+    # someone who neither booked it nor is an admin is told so, with no form
+    opened = len(stack.fake.calls_to("views.open"))
+    stack.send.click(AL, ids.CHANGE, "1", channel=APPROVALS, message_ts=card["ts"])
+    assert "Only the person who booked it, or an admin" in stack.replies()[-1].body["text"]
+
+    # Ada (Europe/Berlin) opens Change on the card: the form in her zone, naming the booker
+    stack.send.click(ADMIN, ids.CHANGE, "1", channel=APPROVALS, message_ts=card["ts"])
+    form = stack.fake.wait_for("views.open", count=opened + 1)[-1].params["view"]
+    assert f"booked by <@{BOB}>" in _texts(form["blocks"])
+    elements = {b["block_id"]: b.get("element", {}) for b in form["blocks"] if "block_id" in b}
+    assert elements[ids.START_BLOCK]["initial_time"] == "02:00"  # 01:00 UTC in Berlin
+
+    # one hour later: the booking waits for approval again, Bob is told who moved it
+    reply = stack.send.submit(
+        ADMIN, form, booking_values("102", "2026-12-02", "03:00", "04:00", "Planning")
+    )
+    assert reply.json["response_action"] == "update"
+    saved = _texts(reply.json["view"]["blocks"])
+    assert f"<@{BOB}> gets a DM and an email" in saved and "held for you" not in saved
+    [stored] = bookings(stack.engine)
+    assert stored["status"] == BookingStatus.PENDING
+    assert stored["starts_at"].isoformat() == "2026-12-02T02:00:00+00:00"
+
+    stack.deliver()
+    card = _card_update(stack)
+    assert _actions(card["blocks"]) == [ids.APPROVE, ids.DENY, ids.CHANGE]  # back to pending
+    assert "Changed" in _texts(card["blocks"])
+    dm = stack.dms_to(BOB)[-1].params
+    assert "An admin changed your booking" in dm["text"]
+    assert "waiting for approval again" in dm["text"]
+    assert "Was:" in json.dumps(dm["blocks"])
+    [changed] = [r for r in inbox.wait_for(mails + 1)[mails:] if "bob@example.com" in r.rcpt_tos]
+    assert changed.message["Subject"].startswith("Changed: ")
+    body = changed.message.get_body(preferencelist=("plain",)).get_content()
+    assert "Ada Admin" in body and "waiting for approval again" in body
+    assert len(stack.cards()) == 1  # the same card, updated in place
+
+    _approve(stack, 1)
+    assert bookings(stack.engine)[0]["status"] == BookingStatus.APPROVED
+
+
+def test_an_admin_changes_a_waiting_request_from_app_home(stack: Stack) -> None:
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    stack.deliver()
+    stack.send.event({"type": "app_home_opened", "user": ADMIN, "tab": "home"})
+    home = stack.home_of(ADMIN)
+    assert ids.CHANGE in _actions(home["blocks"])  # the queue's row of Bob's request
+
+    form = _open_change(stack, 1, user=ADMIN, view=home)
+    reply = stack.send.submit(
+        ADMIN, form, booking_values("201", "2026-12-02", "02:00", "03:00", "Planning")
+    )
+    assert reply.json["response_action"] == "update"
+    [stored] = bookings(stack.engine)
+    assert (stored["room_id"], stored["status"]) == ("201", BookingStatus.PENDING)
+    stack.deliver()
+    assert "An admin changed your booking" in stack.dms_to(BOB)[-1].params["text"]
+    assert _actions(_card_update(stack)["blocks"]) == [ids.APPROVE, ids.DENY, ids.CHANGE]

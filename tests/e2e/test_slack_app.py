@@ -68,21 +68,21 @@ def test_the_original_scenario_end_to_end(stack: Stack) -> None:
 
     stack.deliver()
     [card] = stack.cards()
-    assert _actions(card.params["blocks"]) == [ids.APPROVE, ids.DENY]
+    assert _actions(card.params["blocks"]) == [ids.APPROVE, ids.DENY, ids.CHANGE]
     assert "<!date^" in _texts(card.params["blocks"])  # each reader sees their own zone
     assert card.params["text"]  # fallback text for notifications and screen readers
     assert "waiting for approval" in stack.dms_to(BOB)[-1].params["text"].lower()
     assert "Weekly sync" in _texts(stack.home_of(BOB)["blocks"])
     assert ids.APPROVE in _actions(stack.home_of(ADMIN)["blocks"])
 
-    # the admin approves on the card; the card loses its buttons and says who decided
+    # the admin approves on the card; the card keeps only Change and says who decided
     ts = "1700000000.000100"
     assert stack.send.click(ADMIN, ids.APPROVE, "1", channel=APPROVALS, message_ts=ts).status == 200
     stack.until(lambda: bookings(stack.engine)[0]["status"] == BookingStatus.APPROVED)
     stack.deliver()
     update = _card_update(stack)
     assert update["channel"] == APPROVALS and update["ts"]
-    assert _actions(update["blocks"]) == []
+    assert _actions(update["blocks"]) == [ids.CHANGE]
     assert f"Approved by <@{ADMIN}>" in _texts(update["blocks"])
     assert "approved" in stack.dms_to(BOB)[-1].params["text"].lower()
 

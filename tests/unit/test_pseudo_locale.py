@@ -171,6 +171,7 @@ NOTICES = [
         *(payload("nudge", actor="system", waiting_minutes=m) for m in (1, 45, 60, 120, 150)),
         payload("changed", actor=BOOKER, ended_early=True),
         payload("changed", actor=BOOKER, needs_approval=True, booking=MOVED),
+        payload("changed", needs_approval=True, booking=MOVED),  # an admin moved it
         payload("changed", was_approved=True, booking=MOVED),
         payload("changed", actor=BOOKER, booking=MOVED | {"was_room_id": "102"}),
         payload("released", actor="system", automatic=True, was_approved=True),
@@ -257,6 +258,20 @@ def renders() -> Iterator[tuple[str, Render]]:
                 (lambda r=saved, e=email: form.change_saved(r, True, SEOUL, email=e), modal),
             )
     yield "no change", (lambda: form.change_saved(ROWS[1], False, SEOUL, email=True), modal)
+    yield (
+        "change form, an admin's",
+        (lambda: form.booking_modal(ROOMS, SEOUL, NOW, booking=ROWS[1], by=ADMIN), modal),
+    )
+    for status in (BookingStatus.PENDING, BookingStatus.APPROVED):
+        theirs = row(3, status)
+        for email in (True, False):
+            yield (
+                f"change saved by an admin, {status}, email {'on' if email else 'off'}",
+                (
+                    lambda r=theirs, e=email: form.change_saved(r, True, SEOUL, email=e, by=ADMIN),
+                    modal,
+                ),
+            )
     end = START + timedelta(hours=1)
     for offer in (True, False):
         yield (
@@ -835,6 +850,7 @@ def _replies() -> Iterator[tuple[str, Render]]:
     )
     yield "not a number", reply(texts.capacity_not_a_number)
     yield "cannot change, gone", reply(lambda: texts.cannot_change(42, None))
+    yield "not yours to change", reply(texts.not_yours_to_change)
     yield "cannot change, over", reply(lambda: texts.cannot_change(42, BookingStatus.APPROVED))
     yield "cannot change, closed", reply(lambda: texts.cannot_change(42, BookingStatus.CANCELLED))
     yield "ended now", reply(lambda: texts.ended_now(42))
