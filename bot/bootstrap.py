@@ -325,7 +325,7 @@ def _runtime(
             process_before_response=False,
             token_verification_enabled=False,
             request_verification_enabled=False,  # handlers.verify_first checks, strictly
-            **({"listener_executor": listener_executor} if listener_executor else {}),
+            listener_executor=listener_executor,  # None: Bolt's own pool
         )
         register(
             bolt,

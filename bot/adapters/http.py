@@ -189,8 +189,8 @@ class WebApp:
         if path == "/healthz":
             return _reply(start_response, 200, {"status": "ok"})
         if path == "/readyz":
-            ok, body = self.ready()
-            return _reply(start_response, 200 if ok else 503, body)
+            ok, report = self.ready()
+            return _reply(start_response, 200 if ok else 503, report)
         return _reply(start_response, 404, {"error": "not found"})
 
     def _calendar(
@@ -294,7 +294,7 @@ class HttpServer:
         """Serve in this thread until :meth:`stop`, or until a signal handler raises
         ``SystemExit``; either way waitress lets the requests in flight finish."""
         self.server.run()
-        self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+        self.server.task_dispatcher.shutdown()
         self.server.close()
 
     def start(self) -> HttpServer:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import BaseServer
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -189,8 +190,7 @@ class FakeSlackApi:
         the method name to it."""
         if self._server is None:
             raise RuntimeError("FakeSlackApi is not running; call start() first")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{API_PREFIX}"
+        return f"{_origin(self._server)}{API_PREFIX}"
 
     # -- time and the values Slack hands to the app ----------------------------------------
 
@@ -220,10 +220,10 @@ class FakeSlackApi:
         """A new ``response_url`` (``kind`` is ``commands`` or ``actions``, as in Slack's)."""
         if self._server is None:
             raise RuntimeError("FakeSlackApi is not running; call start() first")
-        host, port = self._server.server_address[:2]
+        origin = _origin(self._server)
         with self._changed:
             n = next(self._sequence)
-            url = f"http://{host}:{port}{RESPONSE_PREFIX}{kind}/{TEAM_ID}/{n}"
+            url = f"{origin}{RESPONSE_PREFIX}{kind}/{TEAM_ID}/{n}"
             self._response_urls[url] = ResponseUrl(self.now())
             return url
 
@@ -600,6 +600,14 @@ def _bearer_token(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else authorization.strip()
 
 
+def _origin(server: BaseServer) -> str:
+    """``http://host:port`` of a server bound to an IPv4 (host, port) pair."""
+    address = server.server_address
+    assert isinstance(address, tuple)  # not a Unix socket path
+    host, port = address[:2]
+    return f"http://{host}:{port}"
+
+
 def _handler_for(fake: FakeSlackApi) -> type[BaseHTTPRequestHandler]:
     """Bind a request handler class to one fake, since http.server instantiates it per request."""
 
@@ -620,8 +628,7 @@ def _handler_for(fake: FakeSlackApi) -> type[BaseHTTPRequestHandler]:
             if url.path.startswith(RESPONSE_PREFIX):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                host, port = self.server.server_address[:2]
-                self._send(fake._handle_response(f"http://{host}:{port}{url.path}", raw))
+                self._send(fake._handle_response(f"{_origin(self.server)}{url.path}", raw))
                 return
             if not url.path.startswith(API_PREFIX):
                 self._send(_Answer(HTTPStatus.NOT_FOUND, {"ok": False, "error": "not_found"}))

@@ -7,16 +7,17 @@ port between choosing it and binding it.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from aiosmtpd.controller import Controller
 
@@ -70,23 +71,33 @@ class Inbox:
             return list(self.received)
 
 
-class LoopbackSmtp(Controller):  # type: ignore[misc]
+class LoopbackSmtp(Controller):
     """aiosmtpd's threaded controller that may listen on port 0: before its first connection
     (the start-up check) it reads the port the system bound, so ``port`` is the real one."""
 
     def _trigger_server(self) -> None:
-        assert self.server is not None
+        assert isinstance(self.server, asyncio.Server)  # what the loop's create_server made
         self.port = int(self.server.sockets[0].getsockname()[1])
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]  # aiosmtpd leaves it unannotated
 
 
 Handler = TypeVar("Handler")
 
 
-@contextmanager
+@overload
 def smtp_server(
-    handler: Handler | None = None, *, port: int = 0, **options: Any
-) -> Iterator[tuple[Handler, int]]:
+    handler: None = None, *, port: int = 0, **options: Any
+) -> AbstractContextManager[tuple[Inbox, int]]: ...
+
+
+@overload
+def smtp_server(
+    handler: Handler, *, port: int = 0, **options: Any
+) -> AbstractContextManager[tuple[Handler, int]]: ...
+
+
+@contextmanager
+def smtp_server(handler: Any = None, *, port: int = 0, **options: Any) -> Iterator[tuple[Any, int]]:
     """A real SMTP server on loopback with ``handler`` (an ``Inbox`` if none) on ``port``
     (0: any free one), and the port it listens on. ``options`` go to aiosmtpd's SMTP class
     (an authenticator, for example)."""

@@ -51,7 +51,8 @@ def _plain(blocks: list[dict[str, Any]]) -> str:
             lines.append(text["text"])
         for item in block.get("fields", []):
             lines.append(item["text"].replace("\n", ": ", 1))  # label: value
-        for item in block.get("elements", []):
+        elements: list[dict[str, Any]] = block.get("elements", [])
+        for item in elements:
             if block["type"] == "context":
                 lines.append(item["text"])
             elif item.get("type") == "button":
@@ -110,7 +111,7 @@ def run(out_dir: Path | None = None) -> int:
         )
         fake.add_user(JAE, tz="Asia/Seoul", email="jae@example.com", name="Jae", locale="ko-KR")
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=database_url,
             slack_bot_token="xoxb-demo",
             slack_signing_secret=SECRET,
@@ -391,7 +392,8 @@ def _submitted(
 def _button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
     """The first button with ``action_id``: its value is what Slack sends back on a click."""
     for block in blocks:
-        for item in block.get("elements", []):
+        elements: list[dict[str, Any]] = block.get("elements", [])
+        for item in elements:
             if item.get("action_id") == action_id:
                 return item
         accessory = block.get("accessory") or {}
@@ -453,7 +455,7 @@ def _show_email(message: EmailMessage) -> None:
     print(f"To: {message['To']}\nSubject: {message['Subject']}\n")
     body = message.get_body(preferencelist=("plain",))
     if body is not None:
-        print(str(body.get_content()).rstrip())  # type: ignore[attr-defined]
+        print(str(body.get_content()).rstrip())
     for data in _calendars(message):
         print("\nits calendar entry (.ics):")
         print(data.decode("utf-8").replace("\r\n ", "").replace("\r\n", "\n").rstrip())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,8 @@ from bot.services.queries import Queries
 from bot.views import refusals, texts
 from bot.views.booking_modal import loading_modal
 from bot.views.i18n import use_locale
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -179,7 +182,10 @@ def tell(client: WebClient, body: dict[str, Any], text: str) -> None:
             text=text, response_type="ephemeral", replace_original=False
         )
         return
-    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    user = acting_user(body)
+    if user is None:  # Slack names the user in every payload it sends
+        log.warning("nothing told: the payload names no user")
+        return
     client.chat_postMessage(channel=user, text=text)
 
 
