@@ -271,3 +271,44 @@ def test_a_request_past_a_quota_is_refused_on_the_forms_field_with_what_is_left(
             ADMIN, view, booking_values("201", "2026-12-04", "10:00", "13:00")
         )
         assert "errors" not in admin.json
+
+
+def test_an_admin_sets_a_rooms_attributes_and_policy_in_the_room_form(stack: Stack) -> None:
+    def room_form() -> dict[str, Any]:
+        opened = len(stack.fake.calls_to("views.open"))
+        stack.send.click(
+            ADMIN, ids.ROOM_EDIT, "201", channel="C0GENERAL", message_ts="5", ephemeral=True
+        )
+        return dict(stack.fake.wait_for("views.open", opened + 1)[-1].params["view"])
+
+    def typed(value: str) -> dict[str, Any]:
+        return {"value": value}
+
+    def ticked(value: str) -> dict[str, Any]:
+        return {"selected_options": [{"value": value}]}
+
+    values = {
+        ids.ROOM_NAME_BLOCK: {ids.ROOM_NAME_ACTION: typed("Board room")},
+        ids.ROOM_CAPACITY_BLOCK: {ids.ROOM_CAPACITY_ACTION: typed("12")},
+        ids.ROOM_ACTIVE_BLOCK: {ids.ROOM_ACTIVE_ACTION: ticked("active")},
+        ids.ROOM_LOCATION_BLOCK: {ids.ROOM_LOCATION_ACTION: typed("HQ 3F")},
+        ids.ROOM_TAGS_BLOCK: {ids.ROOM_TAGS_ACTION: typed("Projector, #video")},
+        ids.ROOM_POLICY_BLOCK: {ids.ROOM_POLICY_ACTION: ticked("auto")},
+        ids.ROOM_GROUPS_BLOCK: {ids.ROOM_GROUPS_ACTION: typed("")},
+        ids.ROOM_APPROVERS_BLOCK: {ids.ROOM_APPROVERS_ACTION: typed(f"<@{AL}>")},
+    }
+    assert stack.send.submit(ADMIN, room_form(), values).json is None
+
+    again = json.dumps(room_form()["blocks"], ensure_ascii=False)  # the form shows what was stored
+    assert '"initial_value": "HQ 3F"' in again and '"initial_value": "projector, video"' in again
+    listed = json.dumps(stack.send.command(BOB, "rooms").json["blocks"], ensure_ascii=False)
+    assert "Board room* (201) · 12 people · HQ 3F · `projector`, `video`" in listed
+    assert "approved on request" in listed and f"approvers: <@{AL}>" in listed
+    opened = len(stack.fake.calls_to("views.open"))
+    stack.send.command(BOB, "")
+    form = stack.fake.wait_for("views.open", opened + 1)[-1].params["view"]
+    assert "Board room (201) · 12 people · HQ 3F · projector, video" in json.dumps(
+        form, ensure_ascii=False
+    )
+    # the policy applies at once
+    assert "approved by policy" in stack.send.command(BOB, "201 2026-12-02 10:00-11:00").text
