@@ -8,7 +8,10 @@ an unchanged feed answers 304 without reading the bookings, and HEAD reads no bo
 
 An event's UID is the one the booking's email invite carries (:func:`bot.notifications.ics.uid`
 with this installation's id and the mail domain), so a calendar that has both the invite and the
-feed shows one event, which the feed keeps up to date.
+feed shows one event, which the feed keeps up to date. A recurring series is its invite's one
+entry, built by the same :func:`bot.notifications.ics.series_events`: the series' UID, an RRULE,
+EXDATE for the dates the feed does not show and an override for each date moved (or, in a
+person's feed, waiting for approval again); its ETag covers every date of each series it shows.
 
 Words in a feed (a room's "Busy", a booking's status) are rendered in the language of whoever
 holds the link: a person's feed in the language its owner had when they got the link (stored
@@ -27,11 +30,12 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from icalendar import Calendar, Event
-from sqlalchemy import Engine, and_, delete, func, insert, select
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select
 
 from bot.adapters import orm
 from bot.domain.model import BookingStatus
-from bot.notifications.ics import PRODID, uid
+from bot.notifications.ics import PRODID, series_events, series_span, uid
+from bot.notifications.notice import SeriesPart
 from bot.views.feeds import feed_name, feed_status, room_busy
 from bot.views.i18n import default_locale, use_locale
 
@@ -46,6 +50,9 @@ _STATUS = {
     BookingStatus.APPROVED: "CONFIRMED",
 }
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+#: How a feed is rendered, in its ETag: a client's copy from an earlier rendering (a series as
+#: one event per date) is out of date even when no booking changed.
+_RENDERING = 2
 
 
 def _hash(token: str) -> str:
@@ -111,9 +118,9 @@ class FeedStore:
             select(t.owner, t.scope, t.locale).where(t.token_hash == _hash(token))
         ).first()
 
-    def _where(self, scope: str, owner: str) -> Any:
+    def _where(self, scope: str, owner: str, table: Any = orm.booking_list) -> Any:
         since = self.clock() - PAST
-        bl = orm.booking_list.c
+        bl = table.c
         if scope == USER_SCOPE:
             return and_(bl.booker == owner, bl.ends_at >= since)
         return and_(
@@ -150,10 +157,17 @@ class FeedStore:
                 details, room_name = bool(room.feed_details), room.name
             where = self._where(scope, owner)
             bl, ev = orm.booking_list.c, orm.event_log.c
+            # a series shown is one object of all its dates: a change of any of them changes it
+            inner = orm.booking_list.alias("shown")
+            shown_series = bl.series_id.in_(
+                select(inner.c.series_id).where(
+                    self._where(scope, owner, inner), inner.c.series_id.is_not(None)
+                )
+            )
             count, latest = conn.execute(
                 select(func.count(ev.event_id), func.max(ev.at))
                 .select_from(orm.booking_list.join(orm.event_log, ev.booking_id == bl.booking_id))
-                .where(where)
+                .where(or_(where, shown_series))
             ).one()
             # Seconds: Last-Modified has no finer resolution.
             modified = (latest or _EPOCH).replace(microsecond=0)
@@ -162,7 +176,7 @@ class FeedStore:
             # The language and the UIDs' domain are in the tag too: a calendar rendered with
             # other words or other UIDs is another entity.
             words = (locale if scope == USER_SCOPE else None) or default_locale()
-            shown = f"{scope}|{owner}|{words}|{self.domain}|{details}|{room_name}"
+            shown = f"{_RENDERING}|{scope}|{owner}|{words}|{self.domain}|{details}|{room_name}"
             tag = _hash(f"{shown}|{count}|{latest}")[:32]
             etag = f'"{tag}"'
             if _current(etag, modified, if_none_match, if_modified_since):
@@ -170,10 +184,20 @@ class FeedStore:
             if not body:
                 return Feed(etag, modified)
             rows = conn.execute(select(orm.booking_list).where(where).order_by(bl.starts_at)).all()
+            ids = {r.series_id for r in rows if r.series_id is not None}
+            series = {
+                s.id: s for s in conn.execute(select(orm.series).where(orm.series.c.id.in_(ids)))
+            }
+            dates = conn.execute(
+                select(orm.booking_list)
+                .where(bl.series_id.in_(ids))
+                .order_by(bl.recurrence_id, bl.booking_id)
+            ).all()
         install_id = self.install_id()
         with use_locale(words):
             data = _calendar(
-                rows, scope, details, room_name, lambda b: uid(b, install_id, self.domain)
+                _Shown(rows, series, dates, scope, details, room_name),
+                lambda b, kind="booking": uid(b, install_id, self.domain, kind=kind),
             )
         return Feed(etag, modified, body=data)
 
@@ -192,40 +216,100 @@ def _current(etag: str, modified: datetime, if_none_match: str, if_modified_sinc
     return False
 
 
-def _calendar(
-    rows: Sequence[Any],
-    scope: str,
-    details: bool,
-    room_name: str,
-    event_uid: Callable[[int], str],
-) -> bytes:
+@dataclass(frozen=True)
+class _Shown:
+    """What a feed shows: its bookings' rows (``rows``, by start), the series some of them are
+    dates of (``series`` by id) with every date of those (``dates``), and whose feed it is."""
+
+    rows: Sequence[Any]
+    series: dict[int, Any]
+    dates: Sequence[Any]
+    scope: str
+    details: bool
+    room_name: str
+
+    def shows(self, row: Any) -> bool:
+        """Whether this feed holds the date of a series: a person's, any waiting or approved;
+        a room's, those in this room."""
+        if row.status not in _BUSY:
+            return False
+        return self.scope == USER_SCOPE or row.room_id == self.scope.removeprefix(ROOM_PREFIX)
+
+    def fill(self, event: Event, status: str, title: str, room: str, booker: str) -> None:
+        """The words of one event: a person's feed shows the status, a room's a busy slot with
+        the title and booker only where the room allows."""
+        if self.scope == USER_SCOPE:
+            event.add("summary", title or room)
+            event.add("location", room)
+            event.add("status", _STATUS.get(BookingStatus(status), "CANCELLED"))
+            event.add("description", feed_status(BookingStatus(status)))
+            return
+        event.add("status", _STATUS[BookingStatus(status)])
+        event.add("transp", "OPAQUE")
+        if self.details:
+            event.add("summary", title or self.room_name)
+            event.add("description", booker)
+        else:
+            event.add("summary", room_busy())
+
+
+def _calendar(shown: _Shown, event_uid: Callable[..., str]) -> bytes:
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", feed_name(room_name or None))
-    for row in rows:
-        event = Event()
-        event.add("uid", event_uid(row.booking_id))
-        event.add("dtstamp", row.decided_at or row.requested_at)
-        event.add("dtstart", row.starts_at)
-        event.add("dtend", row.ends_at)
-        event.add("sequence", row.sequence)
-        if scope == USER_SCOPE:
-            event.add("summary", row.title or row.room_name)
-            event.add("location", row.room_name)
-            event.add("status", _STATUS.get(row.status, "CANCELLED"))
-            event.add("description", feed_status(row.status))
-        else:
-            event.add("status", _STATUS[row.status])
-            event.add("transp", "OPAQUE")
-            if details:
-                event.add("summary", row.title or room_name)
-                event.add("description", row.booker)
-            else:
-                event.add("summary", room_busy())
-        cal.add_component(event)
+    cal.add("x-wr-calname", feed_name(shown.room_name or None))
+    spans = []
+    done: set[int] = set()
+    for row in shown.rows:
+        if row.series_id is None:
+            event = Event()
+            event.add("uid", event_uid(row.booking_id))
+            event.add("dtstamp", row.decided_at or row.requested_at)
+            event.add("dtstart", row.starts_at)
+            event.add("dtend", row.ends_at)
+            event.add("sequence", row.sequence)
+            shown.fill(event, row.status, row.title, row.room_name, row.booker)
+            cal.add_component(event)
+        elif row.series_id not in done:
+            done.add(row.series_id)
+            part, events = _series(shown, row.series_id, event_uid)
+            spans.append(series_span(part))
+            for event in events:
+                cal.add_component(event)
+    if spans:
+        cal.add_missing_timezones(
+            first_date=min(first for first, _last in spans),
+            last_date=max(last for _first, last in spans),
+        )
     data: bytes = cal.to_ical()
     return data
+
+
+def _series(
+    shown: _Shown, series_id: int, event_uid: Callable[..., str]
+) -> tuple[SeriesPart, list[Event]]:
+    """A series as its invite has it (:func:`bot.notifications.ics.series_events`), holding the
+    dates this feed shows; in a person's feed, a series that holds none is its cancel: the
+    master alone, with the status its dates ended in."""
+    found = shown.series[series_id]
+    dates = [d for d in shown.dates if d.series_id == series_id]
+    part = SeriesPart.of(series_id, found, dates)
+    kept = {d.recurrence_id or d.starts_at for d in dates if shown.shows(d)}
+    stamp = max(d.decided_at or d.requested_at for d in dates)
+    room = dates[0].room_name
+
+    def entry(starts_at: datetime, ends_at: datetime, status: str) -> Event:
+        event = Event()
+        event.add("uid", event_uid(series_id, kind="series"))
+        event.add("dtstamp", stamp)
+        event.add("dtstart", starts_at)
+        event.add("dtend", ends_at)
+        event.add("sequence", part.sequence)
+        shown.fill(event, status, found.title, room, found.booker)
+        return event
+
+    held = [d for d in part.dates if d.recurrence_id in kept]
+    return part, series_events(part, entry, held=held, whole=bool(held))
 
 
 def http_date(moment: datetime) -> str:

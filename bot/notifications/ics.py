@@ -9,19 +9,20 @@ Calendar clients match a cancel (or an update) to the invite by UID and apply it
 SEQUENCE is higher. So the UID is derived from the booking id and this installation's id, stable
 across processes and retries and distinct from another roombot's booking with the same number,
 and the SEQUENCE comes from the notice, whose writer makes it grow with each calendar change.
-Times go out in UTC, which every client converts to its own zone; no VTIMEZONE block is needed.
+A single booking's times go out in UTC, which every client converts to its own zone (no VTIMEZONE).
 """
 
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vCalAddress, vRecur, vText
 
-from bot.notifications.notice import Notice, SeriesPart
+from bot.notifications.notice import Notice, SeriesDate, SeriesPart
 from bot.views.notifications import room_label
 
 PRODID = "-//roombot//roombot//EN"
@@ -81,8 +82,9 @@ def calendar(
     calendar.add("version", "2.0")
     calendar.add("method", method)
 
-    def entry(starts_at: datetime, ends_at: datetime) -> Event:
-        """An event of this notice's entry with its slot; the rest is the same for every one."""
+    def entry(starts_at: datetime, ends_at: datetime, _status: str = "") -> Event:
+        """An event of this notice's entry with its slot; the rest is the same for every one
+        (a series' invite holds its approved dates alone, so the status is the notice's)."""
         event = Event()
         event.add("uid", event_uid or uid_of(notice))
         event.add("sequence", notice.calendar_sequence)
@@ -123,28 +125,44 @@ def calendar(
         event.add("recurrence-id", notice.recurrence_id.astimezone(zone))
         calendar.add_component(event)
     else:
-        for event in _series_events(series, zone, entry, whole=method == "REQUEST"):
+        for event in series_events(series, entry, whole=method == "REQUEST"):
             calendar.add_component(event)
-    first = min(series.starts_at, *(d.starts_at for d in series.dates))
-    last = max(series.ends_at, *(d.ends_at for d in series.dates))
-    calendar.add_missing_timezones(
-        first_date=(first - timedelta(days=1)).date(), last_date=(last + timedelta(days=1)).date()
-    )
+    first, last = series_span(series)
+    calendar.add_missing_timezones(first_date=first, last_date=last)
     return bytes(calendar.to_ical())
 
 
-def _series_events(
-    series: SeriesPart, zone: ZoneInfo, entry: Callable[[datetime, datetime], Event], *, whole: bool
+#: Makes one event of a series' entry: its slot (in the series' zone) and the status (a
+#: ``BookingStatus`` value) of the dates it stands for; the rest is the caller's.
+Entry = Callable[[datetime, datetime, str], Event]
+
+
+def series_events(
+    series: SeriesPart,
+    entry: Entry,
+    *,
+    held: Iterable[SeriesDate] | None = None,
+    whole: bool = True,
 ) -> list[Event]:
-    """The series' master event (DTSTART, RRULE, EXDATE for every date of the rule it does not
-    hold) and, with ``whole``, an override for each held date whose slot moved from the rule's.
-    Without ``whole`` (a cancel of the whole series) the master alone: its UID is all of it."""
-    master = entry(series.starts_at.astimezone(zone), series.ends_at.astimezone(zone))
+    """The series' one calendar entry: its master event (DTSTART, RRULE, EXDATE for every date
+    of the rule it does not hold) and, with ``whole``, an override (RECURRENCE-ID) for each held
+    date whose slot moved from the rule's or whose status is not the master's. Without ``whole``
+    (a cancel of the whole series) the master alone: its UID is all of it.
+
+    ``held``: the dates the entry holds; an invite's are the approved ones (the default), a
+    calendar feed's those its reader sees. The master has the status most of them have, so a
+    date with another (waiting again in an approved series) is an override of its own.
+
+    The invites and the calendar feeds both build a series with this, so they are one object."""
+    zone = ZoneInfo(series.timezone)
+    kept = {d.recurrence_id: d for d in (series.approved if held is None else held)}
+    statuses = Counter(d.status for d in (kept.values() or series.dates))
+    status = statuses.most_common(1)[0][0] if statuses else "APPROVED"
+    master = entry(series.starts_at.astimezone(zone), series.ends_at.astimezone(zone), status)
     master.add("rrule", vRecur.from_ical(series.rule))
-    held = {d.recurrence_id: d for d in series.approved}
     by_rule = series.by_rule()
     if whole:
-        excluded = [start.astimezone(zone) for start, _end in by_rule if start not in held]
+        excluded = [start.astimezone(zone) for start, _end in by_rule if start not in kept]
         if excluded:
             master.add("exdate", excluded)
     events = [master]
@@ -152,10 +170,21 @@ def _series_events(
         return events
     length = series.ends_at - series.starts_at
     for start, _end in by_rule:
-        date = held.get(start)
-        if date is None or (date.starts_at, date.ends_at) == (start, start + length):
+        one = kept.get(start)
+        if one is None or (one.starts_at, one.ends_at, one.status) == (
+            start,
+            start + length,
+            status,
+        ):
             continue
-        moved = entry(date.starts_at.astimezone(zone), date.ends_at.astimezone(zone))
+        moved = entry(one.starts_at.astimezone(zone), one.ends_at.astimezone(zone), one.status)
         moved.add("recurrence-id", start.astimezone(zone))
         events.append(moved)
     return events
+
+
+def series_span(series: SeriesPart) -> tuple[date, date]:
+    """Days before and after every slot of the series: the range its zone's VTIMEZONE covers."""
+    first = min(series.starts_at, *(d.starts_at for d in series.dates))
+    last = max(series.ends_at, *(d.ends_at for d in series.dates))
+    return (first - timedelta(days=1)).date(), (last + timedelta(days=1)).date()

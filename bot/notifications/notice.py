@@ -11,10 +11,10 @@ Pure Python: no Slack, no SQL, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Protocol, Self
 from zoneinfo import ZoneInfo
 
 from bot.domain.events import Event
@@ -66,6 +66,38 @@ class SeriesDate:
         return self.status == "APPROVED"
 
 
+class _SeriesLike(Protocol):
+    """What a series is read from: its aggregate, or its row."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def end_reason(self) -> str | None: ...
+
+
+class _OccurrenceLike(Protocol):
+    """What an occurrence is read from: its aggregate, or its read-model row."""
+
+    @property
+    def recurrence_id(self) -> datetime | None: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class SeriesPart:
     """The recurring series a notice is about, or the one its booking is an occurrence of: the
@@ -85,6 +117,25 @@ class SeriesPart:
     dates: tuple[SeriesDate, ...]
     sequence: int = 0
     end_reason: str | None = None
+
+    @classmethod
+    def of(cls, series_id: int, series: _SeriesLike, dates: Iterable[_OccurrenceLike]) -> Self:
+        """The series with its occurrences, from the aggregates (a notice's writer) or from
+        their rows (a calendar feed): both name the same calendar entry the same way."""
+        dates = list(dates)
+        return cls(
+            series_id=series_id,
+            rule=series.rule,
+            timezone=series.timezone,
+            starts_at=series.starts_at,
+            ends_at=series.ends_at,
+            dates=tuple(
+                SeriesDate(d.recurrence_id or d.starts_at, d.starts_at, d.ends_at, str(d.status))
+                for d in dates
+            ),
+            sequence=sum(d.sequence for d in dates) + (0 if series.ended_at is None else 1),
+            end_reason=series.end_reason,
+        )
 
     @property
     def approved(self) -> tuple[SeriesDate, ...]:

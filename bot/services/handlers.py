@@ -54,7 +54,6 @@ from bot.notifications.notice import (
     Departure,
     HomeRefresh,
     Notice,
-    SeriesDate,
     SeriesPart,
 )
 from bot.services.ports import (
@@ -1094,21 +1093,8 @@ def _series_part(
     """The series as a notice carries it, from the aggregates of this transaction (whose
     read-model rows other policies may not have written yet); ``dates``: its occurrences, if
     the caller has them already."""
-    series = _series(uow, series_id)
     dates = uow.series.occurrences(series_id) if dates is None else dates
-    return SeriesPart(
-        series_id=series_id,
-        rule=series.rule,
-        timezone=series.timezone,
-        starts_at=series.starts_at,
-        ends_at=series.ends_at,
-        dates=tuple(
-            SeriesDate(b.recurrence_id or b.starts_at, b.starts_at, b.ends_at, str(b.status))
-            for b in dates
-        ),
-        sequence=sum(b.sequence for b in dates) + (1 if series.ended else 0),
-        end_reason=series.end_reason,
-    )
+    return SeriesPart.of(series_id, _series(uow, series_id), dates)
 
 
 def _refreshes(

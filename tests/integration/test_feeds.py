@@ -4,19 +4,27 @@ Last-Modified with 304s, HEAD, a change at once, rotation and bad paths answered
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import recurring_ical_events
 from icalendar import Calendar
+from sqlalchemy import Engine
 
 from bot.adapters.feeds import USER_SCOPE, FeedStore, room_scope
 from bot.adapters.http import SlackEdge, WebApp
 from bot.bootstrap import Container, feed_store
 from bot.domain import commands as c
+from bot.domain.recurrence import Frequency, Repeat
 from bot.notifications import ics
+from bot.notifications.notice import Notice
 from bot.notifications.outbox import OutboxStore
+from bot.services.ports import Channel
 from bot.views import i18n
 from tests.conftest import ADMIN, FixedClock, make_settings
+from tests.integration.helpers import bookings, outbox
+
+WEEK = timedelta(weeks=1)
 
 
 class _NoReplays:
@@ -162,3 +170,114 @@ def test_feed_events_are_the_invites_and_speak_their_readers_language(
     assert served is not None and served.body is not None
     [slot] = _events(served.body)
     assert (str(slot["summary"]), str(slot["uid"])) == ("사용 중", str(event["uid"]))
+
+
+def _held(body: bytes) -> list[tuple[datetime, datetime, str]]:
+    """The dates a feed's calendar holds, expanded as a calendar app does: (start, end, status)."""
+    found = recurring_ical_events.of(Calendar.from_ical(body)).between(
+        date(2026, 1, 1), date(2028, 1, 1)
+    )
+    return sorted(
+        (e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC), str(e["STATUS"]))
+        for e in found
+    )
+
+
+def test_a_series_is_one_feed_entry_the_same_as_its_invite(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    """A series' dates are its invite's one calendar object (series UID, RRULE, EXDATE for the
+    dates it does not hold, an override for each date moved or waiting again), so a calendar
+    holding the invite and the feed shows each date once; a single booking keeps its own."""
+    bus, now = container.bus, clock.now
+    bus.handle(c.AddRoom("R1", "Fjord", 6, by="cli"))
+    start, end = now + timedelta(hours=26), now + timedelta(hours=27)
+    bus.handle(c.RequestBooking("R1", start + WEEK, end + WEEK, by="UCAROL"))  # skipped
+    series_id = bus.handle(
+        c.RequestSeries(
+            "R1",
+            start,
+            end,
+            by="U1",
+            repeat=Repeat(Frequency.WEEKLY, count=6),
+            timezone="Asia/Seoul",
+            title="Weekly sync",
+        )
+    )
+    bus.handle(c.ApproveSeries(series_id, by=ADMIN))
+    single = bus.handle(
+        c.RequestBooking("R1", now + timedelta(hours=2), now + timedelta(hours=3), by="U1")
+    )
+    held = [b for b in bookings(engine) if b["series_id"] == series_id]
+    assert len(held) == 5
+    settings = make_settings("sqlite://", mail_from="Rooms <rooms@example.com>")
+    feeds = feed_store(container.engine, settings, clock)
+    install_id = OutboxStore(container.engine).install_id()
+    user = feeds.issue("U1", USER_SCOPE)
+    room = feeds.issue("admin", room_scope("R1"))
+    etags = {feeds.feed(t).etag for t in (user, room)}  # type: ignore[union-attr]
+
+    bus.handle(c.CancelBooking(held[1]["id"], by="U1"))  # a date cancelled alone
+    shorter = held[2]["ends_at"] - timedelta(minutes=30)  # stays approved
+    bus.handle(c.ChangeBooking(held[2]["id"], by="U1", ends_at=shorter))
+    later = (held[3]["starts_at"] + timedelta(hours=3), held[3]["ends_at"] + timedelta(hours=3))
+    bus.handle(c.ChangeBooking(held[3]["id"], by="U1", starts_at=later[0], ends_at=later[1]))
+
+    [email] = [
+        r
+        for r in outbox(engine)
+        if r["channel"] == Channel.EMAIL and r["payload"]["kind"] == "changed"
+    ][-1:]
+    invite = Notice.from_payload(email["payload"])
+    series_uid = ics.uid_of(invite, install_id, "example.com")
+    assert series_uid == ics.uid(series_id, install_id, "example.com", kind="series")
+
+    served = feeds.feed(user)
+    assert served is not None and served.body is not None and served.etag not in etags
+    events = _events(served.body)
+    assert {str(e["uid"]) for e in events} == {
+        series_uid,
+        ics.uid(single, install_id, "example.com"),
+    }
+    mine = Calendar.from_ical(served.body)
+    one = [e for e in mine.walk("VEVENT") if str(e["uid"]) != series_uid]
+    mine.subcomponents = [s for s in mine.subcomponents if s not in one]
+    assert _held(mine.to_ical()) == [
+        (held[0]["starts_at"], held[0]["ends_at"], "CONFIRMED"),
+        (held[2]["starts_at"], shorter, "CONFIRMED"),
+        (*later, "TENTATIVE"),  # moved: waits for approval again
+        (held[4]["starts_at"], held[4]["ends_at"], "CONFIRMED"),
+    ]
+    # the invite holds the approved dates of the same object: same UID, same overrides
+    sent = Calendar.from_ical(ics.calendar(invite))
+    assert [(s, e) for s, e, _ in _held(sent.to_ical())] == [
+        (s, e) for s, e, status in _held(mine.to_ical()) if status == "CONFIRMED"
+    ]
+
+    # a room's feed: the same object, its busy slots and no titles (the room shows none)
+    slots = feeds.feed(room)
+    assert slots is not None and slots.body is not None and slots.etag not in etags
+    series_events = [e for e in _events(slots.body) if str(e["uid"]) == series_uid]
+    assert {str(e["summary"]) for e in series_events} == {"Busy"}
+    assert all("description" not in e for e in series_events)
+    busy = [(s, e) for s, e, _status in _held(slots.body)]
+    assert busy == sorted(
+        [(s, e) for s, e, _status in _held(mine.to_ical())]
+        + [(start + WEEK, end + WEEK)]  # Carol's
+        + [(now + timedelta(hours=2), now + timedelta(hours=3))]  # the single booking
+    )
+
+    # any date of the series changing changes both feeds' ETags
+    before = {t: feeds.feed(t).etag for t in (user, room)}  # type: ignore[union-attr]
+    bus.handle(c.ApproveSeries(series_id, by=ADMIN))
+    for token, etag in before.items():
+        again = feeds.feed(token, if_none_match=etag)
+        assert again is not None and not again.not_modified
+    assert (*later, "CONFIRMED") in _held(feeds.feed(user).body)  # type: ignore[union-attr,arg-type]
+
+    # every date cancelled: the person's feed has the series' cancel (its UID, CANCELLED), the
+    # room's feed nothing of it
+    bus.handle(c.CancelOccurrence(held[0]["id"], by="U1", following=True))
+    [gone] = [e for e in _events(feeds.feed(user).body) if str(e["uid"]) == series_uid]  # type: ignore[union-attr,arg-type]
+    assert str(gone["status"]) == "CANCELLED" and "exdate" not in gone
+    assert series_uid.encode() not in feeds.feed(room).body  # type: ignore[union-attr,operator]
