@@ -293,19 +293,25 @@ def release(
 def wait_for_slot(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
 ) -> None:
-    """*Tell me if it frees up* on a refusal: join the waitlist for that slot."""
+    """*Tell me if it frees up* on a refusal: join the waitlist for that slot. On the booking
+    form's taken-slot view the answer takes the view's place (views.update, not a DM)."""
     request = waitlist_request((body.get("actions") or [{}])[0].get("value"))
+    view = body.get("view") or {}
+    in_form = view.get("type") == "modal"
+    if request is None and in_form:
+        ack()
+        outdated = series_refused(texts.form_outdated())
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=outdated)
+        return
     if request is None:
         _stale_click(ack, client, body)
         return
     room_id, starts_at, ends_at, title = request
     command = c.JoinWaitlist(room_id, starts_at, ends_at, by=body["user"]["id"], title=title)
     deps = deps_of(context)
-    view = body.get("view") or {}
-    if view.get("type") != "modal":
+    if not in_form:
         _answer(ack, deps, body, respond, client, command, texts.waiting(room_id))
         return
-    # the booking form's taken-slot view: the answer takes its place
     tz = form_zone(view) or deps.directory.tz(body["user"]["id"])
 
     def refused(error: BookingError) -> None:

@@ -139,6 +139,7 @@ ACTIONS = st.sampled_from(
         ids.APPROVE,
         ids.DENY,
         ids.CANCEL,
+        ids.CHANGE,
         ids.OPEN_BOOK_MODAL,
         f"{ids.HOME_MORE}_upcoming",
         ids.ROOM_ADD,
@@ -201,6 +202,7 @@ def test_view_submissions(stack: Stack, caplog: pytest.LogCaptureFixture) -> Non
         values[ids.ROOM_ID_BLOCK] = {ids.ROOM_ID_ACTION: {"value": room}}
         values[ids.ROOM_NAME_BLOCK] = {ids.ROOM_NAME_ACTION: {"value": title}}
         values[ids.ROOM_CAPACITY_BLOCK] = {ids.ROOM_CAPACITY_ACTION: {"value": start}}
+        values[ids.ROOM_CHECKIN_BLOCK] = {ids.ROOM_CHECKIN_ACTION: {"value": end}}
         if tamper == "drop":
             values.pop(ids.DATE_BLOCK)
         elif tamper == "number":
@@ -290,6 +292,42 @@ def test_repeating_booking_submissions_and_clicks(
         in_list = {"channel": "C0GENERAL", "message_ts": "1"}
         where: dict[str, Any] = {"view": modal} if action == ids.SERIES_EDIT else in_list
         assert stack.send.click(user, action, value, **where).status == 200
+        _check_store(stack)
+
+    one()
+    _no_unhandled_errors(stack, caplog)
+
+
+#: What a taken slot's buttons carry (room, start, end, title), tampered.
+WAIT_VALUE = st.one_of(
+    JSONISH,
+    st.fixed_dictionaries(
+        {
+            "room": st.one_of(st.just("102"), JSONISH, st.integers()),
+            "start": st.one_of(st.just("2026-12-02T10:00:00+09:00"), DAY, CLOCK, st.none()),
+            "end": st.one_of(st.just("2026-12-02T11:00:00+09:00"), DAY, CLOCK),
+            "title": st.one_of(JSON_TEXT, st.integers(), st.none()),
+        }
+    ).map(json.dumps),
+)
+
+
+def test_taken_slot_clicks(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    """*Tell me if it frees up* and *Back to the form* on the booking form's taken-slot view,
+    with tampered values and metadata: a refusal in the view's place, never a 500."""
+    caplog.set_level(logging.ERROR)
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00").text
+
+    @EXAMPLES
+    @given(
+        action=st.sampled_from([ids.WAIT, ids.BOOK_BACK]),
+        value=WAIT_VALUE,
+        meta=META,
+        user=USER,
+    )
+    def one(action: str, value: str, meta: str, user: str) -> None:
+        view = {"type": "modal", "id": "VTAKEN", "hash": "h", "private_metadata": meta}
+        assert stack.send.click(user, action, value, view=view).status == 200
         _check_store(stack)
 
     one()
