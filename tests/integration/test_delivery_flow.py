@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from bot.notifications.dispatcher import Dispatcher, DispatchSettings
-from bot.notifications.failures import RateLimited
+from bot.notifications.failures import RateLimited, UpstreamUnavailable
 from bot.notifications.limits import Call, Rate, RateLimiter
 from bot.notifications.outbox import OutboxRow, OutboxStore
 from tests.conftest import FixedClock
@@ -184,3 +186,58 @@ def test_a_429_throttles_the_method_and_puts_the_row_back_without_an_attempt(
     assert [stored[i]["attempts"] for i in ids] == [0, 0, 0]
     assert {stored[i]["status"] for i in ids} == {"pending"}
     assert d.breaker("home").current_state == "closed"  # a 429 is no outage
+
+
+class Outage:
+    """A sender whose channel (or what it needs besides) is down until ``up`` is set."""
+
+    def __init__(self, failure: Exception) -> None:
+        self.failure = failure
+        self.up = False
+        self.tries = 0
+        self.sent: list[int] = []
+
+    def __call__(self, row: OutboxRow) -> None:
+        self.tries += 1
+        if not self.up:
+            raise self.failure
+        self.sent.append(row.id)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [OSError("connection refused"), UpstreamUnavailable("users.info unreachable")],
+    ids=["channel down", "upstream down"],
+)
+def test_an_outage_longer_than_every_attempt_loses_no_row(
+    failure: Exception, engine: Engine, clock: FixedClock
+) -> None:
+    """Ten minutes down with three attempts a row: the failure that opens the breaker, its
+    failed trials, and an unreachable upstream are not the rows' failures; none is spent."""
+    ids = add_rows(engine, 3, clock.now, channel="email")
+    steps = Steps()
+    email = Outage(failure)
+    d = Dispatcher(
+        OutboxStore(engine),
+        {"email": email},
+        DispatchSettings(
+            breaker_fail_max=1, breaker_reset_seconds=30, channel_in_flight=1, max_attempts=3
+        ),
+        clock,
+        monotonic=steps,
+    )
+    for _ in range(20):
+        d.run_once()
+        steps.now += 31
+        clock.advance(timedelta(seconds=31))
+    stored = by_id(engine)
+    assert email.tries >= 10  # tried all along
+    assert [(stored[i]["status"], stored[i]["attempts"]) for i in ids] == [("pending", 0)] * 3
+
+    email.up = True
+    for _ in range(3):
+        d.run_once()
+        steps.now += 31
+        clock.advance(timedelta(seconds=31))
+    assert sorted(email.sent) == ids
+    assert {by_id(engine)[i]["status"] for i in ids} == {"sent"}
