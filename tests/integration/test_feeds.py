@@ -3,6 +3,7 @@ Last-Modified with 304s, HEAD, a change at once, rotation and bad paths answered
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import recurring_ical_events
 from icalendar import Calendar
 from sqlalchemy import Engine
 
+from bot.adapters import orm
 from bot.adapters.feeds import USER_SCOPE, FeedStore, room_scope
 from bot.adapters.http import SlackEdge, WebApp
 from bot.bootstrap import Container, feed_store
@@ -22,7 +24,7 @@ from bot.notifications.outbox import OutboxStore
 from bot.services.ports import Channel
 from bot.views import i18n
 from tests.conftest import ADMIN, FixedClock, make_settings
-from tests.integration.helpers import bookings, outbox
+from tests.integration.helpers import bookings, outbox, rows
 
 WEEK = timedelta(weeks=1)
 
@@ -281,3 +283,14 @@ def test_a_series_is_one_feed_entry_the_same_as_its_invite(
     [gone] = [e for e in _events(feeds.feed(user).body) if str(e["uid"]) == series_uid]  # type: ignore[union-attr,arg-type]
     assert str(gone["status"]) == "CANCELLED" and "exdate" not in gone
     assert series_uid.encode() not in feeds.feed(room).body  # type: ignore[union-attr,operator]
+
+
+def test_a_feed_token_is_random_and_stored_only_as_its_sha256(
+    container: Container, clock: FixedClock
+) -> None:
+    feeds = FeedStore(container.engine, clock)
+    first, second = feeds.issue("U1", USER_SCOPE), feeds.issue("U2", USER_SCOPE)
+    assert first != second and len(first) >= 43  # 32 random bytes, URL-safe
+    [row] = [r for r in rows(container.engine, orm.feed_tokens) if r["owner"] == "U1"]
+    assert row["token_hash"] == hashlib.sha256(first.encode()).hexdigest()
+    assert first not in repr(rows(container.engine, orm.feed_tokens))
