@@ -159,6 +159,12 @@ def test_the_images_commands_run_in_a_plain_venv(image_venv: Path, tmp_path: Pat
 
     with StrictSlackApi(token="xoxb-image", channels=("CAPPROVALS",)) as fake:
         env["SLACK_API_URL"] = fake.url
+        # the self-check works with the runtime dependencies alone; here one thing is missing
+        check = run(["python", "-m", "bot", "check"])
+        assert check.returncode == 1, check.stderr
+        assert [line.split(":")[0:2] for line in check.stdout.splitlines()] == [
+            ["problem", " ADMIN_USER_IDS is empty, so nobody can approve bookings"]
+        ], check.stdout
         log = tmp_path / "web.log"
         with log.open("wb") as sink:
             web = subprocess.Popen(_exec_form(steps["CMD"]), cwd=app_dir, env=env, stderr=sink)
