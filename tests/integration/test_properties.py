@@ -1,7 +1,8 @@
-"""Property: whatever users and admins do (request, decide, cancel, change, end early, let time
-pass, request a series, decide it as one, cancel a date of it alone or with every later one), no
-two active bookings of a room overlap, the read model says exactly what the bookings table says,
-and every change has its notification rows."""
+"""Property: whatever users and admins do (request, decide, cancel, change, end early, check in,
+release, let time pass so that unattended bookings are released and offers lapse, wait for a slot
+and claim it, request a series, decide it as one, cancel a date of it alone or with every later
+one), no two active bookings of a room overlap, the read model says exactly what the bookings
+table says, and every change has its notification rows."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from bot.adapters.repositories import delete_all
 from bot.bootstrap import Container
 from bot.domain import commands as c
 from bot.domain.errors import BookingError
-from bot.domain.model import HOLDING
+from bot.domain.model import CHECKIN_OPENS_BEFORE, HOLDING
 from bot.domain.recurrence import Frequency, Repeat
 from tests.conftest import ADMIN, FixedClock
 from tests.integration.helpers import add_rooms, booking_list, bookings, events, outbox, rows
 
 ROOMS = ("A", "B")
+CHECKIN_ROOM = "A"  # approves every request and has a check-in window; B has neither
+CHECKIN_MINUTES = 20
 USERS = ("U1", "U2", ADMIN)
 HALF_HOUR = timedelta(minutes=30)
 
@@ -48,6 +51,9 @@ changes = st.tuples(
     st.sampled_from(USERS),
 )
 ends = st.tuples(st.just("end"), st.integers(0, 12), st.sampled_from(USERS))
+check_ins = st.tuples(
+    st.sampled_from(["checkin", "release"]), st.integers(0, 12), st.sampled_from(USERS)
+)
 waits = st.tuples(
     st.just("join"),
     st.sampled_from(ROOMS),
@@ -77,6 +83,8 @@ series_decisions = st.tuples(
     st.sampled_from(USERS),
 )
 time_passes = st.tuples(st.just("wait"), st.integers(1, 4))
+# time passes until the check-in window of a booking closes (if it has one still ahead)
+no_shows = st.tuples(st.just("no_show"), st.integers(0, 12))
 operations = st.lists(
     st.one_of(
         requests,
@@ -84,9 +92,11 @@ operations = st.lists(
         decisions,
         changes,
         ends,
+        check_ins,
         waits,
         claims,
         time_passes,
+        no_shows,
         series_requests,
         series_cancels,
         series_decisions,
@@ -164,11 +174,40 @@ def _apply(
     elif kind == "claim" and waiting:
         _, position, user = operation
         ids.append(bus.handle(c.ClaimOffer(waiting[position % len(waiting)], by=user)))
-    elif kind in ("change", "end", "claim"):
+    elif kind in ("checkin", "release") and ids:
+        _, position, user = operation
+        booking = ids[position % len(ids)]
+        if kind == "checkin":
+            # most bookings are far from their check-in window: aim at one that is open now
+            opening = clock.now + CHECKIN_OPENS_BEFORE
+            open_now = [
+                b["id"]
+                for b in bookings(container.engine)
+                if b["room_id"] == CHECKIN_ROOM
+                and b["status"] == "APPROVED"
+                and b["starts_at"] <= opening
+                and clock.now < b["starts_at"] + timedelta(minutes=CHECKIN_MINUTES)
+            ]
+            if open_now:
+                booking = open_now[position % len(open_now)]
+            bus.handle(c.CheckIn(booking, by=user))
+        else:
+            bus.handle(c.ReleaseBooking(booking, by=user))
+    elif kind in ("change", "end", "claim", "checkin", "release"):
         return
-    elif kind == "wait":
-        clock.advance(operation[1] * HALF_HOUR)
+    elif kind in ("wait", "no_show"):
+        if kind == "wait":
+            clock.advance(operation[1] * HALF_HOUR)
+        elif ids:
+            [booking] = [
+                b for b in bookings(container.engine) if b["id"] == ids[operation[1] % len(ids)]
+            ]
+            closes = booking["starts_at"] + timedelta(minutes=CHECKIN_MINUTES)
+            if booking["room_id"] != CHECKIN_ROOM or closes <= clock.now:
+                return
+            clock.now = closes
         bus.handle(c.ExpirePending())
+        bus.handle(c.ReleaseUnattended())
         bus.handle(c.LapseOffers())
     elif ids:
         _, position, user = operation
@@ -196,6 +235,9 @@ def test_no_overlap_and_the_read_model_mirrors_the_bookings(
 
         delete_all(Session(bind=conn))
     add_rooms(container.bus, *ROOMS)
+    container.bus.handle(
+        c.UpdateRoom(CHECKIN_ROOM, by="cli", auto_approve=True, checkin_minutes=CHECKIN_MINUTES)
+    )
     ids: list[int] = []
     waiting: list[int] = []
     series: list[int] = []
@@ -228,6 +270,7 @@ def test_no_overlap_and_the_read_model_mirrors_the_bookings(
             "reason",
             "series_id",
             "recurrence_id",
+            "checked_in_at",
         ):
             assert row[field] == b[field], (field, row, b)
         assert row["decided_by"] == b["decided_by"]
@@ -239,7 +282,7 @@ def test_no_overlap_and_the_read_model_mirrors_the_bookings(
     changed = [
         event_id
         for event_id, kind in kinds.items()
-        if kind in ("BookingChanged", "BookingReleased", "WaitlistOffered")
+        if kind in ("BookingChanged", "BookingReleased", "SeriesEnded", "WaitlistOffered")
     ]
     assert set(changed) <= noticed
 

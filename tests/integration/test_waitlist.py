@@ -1,5 +1,6 @@
-"""The waitlist on SQLite and PostgreSQL: a freed slot is offered to the first person waiting, in
-the same transaction as the change that freed it, with its DM row; an offer not taken passes on."""
+"""The waitlist on SQLite and PostgreSQL: a freed slot (cancelled, denied, shortened, released
+unattended) is offered to the first person waiting, in the same transaction as the change that
+freed it, with its DM row; an offer not taken passes on."""
 
 from __future__ import annotations
 
@@ -102,3 +103,31 @@ def test_a_free_slot_is_booked_not_waited_for(container: Container, clock: Fixed
     add_rooms(container.bus, "102")
     with pytest.raises(InvalidBooking, match="is free then"):
         container.bus.handle(c.JoinWaitlist("102", *slot(clock.now, 2, 3), by="UCAROL"))
+
+
+def test_a_released_slot_is_offered_in_the_release_transaction_with_both_notices(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    add_rooms(container.bus, "102")
+    container.bus.handle(c.UpdateRoom("102", by="cli", checkin_minutes=10))
+    start, end = slot(clock.now, 1, 2)
+    held = container.bus.handle(c.RequestBooking("102", start, end, by="UBOB"))
+    container.bus.handle(c.ApproveBooking(held, by=ADMIN))
+    rest = (start + timedelta(minutes=30), end)  # the second half, still ahead at the release
+    carol = container.bus.handle(c.JoinWaitlist("102", *rest, by="UCAROL"))
+
+    clock.now = start + timedelta(minutes=10)
+    assert container.bus.handle(c.ReleaseUnattended()) == 1
+
+    assert _waitlist(engine) == {"UCAROL": "OFFERED"}
+    [released] = [e for e in events(engine) if e["type"] == "BookingReleased"]
+    [offered] = [e for e in events(engine) if e["type"] == "WaitlistOffered"]
+    assert offered["at"] == released["at"] == clock.now
+    notices = {
+        (r["channel"], r["recipient"], r["payload"].get("kind"))
+        for r in outbox(engine)
+        if r["event_id"] in (released["event_id"], offered["event_id"])
+    }
+    assert {("dm", "UBOB", "released"), ("email", "UBOB", "released")} <= notices
+    assert ("dm", "UCAROL", "offer") in notices
+    assert container.bus.handle(c.ClaimOffer(carol, by="UCAROL"))
