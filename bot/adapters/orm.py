@@ -6,6 +6,7 @@ describe it for queries and must be kept in step with the migrations (a test com
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ from sqlalchemy import (
     false,
     text,
 )
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import Session, object_session, registry
 
 from bot.domain.model import (
     Approval,
@@ -328,7 +329,32 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Series, series)
     event.listen(Booking, "load", _fresh_event_list)
     event.listen(WaitlistEntry, "load", _fresh_event_list)
+    for written in ("after_insert", "after_update", "after_delete"):
+        event.listen(Room, written, _room_written)
+    event.listen(Session, "after_commit", _count_room_writes)
     _mapped = True
+
+
+_ROOM_WRITTEN = "roombot_room_written"
+_room_writes = itertools.count(1)
+_room_writes_seen = 0
+
+
+def room_writes() -> int:
+    """How many commits of this process wrote a room: what keeps rooms in memory compares."""
+    return _room_writes_seen
+
+
+def _room_written(_mapper: Any, _connection: Any, room: Room) -> None:
+    session = object_session(room)
+    if session is not None:
+        session.info[_ROOM_WRITTEN] = True
+
+
+def _count_room_writes(session: Session) -> None:
+    global _room_writes_seen
+    if session.info.pop(_ROOM_WRITTEN, False):
+        _room_writes_seen = next(_room_writes)
 
 
 def _fresh_event_list(aggregate: Booking | WaitlistEntry, _context: Any) -> None:

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 KEEP = timedelta(seconds=2 * MAX_AGE_SECONDS)
 SWEEP_EVERY_SECONDS = 60.0
+#: Built once: a statement made per request is compiled-cache-keyed per request, too.
+_RECORD = insert(orm.seen_requests)
 
 
 #: On SQLite the insert needs the database's write lock; a request waits at most this long for
@@ -53,7 +55,7 @@ class ReplayStore:
             with self.engine.begin() as conn:
                 if self._sweep_due():
                     conn.execute(delete(table).where(table.c.seen_at < now - KEEP))
-                conn.execute(insert(table).values(signature=signature, seen_at=now))
+                conn.execute(_RECORD, {"signature": signature, "seen_at": now})
         except IntegrityError:
             return False
         except OperationalError as exc:  # SQLite's write lock held past the wait

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic as _monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,9 +28,17 @@ class Page:
     total: int
 
 
+#: How old the rooms kept in memory may get: a change another process made (the CLI, another web
+#: process) shows within this; one committed through this process shows at once.
+ROOMS_FRESH_SECONDS = 10.0
+
+
 class Queries:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, monotonic: Callable[[], float] = _monotonic) -> None:
         self.engine = engine
+        self._monotonic = monotonic
+        #: Every room (by id), with the room-write count it was read at and until when it is fresh.
+        self._kept_rooms: tuple[int, float, tuple[RoomRow, ...]] | None = None
 
     def _rows(self, query: object) -> list[BookingRow]:
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
@@ -193,11 +202,23 @@ class Queries:
             return {r.room_id for r in conn.execute(query.distinct())}
 
     def rooms(self, *, include_inactive: bool = False) -> list[RoomRow]:
+        """The rooms by id. Every /book lists them, and each read decodes three JSON columns a
+        room: they are kept in memory until a room write of this process commits, or for
+        ``ROOMS_FRESH_SECONDS``."""
+        every = self._every_room()
+        return list(every) if include_inactive else [r for r in every if r.active]
+
+    def _every_room(self) -> tuple[RoomRow, ...]:
+        written, now = orm.room_writes(), self._monotonic()
+        kept = self._kept_rooms
+        if kept is not None and kept[0] == written and now < kept[1]:
+            return kept[2]
+        # ``written`` is taken before the read: a write committed meanwhile makes this stale
         query = select(orm.rooms).order_by(orm.rooms.c.id)
-        if not include_inactive:
-            query = query.where(orm.rooms.c.active.is_(True))
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
-            return [room_row(r._mapping) for r in conn.execute(query)]
+            found = tuple(room_row(r._mapping) for r in conn.execute(query))
+        self._kept_rooms = (written, now + ROOMS_FRESH_SECONDS, found)
+        return found
 
     def room(self, room_id: str) -> RoomRow | None:
         query = select(orm.rooms).where(orm.rooms.c.id == room_id)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, event, insert, text, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.adapters import migrate, orm
@@ -19,6 +20,7 @@ from bot.domain.model import BookingStatus
 from bot.notifications.outbox import OutboxStore
 from bot.services import handlers
 from bot.services.messagebus import MessageBus
+from bot.services.queries import ROOMS_FRESH_SECONDS, Queries
 from tests.conftest import ADMIN, FixedClock
 from tests.integration.helpers import (
     add_rooms,
@@ -250,3 +252,38 @@ def test_postgres_refuses_overlap_even_without_the_application(
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'bookings_no_overlap'")
         ).scalar_one()
     assert "gist" in plan
+
+
+def test_rooms_are_read_once_until_a_room_changes(container: Container) -> None:
+    """The booking form lists the rooms on every /book: they come from memory until a room
+    command of this process commits, or, for another process's change, until they are
+    ``ROOMS_FRESH_SECONDS`` old."""
+    add_rooms(container.bus, "102", "201")
+    now = [0.0]
+    queries = Queries(container.engine, monotonic=lambda: now[0])
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(container.engine, "before_cursor_execute", count)
+    try:
+        assert [r.id for r in queries.rooms()] == ["102", "201"]
+        read = len(statements)
+        assert [r.id for r in queries.rooms()] == ["102", "201"]
+        assert [r.id for r in queries.rooms(include_inactive=True)] == ["102", "201"]
+        assert len(statements) == read  # nothing read again
+
+        container.bus.handle(c.UpdateRoom("201", by="cli", active=False))
+        assert [r.id for r in queries.rooms()] == ["102"]
+        assert [r.id for r in queries.rooms(include_inactive=True)] == ["102", "201"]
+        add_rooms(container.bus, "301")
+        assert [r.id for r in queries.rooms()] == ["102", "301"]
+
+        with container.engine.begin() as conn:  # another process (the CLI) renames a room
+            conn.execute(update(orm.rooms).where(orm.rooms.c.id == "102").values(name="Atrium"))
+        assert queries.rooms()[0].name == "Room 102"
+        now[0] += ROOMS_FRESH_SECONDS + 1
+        assert queries.rooms()[0].name == "Atrium"
+    finally:
+        event.remove(container.engine, "before_cursor_execute", count)
