@@ -1,6 +1,7 @@
 """Changing a booking from Slack end to end: the Change button on App Home and on ``/book list``
 opens the booking form filled in, the submission changes the booking in one transaction, and the
-card, the DM and the Home tab follow; End now frees the rest of a booking in progress."""
+card, the DM, the email (the invite moved: same UID, next SEQUENCE) and the Home tab follow; End
+now frees the rest of a booking in progress."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.views.booking_modal import read_booking
 from tests.conftest import ADMIN, FixedClock
 from tests.e2e.conftest import AL, APPROVALS, BOB, Stack, running_stack
 from tests.e2e.slack_client import booking_values
+from tests.e2e.test_series import _calendar
 from tests.e2e.test_slack_app import _actions, _card_update, _texts
 from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import approvals, bookings
@@ -51,8 +53,14 @@ def _open_change(stack: Stack, booking_id: int, user: str = BOB, **where: object
     return stack.fake.wait_for("views.open", count=opened + 1)[-1].params["view"]
 
 
-def test_a_change_from_app_home_sends_the_booking_back_for_approval(stack: Stack) -> None:
+def test_a_change_from_app_home_sends_the_booking_back_for_approval(
+    mailed: tuple[Stack, Inbox],
+) -> None:
+    stack, inbox = mailed
     _approved(stack, "102 2026-12-02 10:00-11:00 Planning")  # Bob is in Asia/Seoul
+    requested, approved = inbox.wait_for(2)
+    method, invite = _calendar(approved.message)
+    [was] = invite.walk("VEVENT")
     home = stack.home_of(BOB)
     assert ids.CHANGE in _actions(home["blocks"])
 
@@ -89,6 +97,17 @@ def test_a_change_from_app_home_sends_the_booking_back_for_approval(stack: Stack
     assert "Board room" in _texts(stack.home_of(BOB)["blocks"])
     assert [a["status"] for a in approvals(stack.engine)] == ["REQUESTED"]
     assert len(stack.cards()) == 1  # the same card, updated in place
+
+    # the email moves the invite: same UID, the next SEQUENCE, tentative until approved again
+    [changed] = inbox.wait_for(3)[2:]
+    assert changed.rcpt_tos == ["bob@example.com"]
+    assert str(changed.message["Subject"]).startswith("Changed: ")
+    assert method == "REQUEST" and _calendar(changed.message)[0] == "REQUEST"
+    [moved] = _calendar(changed.message)[1].walk("VEVENT")
+    assert str(moved["UID"]) == str(was["UID"])
+    assert int(moved["SEQUENCE"]) == int(was["SEQUENCE"]) + 1
+    assert str(moved["STATUS"]) == "TENTATIVE" and str(moved["LOCATION"]) == "Board room"
+    assert moved.decoded("DTSTART").isoformat() == "2026-12-02T02:00:00+00:00"
 
     _approve(stack, 1)
     assert bookings(stack.engine)[0]["sequence"] == 2
