@@ -1,5 +1,6 @@
 """Check-in end to end: the reminder DM of a booking in a check-in room carries Check in and
-Release; a booking nobody checked into is released when the window passes (card, DM, Home)."""
+Release; a booking nobody checked into is released when the window passes (card, DM, Home, and
+an email withdrawing the invite)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.adapters import orm
+from bot.demo.loopback import Inbox
 from bot.domain import commands as c
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.conftest import ADMIN
 from tests.e2e.conftest import BOB, Stack
-from tests.e2e.test_change_booking import _approve
+from tests.e2e.test_change_booking import _approve, mailed  # noqa: F401 - a fixture
+from tests.e2e.test_series import _calendar
 from tests.e2e.test_slack_app import _actions, _card_update, _texts
 from tests.integration.helpers import bookings
 
@@ -26,10 +29,15 @@ def _booked(stack: Stack, line: str) -> int:
     return booking_id
 
 
-def test_a_booking_nobody_checks_into_is_released_when_the_window_passes(stack: Stack) -> None:
+def test_a_booking_nobody_checks_into_is_released_when_the_window_passes(
+    mailed: tuple[Stack, Inbox],
+) -> None:
+    stack, inbox = mailed
     stack.container.bus.handle(c.UpdateRoom("102", by="cli", checkin_minutes=10))
     # 18:00-19:00 in Seoul is 09:00-10:00 UTC, an hour after the stack's clock
     booking = _booked(stack, "102 2026-12-01 18:00-19:00 Standup")
+    method, invite = _calendar(inbox.wait_for(2)[1].message)  # the approval's invite
+    [invited] = invite.walk("VEVENT")
 
     stack.clock.advance(timedelta(minutes=52))
     stack.container.bus.handle(c.SendReminders())
@@ -50,6 +58,16 @@ def test_a_booking_nobody_checks_into_is_released_when_the_window_passes(stack: 
     assert "Released" in _texts(card["blocks"]) and _actions(card["blocks"]) == []
     assert "released" in _texts(stack.home_of(BOB)["blocks"])
     assert [b["id"] for b in bookings(stack.engine)] == [booking]
+
+    # the email withdraws the invite: METHOD:CANCEL, same UID, a higher SEQUENCE
+    [released] = [r for r in inbox.wait_for(3)[2:] if r.rcpt_tos == ["bob@example.com"]]
+    assert "released" in str(released.message["Subject"]).lower()
+    cancel_method, cancel = _calendar(released.message)
+    [withdrawn] = cancel.walk("VEVENT")
+    assert (method, cancel_method, str(cancel["METHOD"])) == ("REQUEST", "CANCEL", "CANCEL")
+    assert str(withdrawn["UID"]) == str(invited["UID"])
+    assert int(withdrawn["SEQUENCE"]) > int(invited["SEQUENCE"])
+    assert str(withdrawn["STATUS"]) == "CANCELLED"
 
 
 def test_check_in_from_the_reminder_keeps_the_room(stack: Stack) -> None:
