@@ -30,7 +30,7 @@ def _booked(stack: Stack, line: str) -> int:
 
 
 def test_a_booking_nobody_checks_into_is_released_when_the_window_passes(
-    mailed: tuple[Stack, Inbox],
+    mailed: tuple[Stack, Inbox],  # noqa: F811 - the fixture imported above
 ) -> None:
     stack, inbox = mailed
     stack.container.bus.handle(c.UpdateRoom("102", by="cli", checkin_minutes=10))
