@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.adapters import orm
-from bot.bootstrap import Container
+from bot.bootstrap import Container, bootstrap
 from bot.domain import commands as c
 from bot.domain.errors import InvalidBooking, InvalidTransition, NotAllowed, RoomUnavailable
-from tests.conftest import ADMIN, FixedClock
+from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.integration.helpers import add_rooms, bookings, events, outbox, rows, slot
 
 
@@ -76,6 +76,35 @@ def test_an_offer_not_taken_in_time_passes_to_the_next_person(
         container.bus.handle(c.ClaimOffer(carol, by="UCAROL"))
     container.bus.handle(c.ClaimOffer(dan, by="UDAN"))
     assert _waitlist(engine)["UDAN"] == "BOOKED"
+
+
+@pytest.mark.parametrize("minutes", [15, 5])
+def test_an_offer_lasts_waitlist_offer_minutes_then_the_next_person_is_told(
+    engine: Engine, database_url: str, clock: FixedClock, minutes: int
+) -> None:
+    """M is the WAITLIST_OFFER_MINUTES setting (15 by default)."""
+    overrides = {} if minutes == 15 else {"waitlist_offer_minutes": minutes}
+    container = bootstrap(make_settings(database_url, **overrides), engine=engine, clock=clock)
+    add_rooms(container.bus, "102")
+    start, end = slot(clock.now, 2, 3)
+    held = container.bus.handle(c.RequestBooking("102", start, end, by="UBOB"))
+    container.bus.handle(c.JoinWaitlist("102", start, end, by="UCAROL"))
+    container.bus.handle(c.JoinWaitlist("102", start, end, by="UDAN"))
+    container.bus.handle(c.CancelBooking(held, by="UBOB"))
+    [carol] = [r for r in outbox(engine) if r["recipient"] == "UCAROL"]
+    assert carol["payload"]["kind"] == "offer"
+
+    clock.advance(timedelta(minutes=minutes) - timedelta(seconds=1))
+    assert container.bus.handle(c.LapseOffers()) == 0
+    clock.advance(timedelta(seconds=1))
+    assert container.bus.handle(c.LapseOffers()) == 1
+
+    assert _waitlist(engine) == {"UCAROL": "LAPSED", "UDAN": "OFFERED"}
+    [lapsed] = [e for e in events(engine) if e["type"] == "WaitlistLapsed"]
+    [dan] = [r for r in outbox(engine) if r["recipient"] == "UDAN"]
+    assert (dan["channel"], dan["payload"]["kind"]) == ("dm", "offer")
+    [offered] = [e for e in events(engine) if e["event_id"] == dan["event_id"]]
+    assert offered["type"] == "WaitlistOffered" and offered["at"] == lapsed["at"] == clock.now
 
 
 def test_only_a_slot_that_is_wholly_free_is_offered(
