@@ -125,7 +125,9 @@ def test_a_refused_change_is_a_field_error_and_leaves_the_booking_as_it_was(stac
     )
 
     assert reply.json["response_action"] == "errors"
-    assert "Room 102 is taken by Al" in reply.json["errors"][ids.START_BLOCK]
+    error = reply.json["errors"][ids.START_BLOCK]
+    assert "Room 102 is taken by Al" in error  # the same help as for a new request:
+    assert "Free from" in error and "Free at that time: Board room (201)" in error
     assert bookings(stack.engine) == before
 
 
