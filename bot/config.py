@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=300.0, gt=0)
     outbox_breaker_fail_max: int = Field(default=5, ge=1, le=1000)
     outbox_breaker_reset_seconds: float = Field(default=30.0, gt=0)
+    outbox_max_age_hours: float = Field(default=24.0, gt=0)
     outbox_max_in_flight: int = Field(default=32, ge=1, le=512)
     outbox_channel_in_flight: int = Field(default=8, ge=1, le=256)
     slack_tier2_per_minute: float = Field(default=20, gt=0)

@@ -89,6 +89,9 @@ class DispatchSettings:
     lease_seconds: float = 300.0
     breaker_fail_max: int = 5
     breaker_reset_seconds: float = 30.0
+    #: A row whose failures keep its channel's breaker open this long is dead, although none of
+    #: them counted as an attempt (a row failing alone keeps its own breaker open).
+    max_age_seconds: float = 24 * 3600.0
     #: Sends in flight at once: in all, and per channel.
     max_in_flight: int = 32
     channel_in_flight: int = 8
@@ -107,6 +110,7 @@ class DispatchSettings:
             "lease_seconds": settings.outbox_lease_seconds,
             "breaker_fail_max": settings.outbox_breaker_fail_max,
             "breaker_reset_seconds": settings.outbox_breaker_reset_seconds,
+            "max_age_seconds": settings.outbox_max_age_hours * 3600,
             "max_in_flight": settings.outbox_max_in_flight,
             "channel_in_flight": settings.outbox_channel_in_flight,
         }
@@ -171,6 +175,9 @@ class Dispatcher:
         self._breakers: dict[str, Breaker] = {}
         self._breakers_lock = threading.Lock()
         self._told_no_email: set[str] = set()
+        #: Rows put back uncounted because their own failure kept the breaker open, with the
+        #: monotonic time of the first such failure (kept in memory: a restart starts it again).
+        self._down_since: dict[int, float] = {}
         #: Setup problems logged, each with the channels whose breaker it holds open.
         self._problems: dict[str, set[str]] = {}
         self._told_lock = threading.Lock()
@@ -389,13 +396,32 @@ class Dispatcher:
             if breaker.current_state == CLOSED:
                 for each in unit:
                     self._failed(each, exc, started)
+            elif (
+                self._monotonic() - self._down_since.setdefault(row.id, self._monotonic())
+                > self.params.max_age_seconds
+            ):
+                self._down_since.pop(row.id, None)
+                log.error(
+                    "%s to %s (row %d) is dead, failing for %.0f hours with its channel paused: %s",
+                    row.channel,
+                    row.recipient,
+                    row.id,
+                    self.params.max_age_seconds / 3600,
+                    _describe(exc),
+                )
+                for each in unit:
+                    self.store.mark_failed(
+                        each.id, _describe(exc), self.clock(), None, duration_ms=_ms(started)
+                    )
             else:
                 # This failure opened the breaker, or was its failed trial: the channel is down,
-                # which is no failure of the row's. It waits for the next trial, uncounted.
+                # which is no failure of the row's. It waits for the next trial, uncounted (up to
+                # max_age_seconds: a row that fails alone keeps the breaker open by itself).
                 log.info("%s row %d: %s; the channel is down, putting it back", *_who(row), exc)
                 self._put_back(unit, breaker.reset_seconds)
         else:
             breaker.success()
+            self._down_since.pop(row.id, None)
             self.store.mark_sent(
                 row.id,
                 self.clock(),

@@ -327,6 +327,35 @@ def test_an_open_breaker_defers_its_channel_without_counting_and_others_flow(
     assert d.breaker("email").current_state == "open"
 
 
+def test_a_row_failing_alone_is_dead_once_past_the_max_age(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """Alone in its channel, a row's own failures keep the breaker open, so none of them counts:
+    without an age limit it would be tried every reset interval forever."""
+    [row] = add_rows(engine, 1, clock.now, channel="email")
+    now = [0.0]
+    d = Dispatcher(
+        OutboxStore(engine),
+        {"email": Recorder(fail=OSError("452 mailbox full"))},
+        DispatchSettings(
+            lease_seconds=LEASE, breaker_fail_max=1, breaker_reset_seconds=30, max_age_seconds=3600
+        ),
+        clock,
+        monotonic=lambda: now[0],
+    )
+    for _ in range(3):  # the breaker's trials, each failing: the row waits, uncounted
+        assert d.run_once() == 1
+        assert by_id(engine)[row]["status"] == "pending"
+        assert by_id(engine)[row]["attempts"] == 0
+        clock.advance(timedelta(minutes=10))
+        now[0] += 600
+    clock.advance(timedelta(minutes=31))  # failing for 61 minutes with its channel paused
+    now[0] += 1860
+    assert d.run_once() == 1
+    stored = by_id(engine)[row]
+    assert stored["status"] == "dead" and "mailbox full" in stored["last_error"]
+
+
 def test_a_slow_batch_hands_its_rest_back_before_the_lease_runs_out(
     engine: Engine, clock: FixedClock
 ) -> None:
