@@ -116,7 +116,17 @@ def cmd_rooms_list(args: argparse.Namespace) -> None:
         return
     print(
         _table(
-            ["ID", "NAME", "CAPACITY", "LOCATION", "TAGS", "APPROVAL", "APPROVERS", "ACTIVE"],
+            [
+                "ID",
+                "NAME",
+                "CAPACITY",
+                "LOCATION",
+                "TAGS",
+                "APPROVAL",
+                "APPROVERS",
+                "CHECK-IN",
+                "ACTIVE",
+            ],
             [
                 (
                     r.id,
@@ -126,6 +136,7 @@ def cmd_rooms_list(args: argparse.Namespace) -> None:
                     ",".join(r.tags),
                     _approval(r),
                     ",".join(r.approvers),
+                    f"{r.checkin_minutes} min" if r.checkin_minutes else "",
                     "yes" if r.active else "no",
                 )
                 for r in rooms

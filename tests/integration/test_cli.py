@@ -44,10 +44,22 @@ def test_rooms_add_list_remove_without_any_slack_settings(cli, capsys) -> None:
     assert code == 0 and "deactivated" in out
     code, out, _ = cli("rooms", "list", capsys=capsys)
     lines = out.splitlines()
-    header = ["ID", "NAME", "CAPACITY", "LOCATION", "TAGS", "APPROVAL", "APPROVERS", "ACTIVE"]
-    assert lines[0].split() == header
+    header = ["ID", "NAME", "CAPACITY", "LOCATION", "TAGS", "APPROVAL", "APPROVERS", "CHECK-IN"]
+    assert lines[0].split() == [*header, "ACTIVE"]
     assert lines[1].split() == ["102", "Small", "room", "4", "needed", "yes"]
     assert lines[2].split() == ["201", "Board", "room", "12", "needed", "no"]
+    assert cli("rooms", "checkin", "102", "10", capsys=capsys)[0] == 0
+    code, out, _ = cli("rooms", "list", capsys=capsys)
+    assert out.splitlines()[1].split() == [
+        "102",
+        "Small",
+        "room",
+        "4",
+        "needed",
+        "10",
+        "min",
+        "yes",
+    ]
 
 
 def test_rooms_carry_location_tags_and_policy_from_the_shell(cli, capsys) -> None:
