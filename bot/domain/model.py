@@ -473,7 +473,8 @@ class Booking:
 
         An approved booking that only gets shorter (or only its title changes) stays approved:
         what the admin agreed to still covers it. One that moves, grows or changes room asks for
-        approval again. A booking in progress can change only its end and title.
+        approval again. A booking in progress can change only its title and end, and its end
+        only to earlier: a request for more time is a new booking.
         """
         if by != self.booker and not is_admin:
             raise NotAllowed(
@@ -513,6 +514,16 @@ class Booking:
         if same_room and (starts_at, ends_at, title) == (self.starts_at, self.ends_at, self.title):
             return False
         within = same_room and self.starts_at <= starts_at and ends_at <= self.ends_at
+        if started and self.status == BookingStatus.APPROVED and not within:
+            # Growing would send it back for approval, and a pending booking expires once it
+            # has started: the meeting under way would lose its room within a minute.
+            raise InvalidBooking(
+                f"Booking {self.id} has started; it cannot wait for approval again, so its end "
+                "cannot move later. Book the extra time as a new request.",
+                field="end",
+                code="started_grows",
+                params={"booking_id": self.id},
+            )
         self._apply_change(
             room_id=room.id,
             starts_at=starts_at,

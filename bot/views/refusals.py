@@ -146,6 +146,10 @@ TEXTS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "started": lambda p: _(
         "Booking #{booking_id} has started; only its end and title can change."
     ).format(booking_id=p["booking_id"]),
+    "started_grows": lambda p: _(
+        "Booking #{booking_id} has started, so it cannot wait for approval again: its end "
+        "cannot move later. Book the extra time as a new request."
+    ).format(booking_id=p["booking_id"]),
     "end_not_approved": lambda p: _(
         "Booking #{booking_id} is not approved yet; cancel it instead of ending it."
     ).format(booking_id=p["booking_id"]),

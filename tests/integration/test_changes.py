@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from bot.bootstrap import Container
 from bot.domain import commands as c
-from bot.domain.errors import RoomUnavailable
+from bot.domain.errors import InvalidBooking, RoomUnavailable
 from bot.domain.model import BookingStatus
 from tests.conftest import ADMIN, FixedClock
 from tests.integration.helpers import (
@@ -141,6 +141,27 @@ def test_end_now_frees_the_rest_of_a_booking_in_progress(
     assert _by_id(engine)[later]["status"] == "PENDING"
     dm = [r for r in outbox(engine) if r["channel"] == "dm" and r["payload"]["kind"] == "changed"]
     assert dm and dm[0]["payload"]["ended_early"]
+
+
+def test_a_meeting_under_way_keeps_its_room_when_asking_for_more_time(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    """A longer end would wait for approval, and a pending booking that has started expires on
+    the next run of the job: refused, the booking stays approved; the extra time is a request."""
+    add_rooms(container.bus, "102")
+    mine = _approved(container, clock, 1, 2, "UBOB")
+    clock.advance(timedelta(hours=1, minutes=20))
+    before = bookings(engine)
+    with pytest.raises(InvalidBooking) as refused:
+        container.bus.handle(c.ChangeBooking(mine, by="UBOB", ends_at=clock.now + HOUR))
+    assert (refused.value.field, refused.value.code) == ("end", "started_grows")
+    assert container.bus.handle(c.ExpirePending()) == 0
+    assert bookings(engine) == before
+
+    old_end = before[0]["ends_at"]
+    more = container.bus.handle(c.RequestBooking("102", old_end, old_end + HOUR, by="UBOB"))
+    assert _by_id(engine)[more]["status"] == "PENDING"
+    assert _by_id(engine)[mine]["status"] == "APPROVED"
 
 
 def _race(container: Container, *commands: c.Command) -> list[str]:

@@ -262,11 +262,20 @@ def test_a_booking_in_a_room_deactivated_since_can_still_be_retitled() -> None:
 DURING = STARTS + 20 * MINUTE
 
 
-def test_a_booking_in_progress_can_be_extended() -> None:
+def test_an_approved_booking_in_progress_cannot_grow() -> None:
+    """Growing asks for approval again, and a pending booking that has started expires: the
+    meeting under way would lose its room. The extra time is a request of its own."""
     booking = booking_in(APPROVED)
-    assert change(booking, ends_at=ENDS + 30 * MINUTE, at=DURING)
-    assert booking.status is PENDING  # it grew: approval again
-    assert booking.starts_at == STARTS
+    with pytest.raises(InvalidBooking, match="has started") as refused:
+        change(booking, ends_at=ENDS + 30 * MINUTE, at=DURING)
+    assert (refused.value.field, refused.value.code) == ("end", "started_grows")
+    assert (booking.ends_at, booking.status, booking.events) == (ENDS, APPROVED, [])
+
+
+def test_a_booking_in_progress_can_end_earlier_and_stays_approved() -> None:
+    booking = booking_in(APPROVED)
+    assert change(booking, ends_at=ENDS - 10 * MINUTE, title="Shorter", at=DURING)
+    assert (booking.status, booking.starts_at) == (APPROVED, STARTS)
 
 
 @pytest.mark.parametrize(

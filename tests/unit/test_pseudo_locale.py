@@ -912,6 +912,7 @@ REFUSALS: list[tuple[str, dict[str, object]]] = [
     ("not_yours_check_in", {}),
     ("not_yours_release", {}),
     ("started", {"booking_id": 42}),
+    ("started_grows", {"booking_id": 42}),
     ("end_not_approved", {"booking_id": 42}),
     ("end_not_started", {"booking_id": 42}),
     ("check_in_not_approved", {"booking_id": 42, "status": "PENDING"}),
