@@ -24,7 +24,13 @@ from bot.handlers.deps import (
 )
 from bot.services.ports import BookingRow
 from bot.views import ids, refusals, texts
-from bot.views.booking_modal import booking_modal, form_zone, on_waitlist, slot_taken
+from bot.views.booking_modal import (
+    booking_modal,
+    form_zone,
+    on_waitlist,
+    request_sent,
+    slot_taken,
+)
 from bot.views.cards import series_status
 from bot.views.home import MAX_PAGES, pages_of
 from bot.views.i18n import current_locale
@@ -326,6 +332,37 @@ def wait_for_slot(
     client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=waiting)
 
 
+def request_free_slot(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """*Request <when>* on a taken slot's view: request the room's next free slot it offered;
+    the answer (the request sent, or why not) takes the view's place."""
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    view = body.get("view") or {}
+    request = waitlist_request((body.get("actions") or [{}])[0].get("value"))
+    if request is None:
+        ack()
+        outdated = series_refused(texts.form_outdated())
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=outdated)
+        return
+    room_id, starts_at, ends_at, title = request
+    tz = form_zone(view) or deps.directory.tz(user)
+
+    def refused(error: BookingError) -> None:
+        again = slot_taken(
+            refusals.reply(error), room_id, starts_at, ends_at, title, tz, offer=False
+        )
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=again)
+
+    command = c.RequestBooking(room_id, starts_at, ends_at, by=user, title=title)
+    booking_id = decide(ack, deps, client, body, command, refused)
+    if booking_id is REFUSED:
+        return
+    row = deps.queries.booking(booking_id)
+    assert row is not None  # committed just now
+    sent = request_sent(row, tz, email=deps.settings.email_enabled)
+    client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=sent)
+
+
 def back_to_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
     """*Back to the form* on a taken slot's view: the booking form again in its place, filled in
     with the request that was refused (``hash``: not over a view changed since)."""
@@ -479,6 +516,7 @@ def register(app: App) -> None:
     app.action(ids.RELEASE)(in_users_language(release))
     app.action(ids.WAIT)(in_users_language(wait_for_slot))
     app.action(ids.BOOK_BACK)(in_users_language(back_to_form))
+    app.action(ids.BOOK_FREE)(in_users_language(request_free_slot))
     app.action(ids.BOOK_IT)(in_users_language(book_offer))
     app.action(ids.OPEN_BOOK_MODAL)(in_users_language(open_form))
     app.action(re.compile(f"^{ids.HOME_MORE}_"))(show_more)

@@ -68,27 +68,44 @@ def unavailable_text(
     """Who holds the room and until when, and where the booker could go instead.
 
     ``markup`` is False for a modal field error, which Slack shows as plain text."""
+    return taken_help(deps, error, starts_at, ends_at, tz, markup=markup)[0]
+
+
+def taken_help(
+    deps: Deps,
+    error: RoomUnavailable,
+    starts_at: datetime,
+    ends_at: datetime,
+    tz: ZoneInfo,
+    *,
+    markup: bool = True,
+) -> tuple[str, tuple[datetime, datetime] | None]:
+    """:func:`unavailable_text`, and the room's next free slot as long as the one asked for
+    (``None`` when the one asking holds it, or nothing is free ahead)."""
     conflict = error.conflict
     if error.yours and conflict is not None:
-        return texts.taken_by_you(
+        text = texts.taken_by_you(
             error.room_id,
             conflict.booking_id,
             (conflict.starts_at, conflict.ends_at),
             tz,
             markup=markup,
         )
+        return text, None
     holder = _holder_name(deps, conflict.booker) if conflict is not None else None
     idea = suggest(deps.queries, error.room_id, starts_at, ends_at)
     length = elapsed(starts_at, ends_at)
-    return texts.taken(
+    free = (idea.next_start, idea.next_start + length) if idea.next_start is not None else None
+    text = texts.taken(
         error.room_id,
         holder,
         (conflict.starts_at, conflict.ends_at) if conflict is not None else None,
         tz,
-        (idea.next_start, idea.next_start + length) if idea.next_start is not None else None,
+        free,
         [(r.id, r.name) for r in idea.free_rooms],
         markup=markup,
     )
+    return text, free
 
 
 def submit_booking(
@@ -122,8 +139,10 @@ def submit_booking(
     except RoomUnavailable as error:
         if form.booking_id is None and not error.yours:
             # someone else holds it: the form turns into who, where else, and the waitlist
-            text = unavailable_text(deps, error, form.starts_at, form.ends_at, tz)
-            view = slot_taken(text, form.room_id, form.starts_at, form.ends_at, form.title, tz)
+            text, free = taken_help(deps, error, form.starts_at, form.ends_at, tz)
+            view = slot_taken(
+                text, form.room_id, form.starts_at, form.ends_at, form.title, tz, free=free
+            )
             ack(response_action="update", view=view)
             return
         text = unavailable_text(deps, error, form.starts_at, form.ends_at, tz, markup=False)

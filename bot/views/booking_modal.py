@@ -384,12 +384,17 @@ def slot_taken(
     tz: ZoneInfo,
     *,
     offer: bool = True,
+    free: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
     """The booking form after its request was refused because someone holds the slot: who, and
     where to go instead (``text``, mrkdwn), with *Tell me if it frees up* (the waitlist, as the
-    one-line answer offers; not with ``offer`` False) and *Back to the form*, filled in again."""
+    one-line answer offers; not with ``offer`` False), *Request* the room's next ``free`` slot
+    with one click, and *Back to the form*, filled in again."""
     value = wait_value(room_id, starts_at, ends_at, title)
     buttons = [button(_("Back to the form"), ids.BOOK_BACK, value)]
+    if free is not None:
+        label = _("Request {when}").format(when=span(free[0], free[1], tz, zone=False))
+        buttons.insert(0, button(label, ids.BOOK_FREE, wait_value(room_id, *free, title)))
     blocks: list[Block] = [section(f":no_entry: {text}")]
     if offer:
         buttons.insert(0, button(_("Tell me if it frees up"), ids.WAIT, value, style="primary"))

@@ -14,6 +14,7 @@ UNTIL_BLOCK, UNTIL_ACTION = "until", "until_pick"
 COUNT_BLOCK, COUNT_ACTION = "count", "count_input"
 SERIES_MODAL = "series_preview"  # the dates of a repeating booking, before it is requested
 BOOK_BACK = "book_back"  # a taken slot's "Back to the form": the form again, filled in
+BOOK_FREE = "book_free"  # a taken slot's "Request <the room's next free slot>"
 SERIES_EDIT = "series_edit"  # the preview's "Change the pattern": the form again, filled in
 
 # approval cards and the admin queue

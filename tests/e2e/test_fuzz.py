@@ -320,7 +320,7 @@ def test_taken_slot_clicks(stack: Stack, caplog: pytest.LogCaptureFixture) -> No
 
     @EXAMPLES
     @given(
-        action=st.sampled_from([ids.WAIT, ids.BOOK_BACK]),
+        action=st.sampled_from([ids.WAIT, ids.BOOK_BACK, ids.BOOK_FREE]),
         value=WAIT_VALUE,
         meta=META,
         user=USER,

@@ -86,7 +86,7 @@ def test_the_booking_form_refused_for_a_taken_slot_offers_the_waitlist(stack: St
     assert view_problems(taken) == []
     said = _texts(taken["blocks"])
     assert "taken by Bob until 21:00" in said and "Free from Tue 1 Dec, 21:00–22:00" in said
-    assert _actions(taken["blocks"]) == [ids.WAIT, ids.BOOK_BACK]
+    assert _actions(taken["blocks"]) == [ids.WAIT, ids.BOOK_FREE, ids.BOOK_BACK]
     shown = {**taken, "id": "VFORM", "hash": "h1"}
 
     # Back to the form: the form again in its place, as it was filled in
@@ -138,6 +138,35 @@ def test_a_wait_refused_in_the_form_says_why_and_keeps_the_way_back(stack: Stack
     assert "Room 102 is free then: book it instead." in _texts(told.params["view"]["blocks"])
     assert _actions(told.params["view"]["blocks"]) == [ids.BOOK_BACK]
     assert rows(stack.engine, orm.waitlist) == []
+
+
+def test_the_taken_slot_view_requests_the_next_free_slot_with_one_click(stack: Stack) -> None:
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    assert "booking #2" in stack.send.command(BOB, "102 2026-12-02 12:00-13:00 Lunch").text
+    view = {"callback_id": ids.BOOK_MODAL, "private_metadata": json.dumps({"tz": "Asia/Seoul"})}
+    reply = stack.send.submit(
+        AL, view, booking_values("102", "2026-12-02", "10:00", "11:00", "1:1")
+    )
+    taken = {**reply.json["view"], "id": "VFORM", "hash": "h1"}
+    [free] = [
+        e for b in taken["blocks"] if b["type"] == "actions" for e in b["elements"]
+        if e["action_id"] == ids.BOOK_FREE
+    ]  # fmt: skip
+    assert free["text"]["text"] == "Request Wed 2 Dec, 11:00–12:00"  # in the form's zone
+
+    updates = len(stack.fake.calls_to("views.update"))
+    stack.send.click(AL, ids.BOOK_FREE, free["value"], view=taken)
+    [sent] = stack.fake.wait_for("views.update", count=updates + 1)[updates:]
+    assert sent.params["view_id"] == "VFORM" and view_problems(sent.params["view"]) == []
+    assert "Booking #3" in _texts(sent.params["view"]["blocks"])
+    mine = {b["id"]: (b["booker"], b["title"], b["starts_at"]) for b in bookings(stack.engine)}
+    assert mine[3][:2] == (AL, "1:1") and mine[3][2].isoformat() == "2026-12-02T02:00:00+00:00"
+
+    # a second click finds the slot taken (by Al himself now): said in the view's place
+    stack.send.click(AL, ids.BOOK_FREE, free["value"], view=taken)
+    [again] = stack.fake.wait_for("views.update", count=updates + 2)[updates + 1 :]
+    assert "You already hold room 102" in _texts(again.params["view"]["blocks"])
+    assert len(bookings(stack.engine)) == 3
 
 
 def _value(message: dict, action_id: str) -> str:

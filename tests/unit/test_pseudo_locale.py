@@ -285,6 +285,7 @@ def renders() -> Iterator[tuple[str, Render]]:
                     TITLE,
                     SEOUL,
                     offer=o,
+                    free=(end, end + timedelta(hours=1)) if o else None,
                 ),
                 modal,
             ),
