@@ -1,15 +1,18 @@
 """The waitlist end to end: a one-line request refused because the slot is taken offers *Tell me
 if it frees up*; when the holder cancels, the first person waiting gets a DM whose *Book it*
-requests the slot for them with one click."""
+requests the slot for them with one click; an offer not taken in time passes to the next person."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from bot.adapters import orm
+from bot.domain import commands as c
 from bot.domain.model import BookingStatus
 from bot.views import ids
-from tests.e2e.conftest import AL, BOB, Stack
+from tests.conftest import ADMIN
+from tests.e2e.conftest import AL, BOB, GENERAL, Stack
 from tests.e2e.slack_client import booking_values
 from tests.e2e.test_slack_app import _actions, _texts
 from tests.fakes.slack_api import view_problems
@@ -49,6 +52,55 @@ def test_a_freed_slot_is_offered_and_booked_by_a_click(stack: Stack) -> None:
     assert "booked this slot already" in refusal.body["text"]
     assert len(bookings(stack.engine)) == 2
     assert json.loads(wait["value"])["room"] == "102"
+
+
+def _wait_for_it(stack: Stack, user: str, line: str) -> None:
+    refused = stack.send.command(user, line).json
+    [wait] = [e for b in refused["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    replies = len(stack.fake.responses)
+    stack.send.click(user, ids.WAIT, wait["value"], channel=GENERAL, message_ts="9", ephemeral=True)
+    assert "on the waitlist" in stack.fake.wait_for_responses(count=replies + 1)[-1].body["text"]
+
+
+def _offer_to(stack: Stack, user: str) -> dict:
+    offer = stack.dms_to(user)[-1].params
+    assert "A slot you were waiting for is free" in offer["text"]
+    [book_it] = [e for b in offer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert book_it["action_id"] == ids.BOOK_IT
+    return book_it
+
+
+def test_an_offer_not_taken_in_time_passes_to_the_next_person_waiting(stack: Stack) -> None:
+    """The offer is open WAITLIST_OFFER_MINUTES (15 here); then the next in line gets it."""
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    _wait_for_it(stack, AL, "102 2026-12-01 20:00-21:00 Al's sync")  # the same hour, New York
+    _wait_for_it(stack, ADMIN, "102 2026-12-02 02:00-03:00 Ada's")  # and Berlin
+    assert "cancelled" in stack.send.command(BOB, "cancel 1").text
+    stack.deliver()
+    first = _offer_to(stack, AL)
+    assert not [d for d in stack.dms_to(ADMIN) if "waiting for is free" in d.params["text"]]
+
+    stack.clock.advance(timedelta(minutes=14))
+    assert stack.container.bus.handle(c.LapseOffers()) == 0
+    stack.clock.advance(timedelta(minutes=1))
+    assert stack.container.bus.handle(c.LapseOffers()) == 1
+    stack.deliver()
+    second = _offer_to(stack, ADMIN)
+
+    # Al's click comes too late; Ada's books it
+    replies = len(stack.fake.responses)
+    stack.send.click(AL, ids.BOOK_IT, first["value"], channel="D0AL", message_ts="7")
+    late = stack.fake.wait_for_responses(count=replies + 1)[-1].body["text"]
+    assert "no longer open" in late
+    stack.send.click(ADMIN, ids.BOOK_IT, second["value"], channel="D0ADMIN", message_ts="8")
+    booked = stack.fake.wait_for_responses(count=replies + 2)[-1].body["text"]
+    assert "Requested (booking #2)" in booked
+    [mine] = [b for b in bookings(stack.engine) if b["id"] == 2]
+    assert (mine["booker"], mine["title"]) == (ADMIN, "Ada's")
+    assert {e["user"]: e["status"] for e in rows(stack.engine, orm.waitlist)} == {
+        AL: "LAPSED",
+        ADMIN: "BOOKED",
+    }
 
 
 def test_the_holder_asking_again_is_told_they_hold_it_not_offered_a_wait(stack: Stack) -> None:
