@@ -303,11 +303,10 @@ def request_sent(row: BookingRow, tz: ZoneInfo, *, email: bool) -> dict[str, Any
         follow = _("Approved by policy: no admin decision was needed. You'll get a DM.")
     elif email:
         follow = _(
-            "The slot is held for you. An admin will approve or deny it; "
-            "you'll get a DM and an email."
+            "The slot is held for you. You'll get a DM and an email once it is approved or denied."
         )
     else:
-        follow = _("The slot is held for you. An admin will approve or deny it; you'll get a DM.")
+        follow = _("The slot is held for you. You'll get a DM once it is approved or denied.")
     icon = ":white_check_mark:" if approved else ":hourglass_flowing_sand:"
     return {
         "type": "modal",
@@ -351,13 +350,13 @@ def change_saved(
         icon = ":hourglass_flowing_sand:"
         note = (
             _(
-                "The new slot is held for you and the old one is free. An admin will approve or "
-                "deny the change; you'll get a DM and an email."
+                "The new slot is held for you and the old one is free. You'll get a DM and an "
+                "email once the change is approved or denied."
             )
             if email
             else _(
-                "The new slot is held for you and the old one is free. An admin will approve or "
-                "deny the change; you'll get a DM."
+                "The new slot is held for you and the old one is free. You'll get a DM once the "
+                "change is approved or denied."
             )
         )
     else:

@@ -163,12 +163,12 @@ def series_sent(series: SeriesRow, tz: ZoneInfo, *, email: bool) -> dict[str, An
         follow = _("Approved by policy: no admin decision was needed. You'll get a DM.")
     elif email:
         follow = _(
-            "The dates are held for you. An admin will approve or deny the series; "
-            "you'll get a DM and an email."
+            "The dates are held for you. You'll get a DM and an email once the series is "
+            "approved or denied."
         )
     else:
         follow = _(
-            "The dates are held for you. An admin will approve or deny the series; you'll get a DM."
+            "The dates are held for you. You'll get a DM once the series is approved or denied."
         )
     if skipped:
         follow += " " + ngettext(

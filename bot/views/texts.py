@@ -105,13 +105,13 @@ def waiting(room_id: str) -> str:
 def claimed(booking_id: int, *, email: bool) -> str:
     if email:
         text = _(
-            ":hourglass_flowing_sand: Requested (booking #{booking_id}). An admin will approve "
-            "or deny it; you'll get a DM and an email."
+            ":hourglass_flowing_sand: Requested (booking #{booking_id}). You'll get a DM and an "
+            "email once it is approved or denied."
         )
     else:
         text = _(
-            ":hourglass_flowing_sand: Requested (booking #{booking_id}). An admin will approve "
-            "or deny it; you'll get a DM."
+            ":hourglass_flowing_sand: Requested (booking #{booking_id}). You'll get a DM once it "
+            "is approved or denied."
         )
     return text.format(booking_id=booking_id)
 
@@ -199,12 +199,12 @@ def requested(booking_id: int, room_id: str, when: str, *, email: bool) -> str:
     if email:
         text = _(
             "Requested room {room_id}, {when} (booking #{booking_id}). "
-            "An admin will approve or deny it; you'll get a DM and an email."
+            "You'll get a DM and an email once it is approved or denied."
         )
     else:
         text = _(
             "Requested room {room_id}, {when} (booking #{booking_id}). "
-            "An admin will approve or deny it; you'll get a DM."
+            "You'll get a DM once it is approved or denied."
         )
     done = text.format(room_id=escape(room_id), when=when, booking_id=booking_id)
     return f":hourglass_flowing_sand: {done}"

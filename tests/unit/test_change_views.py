@@ -83,7 +83,7 @@ def test_the_saved_modal_says_whether_the_change_waits_for_approval() -> None:
     row = make_row(7, status=BookingStatus.PENDING, starts_at=START)
     waiting = change_saved(row, True, SEOUL, email=True)
     check_view(waiting, "modal")
-    assert "An admin will approve or deny the change" in all_blocks_text(waiting["blocks"])
+    assert "once the change is approved or denied" in all_blocks_text(waiting["blocks"])
     kept = change_saved(
         dataclasses.replace(row, status=BookingStatus.APPROVED), True, SEOUL, email=True
     )
