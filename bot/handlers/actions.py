@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -37,6 +40,9 @@ from bot.views.i18n import current_locale
 from bot.views.lists import LIST_LIMIT, after, cancelled, my_bookings, waitlist_request
 from bot.views.modals import deny_modal, deny_series_modal, feed_link_modal, room_modal
 from bot.views.series_preview import read_series, series_refused
+
+#: A Slack view (modal) as the views send it.
+View = dict[str, Any]
 
 
 def _booking_id(body: dict[str, Any]) -> int | None:
@@ -301,35 +307,24 @@ def wait_for_slot(
 ) -> None:
     """*Tell me if it frees up* on a refusal: join the waitlist for that slot. On the booking
     form's taken-slot view the answer takes the view's place (views.update, not a DM)."""
-    request = waitlist_request((body.get("actions") or [{}])[0].get("value"))
-    view = body.get("view") or {}
-    in_form = view.get("type") == "modal"
-    if request is None and in_form:
-        ack()
-        outdated = series_refused(texts.form_outdated())
-        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=outdated)
+    user = body["user"]["id"]
+    if (body.get("view") or {}).get("type") == "modal":
+        _on_taken_view(
+            ack,
+            deps_of(context),
+            client,
+            body,
+            lambda room, start, end, title: c.JoinWaitlist(room, start, end, by=user, title=title),
+            lambda _, room, start, end, tz: on_waitlist(room, start, end, tz),
+        )
         return
+    request = waitlist_request((body.get("actions") or [{}])[0].get("value"))
     if request is None:
         _stale_click(ack, client, body)
         return
     room_id, starts_at, ends_at, title = request
-    command = c.JoinWaitlist(room_id, starts_at, ends_at, by=body["user"]["id"], title=title)
-    deps = deps_of(context)
-    if not in_form:
-        _answer(ack, deps, body, respond, client, command, texts.waiting(room_id))
-        return
-    tz = form_zone(view) or deps.directory.tz(body["user"]["id"])
-
-    def refused(error: BookingError) -> None:
-        again = slot_taken(
-            refusals.reply(error), room_id, starts_at, ends_at, title, tz, offer=False
-        )
-        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=again)
-
-    if decide(ack, deps, client, body, command, refused) is REFUSED:
-        return
-    waiting = on_waitlist(room_id, starts_at, ends_at, tz)
-    client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=waiting)
+    command = c.JoinWaitlist(room_id, starts_at, ends_at, by=user, title=title)
+    _answer(ack, deps_of(context), body, respond, client, command, texts.waiting(room_id))
 
 
 def request_free_slot(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
@@ -337,30 +332,53 @@ def request_free_slot(ack: Ack, body: dict[str, Any], client: WebClient, context
     the answer (the request sent, or why not) takes the view's place."""
     deps = deps_of(context)
     user = body["user"]["id"]
+
+    def sent(booking_id: Any, room: str, start: datetime, end: datetime, tz: ZoneInfo) -> View:
+        row = deps.queries.booking(booking_id)
+        assert row is not None  # committed just now
+        return request_sent(row, tz, email=deps.settings.email_enabled)
+
+    _on_taken_view(
+        ack,
+        deps,
+        client,
+        body,
+        lambda room, start, end, title: c.RequestBooking(room, start, end, by=user, title=title),
+        sent,
+    )
+
+
+def _on_taken_view(
+    ack: Ack,
+    deps: Deps,
+    client: WebClient,
+    body: dict[str, Any],
+    command_for: Callable[[str, datetime, datetime, str], c.Command],
+    answer: Callable[[Any, str, datetime, datetime, ZoneInfo], View],
+) -> None:
+    """A button on the booking form's taken-slot view: the command for the slot the button
+    carries (room, start, end, title), then ``answer`` (given the command's result), its
+    refusal or "out of date" in the view's place (``hash``: not over a view changed since)."""
     view = body.get("view") or {}
+
+    def replace(new: View) -> None:
+        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=new)
+
     request = waitlist_request((body.get("actions") or [{}])[0].get("value"))
     if request is None:
         ack()
-        outdated = series_refused(texts.form_outdated())
-        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=outdated)
+        replace(series_refused(texts.form_outdated()))
         return
     room_id, starts_at, ends_at, title = request
-    tz = form_zone(view) or deps.directory.tz(user)
+    tz = form_zone(view) or deps.directory.tz(body["user"]["id"])
 
     def refused(error: BookingError) -> None:
-        again = slot_taken(
-            refusals.reply(error), room_id, starts_at, ends_at, title, tz, offer=False
-        )
-        client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=again)
+        why = refusals.reply(error)
+        replace(slot_taken(why, room_id, starts_at, ends_at, title, tz, offer=False))
 
-    command = c.RequestBooking(room_id, starts_at, ends_at, by=user, title=title)
-    booking_id = decide(ack, deps, client, body, command, refused)
-    if booking_id is REFUSED:
-        return
-    row = deps.queries.booking(booking_id)
-    assert row is not None  # committed just now
-    sent = request_sent(row, tz, email=deps.settings.email_enabled)
-    client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=sent)
+    result = decide(ack, deps, client, body, command_for(*request), refused)
+    if result is not REFUSED:
+        replace(answer(result, room_id, starts_at, ends_at, tz))
 
 
 def back_to_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
