@@ -468,13 +468,16 @@ class Booking:
         at: datetime,
         limits: BookingLimits,
         is_admin: bool = False,
+        policy: str | None = None,
     ) -> bool:
         """Move, extend, shorten, re-room or retitle the booking; ``False`` if nothing differs.
 
         An approved booking that only gets shorter (or only its title changes) stays approved:
         what the admin agreed to still covers it. One that moves, grows or changes room asks for
-        approval again. A booking in progress can change only its title and end, and its end
-        only to earlier: a request for more time is a new booking.
+        approval again, unless ``policy`` (the rule that would approve the booker's request for
+        the new room on creation, see ``Context.auto_approval``) approves it as it would a new
+        request. A booking in progress can change only its title and end, and its end only to
+        earlier: a request for more time is a new booking.
         """
         if by != self.booker and not is_admin:
             raise NotAllowed(
@@ -531,7 +534,7 @@ class Booking:
             title=title,
             by=by,
             at=at,
-            needs_approval=self.status == BookingStatus.APPROVED and not within,
+            needs_approval=self.status == BookingStatus.APPROVED and not within and policy is None,
         )
         return True
 

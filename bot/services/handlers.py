@@ -499,6 +499,7 @@ def change_booking(cmd: commands.ChangeBooking, uow: AbstractUnitOfWork, ctx: Co
         at=ctx.clock(),
         limits=ctx.limits,
         is_admin=ctx.is_admin(cmd.by),
+        policy=ctx.auto_approval(room, booking.booker),
     )
     if changed:
         taken = uow.bookings.conflicts(

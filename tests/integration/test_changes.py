@@ -227,3 +227,30 @@ def test_a_change_racing_a_new_request_for_the_same_slot_one_wins(
         )
         assert outcomes in (["ChangeBooking", "unavailable"], ["RequestBooking", "unavailable"])
         assert len(_holding(engine, start, end)) == 1
+
+
+def test_a_booking_moved_in_an_auto_approve_room_stays_approved(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    """The room approves every request on creation, so a move would be approved at once too:
+    it does not wait for an admin (nobody would decide, and it would expire at its start)."""
+    container.bus.handle(c.AddRoom("A", "Booth", 1, by="cli", auto_approve=True))
+    add_rooms(container.bus, "102")
+    booking_id = container.bus.handle(
+        c.RequestBooking("A", *slot(clock.now, 2, 3), by="UBOB", title="Call")
+    )
+    assert bookings(engine)[0]["status"] == "APPROVED"
+
+    container.bus.handle(
+        c.ChangeBooking(
+            booking_id, by="UBOB", starts_at=clock.now + 4 * HOUR, ends_at=clock.now + 6 * HOUR
+        )
+    )
+    [stored] = bookings(engine)
+    assert (stored["status"], stored["sequence"]) == ("APPROVED", 1)
+    dm = next(r for r in outbox(engine) if r["payload"].get("kind") == "changed")
+    assert not dm["payload"]["needs_approval"]
+
+    # into a room that asks for approval, it waits for an admin again
+    container.bus.handle(c.ChangeBooking(booking_id, by="UBOB", room_id="102"))
+    assert bookings(engine)[0]["status"] == "PENDING"

@@ -106,6 +106,25 @@ def test_an_approved_booking_that_moves_grows_or_changes_room_asks_for_approval_
     assert booking.invited  # the earlier invite is still out there
 
 
+def test_a_change_the_rooms_policy_would_approve_as_a_request_stays_approved() -> None:
+    booking = booking_in(APPROVED)
+    decided = booking.decided_by, booking.decided_at
+    assert booking.change(
+        room=board_room(),
+        starts_at=STARTS + HOUR,
+        ends_at=ENDS + 2 * HOUR,
+        title=booking.title,
+        by=BOOKER,
+        at=DECIDED,
+        limits=BookingLimits(),
+        policy="room",
+    )
+
+    assert booking.status is APPROVED and (booking.decided_by, booking.decided_at) == decided
+    event = changed_event(booking)
+    assert not event.needs_approval and event.was_approved
+
+
 def test_a_change_records_the_booking_as_it_was_and_as_it_is() -> None:
     booking = booking_in(APPROVED)
     change(booking, room=FOCUS, starts_at=STARTS + HOUR, ends_at=ENDS + 2 * HOUR, title=" New  t ")
