@@ -521,6 +521,10 @@ class StrictSlackApi(FakeSlackApi):
                 return _error("exchanged_trigger_id")
             if self.now() - issued > TRIGGER_TTL:
                 return _error("expired_trigger_id")
+        if method == "views.update" and bool(params.get("view_id")) == bool(
+            params.get("external_id")
+        ):  # Slack: exactly one of them names the view to update
+            return _error("invalid_arguments", **_problems(["view_id or external_id required"]))
         if method == "views.publish":
             user = self._users.get(str(params.get("user_id", "")))
             if user is None or user["deleted"]:

@@ -311,6 +311,21 @@ def test_strict_trigger_ids_work_once_within_three_seconds(
     )
 
 
+def test_strict_views_update_names_its_view_once(sclient: WebClient) -> None:
+    modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Book"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}],
+    }
+    assert sclient.views_update(view_id="V1", hash="h", view=modal)["ok"]
+    assert sclient.views_update(external_id="form-1", view=modal)["ok"]
+    for named in ({}, {"view_id": "V1", "external_id": "form-1"}):
+        answer = lambda named=named: sclient.api_call(  # noqa: E731
+            "views.update", json={"view": modal, **named}
+        )
+        assert _error(answer)[0] == "invalid_arguments"
+
+
 def test_strict_keeps_messages_with_metadata_for_history_and_updates(
     strict: StrictSlackApi, sclient: WebClient
 ) -> None:
