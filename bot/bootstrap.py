@@ -248,7 +248,12 @@ def _runtime(
     directory.followers.append(sending_directory)  # a user_change reaches the senders' cache
     store = OutboxStore(core.engine)
     cards = CardPublisher(
-        sending, settings.approvals_channel, core.queries, core.engine, settings.card_locale
+        sending,
+        settings.approvals_channel,
+        core.queries,
+        core.engine,
+        settings.card_locale,
+        install=store.install_id,
     )
     homes = HomePublisher(
         sending,

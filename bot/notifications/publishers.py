@@ -34,8 +34,9 @@ from bot.views.i18n import use_locale
 log = logging.getLogger(__name__)
 
 
-#: The ``event_type`` of the metadata every approval card carries (with the booking id), so a
-#: card whose ts was never recorded can be found in the channel again.
+#: The ``event_type`` of the metadata every approval card carries (with the booking id and the
+#: installation's id), so a card whose ts was never recorded can be found in the channel again,
+#: and not a card another installation (or this one before its database was reset) posted there.
 CARD_EVENT = "roombot_approval_card"
 #: How far before a recorded post attempt the channel history is searched for its card, for
 #: clocks that disagree a little; and how many messages a page of that search reads.
@@ -44,17 +45,23 @@ LOOKUP_PAGE = 100
 LOOKUP_PAGES_MAX = 10
 
 
-def card_metadata(booking_id: int) -> dict[str, Any]:
-    return {"event_type": CARD_EVENT, "event_payload": {"booking_id": booking_id}}
+def card_metadata(booking_id: int, install: str | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"booking_id": booking_id}
+    if install is not None:
+        payload["install"] = install
+    return {"event_type": CARD_EVENT, "event_payload": payload}
 
 
-def _card_booking(message: dict[str, Any]) -> int | None:
-    """The booking id in a message's card metadata, or None for any other message."""
+def _card_booking(message: dict[str, Any], install: str | None) -> int | None:
+    """The booking id in the metadata of a card this installation posted, or None for any other
+    message (another installation's card included)."""
     meta = message.get("metadata")
     if not isinstance(meta, dict) or meta.get("event_type") != CARD_EVENT:
         return None
     payload = meta.get("event_payload")
-    value = payload.get("booking_id") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict) or payload.get("install") != install:
+        return None
+    value = payload.get("booking_id")
     try:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
@@ -90,8 +97,10 @@ class CardPublisher:
         locale: str | None = None,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        install: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.client = client
+        self.install = install
         self.channel = channel
         self.locale = locale
         self.queries = queries
@@ -167,7 +176,7 @@ class CardPublisher:
                 message = series_card(series, approvers=approvers)
             else:
                 message = card(booking, approvers=approvers)
-        message["metadata"] = card_metadata(booking_id)
+        message["metadata"] = card_metadata(booking_id, self.install())
         with_text_fallback(
             lambda m: self._show(booking_id, m), message, f"the card of booking #{booking_id}"
         )
@@ -224,6 +233,7 @@ class CardPublisher:
     def _find_cards(self, channel: str, booking_id: int, since: datetime) -> list[dict[str, Any]]:
         """This booking's cards in ``channel`` posted after ``since``, newest first."""
         found: list[dict[str, Any]] = []
+        install = self.install()
         cursor: str | None = None
         for _ in range(LOOKUP_PAGES_MAX):
             page = self.client.conversations_history(
@@ -233,7 +243,9 @@ class CardPublisher:
                 limit=LOOKUP_PAGE,
                 cursor=cursor,
             )
-            found += [m for m in page.get("messages") or [] if _card_booking(m) == booking_id]
+            found += [
+                m for m in page.get("messages") or [] if _card_booking(m, install) == booking_id
+            ]
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
             if not page.get("has_more") or cursor is None:
                 break

@@ -22,6 +22,7 @@ from bot.adapters import orm
 from bot.adapters.slack import make_client
 from bot.bootstrap import Runtime, bootstrap
 from bot.domain import commands as c
+from bot.notifications.outbox import OutboxStore
 from bot.notifications.publishers import CARD_EVENT
 from bot.views import ids
 from tests.conftest import ADMIN, FixedClock, make_settings
@@ -59,13 +60,18 @@ def runtime(
     container.close()
 
 
+#: The installation id on a card another installation posted in the same channel.
+STRANGER = "another-install"
+
+
 def cards_of(fake: StrictSlackApi, booking_id: int) -> list[dict[str, Any]]:
-    """The messages in the approvals channel that are this booking's card."""
+    """The messages in the approvals channel that are this booking's card (this installation's)."""
     return [
         m
         for m in fake.messages(APPROVALS)
         if (m.get("metadata") or {}).get("event_type") == CARD_EVENT
         and m["metadata"]["event_payload"].get("booking_id") == booking_id
+        and m["metadata"]["event_payload"].get("install") != STRANGER
     ]
 
 
@@ -128,7 +134,7 @@ def test_a_card_posted_but_never_recorded_is_found_and_updated_not_posted_again(
     (posted,) = cards_of(fake, booking)
     assert posted["metadata"] == {
         "event_type": CARD_EVENT,
-        "event_payload": {"booking_id": booking},
+        "event_payload": {"booking_id": booking, "install": OutboxStore(engine).install_id()},
     }
     forget_recorded_card(engine, booking)
 
@@ -142,6 +148,35 @@ def test_a_card_posted_but_never_recorded_is_found_and_updated_not_posted_again(
     (card,) = cards_of(fake, booking)
     assert card["ts"] == posted["ts"] and "approved" in card["text"] and not live(card)
     assert rows(engine, orm.approval_cards)[0]["ts"] == posted["ts"]
+
+
+def test_a_card_of_another_installation_for_the_same_booking_id_is_not_adopted(
+    runtime: Runtime, engine: Engine, clock: FixedClock, fake: StrictSlackApi
+) -> None:
+    """A second installation sharing the channel (or this one before its database was reset)
+    has a booking with the same id: its card stays theirs, and this booking gets its own."""
+    booking = request(runtime, clock)
+    runtime.dispatcher.drain()
+    (ours,) = cards_of(fake, booking)
+    forget_recorded_card(engine, booking)
+    WebClient(token=TOKEN, base_url=fake.url).chat_delete(channel=APPROVALS, ts=ours["ts"])
+    stranger = {
+        "event_type": CARD_EVENT,
+        "event_payload": {"booking_id": booking, "install": STRANGER},
+    }
+    theirs = WebClient(token=TOKEN, base_url=fake.url).chat_postMessage(
+        channel=APPROVALS, text="their card", metadata=stranger
+    )
+
+    runtime.bus.handle(c.ApproveBooking(booking, by=ADMIN))
+    runtime.dispatcher.drain()
+
+    assert len(fake.calls_to("conversations.history")) == 1
+    texts = {m["ts"]: m["text"] for m in fake.messages(APPROVALS)}
+    assert texts[theirs["ts"]] == "their card"  # neither updated nor deleted
+    (card,) = cards_of(fake, booking)
+    assert card["ts"] != theirs["ts"] and "approved" in card["text"]
+    assert rows(engine, orm.approval_cards)[0]["ts"] == card["ts"]
 
 
 def test_copies_of_a_card_found_in_the_channel_are_deleted_but_the_first(
