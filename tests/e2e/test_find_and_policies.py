@@ -197,11 +197,11 @@ def test_with_email_off_no_answer_promises_an_email(stack: Stack) -> None:
     assert "until an admin or the room's policy approves it" in help_  # not only admins
     assert "email" not in stack.send.command(BOB, "frobnicate").text
     one_line = stack.send.command(BOB, "102 2026-12-02 10:00-11:00").text
-    assert "you'll get a DM." in one_line and "email" not in one_line
+    assert "You'll get a DM once" in one_line and "email" not in one_line
     view = {"callback_id": ids.BOOK_MODAL, "private_metadata": json.dumps({"tz": "Asia/Seoul"})}
     sent = stack.send.submit(BOB, view, booking_values("201", "2026-12-02", "10:00", "11:00"))
     note = json.dumps(sent.json["view"]["blocks"])
-    assert "you'll get a DM." in note and "email" not in note
+    assert "You'll get a DM once" in note and "email" not in note
 
 
 def test_an_acked_book_click_is_already_stored(stack: Stack) -> None:
