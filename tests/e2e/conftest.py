@@ -15,6 +15,7 @@ from bot.adapters.http import HttpServer
 from bot.adapters.slack import make_client
 from bot.bootstrap import Runtime, bootstrap, build_web
 from bot.demo.listeners import Listeners
+from bot.demo.loopback import Inbox, smtp_server
 from bot.domain import commands
 from bot.notifications.dispatcher import Dispatcher
 from tests.conftest import ADMIN, FixedClock, make_settings
@@ -157,9 +158,48 @@ def running_stack(
         listeners.shutdown(wait=True)
 
 
+@contextmanager
+def mailing_stack(
+    database_url: str,
+    engine: Engine,
+    clock: FixedClock,
+    fake_slack: StrictSlackApi,
+    **overrides: object,
+) -> Iterator[tuple[Stack, Inbox]]:
+    """:func:`running_stack` with email on, sent to a real SMTP server on loopback, and that
+    server's inbox."""
+    with (
+        smtp_server() as (inbox, port),
+        running_stack(
+            database_url,
+            engine,
+            clock,
+            fake_slack,
+            **{
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_starttls": False,
+                "smtp_timeout_seconds": 5,
+                "mail_from": "Roombot <rooms@example.com>",
+                **overrides,
+            },
+        ) as stack,
+    ):
+        yield stack, inbox
+
+
 @pytest.fixture
 def stack(
     database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
 ) -> Iterator[Stack]:
     with running_stack(database_url, engine, clock, fake_slack) as running:
+        yield running
+
+
+@pytest.fixture
+def mailed(
+    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
+) -> Iterator[tuple[Stack, Inbox]]:
+    """A running stack with email on, and its SMTP server's inbox."""
+    with mailing_stack(database_url, engine, clock, fake_slack) as running:
         yield running

@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import Engine
-
-from bot.demo.loopback import Inbox, smtp_server
+from bot.demo.loopback import Inbox
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from bot.views.booking_modal import read_booking
-from tests.conftest import ADMIN, FixedClock
-from tests.e2e.conftest import AL, APPROVALS, BOB, Stack, running_stack
+from tests.conftest import ADMIN
+from tests.e2e.conftest import AL, APPROVALS, BOB, Stack
 from tests.e2e.slack_client import booking_values
 from tests.e2e.test_series import _calendar
 from tests.e2e.test_slack_app import _actions, _card_update, _texts
-from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import approvals, bookings
 
 
@@ -150,27 +145,6 @@ def test_change_and_end_now_from_the_ephemeral_list(stack: Stack) -> None:
     assert stored["ends_at"] == stack.clock.now and stored["status"] == BookingStatus.APPROVED
     # the freed rest can be booked at once
     assert "booking #2" in stack.send.command(AL, "102 2026-12-01 18:00-19:00").text
-
-
-@pytest.fixture
-def mailed(
-    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
-) -> Iterator[tuple[Stack, Inbox]]:
-    with (
-        smtp_server() as (inbox, port),
-        running_stack(
-            database_url,
-            engine,
-            clock,
-            fake_slack,
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            smtp_starttls=False,
-            smtp_timeout_seconds=5,
-            mail_from="Roombot <rooms@example.com>",
-        ) as stack,
-    ):
-        yield stack, inbox
 
 
 def test_an_admin_moves_someone_elses_booking_from_its_card(

@@ -15,7 +15,7 @@ from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.conftest import ADMIN
 from tests.e2e.conftest import BOB, Stack
-from tests.e2e.test_change_booking import _approve, mailed  # noqa: F401 - a fixture
+from tests.e2e.test_change_booking import _approve
 from tests.e2e.test_series import _calendar
 from tests.e2e.test_slack_app import _actions, _card_update, _texts
 from tests.integration.helpers import bookings
@@ -30,7 +30,7 @@ def _booked(stack: Stack, line: str) -> int:
 
 
 def test_a_booking_nobody_checks_into_is_released_when_the_window_passes(
-    mailed: tuple[Stack, Inbox],  # noqa: F811 - the fixture imported above
+    mailed: tuple[Stack, Inbox],
 ) -> None:
     stack, inbox = mailed
     stack.container.bus.handle(c.UpdateRoom("102", by="cli", checkin_minutes=10))

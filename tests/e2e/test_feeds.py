@@ -15,11 +15,11 @@ import vobject
 from icalendar import Calendar
 from sqlalchemy import Engine
 
-from bot.demo.loopback import Inbox, smtp_server
+from bot.demo.loopback import Inbox
 from bot.domain import commands as c
 from bot.views import ids
 from tests.conftest import ADMIN, FixedClock
-from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.conftest import Stack, mailing_stack
 from tests.fakes.slack_api import StrictSlackApi
 
 KIM = "UKIM"  # reads Slack in Korean
@@ -31,22 +31,8 @@ def feeds(
     database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
 ) -> Iterator[tuple[Stack, Inbox]]:
     fake_slack.add_user(KIM, tz="Asia/Seoul", email="kim@example.com", name="Kim", locale="ko-KR")
-    with (
-        smtp_server() as (inbox, port),
-        running_stack(
-            database_url,
-            engine,
-            clock,
-            fake_slack,
-            public_base_url=PUBLIC,
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            smtp_starttls=False,
-            smtp_timeout_seconds=5,
-            mail_from="Roombot <rooms@example.com>",
-        ) as stack,
-    ):
-        yield stack, inbox
+    with mailing_stack(database_url, engine, clock, fake_slack, public_base_url=PUBLIC) as running:
+        yield running
 
 
 def _get(

@@ -23,13 +23,13 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import Engine
 
-from bot.demo.loopback import Inbox, smtp_server
+from bot.demo.loopback import Inbox
 from bot.demo.signed import booking_values
 from bot.domain import commands
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.conftest import ADMIN, FixedClock
-from tests.e2e.conftest import APPROVALS, GENERAL, Stack, running_stack
+from tests.e2e.conftest import APPROVALS, GENERAL, Stack, mailing_stack
 from tests.e2e.slack_client import Reply
 from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import bookings
@@ -59,24 +59,16 @@ def languages(
     fake_slack.add_user(
         MINA, tz="Asia/Seoul", email="mina@example.com", name="미나", locale="ko-KR"
     )
-    with (
-        smtp_server() as (inbox, port),
-        running_stack(
-            database_url,
-            engine,
-            clock,
-            fake_slack,
-            approvals_locale="ko",  # the channel reads Korean; the admin's own texts do not
-            public_base_url=PUBLIC,
-            quota_hours_per_week=8,
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            smtp_starttls=False,
-            smtp_timeout_seconds=5,
-            mail_from="roombot@example.com",
-        ) as stack,
-    ):
-        yield stack, inbox
+    with mailing_stack(
+        database_url,
+        engine,
+        clock,
+        fake_slack,
+        approvals_locale="ko",  # the channel reads Korean; the admin's own texts do not
+        public_base_url=PUBLIC,
+        quota_hours_per_week=8,
+    ) as running:
+        yield running
 
 
 def _buttons(blocks: list[dict[str, Any]], action_id: str) -> list[dict[str, Any]]:

@@ -7,26 +7,22 @@ Each test runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-import pytest
 import recurring_ical_events
 from icalendar import Calendar
-from sqlalchemy import Engine
 
-from bot.demo.loopback import Inbox, smtp_server
+from bot.demo.loopback import Inbox
 from bot.domain import commands
 from bot.domain.model import BookingStatus
 from bot.domain.recurrence import Frequency, Repeat
 from bot.views import ids
-from tests.conftest import ADMIN, FixedClock
-from tests.e2e.conftest import AL, APPROVALS, BOB, Stack, running_stack
+from tests.conftest import ADMIN
+from tests.e2e.conftest import AL, APPROVALS, BOB, Stack
 from tests.e2e.slack_client import booking_values, repeat_values
 from tests.e2e.test_slack_app import _actions, _texts
-from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import bookings
 
 WEEKS = 4
@@ -113,27 +109,6 @@ def test_a_series_is_denied_as_one_with_a_reason(stack: Stack) -> None:
     assert len(denied) == 1 and "Repairs" in denied[0].params["text"]
 
 
-@pytest.fixture
-def mailing(
-    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
-) -> Iterator[tuple[Stack, Inbox]]:
-    with (
-        smtp_server() as (inbox, port),
-        running_stack(
-            database_url,
-            engine,
-            clock,
-            fake_slack,
-            smtp_host="127.0.0.1",
-            smtp_port=port,
-            smtp_starttls=False,
-            smtp_timeout_seconds=5,
-            mail_from="roombot@example.com",
-        ) as stack,
-    ):
-        yield stack, inbox
-
-
 def _calendar(message: EmailMessage) -> tuple[str, Calendar]:
     [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
     data = part.get_payload(decode=True)
@@ -147,9 +122,9 @@ def _deliver(stack: Stack) -> None:
 
 
 def test_one_click_approves_the_series_with_one_dm_and_one_invite_for_all(
-    mailing: tuple[Stack, Inbox],
+    mailed: tuple[Stack, Inbox],
 ) -> None:
-    stack, inbox = mailing
+    stack, inbox = mailed
     # Al holds the third Wednesday; Bob asks for four Wednesdays with the booking form
     assert "booking #1" in stack.send.command(AL, "102 2026-12-15 20:00-21:00 Al's").text
     opened = len(stack.fake.calls_to("views.open"))
