@@ -80,8 +80,12 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Most tests wait on I/O (the fake Slack, SMTP, HTTP, child processes), so more workers than cores
+# pay off. Each worker is a test session of its own: its own PostgreSQL database, its own tmp dirs.
+# --dist loadgroup keeps the tests of one xdist_group mark on one worker.
+TEST_WORKERS ?= 4
 test: lint catalogs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # requirements.txt: the exact versions a clean install of pyproject.toml's ranges gets today, for
 # platforms that install from a lock (buildpacks, the Dockerfile). Run after changing dependencies.
