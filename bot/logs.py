@@ -3,6 +3,9 @@
 APScheduler logs every job run at INFO (28 lines a minute when idle), Alembic logs its context
 on every revision read (two lines per ``/readyz``) and slack_sdk every retry; none of it says
 anything an operator acts on, so they stay at WARNING unless LOG_LEVEL=DEBUG asks for everything.
+APScheduler's warning that a run was skipped because the previous one still runs is dropped too:
+every job has ``max_instances=1`` so that a slow pass (a delivery poll under load) makes the next
+one unnecessary, which is the design, not a problem.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ def _not_slack_sdks_own_send_error(record: logging.LogRecord) -> bool:
     exception (the dispatcher's delivery log, Bolt's error handler, one start-up line), so this
     line would only say it twice."""
     return not record.getMessage().startswith("Failed to send a request to Slack API server")
+
+
+def _not_a_skipped_overlap(record: logging.LogRecord) -> bool:
+    return "maximum number of running instances reached" not in record.getMessage()
 
 
 class JsonFormatter(logging.Formatter):
@@ -56,3 +63,6 @@ def configure(settings: Settings) -> None:
     sdk = logging.getLogger("slack_sdk.web.base_client")
     if _not_slack_sdks_own_send_error not in sdk.filters:
         sdk.addFilter(_not_slack_sdks_own_send_error)
+    jobs = logging.getLogger("apscheduler.scheduler")
+    if _not_a_skipped_overlap not in jobs.filters:
+        jobs.addFilter(_not_a_skipped_overlap)

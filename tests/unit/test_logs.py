@@ -44,6 +44,22 @@ def test_text_lines_start_with_a_timestamp(capsys: pytest.CaptureFixture[str]) -
     )
 
 
+def test_a_job_run_skipped_because_the_last_one_still_runs_is_not_logged(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Under load a 200 ms delivery poll can outlast its interval: skipping the next is the point
+    of max_instances=1, while the scheduler's other warnings still show."""
+    logs.configure(make_settings("sqlite://"))
+    jobs = logging.getLogger("apscheduler.scheduler")
+    jobs.warning(
+        'Execution of job "deliver due outbox rows (trigger: interval[0:00:00.200000], next run at:'
+        ' 2026-12-02 10:00:00 UTC)" skipped: maximum number of running instances reached (1)'
+    )
+    jobs.warning("Scheduler found no jobstore")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("Scheduler found no jobstore")
+
+
 def test_log_format_json_writes_one_object_a_line(capsys: pytest.CaptureFixture[str]) -> None:
     logs.configure(make_settings("sqlite://", log_format="json"))
     logging.getLogger("roombot").warning("room %s is full", "102")
