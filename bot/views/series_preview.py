@@ -27,7 +27,7 @@ from bot.views.mrkdwn import escape, mention, shown
 from bot.views.series import pattern
 
 #: Dates listed in a preview or a confirmation; the rest are counted ("and N more").
-SHOWN_MAX = 40
+DATES_SHOWN = 40
 #: Dates per section block: ten lines stay far below a section's 3000 characters.
 LINES_PER_SECTION = 10
 
@@ -52,12 +52,12 @@ def _taken_line(item: Occurrence, by: str, tz: ZoneInfo) -> str:
 
 def _listed(lines: Sequence[str], more: str | None) -> list[Block]:
     """The lines in sections of :data:`LINES_PER_SECTION`, then what was left out."""
-    shown = lines[:SHOWN_MAX]
+    shown = lines[:DATES_SHOWN]
     blocks = [
         section("\n".join(shown[i : i + LINES_PER_SECTION]))
         for i in range(0, len(shown), LINES_PER_SECTION)
     ]
-    if more is not None and len(lines) > SHOWN_MAX:
+    if more is not None and len(lines) > DATES_SHOWN:
         blocks.append(context(more))
     return blocks
 
@@ -87,7 +87,7 @@ def series_preview(
         else _taken_line(d, request.by, tz)
         for d in dates
     ]
-    rest = dates[SHOWN_MAX:]
+    rest = dates[DATES_SHOWN:]
     rest_taken = sum(1 for d in rest if d.conflict is not None)
     more = _("And {count} more dates ({taken} of them taken).").format(
         count=len(rest), taken=rest_taken
@@ -175,7 +175,7 @@ def series_sent(series: SeriesRow, tz: ZoneInfo, *, email: bool) -> dict[str, An
             "{count} taken date was skipped.", "{count} taken dates were skipped.", skipped
         ).format(count=skipped)
     lines = [f"#{r.booking_id} · {span(r.starts_at, r.ends_at, tz, zone=False)}" for r in rows]
-    more = _("And {count} more dates.").format(count=len(rows) - SHOWN_MAX)
+    more = _("And {count} more dates.").format(count=len(rows) - DATES_SHOWN)
     return {
         "type": "modal",
         "title": plain(_("Booked") if approved else _("Request sent"), 24),

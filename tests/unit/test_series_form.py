@@ -24,7 +24,7 @@ from bot.views.booking_modal import booking_modal, read_booking
 from bot.views.home import HomeData, home_view
 from bot.views.i18n import use_locale
 from bot.views.series_preview import (
-    SHOWN_MAX,
+    DATES_SHOWN,
     all_taken,
     read_series,
     series_preview,
@@ -216,10 +216,10 @@ def test_a_long_series_is_clipped_with_how_many_more_and_stays_within_limits() -
     )
     _valid(view)
     assert len(view["blocks"]) <= 100
-    rest = MAX_OCCURRENCES - SHOWN_MAX
-    rest_taken = sum(1 for w in taken if w >= SHOWN_MAX)
+    rest = MAX_OCCURRENCES - DATES_SHOWN
+    rest_taken = sum(1 for w in taken if w >= DATES_SHOWN)
     assert f"And {rest} more dates ({rest_taken} of them taken)." in _text(view)
-    assert _text(view).count(":no_entry:") == sum(1 for w in taken if w < SHOWN_MAX)
+    assert _text(view).count(":no_entry:") == sum(1 for w in taken if w < DATES_SHOWN)
     assert len(view["private_metadata"]) <= 3000
 
 
