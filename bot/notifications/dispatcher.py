@@ -352,6 +352,7 @@ class Dispatcher:
             self._put_back(unit, closed_for)
             return
         started = time.perf_counter()
+        down = False  # put back because its own failure keeps the channel's breaker open
         try:
             with self._in_flight:
                 sender(row)
@@ -400,7 +401,6 @@ class Dispatcher:
                 self._monotonic() - self._down_since.setdefault(row.id, self._monotonic())
                 > self.params.max_age_seconds
             ):
-                self._down_since.pop(row.id, None)
                 log.error(
                     "%s to %s (row %d) is dead, failing for %.0f hours with its channel paused: %s",
                     row.channel,
@@ -419,15 +419,17 @@ class Dispatcher:
                 # max_age_seconds: a row that fails alone keeps the breaker open by itself).
                 log.info("%s row %d: %s; the channel is down, putting it back", *_who(row), exc)
                 self._put_back(unit, breaker.reset_seconds)
+                down = True
         else:
             breaker.success()
-            self._down_since.pop(row.id, None)
             self.store.mark_sent(
                 row.id,
                 self.clock(),
                 duration_ms=_ms(started),
                 covering=[each.id for each in unit[:-1]],
             )
+        if not down:
+            self._down_since.pop(row.id, None)
 
     def _failed(self, row: OutboxRow, exc: BaseException, started: float) -> None:
         now = self.clock()
