@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -15,9 +14,7 @@ from slack_sdk import WebClient
 
 from bot.adapters.signing import is_signed
 from bot.handlers import actions, commands, events, find, submissions
-from bot.handlers.deps import Deps, acting_user, tell
-from bot.views import texts
-from bot.views.i18n import use_locale
+from bot.handlers.deps import Deps, report_error
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +88,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any], client: WebClient, context: Any) -> None:
-        ref = uuid.uuid4().hex[:8]
-        log.error("unhandled error (reference %s)", ref, exc_info=error)
-        if not context.get("verified"):
-            return  # the body names whoever the sender chose: tell nobody
-        if not isinstance(body, dict) or not (
-            (body.get("user") or {}).get("id") or body.get("user_id")
-        ):
-            return
-        try:
-            user = acting_user(body)
-            with use_locale(lambda: deps.directory.locale(user) if user else None):
-                tell(client, body, texts.oops(ref))
-        except Exception:
-            log.exception("could not tell the user about error %s", ref)
+        report_error(error, body, client, context)
 
     commands.register(app)
     actions.register(app)

@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -87,9 +88,38 @@ def in_users_language(listener: F) -> F:
             return profile.locale if profile is not None else deps.directory.default_locale
 
         with use_locale(locale):
-            return listener(*args, **kwargs)
+            try:
+                return listener(*args, **kwargs)
+            except Exception as error:
+                ack = kwargs.get("ack")
+                if ack is None or ack.response is None:
+                    raise  # not acknowledged yet: Bolt answers, and its error handler reports
+                # Acknowledged, then failed: Bolt's runner would clear the ack it may not have
+                # seen yet (it looks every 10 ms) and answer 404 after 3 s instead of the 200.
+                context = kwargs["context"]
+                payload = kwargs.get("body") or kwargs.get("command") or {}
+                report_error(error, payload, kwargs.get("client") or context.client, context)
+                return None
 
     return run  # type: ignore[return-value]
+
+
+def report_error(error: Exception, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Log an unexpected error with a reference, and tell the user who acted that reference (in
+    their language), unless the request was not verified."""
+    ref = uuid.uuid4().hex[:8]
+    log.error("unhandled error (reference %s)", ref, exc_info=error)
+    if not context.get("verified"):
+        return  # the body names whoever the sender chose: tell nobody
+    user = acting_user(body) if isinstance(body, dict) else None
+    if user is None:
+        return
+    try:
+        deps = deps_of(context)
+        with use_locale(lambda: deps.directory.locale(user)):
+            tell(client, body, texts.oops(ref))
+    except Exception:
+        log.exception("could not tell the user about error %s", ref)
 
 
 #: Of Slack's 3 seconds to acknowledge, what work that must come before the ack may take (a
