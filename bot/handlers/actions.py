@@ -537,6 +537,6 @@ def register(app: App) -> None:
     app.action(ids.BOOK_FREE)(in_users_language(request_free_slot))
     app.action(ids.BOOK_IT)(in_users_language(book_offer))
     app.action(ids.OPEN_BOOK_MODAL)(in_users_language(open_form))
-    app.action(re.compile(f"^{ids.HOME_MORE}_"))(show_more)
+    app.action(re.compile(f"^{ids.HOME_MORE}_"))(in_users_language(show_more))
     app.action(ids.ROOM_ADD)(in_users_language(room_form))
     app.action(ids.ROOM_EDIT)(in_users_language(room_form))
