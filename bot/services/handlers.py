@@ -499,7 +499,12 @@ def change_booking(cmd: commands.ChangeBooking, uow: AbstractUnitOfWork, ctx: Co
         at=ctx.clock(),
         limits=ctx.limits,
         is_admin=ctx.is_admin(cmd.by),
-        policy=ctx.auto_approval(room, booking.booker),
+        # only an approved booking can need approval again (a user group lookup otherwise wasted)
+        policy=(
+            ctx.auto_approval(room, booking.booker)
+            if booking.status == BookingStatus.APPROVED
+            else None
+        ),
     )
     if changed:
         taken = uow.bookings.conflicts(
