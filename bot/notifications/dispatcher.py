@@ -28,8 +28,10 @@ Why it is shaped like this:
 - Transient failures back off exponentially with full jitter, so rows failing together do not
   retry together; after the last attempt a row is dead and the operator sees it.
 - App Home and approval card rows render *current* state: rows for the same home or card are
-  coalesced into one publish. Rows for the same recipient (home, card, or one person's DMs or
-  emails) go out one after the other in row order; different recipients' go out at once.
+  coalesced into one publish, which is one send: its outcome is every row's, and a failure
+  spends one attempt (the newest row's, see :meth:`Dispatcher._failed`). Rows for the same
+  recipient (home, card, or one person's DMs or emails) go out one after the other in row
+  order; different recipients' go out at once.
 """
 
 from __future__ import annotations
@@ -379,10 +381,7 @@ class Dispatcher:
         except PermanentFailure as exc:
             breaker.success()
             log.warning("%s to %s (row %d) failed for good: %s", *_who(row, exc))
-            for each in unit:
-                self.store.mark_failed(
-                    each.id, _describe(exc), self.clock(), None, duration_ms=_ms(started)
-                )
+            self._dead(unit, exc, started)
         except UpstreamUnavailable as exc:
             # Not the channel's fault, nor the row's: it waits, the attempt given back.
             breaker.abandon()
@@ -390,13 +389,11 @@ class Dispatcher:
             self._put_back(unit, self._rng.uniform(0.5, 1.0) * breaker.reset_seconds)
         except RetryLater as exc:
             breaker.abandon()  # not the channel's fault
-            for each in unit:
-                self._failed(each, exc, started)
+            self._failed(unit, exc, started)
         except Exception as exc:
             breaker.failure()
             if breaker.current_state == CLOSED:
-                for each in unit:
-                    self._failed(each, exc, started)
+                self._failed(unit, exc, started)
             elif (
                 self._monotonic() - self._down_since.setdefault(row.id, self._monotonic())
                 > self.params.max_age_seconds
@@ -409,10 +406,7 @@ class Dispatcher:
                     self.params.max_age_seconds / 3600,
                     _describe(exc),
                 )
-                for each in unit:
-                    self.store.mark_failed(
-                        each.id, _describe(exc), self.clock(), None, duration_ms=_ms(started)
-                    )
+                self._dead(unit, exc, started)
             else:
                 # This failure opened the breaker, or was its failed trial: the channel is down,
                 # which is no failure of the row's. It waits for the next trial, uncounted (up to
@@ -431,7 +425,11 @@ class Dispatcher:
         if not down:
             self._down_since.pop(row.id, None)
 
-    def _failed(self, row: OutboxRow, exc: BaseException, started: float) -> None:
+    def _failed(self, unit: Sequence[OutboxRow], exc: BaseException, started: float) -> None:
+        """One failed send: the attempt is the newest row's, which stood for the unit. The rows
+        it covered wait with it, their attempts given back, and are claimed with it again; when
+        it is dead, they are dead with it, so a unit is tried ``max_attempts`` times in all."""
+        row = unit[-1]
         now = self.clock()
         if row.attempts >= self.params.max_attempts:
             log.error(
@@ -454,7 +452,25 @@ class Dispatcher:
                 retry_at.isoformat(timespec="seconds"),
                 _describe(exc),
             )
-        self.store.mark_failed(row.id, _describe(exc), now, retry_at, duration_ms=_ms(started))
+        self.store.mark_failed(
+            row.id,
+            _describe(exc),
+            now,
+            retry_at,
+            duration_ms=_ms(started),
+            covering=[each.id for each in unit[:-1]],
+        )
+
+    def _dead(self, unit: Sequence[OutboxRow], exc: BaseException, started: float) -> None:
+        """The unit failed for good: one send, so one attempt (the newest row's)."""
+        self.store.mark_failed(
+            unit[-1].id,
+            _describe(exc),
+            self.clock(),
+            None,
+            duration_ms=_ms(started),
+            covering=[each.id for each in unit[:-1]],
+        )
 
     def backoff(self, attempts: int, exc: BaseException | None = None) -> float:
         """Full jitter: a random delay up to ``min(max, base * 2**(attempts-1))``, and never

@@ -65,6 +65,8 @@ class Delivery:
 
 
 _ROW_COLUMNS = [OUTBOX[f] for f in OutboxRow.__dataclass_fields__]
+#: A claimed row's attempt count with the claim's attempt given back.
+_GIVEN_BACK = case((OUTBOX.attempts > 0, OUTBOX.attempts - 1), else_=0)
 
 
 class OutboxStore:
@@ -252,18 +254,33 @@ class OutboxStore:
         retry_at: datetime | None,
         *,
         duration_ms: int | None = None,
+        covering: Sequence[int] = (),
     ) -> bool:
-        """A failed attempt: retry at ``retry_at``, or give up (``dead``) when it is ``None``."""
+        """A failed attempt: retry at ``retry_at``, or give up (``dead``) when it is ``None``.
+
+        ``covering`` are older rows the same send stood for (see :meth:`mark_sent`): the failure
+        is one attempt, this row's, so theirs is given back; they are due again with it, or dead
+        with it. All in one transaction."""
         values: dict[str, Any] = {"last_error": error}
         if retry_at is None:
             values["status"] = "dead"
         else:
             values.update(status="pending", next_attempt_at=retry_at)
+        outcome = "failed" if retry_at is not None else "dead"
         with self.engine.begin() as conn:
+            for older in covering:
+                self._mark(
+                    conn,
+                    older,
+                    "deferred" if retry_at is not None else "dead",
+                    now,
+                    error=error,
+                    values={**values, "attempts": _GIVEN_BACK},
+                )
             return self._mark(
                 conn,
                 outbox_id,
-                "failed" if retry_at is not None else "dead",
+                outcome,
                 now,
                 error=error,
                 duration_ms=duration_ms,
@@ -302,7 +319,7 @@ class OutboxStore:
                 values={
                     "status": "pending",
                     "next_attempt_at": until,
-                    "attempts": case((OUTBOX.attempts > 0, OUTBOX.attempts - 1), else_=0),
+                    "attempts": _GIVEN_BACK,
                 },
             )
 

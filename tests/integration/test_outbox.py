@@ -155,13 +155,47 @@ def test_refreshes_of_one_home_or_one_card_in_a_batch_are_sent_once(
     assert [outcome[i] for i in cards] == ["coalesced", "sent", "sent"]
 
 
-def test_a_failed_refresh_fails_every_row_it_stood_for(engine: Engine, clock: FixedClock) -> None:
+def test_a_failed_refresh_is_one_failed_send_of_every_row_it_stood_for(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """Coalesced rows are one send: a failure spends one attempt (the newest row's, which stood
+    for them); the others wait with it, and when it is dead they are dead with it."""
     homes = [add_rows(engine, 1, clock.now, channel="home")[0] for _ in range(3)]
-    d = dispatcher(engine, clock, {"home": Recorder(fail=RuntimeError("slack is down"))})
+    sender = Recorder(fail=RuntimeError("slack is down"))
+    d = dispatcher(
+        engine,
+        clock,
+        {"home": sender},
+        max_attempts=3,
+        backoff_base_seconds=10,
+        backoff_max_seconds=10,
+        breaker_fail_max=100,
+    )
     assert d.run_once() == 3
     stored = by_id(engine)
-    assert {(stored[i]["status"], stored[i]["attempts"]) for i in homes} == {("pending", 1)}
-    assert {d["outcome"] for d in log_of(engine)} == {"failed"}
+    assert [(stored[i]["status"], stored[i]["attempts"]) for i in homes] == [
+        ("pending", 0),
+        ("pending", 0),
+        ("pending", 1),
+    ]
+    assert len({stored[i]["next_attempt_at"] for i in homes}) == 1  # due again together
+    assert {e["outbox_id"]: e["outcome"] for e in log_of(engine)} == dict(
+        zip(homes, ["deferred", "deferred", "failed"], strict=True)
+    )
+
+    tries = 1
+    while {r["status"] for r in outbox(engine)} == {"pending"}:
+        clock.advance(timedelta(seconds=10))
+        assert d.run_once() == 3  # the three come back as one unit
+        tries += 1
+    assert tries == 3  # max_attempts sends in all, not three per row
+    stored = by_id(engine)
+    assert [(stored[i]["status"], stored[i]["attempts"]) for i in homes] == [
+        ("dead", 0),
+        ("dead", 0),
+        ("dead", 3),
+    ]
+    assert all("slack is down" in stored[i]["last_error"] for i in homes)
 
 
 def test_a_claim_for_some_channels_takes_only_their_rows(engine: Engine, clock: FixedClock) -> None:
