@@ -9,7 +9,7 @@ from time import monotonic as _monotonic
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, Select, and_, bindparam, func, or_, select
 
 from bot.adapters import orm
 from bot.adapters.db import READ_ONLY
@@ -242,32 +242,47 @@ class Queries:
         room never overlap, so that booking also starts first, and the room is free for the
         window exactly when it starts at or after ``ends_at`` (or there is none). A booking that
         ends exactly at ``starts_at`` does not count, as the slots are half-open.
+
+        That lookup is made once per room (:data:`_FREE_ROOMS`).
         """
-        r = orm.rooms.c
-        busy_from = (
-            select(T.starts_at)
-            .where(T.room_id == r.id, T.status.in_(list(HOLDING)), T.ends_at > starts_at)
-            .order_by(T.ends_at)
-            .limit(1)
-            .correlate(orm.rooms)
-            .scalar_subquery()
-        )
-        query = (
-            select(orm.rooms, busy_from.label("busy_from"))
-            .where(
-                r.active.is_(True),
-                r.capacity >= people,
-                or_(busy_from.is_(None), busy_from >= ends_at),
-            )
-            .order_by(r.capacity, r.id)
-        )
         with self.engine.connect().execution_options(**READ_ONLY) as conn:
             found = [
                 FreeRoom(room_row(row._mapping), _aware(row.busy_from))
-                for row in conn.execute(query)
+                for row in conn.execute(
+                    _FREE_ROOMS, {"starts_at": starts_at, "ends_at": ends_at, "people": people}
+                )
             ]
         wanted = set(normalise_tags(tags))
         return [f for f in found if wanted <= set(f.room.tags)]
+
+
+def _free_rooms_statement() -> Select[Any]:
+    """Find's statement, with ``starts_at``, ``ends_at`` and ``people`` bound when it runs.
+
+    Each room's next booking is looked up once, in a materialised CTE that the filter reads:
+    written into the filter, its two tests and the select list would each run the lookup
+    again (SQLite and PostgreSQL both evaluate a correlated subquery at every use). Built once:
+    a CTE costs more to build than the lookups it saves."""
+    r = orm.rooms.c
+    busy_from = (
+        select(T.starts_at)
+        .where(T.room_id == r.id, T.status.in_(list(HOLDING)), T.ends_at > bindparam("starts_at"))
+        .order_by(T.ends_at)
+        .limit(1)
+        .correlate(orm.rooms)
+        .scalar_subquery()
+    )
+    sized = (
+        select(orm.rooms, busy_from.label("busy_from"))
+        .where(r.active.is_(True), r.capacity >= bindparam("people"))
+        .cte("sized")
+        .prefix_with("MATERIALIZED")
+    )
+    free = or_(sized.c.busy_from.is_(None), sized.c.busy_from >= bindparam("ends_at"))
+    return select(sized).where(free).order_by(sized.c.capacity, sized.c.id)
+
+
+_FREE_ROOMS = _free_rooms_statement()
 
 
 def room_row(mapping: Any) -> RoomRow:

@@ -89,6 +89,9 @@ def test_the_free_busy_query_is_one_indexed_statement(
     plan = explain(engine, "free rooms", seen[0])
     assert plan.indexed, plan.text
     assert "ix_booking_list_room_id_ends_at" in plan.text, plan.text
+    # each room's next booking is looked up once, not again for each test of it in the filter
+    lookups = [n for n in plan.nodes if n["relation"] == "booking_list"]
+    assert len(lookups) == 1, plan.summary()
 
 
 def test_racing_requests_under_auto_approve_give_one_winner(
