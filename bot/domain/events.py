@@ -75,6 +75,14 @@ class SeriesDenied(SeriesEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SeriesExpired(SeriesEvent):
+    """``expired`` pending occurrences of a series started undecided and expired at once (the
+    scheduler found several due in one run); ``booking_id``: the first of them."""
+
+    expired: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class SeriesEnded(SeriesEvent):
     """A series stopped: cancelled from an occurrence on (``cancelled``), or ``released``
     (its occurrences were released too many times in a row). ``booking_id``: the occurrence
@@ -122,7 +130,8 @@ class BookingCancelled(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class BookingExpired(Event):
-    pass
+    #: One of several dates of its series expiring at once, which the series' event tells.
+    whole_series: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -724,7 +724,9 @@ class Booking:
             )
         )
 
-    def expire(self, at: datetime) -> None:
+    def expire(self, at: datetime, *, whole_series: bool = False) -> None:
+        """A request nobody decided before it started expires; ``whole_series``: together with
+        other dates of its series, which the series' own event tells people about."""
         at = _utc(at)
         if self.status != BookingStatus.PENDING:
             raise InvalidTransition(
@@ -739,7 +741,11 @@ class Booking:
                 params={"booking_id": self.id},
             )
         self._move(BookingStatus.EXPIRED)
-        self.events.append(events.BookingExpired(booking_id=self._event_id, actor="system", at=at))
+        self.events.append(
+            events.BookingExpired(
+                booking_id=self._event_id, actor="system", at=at, whole_series=whole_series
+            )
+        )
 
     def remind(self, at: datetime) -> None:
         """Record the one reminder of an approved booking; later calls do nothing."""

@@ -248,6 +248,8 @@ class Notice:
     to_admins: bool = False
     #: On an ended series: how many of its dates the end cancelled.
     cancelled_dates: int | None = None
+    #: On a series several dates of which expired at once: how many.
+    expired_dates: int | None = None
     #: The booker's zone and language as the writer knew them (None: the sender asks Slack).
     reader: Reader | None = None
 
@@ -283,7 +285,8 @@ class Notice:
 
     @property
     def about_series(self) -> bool:
-        """About a whole series (requested, approved, denied or ended as one), not one date."""
+        """About a whole series (requested, approved, denied or ended as one, or several of its
+        dates expired at once), not one date."""
         return self.series is not None and self.recurrence_id is None
 
     @property
@@ -358,7 +361,14 @@ class Notice:
             "at": self.at.isoformat(),
             "booking": booking,
         }
-        for name in ("minutes", "waiting_minutes", "checkin", "entry_id", "cancelled_dates"):
+        for name in (
+            "minutes",
+            "waiting_minutes",
+            "checkin",
+            "entry_id",
+            "cancelled_dates",
+            "expired_dates",
+        ):
             if getattr(self, name) is not None:
                 payload[name] = getattr(self, name)
         for name in ("was_approved", "by_admin", "needs_approval", "ended_early", "automatic"):
@@ -412,6 +422,7 @@ class Notice:
                 recurrence_id=_maybe_moment(payload.get("recurrence_id")),
                 to_admins=bool(payload.get("to_admins", False)),
                 cancelled_dates=_int(payload.get("cancelled_dates")),
+                expired_dates=_int(payload.get("expired_dates")),
                 reader=_reader(payload.get("reader")),
             )
         except BadPayload:

@@ -701,10 +701,34 @@ def lapse_offers(cmd: commands.LapseOffers, uow: AbstractUnitOfWork, ctx: Contex
 
 
 def expire_pending(cmd: commands.ExpirePending, uow: AbstractUnitOfWork, ctx: Context) -> int:
+    """Requests nobody decided before they started expire. Several dates of one series due at
+    one run (the scheduler was stopped while they started) expire as one act on the series,
+    told once (:class:`events.SeriesExpired`); a date due alone is told as that date."""
     now = ctx.clock()
     due = uow.bookings.pending_started(now)
+    of_series: dict[int, list[Booking]] = {}
     for booking in due:
-        booking.expire(now)
+        if booking.series_id is not None:
+            of_series.setdefault(booking.series_id, []).append(booking)
+    for booking in due:
+        together = booking.series_id is not None and len(of_series[booking.series_id]) > 1
+        booking.expire(now, whole_series=together)
+    for series_id, dates in of_series.items():
+        if len(dates) < 2:
+            continue
+        series = _series(uow, series_id)
+        first = min(dates, key=lambda b: (b.starts_at, b.id or 0))
+        first.events.append(
+            events.SeriesExpired(
+                booking_id=first.id or 0,
+                actor="system",
+                at=now.astimezone(UTC),
+                series_id=series_id,
+                booker=series.booker,
+                room_id=series.room_id,
+                expired=len(dates),
+            )
+        )
     return len(due)
 
 
@@ -1119,9 +1143,10 @@ def _refreshes(
 
 
 def notify_series(event: events.SeriesEvent, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    """An act on a whole series (requested, approved, denied, ended), however many dates it
-    holds: one DM and one email to the booker (the email with the series' one calendar entry),
-    one refresh of the series' card and of the Home tabs. An end is told to the admins too."""
+    """An act on a whole series (requested, approved, denied, ended, several dates expired),
+    however many dates it holds: one DM and one email to the booker (the email with the series'
+    one calendar entry), one refresh of the series' card and of the Home tabs. An end is told
+    to the admins too."""
     booking = _booking(uow, event.booking_id)
     room = uow.rooms.get(event.room_id)
     dates = uow.series.occurrences(event.series_id)
@@ -1135,6 +1160,8 @@ def notify_series(event: events.SeriesEvent, uow: AbstractUnitOfWork, ctx: Conte
         kind = "denied"
     elif isinstance(event, events.SeriesEnded):
         kind = "ended"
+    elif isinstance(event, events.SeriesExpired):
+        kind = "expired"
     notice = Notice(
         kind=kind,
         actor=actor,
@@ -1153,6 +1180,7 @@ def notify_series(event: events.SeriesEvent, uow: AbstractUnitOfWork, ctx: Conte
         sequence=booking.sequence,
         series=part,
         cancelled_dates=event.cancelled if isinstance(event, events.SeriesEnded) else None,
+        expired_dates=event.expired if isinstance(event, events.SeriesExpired) else None,
     )
     payload = notice.to_payload()
     messages = [
@@ -1279,6 +1307,7 @@ EVENT_HANDLERS: dict[type[events.Event], list[Handler]] = {
     events.SeriesApproved: [notify_series],
     events.SeriesDenied: [notify_series],
     events.SeriesEnded: [notify_series],
+    events.SeriesExpired: [notify_series],
     events.MemberLeft: [notify_departure],
     events.ApprovalsChannelUnusable: [notify_approvals_channel],
     events.WaitlistOffered: [notify_offer],

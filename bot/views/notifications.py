@@ -117,6 +117,10 @@ def _series_headline(notice: Notice) -> str:
         return _("Your recurring booking was approved.")
     if kind == "denied":
         return _("Your recurring booking request was denied.")
+    if kind == "expired":
+        return _(
+            "Dates of your recurring booking request expired: no one decided before they started."
+        )
     released = notice.series is not None and notice.series.end_reason == "released"
     if notice.to_admins:
         if released:
@@ -326,6 +330,30 @@ def _series_rows(notice: Notice, tz: ZoneInfo, *, lines: bool) -> list[tuple[str
                 ).format(count=cancelled),
             )
         )
+    elif notice.kind == "expired":
+        expired = notice.expired_dates or 0
+        rows.append(
+            (
+                _("Expired"),
+                ngettext(
+                    "{count} date expired, from {when}",
+                    "{count} dates expired, from {when}",
+                    expired,
+                ).format(count=expired, when=when(notice.starts_at, notice.ends_at, tz)),
+            )
+        )
+        waiting = sum(1 for d in notice.series.dates if d.status == "PENDING")
+        if waiting:
+            rows.append(
+                (
+                    _("Still waiting"),
+                    ngettext(
+                        "{count} later date is still waiting for approval.",
+                        "{count} later dates are still waiting for approval.",
+                        waiting,
+                    ).format(count=waiting),
+                )
+            )
     else:
         held = len(notice.series.held) or len(notice.series.dates)
         rows.append(

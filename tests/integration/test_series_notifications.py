@@ -280,3 +280,50 @@ def test_the_approval_queue_lists_a_series_once(
     assert [r.booking_id for r in Queries(engine).pending().rows] == [single, second]
     container.bus.handle(c.ApproveSeries(series_id, by=ADMIN))
     assert [r.booking_id for r in Queries(engine).pending().rows] == [single]
+
+
+def test_dates_of_a_series_expiring_at_one_run_are_told_once(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    add_rooms(container.bus, "102", "201")
+    series_id = container.bus.handle(_weekly(clock, 4))
+    held = sorted(
+        (b for b in bookings(engine) if b["series_id"] == series_id), key=lambda b: b["id"]
+    )
+    single = container.bus.handle(c.RequestBooking("201", *slot(clock.now, 26, 27), by="UCAROL"))
+
+    # nothing ran while three dates started undecided: one notice for the three of them
+    clock.now = held[2]["starts_at"] + timedelta(minutes=1)
+    before = _last_id(engine)
+    assert container.bus.handle(c.ExpirePending()) == 4
+    rows = _new_rows(engine, before)
+    assert sorted(_to(rows, Channel.DM)) == [("UBOB", "expired"), ("UCAROL", "expired")]
+    assert sorted(_to(rows, Channel.EMAIL)) == [("UBOB", "expired"), ("UCAROL", "expired")]
+    [email] = [r for r in rows if r["channel"] == Channel.EMAIL and r["recipient"] == "UBOB"]
+    notice = Notice.from_payload(email["payload"])
+    assert notice.about_series and notice.expired_dates == 3
+    assert (notice.booking_id, notice.starts_at) == (held[0]["id"], held[0]["starts_at"])
+    assert notice.series is not None
+    assert [d.status for d in notice.series.dates] == ["EXPIRED"] * 3 + ["PENDING"]
+    assert notice.calendar_method is None  # nothing of it was ever in a calendar
+    # the single booking's expiry is told as before, about that booking alone
+    [carol] = [r for r in rows if r["channel"] == Channel.EMAIL and r["recipient"] == "UCAROL"]
+    assert carol["payload"]["booking"]["booking_id"] == single and "series" not in carol["payload"]
+    cards = sorted(r["payload"]["booking_id"] for r in rows if r["channel"] == Channel.CARD)
+    assert cards == sorted([held[0]["id"], single])  # the series' card once
+    homes = [r["recipient"] for r in rows if r["channel"] == Channel.HOME]
+    assert sorted(homes) == sorted(["UBOB", "UCAROL", ADMIN, ADMIN])
+    assert {b["status"] for b in bookings(engine) if b["id"] in {h["id"] for h in held[:3]}} == {
+        BookingStatus.EXPIRED
+    }
+
+    # the last date, expiring alone, is told as one date of its series
+    clock.now = held[3]["starts_at"] + timedelta(minutes=1)
+    before = _last_id(engine)
+    assert container.bus.handle(c.ExpirePending()) == 1
+    rows = _new_rows(engine, before)
+    assert _to(rows, Channel.EMAIL) == [("UBOB", "expired")]
+    [email] = [r for r in rows if r["channel"] == Channel.EMAIL]
+    assert email["payload"]["booking"]["booking_id"] == held[3]["id"]
+    assert email["payload"]["recurrence_id"] is not None
+    assert len([r for r in rows if r["channel"] == Channel.CARD]) == 1

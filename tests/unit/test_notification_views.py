@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.notifications.notice import KINDS, Notice
+from bot.views.i18n import use_locale
 from bot.views.notifications import (
     dm_blocks,
     dm_message,
@@ -144,6 +145,50 @@ def test_expired_says_no_one_decided_in_time() -> None:
     n = notice("expired", actor="system")
     assert "no one decided before it started" in dm_text(n, SEOUL)
     assert "no one decided before it started" in email_content(n, SEOUL).text
+
+
+def _expired_series(**extra: Any) -> Notice:
+    week = 7 * 24 * 3600
+    starts = [datetime.fromtimestamp(1764547200 + i * week, UTC) for i in range(4)]
+    dates = [
+        {
+            "recurrence_id": s.isoformat(),
+            "starts_at": s.isoformat(),
+            "ends_at": s.replace(hour=1).isoformat(),
+            "status": status,
+        }
+        for s, status in zip(starts, ["EXPIRED", "EXPIRED", "EXPIRED", "PENDING"], strict=True)
+    ]
+    series = {
+        "series_id": 7,
+        "rule": "FREQ=WEEKLY;BYDAY=MO;COUNT=4",
+        "timezone": "Asia/Seoul",
+        "starts_at": starts[0].isoformat(),
+        "ends_at": starts[0].replace(hour=1).isoformat(),
+        "dates": dates,
+    }
+    return notice("expired", actor="system", series=series, expired_dates=3, **extra)
+
+
+@pytest.mark.parametrize(
+    ("locale", "said", "count", "waiting"),
+    [
+        ("en", "Dates of your recurring booking request expired", "3 dates expired", "1 later"),
+        ("ko", "반복 예약 요청의 날짜가 만료되었습니다", "날짜 3개가 만료", "나중 날짜 1개"),
+    ],
+)
+def test_dates_of_a_series_expired_at_once_are_one_notice(
+    locale: str, said: str, count: str, waiting: str
+) -> None:
+    n = _expired_series()
+    assert n.about_series and Notice.from_payload(n.to_payload()) == n
+    with use_locale(locale):
+        text, blocks = dm_text(n, SEOUL), dm_blocks(n, SEOUL)
+        mail = email_content(n, SEOUL)
+    assert said in text and said in section_text(blocks) and said in mail.text
+    for shown in (section_text(blocks), mail.text, mail.html):
+        assert count in shown and waiting in shown
+    assert "#7" in context_text(blocks) and n.calendar_method is None
 
 
 def test_reminder_says_how_soon() -> None:

@@ -495,6 +495,12 @@ SERIES_NOTICES = {
         actor=BOOKER,
         fields={"to_admins": True, "cancelled_dates": 2},
     ),
+    "series dates expired at once": series_notice(
+        "expired",
+        series_part("EXPIRED", "EXPIRED", "PENDING"),
+        actor="system",
+        fields={"expired_dates": 2},
+    ),
     "occurrence cancelled": series_notice(
         "cancelled",
         series_part(*_APPROVED),
