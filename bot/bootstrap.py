@@ -166,7 +166,8 @@ def bootstrap(
     home senders (``extra_senders`` added or replacing them), the scheduler, and, with
     ``receiving=True``, the Bolt app; ``receiving=False`` (the worker) needs no signing secret.
     ``delivery_clock`` is the dispatcher's, when a test moves it apart from the bus's clock
-    (``delivery_monotonic`` its breakers' and pacing's, so a test can let an outage last);
+    (``delivery_monotonic`` its breakers', its pacing's and the users.info cache's, so a test
+    can let an outage last);
     ``listener_executor`` runs Bolt's listeners (tests watch it to know they finished).
     """
     orm.start_mappers()
@@ -234,7 +235,8 @@ def _runtime(
     assert settings.slack_bot_token is not None and settings.approvals_channel is not None
     clock = core.bus.context.clock
     client = client or make_client(settings.slack_bot_token, settings.slack_api_url)
-    directory = make_directory(client, settings)
+    # One cache of users.info answers for the process: the listeners' and the senders'.
+    directory = make_directory(client, settings, delivery_monotonic)
     # Policies ask Slack who is in a user group; before Slack is wired nobody is in any.
     core.bus.context = dataclasses.replace(
         core.bus.context,
@@ -244,8 +246,7 @@ def _runtime(
     # The dispatcher's own client sleeps out nothing: a 429 or an outage goes back to the
     # dispatcher, which defers that row and throttles that method without holding up others.
     sending = delivery_client(client)
-    sending_directory = make_directory(sending, settings, delivery_monotonic)
-    directory.followers.append(sending_directory)  # a user_change reaches the senders' cache
+    sending_directory = directory.through(sending)
     store = OutboxStore(core.engine)
     cards = CardPublisher(
         sending,

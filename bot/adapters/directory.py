@@ -6,6 +6,9 @@ time zone and language, and Slack rate-limits ``users.info``. A lookup that fail
 default time zone and language (and no email) without caching the failure for long, so a passing
 outage heals itself. A person Slack says is deleted, or knows no longer (``user_not_found``), is
 ``gone``: they left the workspace.
+
+A process keeps one cache of answers, which the listeners and the notification senders share
+(:meth:`Directory.through`): a profile is fetched once, and a ``user_change`` counts for both.
 """
 
 from __future__ import annotations
@@ -55,6 +58,37 @@ class UserProfile:
         return self.known and self.zone_read
 
 
+class _Expiring:
+    """Profiles by user id, each until its own expiry on ``monotonic``'s clock; thread-safe."""
+
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self.now = monotonic
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, UserProfile]] = {}
+        self._sweep_at = SWEEP_AT
+
+    def get(self, user_id: str) -> UserProfile | None:
+        with self._lock:
+            hit = self._entries.get(user_id)
+            return hit[1] if hit is not None and hit[0] > self.now() else None
+
+    def put(self, user_id: str, profile: UserProfile, ttl: float) -> None:
+        with self._lock:
+            now = self.now()
+            self._entries[user_id] = (now + ttl, profile)
+            if len(self._entries) >= self._sweep_at:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                self._sweep_at = max(SWEEP_AT, 2 * len(self._entries))
+
+    def drop(self, user_id: str) -> None:
+        with self._lock:
+            self._entries.pop(user_id, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
 class Directory:
     def __init__(
         self,
@@ -72,18 +106,33 @@ class Directory:
         self.enabled_locales = enabled_locales
         self.ttl = ttl_seconds
         self._now = monotonic
+        #: What Slack answered (``gone`` included): shared with every :meth:`through` twin.
+        self._answers = _Expiring(monotonic)
+        #: Lookups that failed, remembered briefly: this directory's own (see :meth:`through`).
+        self._failures = _Expiring(monotonic)
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[float, UserProfile]] = {}
-        self._sweep_at = SWEEP_AT
         self._lookups: ThreadPoolExecutor | None = None
-        #: Caches of the same users in this process (the dispatcher's) that :meth:`changed`
-        #: updates as well.
-        self.followers: list[Directory] = []
+
+    def through(self, client: WebClient) -> Directory:
+        """This cache, asking Slack through ``client`` on a miss. The listeners' client sleeps
+        out a 429 and the dispatcher's sleeps out nothing (a rate-limited lookup defers its row
+        instead), yet one process needs one cache of its users: what Slack answered is shared,
+        while a lookup that failed is remembered only by the directory that met it, so the
+        dispatcher's 429 does not leave the listeners with fallbacks, nor their retries the
+        dispatcher waiting behind them."""
+        twin = Directory(
+            client,
+            self.default_tz,
+            self.ttl,
+            self._now,
+            default_locale=self.default_locale,
+            enabled_locales=self.enabled_locales,
+        )
+        twin._answers = self._answers
+        return twin
 
     def cached(self, user_id: str) -> UserProfile | None:
-        with self._lock:
-            hit = self._cache.get(user_id)
-            return hit[1] if hit is not None and hit[0] > self._now() else None
+        return self._answers.get(user_id) or self._failures.get(user_id)
 
     def known(self, user_id: str) -> Reader | None:
         """The user's zone and language if cached and their own (not the fallbacks of a failed
@@ -109,23 +158,20 @@ class Directory:
             return None
 
     def profile(self, user_id: str) -> UserProfile:
-        with self._lock:
-            hit = self._cache.get(user_id)
-            if hit is not None and hit[0] > self._now():
-                return hit[1]
+        hit = self.cached(user_id)
+        if hit is not None:
+            return hit
         profile, ttl = self._fetch(user_id)
-        with self._lock:
-            now = self._now()
-            self._cache[user_id] = (now + ttl, profile)
-            if len(self._cache) >= self._sweep_at:
-                self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
-                self._sweep_at = max(SWEEP_AT, 2 * len(self._cache))
+        if profile.known:
+            self._answers.put(user_id, profile, ttl)
+            self._failures.drop(user_id)
+        else:
+            self._failures.put(user_id, profile, ttl)
         return profile
 
     def __len__(self) -> int:
         """How many users are cached (expired entries included until the next sweep)."""
-        with self._lock:
-            return len(self._cache)
+        return len(self._answers) + len(self._failures)
 
     def tz(self, user_id: str) -> ZoneInfo:
         return self.profile(user_id).tz
@@ -135,8 +181,8 @@ class Directory:
         return self.profile(user_id).locale
 
     def forget(self, user_id: str) -> None:
-        with self._lock:
-            self._cache.pop(user_id, None)
+        self._answers.drop(user_id)
+        self._failures.drop(user_id)
 
     def changed(self, user: dict[str, Any]) -> bool:
         """Slack's ``user_change`` event: ``user`` is the member as ``users.info`` shows them.
@@ -147,14 +193,10 @@ class Directory:
         user_id = str(user.get("id") or "")
         if not user_id:
             return False
-        for follower in self.followers:
-            follower.changed(user)
+        self.forget(user_id)
         if not user.get("deleted"):
-            self.forget(user_id)
             return False
-        gone = self._gone(user_id)
-        with self._lock:
-            self._cache[user_id] = (self._now() + self.ttl, gone)
+        self._answers.put(user_id, self._gone(user_id), self.ttl)
         return True
 
     def _gone(self, user_id: str) -> UserProfile:

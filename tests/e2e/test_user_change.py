@@ -1,9 +1,11 @@
 """Slack's ``user_change`` event through the signed Events API endpoint: a member deactivated is
 released at once (the admins told once, whichever of the event and a DM finding them gone comes
-first), and a new time zone shows in the next DM."""
+first), and a new time zone shows in the next DM and email. The listeners and the senders of one
+process share one users.info cache."""
 
 from __future__ import annotations
 
+from bot.demo.loopback import Inbox
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.conftest import ADMIN
@@ -84,3 +86,14 @@ def test_a_member_nobody_knows_here_deactivated_tells_no_one(stack: Stack) -> No
     assert stack.send.event(stack.fake.user_change("USTRANGER")).status == 200
     stack.deliver()
     assert stack.dms_to(ADMIN) == []
+
+
+def test_one_process_asks_slack_for_a_profile_once(mailed: tuple[Stack, Inbox]) -> None:
+    """The listener that served Bob's command looked him up; his email (which needs his
+    address) and App Home use that answer instead of asking Slack again."""
+    stack, inbox = mailed
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    stack.deliver()
+    inbox.wait_for(1)
+    asked = [c for c in stack.fake.calls_to("users.info") if c.params.get("user") == BOB]
+    assert len(asked) == 1

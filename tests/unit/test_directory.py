@@ -1,5 +1,5 @@
-"""The users.info cache: answers reused within the TTL, and a long-running process does not keep
-every user it ever saw."""
+"""The users.info cache: answers reused within the TTL, shared by the lookups of one process, and a
+long-running process does not keep every user it ever saw."""
 
 from __future__ import annotations
 
@@ -88,3 +88,39 @@ def test_known_readers_come_from_the_cache_alone_and_never_from_a_fallback() -> 
     down = Directory(Unreachable(), ZoneInfo("UTC"))  # type: ignore[arg-type]
     down.profile("UKO")
     assert down.known("UKO") is None  # the default zone is not theirs
+
+
+def test_lookups_through_another_client_share_the_answers() -> None:
+    """The listeners' and the senders' lookups (each through its own client) fetch a profile
+    once between them, forget it together, and see it expire together."""
+    now = [0.0]
+    listeners_client, senders_client = Users(), Users()
+    listeners = Directory(
+        listeners_client,  # type: ignore[arg-type]
+        ZoneInfo("UTC"),
+        ttl_seconds=60,
+        monotonic=lambda: now[0],
+    )
+    senders = listeners.through(senders_client)  # type: ignore[arg-type]
+    assert senders.profile("U1").email == "U1@x.test"
+    assert listeners.tz("U1") == ZoneInfo("Asia/Seoul")
+    assert (listeners_client.calls, senders_client.calls) == (0, 1)
+    listeners.profile("U2")
+    listeners.forget("U1")
+    assert senders.cached("U1") is None and senders.cached("U2") is not None
+    now[0] = 61.0
+    assert senders.cached("U2") is None
+
+
+def test_a_failed_lookup_is_remembered_only_by_the_lookup_that_met_it() -> None:
+    """The senders' client sleeps out nothing: its failure (a 429, say) must not leave the
+    listeners, whose client would have waited for Slack, with the fallbacks, nor the other
+    way round; an answer either gets is both's."""
+    listeners_client = Users()
+    listeners = Directory(listeners_client, ZoneInfo("UTC"))  # type: ignore[arg-type]
+    senders = listeners.through(Unreachable())  # type: ignore[arg-type]
+    assert not senders.profile("U1").known
+    assert not senders.profile("U1").known  # remembered: Slack is not asked again at once
+    assert listeners.profile("U1").known
+    assert senders.profile("U1").known  # the answer the listeners got
+    assert listeners_client.calls == 1

@@ -63,17 +63,18 @@ def test_a_deactivated_member_is_gone_at_once_and_released() -> None:
     assert slack.info_calls == 1  # the event said it: Slack is not asked
 
 
-def test_the_senders_cache_in_the_same_process_follows() -> None:
+def test_the_senders_share_the_listeners_cache() -> None:
     slack = Slack()
     slack.add(BOOKER)
-    deps, senders = FakeDeps(slack), directory(slack)
-    deps.directory.followers.append(senders)
+    deps = FakeDeps(slack)
+    senders = deps.directory.through(slack)  # type: ignore[arg-type]
     senders.profile(BOOKER)
 
     user_changed(change(BOOKER, deleted=True), {"deps": deps})
 
     gone = senders.cached(BOOKER)
     assert gone is not None and gone.gone
+    assert slack.info_calls == 1
 
 
 @pytest.mark.parametrize("event", [{"type": "user_change"}, {"user": "UBOOKER"}, change("")])
