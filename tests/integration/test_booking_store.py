@@ -16,11 +16,12 @@ from bot.adapters import migrate, orm
 from bot.bootstrap import Container
 from bot.domain import commands as c
 from bot.domain.errors import InvalidTransition, NotAllowed, RoomInactive, RoomUnavailable
-from bot.domain.model import BookingStatus
+from bot.domain.model import Approval, ApprovalStatus, Booking, BookingStatus, Room
 from bot.notifications.outbox import OutboxStore
 from bot.services import handlers
 from bot.services.messagebus import MessageBus
 from bot.services.queries import ROOMS_FRESH_SECONDS, Queries
+from bot.services.unit_of_work import AbstractUnitOfWork
 from tests.conftest import ADMIN, FixedClock
 from tests.integration.helpers import (
     add_rooms,
@@ -117,6 +118,50 @@ def test_the_original_scenario_book_approve_book_deny_cancel(
     assert upcoming.rows == [] and upcoming.total == 0
     history = container.queries.history_for("UBOB", clock.now)
     assert [r.booking_id for r in history] == [second, first]
+
+
+def test_a_booking_stored_and_changed_in_one_transaction_keeps_the_change(
+    bus: MessageBus, engine: Engine, clock: FixedClock
+) -> None:
+    """New bookings and approval records are written with one INSERT each, outside the ORM's
+    flush: what the same transaction then does to them is stored all the same, and loading
+    them again gives the very objects it holds."""
+    start, end = slot(clock.now, 2, 3)
+    with bus.uow_factory() as uow:
+        booking = Booking.request(
+            room=_stored_room(uow, "102"),
+            starts_at=start,
+            ends_at=end,
+            booker="UBOB",
+            title="Sync",
+            now=clock.now,
+            limits=bus.context.limits,
+        )
+        uow.bookings.add(booking)
+        assert booking.id is not None
+        uow.approvals.add(Approval(booking_id=booking.id))
+        assert uow.bookings.get(booking.id) is booking
+        booking.approve(ADMIN, clock.now)
+        approval = uow.approvals.get(booking.id)
+        assert approval is not None
+        approval.record(ApprovalStatus.APPROVED, ADMIN, clock.now)
+        uow.commit()
+
+    [stored] = bookings(engine)
+    assert (stored["id"], stored["status"], stored["decided_by"]) == (
+        booking.id,
+        BookingStatus.APPROVED,
+        ADMIN,
+    )
+    assert [(a["status"], a["decided_by"]) for a in approvals(engine)] == [
+        (ApprovalStatus.APPROVED, ADMIN)
+    ]
+
+
+def _stored_room(uow: AbstractUnitOfWork, room_id: str) -> Room:
+    room = uow.rooms.get(room_id)
+    assert room is not None
+    return room
 
 
 def test_overlap_is_refused_with_who_holds_the_slot(bus: MessageBus, clock: FixedClock) -> None:
