@@ -2,7 +2,9 @@
 (aiosmtpd) that keeps what it receives, and a port nobody listens on.
 
 Servers bind port 0 and report the port the system gave them, so no other process can take the
-port between choosing it and binding it.
+port between choosing it and binding it. A port that must refuse connections first and take them
+later (a mail server down, then back) is held bound meanwhile (``held_port``), and the server
+listens on that socket.
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def held_port() -> Iterator[socket.socket]:
+    """A loopback socket bound to a free port and not listened on, for as long as the block
+    runs: connecting to it is refused, and no other process can take the port, until a server
+    listens on it (``smtp_server(sock=...)``)."""
+    with socket.socket() as held:
+        held.bind((HOST, 0))
+        yield held
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,17 @@ class Inbox:
 
 class LoopbackSmtp(Controller):
     """aiosmtpd's threaded controller that may listen on port 0: before its first connection
-    (the start-up check) it reads the port the system bound, so ``port`` is the real one."""
+    (the start-up check) it reads the port the system bound, so ``port`` is the real one. With
+    ``sock`` it listens on that bound socket instead (and closes it when it stops)."""
+
+    def __init__(self, handler: Any, *, sock: socket.socket | None = None, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.sock = sock
+
+    def _create_server(self) -> Any:
+        if self.sock is None:
+            return super()._create_server()
+        return self.loop.create_server(self._factory_invoker, sock=self.sock, ssl=self.ssl_context)
 
     def _trigger_server(self) -> None:
         assert isinstance(self.server, asyncio.Server)  # what the loop's create_server made
@@ -86,23 +108,33 @@ Handler = TypeVar("Handler")
 
 @overload
 def smtp_server(
-    handler: None = None, *, port: int = 0, **options: Any
+    handler: None = None, *, sock: socket.socket | None = None, **options: Any
 ) -> AbstractContextManager[tuple[Inbox, int]]: ...
 
 
 @overload
 def smtp_server(
-    handler: Handler, *, port: int = 0, **options: Any
+    handler: Handler, *, sock: socket.socket | None = None, **options: Any
 ) -> AbstractContextManager[tuple[Handler, int]]: ...
 
 
 @contextmanager
-def smtp_server(handler: Any = None, *, port: int = 0, **options: Any) -> Iterator[tuple[Any, int]]:
-    """A real SMTP server on loopback with ``handler`` (an ``Inbox`` if none) on ``port``
-    (0: any free one), and the port it listens on. ``options`` go to aiosmtpd's SMTP class
-    (an authenticator, for example)."""
+def smtp_server(
+    handler: Any = None, *, sock: socket.socket | None = None, **options: Any
+) -> Iterator[tuple[Any, int]]:
+    """A real SMTP server on loopback with ``handler`` (an ``Inbox`` if none) on a free port,
+    or on the bound socket ``sock`` (``held_port``: it stays bound after the server stops, for
+    the next one), and the port it listens on. ``options`` go to aiosmtpd's SMTP class (an
+    authenticator, for example)."""
     box: Any = Inbox() if handler is None else handler
-    controller = LoopbackSmtp(box, hostname=HOST, port=port, ready_timeout=10, **options)
+    controller = LoopbackSmtp(
+        box,
+        sock=None if sock is None else sock.dup(),
+        hostname=HOST,
+        port=0 if sock is None else int(sock.getsockname()[1]),
+        ready_timeout=10,
+        **options,
+    )
     controller.start()
     try:
         yield box, controller.port

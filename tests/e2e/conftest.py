@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,13 +20,16 @@ from bot.demo.loopback import Inbox, smtp_server
 from bot.domain import commands
 from bot.notifications.dispatcher import Dispatcher
 from tests.conftest import ADMIN, FixedClock, make_settings
+from tests.e2e.mail import DeliveryClock
 from tests.e2e.slack_client import SlackSender
-from tests.fakes.slack_api import StrictSlackApi
+from tests.fakes.slack_api import SLACK_LIMITS, TOKEN, Rate, StrictSlackApi
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 APPROVALS = "CAPPROVALS"
 GENERAL = "C0GENERAL"  # where the signed helpers' slash commands come from
 BOB, AL = "UBOB", "UAL"
+BOOKER = "UBOOKER"  # who books in the delivery tests, which drive the dispatcher themselves
+ROOMS = (("102", "Small room", 4), ("201", "Board room", 12))
 
 
 @dataclass
@@ -109,6 +113,68 @@ def fake_slack() -> Iterator[StrictSlackApi]:
 
 
 @contextmanager
+def booker_slack(
+    limits: Mapping[str, Rate] = SLACK_LIMITS, booker_locale: str = "en-US"
+) -> Iterator[StrictSlackApi]:
+    """The fake Slack of the delivery tests: the bot is in the approvals channel, and
+    ``users.info`` knows the booker (in Seoul, speaking ``booker_locale``) and an admin."""
+    with StrictSlackApi(channels=(APPROVALS,), limits=limits) as api:
+        api.add_user(BOOKER, tz="Asia/Seoul", email="booker@example.com", locale=booker_locale)
+        api.add_user(ADMIN, tz="Europe/Berlin", email="admin@example.com")
+        yield api
+
+
+@pytest.fixture
+def later(clock: FixedClock) -> DeliveryClock:
+    return DeliveryClock(clock)
+
+
+@contextmanager
+def slack_runtime(
+    database_url: str,
+    engine: Engine,
+    clock: FixedClock,
+    fake: StrictSlackApi,
+    *,
+    receiving: bool = False,
+    listener_executor: Executor | None = None,
+    later: DeliveryClock | None = None,
+    **overrides: object,
+) -> Iterator[Runtime]:
+    """roombot on the fake Slack with two rooms, not started, with its settings changed by
+    ``overrides``: the worker's side (``receiving=False``: the test drives the dispatcher), or
+    with Bolt's listeners too. With ``later`` the dispatcher's time (backoffs, breakers, its
+    users.info cache) is that clock, which the test moves instead of sleeping."""
+    settings = make_settings(
+        database_url,
+        **{
+            "slack_bot_token": TOKEN,
+            "slack_signing_secret": SECRET,
+            "slack_api_url": fake.url,
+            "approvals_channel": APPROVALS,
+            **overrides,
+        },
+    )
+    container = bootstrap(
+        settings,
+        engine=engine,
+        clock=clock,
+        slack=True,
+        receiving=receiving,
+        client=make_client(TOKEN, fake.url, timeout=5),
+        listener_executor=listener_executor,
+        delivery_clock=later,
+        delivery_monotonic=None if later is None else lambda: later().timestamp(),
+    )
+    for room, name, capacity in ROOMS:
+        container.bus.handle(commands.AddRoom(room, name, capacity, by="cli"))
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+@contextmanager
 def running_stack(
     database_url: str,
     engine: Engine,
@@ -117,45 +183,32 @@ def running_stack(
     **overrides: object,
 ) -> Iterator[Stack]:
     """The app serving HTTP on a free port, with its settings changed by ``overrides``."""
-    settings = make_settings(
-        database_url,
-        **{
-            "slack_bot_token": "xoxb-test",
-            "slack_signing_secret": SECRET,
-            "slack_api_url": fake_slack.url,
-            "approvals_channel": APPROVALS,
-            **overrides,
-        },
-    )
-    client = make_client("xoxb-test", fake_slack.url, timeout=5)
     listeners = Listeners()
-    container = bootstrap(
-        settings,
-        engine=engine,
-        clock=clock,
-        slack=True,
-        client=client,
+    with slack_runtime(
+        database_url,
+        engine,
+        clock,
+        fake_slack,
+        receiving=True,
         listener_executor=listeners,
-    )
-    dispatcher = container.dispatcher
-    server = HttpServer(build_web(container), host="127.0.0.1", port=0, threads=8).start()
-    for room, name, capacity in (("102", "Small room", 4), ("201", "Board room", 12)):
-        container.bus.handle(commands.AddRoom(room, name, capacity, by="cli"))
-    try:
-        yield Stack(
-            container=container,
-            dispatcher=dispatcher,
-            server=server,
-            fake=fake_slack,
-            send=SlackSender(server.url, SECRET, fake_slack),
-            clock=clock,
-            engine=engine,
-            listeners=listeners,
-        )
-    finally:
-        server.stop()
-        dispatcher.stop()
-        listeners.shutdown(wait=True)
+        **overrides,
+    ) as container:
+        server = HttpServer(build_web(container), host="127.0.0.1", port=0, threads=8).start()
+        try:
+            yield Stack(
+                container=container,
+                dispatcher=container.dispatcher,
+                server=server,
+                fake=fake_slack,
+                send=SlackSender(server.url, SECRET, fake_slack),
+                clock=clock,
+                engine=engine,
+                listeners=listeners,
+            )
+        finally:
+            server.stop()
+            container.dispatcher.stop()
+            listeners.shutdown(wait=True)
 
 
 @contextmanager

@@ -11,12 +11,17 @@ from typing import Any
 
 class SilentServer:
     """Accepts TCP connections and never answers, like a mail server stuck behind a firewall
-    that drops packets after the handshake. Counts the connections it accepted."""
+    that drops packets after the handshake. Counts the connections it accepted. Listens on a
+    free port, or on the bound socket ``sock`` (``held_port``), which stays bound after it stops
+    for a real server to listen on."""
 
-    def __init__(self) -> None:
-        self._listener = socket.socket()
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
+    def __init__(self, sock: socket.socket | None = None) -> None:
+        if sock is None:
+            self._listener = socket.socket()
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._listener.bind(("127.0.0.1", 0))
+        else:
+            self._listener = sock.dup()
         self._listener.listen(16)
         self._listener.settimeout(0.05)
         self.port = int(self._listener.getsockname()[1])

@@ -19,26 +19,22 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, delete
 
 from bot.adapters import orm
-from bot.adapters.slack import make_client
 from bot.bootstrap import Runtime, bootstrap
 from bot.domain import commands as c
 from bot.notifications.outbox import OutboxStore
 from bot.notifications.publishers import CARD_EVENT
 from bot.views import ids
 from tests.conftest import ADMIN, FixedClock, make_settings
+from tests.e2e.conftest import APPROVALS, BOOKER, booker_slack, slack_runtime
 from tests.fakes.slack_api import TOKEN, StrictSlackApi
 from tests.integration.helpers import add_rooms, outbox, rows
 
 ROOT = Path(__file__).resolve().parents[2]
-APPROVALS = "CAPPROVALS"
-BOOKER = "UBOOKER"
 
 
 @pytest.fixture
 def fake() -> Iterator[StrictSlackApi]:
-    with StrictSlackApi(channels=(APPROVALS,)) as api:
-        api.add_user(BOOKER, tz="Asia/Seoul", email="booker@example.com")
-        api.add_user(ADMIN, tz="Europe/Berlin")
+    with booker_slack() as api:
         yield api
 
 
@@ -46,18 +42,8 @@ def fake() -> Iterator[StrictSlackApi]:
 def runtime(
     database_url: str, engine: Engine, clock: FixedClock, fake: StrictSlackApi
 ) -> Iterator[Runtime]:
-    settings = make_settings(database_url, slack_bot_token=TOKEN, slack_api_url=fake.url)
-    container = bootstrap(
-        settings,
-        engine=engine,
-        clock=clock,
-        slack=True,
-        receiving=False,
-        client=make_client(TOKEN, fake.url, timeout=5),
-    )
-    add_rooms(container.bus, "102")
-    yield container
-    container.close()
+    with slack_runtime(database_url, engine, clock, fake) as container:
+        yield container
 
 
 #: The installation id on a card another installation posted in the same channel.

@@ -7,6 +7,7 @@ Each test runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -19,18 +20,19 @@ from sqlalchemy import Engine
 
 from bot.adapters.slack import make_client
 from bot.bootstrap import bootstrap
-from bot.demo.loopback import smtp_server, unused_port
+from bot.demo.loopback import held_port, smtp_server
 from bot.domain import commands as c
 from bot.notifications.dispatcher import DispatchSettings
 from bot.notifications.mailer import SmtpMailer
 from bot.services.messagebus import MessageBus
 from bot.services.ports import Channel
 from tests.conftest import ADMIN, FixedClock, make_settings
+from tests.e2e.conftest import BOOKER, booker_slack
 from tests.e2e.mail import DeliveryClock, SilentServer
 from tests.fakes.slack_api import SLACK_LIMITS, Rate, StrictSlackApi
 from tests.integration.helpers import add_rooms, outbox
 
-BOOKER, OTHER = "UBOOKER", "UOTHER"
+OTHER = "UOTHER"
 STATE_SENDERS = {Channel.CARD: lambda row: None, Channel.HOME: lambda row: None}
 
 
@@ -39,11 +41,16 @@ def fake() -> Iterator[StrictSlackApi]:
     # Five DMs to the booker within a second exceed Slack's burst for one channel (4); these
     # tests are about SMTP faults, so the DM channel gets a burst they stay within.
     limits = {**SLACK_LIMITS, "chat.postMessage": Rate(1, 1.0, burst=8)}
-    with StrictSlackApi(channels=("CAPPROVALS",), limits=limits) as api:
-        api.add_user(BOOKER, tz="Asia/Seoul", email="booker@example.com")
+    with booker_slack(limits) as api:
         api.add_user(OTHER, tz="Europe/Paris", email="other@example.com")
-        api.add_user(ADMIN, tz="Europe/Berlin", email="admin@example.com")
         yield api
+
+
+@pytest.fixture
+def mail_port() -> Iterator[socket.socket]:
+    """The mail server's port, held by the test until the server comes back on it."""
+    with held_port() as held:
+        yield held
 
 
 class CountingMailer:
@@ -77,10 +84,16 @@ def _emails(engine: Engine) -> list[dict]:
 
 @pytest.mark.parametrize("fault", ["refused", "hanging"])
 def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_back(
-    fault: str, database_url: str, engine: Engine, clock: FixedClock, fake: StrictSlackApi
+    fault: str,
+    database_url: str,
+    engine: Engine,
+    clock: FixedClock,
+    fake: StrictSlackApi,
+    mail_port: socket.socket,
 ) -> None:
-    silent = SilentServer().__enter__() if fault == "hanging" else None
-    port = silent.port if silent else unused_port()  # nobody listens there: connection refused
+    # refused: nobody listens on the port; hanging: a server takes connections and says nothing
+    silent = SilentServer(mail_port).__enter__() if fault == "hanging" else None
+    port = mail_port.getsockname()[1]
     settings = make_settings(
         database_url,
         smtp_host="127.0.0.1",
@@ -97,7 +110,7 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         settings,
         breaker_fail_max=2,
         channel_in_flight=1,  # one email at a time, so the breaker opens before the third
-        breaker_reset_seconds=1.0,  # longer than one pass of run_once on a loaded machine
+        breaker_reset_seconds=1.0,
         backoff_base_seconds=1,
         backoff_max_seconds=1,
     )
@@ -111,7 +124,9 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         extra_senders=STATE_SENDERS,
         mailer=mailer,
         dispatch=params,
+        # the breakers' time too: their reset timeout passes when the test moves it
         delivery_clock=later,
+        delivery_monotonic=lambda: later().timestamp(),
     )
     dispatcher = container.dispatcher
     add_rooms(container.bus, "102")
@@ -145,9 +160,9 @@ def test_bookings_work_while_smtp_is_down_and_each_email_goes_out_once_it_is_bac
         mailer.inner = SmtpMailer.from_settings(
             settings.model_copy(update={"smtp_timeout_seconds": 10})
         )
-        with smtp_server(port=port) as (inbox, _):
-            time.sleep(1.05)  # the breaker's reset timeout (wall clock) passes: a trial is allowed
-            later.advance(timedelta(seconds=2))  # and every backoff is over
+        with smtp_server(sock=mail_port) as (inbox, _):
+            # the breaker's reset timeout passes (a trial is allowed), and every backoff
+            later.advance(timedelta(seconds=2))
             dispatcher.drain()
             received = inbox.wait_for(5)
             later.advance(timedelta(hours=1))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.demo.loopback import Inbox, smtp_server
+from bot.demo.loopback import Inbox, held_port, smtp_server
 from bot.notifications.mailer import SmtpMailer
 from tests.e2e.mail import SilentServer
 
@@ -56,13 +56,14 @@ def test_one_connection_carries_messages_from_many_threads() -> None:
 
 
 def test_a_connection_the_server_dropped_is_reopened_and_the_message_sent_once() -> None:
-    with smtp_server() as (first, port):
-        mailer = SmtpMailer("127.0.0.1", port, starttls=False, timeout=5)
-        mailer.send(message(1))
-    with smtp_server(port=port) as (second, _):  # a restarted server: our socket is dead
-        mailer.send(message(2))
-        assert [str(r.message["Subject"]) for r in second.wait_for(1)] == ["message 2"]
-        mailer.close()
+    with held_port() as held:
+        with smtp_server(sock=held) as (first, port):
+            mailer = SmtpMailer("127.0.0.1", port, starttls=False, timeout=5)
+            mailer.send(message(1))
+        with smtp_server(sock=held) as (second, _):  # a restarted server: our socket is dead
+            mailer.send(message(2))
+            assert [str(r.message["Subject"]) for r in second.wait_for(1)] == ["message 2"]
+            mailer.close()
     assert len(first.received) == 1 and len(second.received) == 1
     assert mailer.connections_opened == 2
 

@@ -8,6 +8,7 @@ cache) and the fake Slack's, moved by the test: nothing sleeps.
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,16 +16,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from bot.adapters.slack import make_client
-from bot.bootstrap import Runtime, bootstrap
-from bot.demo.loopback import Inbox, smtp_server, unused_port
+from bot.bootstrap import Runtime
+from bot.demo.loopback import Inbox, held_port, smtp_server
 from bot.domain import commands as c
 from bot.notifications.dispatcher import DispatchSettings
-from tests.conftest import ADMIN, FixedClock, make_settings
+from tests.conftest import ADMIN, FixedClock
+from tests.e2e.conftest import APPROVALS, BOOKER, booker_slack, slack_runtime
 from tests.e2e.mail import DeliveryClock
-from tests.e2e.test_slack_errors import APPROVALS, BOOKER, deliver, skip
-from tests.fakes.slack_api import SLACK_LIMITS, TOKEN, Rate, StrictSlackApi
-from tests.integration.helpers import add_rooms, outbox
+from tests.e2e.test_slack_errors import deliver, skip
+from tests.fakes.slack_api import SLACK_LIMITS, Rate, StrictSlackApi
+from tests.integration.helpers import outbox
 
 OUTAGE = timedelta(minutes=3)
 STEP = 10.0  # seconds of the outage between two passes of the dispatcher
@@ -35,20 +36,15 @@ BOOKINGS = 4
 def fake() -> Iterator[StrictSlackApi]:
     # Four bookings' DMs to one person within a second: a burst Slack's channel limit allows
     limits = {**SLACK_LIMITS, "chat.postMessage": Rate(1, 1.0, burst=12)}
-    with StrictSlackApi(channels=(APPROVALS,), limits=limits) as api:
-        api.add_user(BOOKER, tz="Asia/Seoul", email="booker@example.com", locale="ko-KR")
-        api.add_user(ADMIN, tz="Europe/Berlin", email="admin@example.com")
+    with booker_slack(limits, booker_locale="ko-KR") as api:
         yield api
 
 
 @pytest.fixture
-def later(clock: FixedClock) -> DeliveryClock:
-    return DeliveryClock(clock)
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return unused_port()
+def mail_port() -> Iterator[socket.socket]:
+    """The mail server's port, refusing connections until a test starts the server on it."""
+    with held_port() as held:
+        yield held
 
 
 @pytest.fixture
@@ -58,33 +54,22 @@ def runtime(
     clock: FixedClock,
     fake: StrictSlackApi,
     later: DeliveryClock,
-    smtp_port: int,
+    mail_port: socket.socket,
 ) -> Iterator[Runtime]:
-    settings = make_settings(
+    # the production delivery settings: 8 attempts, backoff from 2 s, breakers of 5 and 30 s
+    with slack_runtime(
         database_url,
-        slack_bot_token=TOKEN,
-        slack_api_url=fake.url,
+        engine,
+        clock,
+        fake,
+        later=later,
         smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
+        smtp_port=mail_port.getsockname()[1],
         smtp_starttls=False,
         smtp_timeout_seconds=2,
         mail_from="rooms@example.com",
-    )
-    container = bootstrap(
-        settings,
-        engine=engine,
-        clock=clock,
-        slack=True,
-        receiving=False,
-        client=make_client(TOKEN, fake.url, timeout=5),
-        # the production settings: 8 attempts, backoff from 2 s, breakers of 5 and 30 s
-        dispatch=DispatchSettings.from_settings(settings),
-        delivery_clock=later,
-        delivery_monotonic=lambda: later().timestamp(),
-    )
-    add_rooms(container.bus, "102")
-    yield container
-    container.close()
+    ) as container:
+        yield container
 
 
 def book(runtime: Runtime, clock: FixedClock) -> list[int]:
@@ -141,9 +126,9 @@ def test_a_three_minute_slack_outage_loses_nothing_and_sends_each_row_once(
     clock: FixedClock,
     later: DeliveryClock,
     fake: StrictSlackApi,
-    smtp_port: int,
+    mail_port: socket.socket,
 ) -> None:
-    with smtp_server(port=smtp_port) as (inbox, _):
+    with smtp_server(sock=mail_port) as (inbox, _):
         fake.outage()
         book(runtime, clock)
         last(runtime, later, fake)
@@ -170,7 +155,7 @@ def test_a_three_minute_mail_outage_loses_nothing_and_sends_each_email_once(
     clock: FixedClock,
     later: DeliveryClock,
     fake: StrictSlackApi,
-    smtp_port: int,
+    mail_port: socket.socket,
 ) -> None:
     book(runtime, clock)  # nobody listens on the mail port: connections are refused
     last(runtime, later, fake)
@@ -179,7 +164,7 @@ def test_a_three_minute_mail_outage_loses_nothing_and_sends_each_email_once(
     # Slack went on meanwhile
     assert {r["status"] for r in outbox(runtime.engine) if r["channel"] != "email"} == {"sent"}
 
-    with smtp_server(port=smtp_port) as (inbox, _):
+    with smtp_server(sock=mail_port) as (inbox, _):
         deliver(runtime, later, fake)
         inbox.wait_for(len(emails))
         assert_each_sent_once(runtime, fake, inbox)

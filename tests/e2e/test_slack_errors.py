@@ -15,59 +15,41 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.adapters.slack import make_client
-from bot.bootstrap import Runtime, bootstrap
+from bot.bootstrap import Runtime
 from bot.domain import commands as c
 from bot.notifications import publishers, senders
-from bot.notifications.dispatcher import DispatchSettings
 from bot.notifications.failures import APPROVALS_CHANNEL_FIXES, TOKEN_FIXES
 from bot.notifications.notice import ChannelProblem
 from bot.notifications.publishers import CARD_EVENT, CardPublisher
-from tests.conftest import ADMIN, FixedClock, make_settings
+from tests.conftest import ADMIN, FixedClock
+from tests.e2e.conftest import APPROVALS, BOOKER, booker_slack, slack_runtime
 from tests.e2e.mail import DeliveryClock
 from tests.fakes.slack_api import TOKEN, StrictSlackApi
-from tests.integration.helpers import add_rooms, outbox
+from tests.integration.helpers import outbox
 
-APPROVALS = "CAPPROVALS"
-BOOKER = "UBOOKER"
 SLACK = ("dm", "card", "home")
 
 
 @pytest.fixture
 def fake() -> Iterator[StrictSlackApi]:
-    with StrictSlackApi(channels=(APPROVALS,)) as api:
-        api.add_user(BOOKER, tz="Asia/Seoul", email="booker@example.com")
-        api.add_user(ADMIN, tz="Europe/Berlin")
+    with booker_slack() as api:
         yield api
-
-
-@pytest.fixture
-def later(clock: FixedClock) -> DeliveryClock:
-    return DeliveryClock(clock)
 
 
 @pytest.fixture
 def runtime(
     database_url: str, engine: Engine, clock: FixedClock, fake: StrictSlackApi, later: DeliveryClock
 ) -> Iterator[Runtime]:
-    settings = make_settings(database_url, slack_bot_token=TOKEN, slack_api_url=fake.url)
-    container = bootstrap(
-        settings,
-        engine=engine,
-        clock=clock,
-        slack=True,
-        receiving=False,
-        client=make_client(TOKEN, fake.url, timeout=5),
-        dispatch=DispatchSettings.from_settings(
-            settings, backoff_base_seconds=1, backoff_max_seconds=1
-        ),
-        # the dispatcher's time, breakers included, is the test's to move
-        delivery_clock=later,
-        delivery_monotonic=lambda: later().timestamp(),
-    )
-    add_rooms(container.bus, "102")
-    yield container
-    container.close()
+    with slack_runtime(
+        database_url,
+        engine,
+        clock,
+        fake,
+        later=later,
+        outbox_backoff_base_seconds=1,
+        outbox_backoff_max_seconds=1,
+    ) as container:
+        yield container
 
 
 def request(runtime: Runtime, clock: FixedClock, hours: int = 1) -> int:
