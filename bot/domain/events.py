@@ -224,13 +224,20 @@ def member_left_id(user: str, first_released: int | None = None) -> str:
 class MemberLeft(Event):
     """A person left the workspace (Slack says their account is deleted or unknown); their
     upcoming bookings ``released`` were cancelled. About no one booking: ``booking_id`` is 0.
-    ``approver_of``: the rooms they approved requests for; ``admin``: ADMIN_USER_IDS names them.
-    Both are for the admins to fix, as roombot cannot."""
+    ``approver_of``: the rooms they approved requests for by name; ``through_groups``: (room,
+    user group) where they approved as a member of one of the room's approver groups;
+    ``admin``: ADMIN_USER_IDS names them. These are for the admins to fix, as roombot cannot.
+    ``no_approver_left``: those rooms that have no approver of their own any more (only admins
+    decide them); ``stranded``: the rooms nobody may decide for now (no admin is left either).
+    """
 
     user: str
     released: tuple[int, ...] = ()
     approver_of: tuple[str, ...] = ()
     admin: bool = False
+    through_groups: tuple[tuple[str, str], ...] = ()
+    no_approver_left: tuple[str, ...] = ()
+    stranded: tuple[str, ...] = ()
 
 
 def approvals_channel_id(channel: str, error: str) -> str:

@@ -643,9 +643,9 @@ def _rendering(row: OutboxRow) -> tuple[object, ...] | None:
     """What a state row renders (rows with the same key publish the same thing), or None."""
     if row.channel == Channel.HOME:
         return (row.channel, row.recipient)
-    if row.channel == Channel.CARD:
-        return (row.channel, row.recipient, row.payload.get("booking_id"))
-    return None
+    if row.channel == Channel.CARD and "booking_id" in row.payload:
+        return (row.channel, row.recipient, row.payload["booking_id"])
+    return None  # a message about one event (a note to the approvals channel among them)
 
 
 def _order_key(row: OutboxRow) -> tuple[object, ...]:

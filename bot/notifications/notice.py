@@ -520,8 +520,10 @@ class FreedBooking:
 @dataclass(frozen=True)
 class Departure:
     """An admin's DM: ``user`` left the workspace at ``at``; ``bookings`` were cancelled.
-    ``approver_of`` (room id and name) lost them as an approver; ``admin``: ADMIN_USER_IDS
-    still names them."""
+    ``approver_of`` (room id and name) lost them as an approver; ``through_groups`` (room id,
+    name and user group) lost them as a member of an approver group; ``no_approver_left``:
+    which of those rooms (ids) have no approver of their own any more; ``admin``:
+    ADMIN_USER_IDS still names them."""
 
     KIND = "departed"
 
@@ -530,6 +532,8 @@ class Departure:
     bookings: tuple[FreedBooking, ...] = ()
     approver_of: tuple[tuple[str, str], ...] = ()
     admin: bool = False
+    through_groups: tuple[tuple[str, str, str], ...] = ()
+    no_approver_left: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -539,12 +543,15 @@ class Departure:
         rows: list[BookingRow],
         approver_of: tuple[tuple[str, str], ...] = (),
         admin: bool = False,
+        *,
+        through_groups: tuple[tuple[str, str, str], ...] = (),
+        no_approver_left: tuple[str, ...] = (),
     ) -> Self:
         freed = tuple(
             FreedBooking(r.booking_id, r.room_id, r.room_name, r.starts_at, r.ends_at, r.title)
             for r in rows
         )
-        return cls(user, at, freed, approver_of, admin)
+        return cls(user, at, freed, approver_of, admin, through_groups, no_approver_left)
 
     @staticmethod
     def is_one(payload: Mapping[str, Any]) -> bool:
@@ -568,6 +575,10 @@ class Departure:
             ],
             "approver_of": [{"room_id": i, "room_name": n} for i, n in self.approver_of],
             "admin": self.admin,
+            "through_groups": [
+                {"room_id": i, "room_name": n, "group": g} for i, n, g in self.through_groups
+            ],
+            "no_approver_left": list(self.no_approver_left),
         }
 
     @classmethod
@@ -591,11 +602,68 @@ class Departure:
                 for r in payload.get("approver_of") or ()
             )
             admin = bool(payload.get("admin"))
-            return cls(str(payload["user"]), _moment(payload["at"]), freed, approver_of, admin)
+            through = tuple(
+                (str(r["room_id"]), str(r.get("room_name") or r["room_id"]), str(r["group"]))
+                for r in payload.get("through_groups") or ()
+            )
+            no_approver_left = tuple(str(i) for i in payload.get("no_approver_left") or ())
+            return cls(
+                str(payload["user"]),
+                _moment(payload["at"]),
+                freed,
+                approver_of,
+                admin,
+                through,
+                no_approver_left,
+            )
         except BadPayload:
             raise
         except (KeyError, TypeError, ValueError) as exc:
             raise BadPayload(f"unreadable departure: {exc!r}") from exc
+
+
+@dataclass(frozen=True)
+class Unattended:
+    """A note in the approvals channel: ``user`` left the workspace at ``at``, and nobody may
+    approve or deny requests for ``rooms`` (room id and name) any more: ADMIN_USER_IDS names no
+    other admin, and the rooms have no approver of their own left. ``admin``: they were the
+    last admin."""
+
+    KIND = "unattended_rooms"
+
+    user: str
+    at: datetime
+    rooms: tuple[tuple[str, str], ...]
+    admin: bool = False
+
+    @staticmethod
+    def is_one(payload: Mapping[str, Any]) -> bool:
+        return payload.get("kind") == Unattended.KIND
+
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            "kind": self.KIND,
+            "user": self.user,
+            "at": self.at.isoformat(),
+            "rooms": [{"room_id": i, "room_name": n} for i, n in self.rooms],
+            "admin": self.admin,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> Self:
+        try:
+            if payload["kind"] != cls.KIND:
+                raise BadPayload(f"not a note about unattended rooms: {payload['kind']!r}")
+            rooms = tuple(
+                (str(r["room_id"]), str(r.get("room_name") or r["room_id"]))
+                for r in payload["rooms"]
+            )
+            at = _moment(payload["at"])
+            return cls(str(payload["user"]), at, rooms, bool(payload.get("admin")))
+        except BadPayload:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadPayload(f"unreadable note about unattended rooms: {exc!r}") from exc
 
 
 def _reader(value: Any) -> Reader | None:

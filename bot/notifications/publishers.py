@@ -24,12 +24,13 @@ from bot.notifications.failures import (
     with_text_fallback,
 )
 from bot.notifications.limits import Call
-from bot.notifications.notice import BadPayload, CardRefresh, HomeRefresh
+from bot.notifications.notice import BadPayload, CardRefresh, HomeRefresh, Unattended
 from bot.notifications.outbox import OutboxRow
 from bot.services.queries import Queries
 from bot.views.cards import card, series_card
 from bot.views.home import HISTORY_SIZE, PENDING_PAGE, UPCOMING_PAGE, HomeData, home_view
 from bot.views.i18n import use_locale
+from bot.views.notifications import unattended_message
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class CardPublisher:
     is not there is posted. A recorded card someone deleted (``message_not_found``) is posted
     afresh.
 
+    The approvals channel's notes ride the same rows (:class:`Unattended`: rooms nobody may
+    decide for any more, when there is no admin left to DM about it).
+
     When the approvals channel refuses cards (the bot is not in it, it does not exist or is
     archived) every card would fail alike: :class:`ChannelUnusable` holds the card rows back
     and has the admins told what to do.
@@ -108,12 +112,19 @@ class CardPublisher:
         self.clock = clock
 
     def __call__(self, row: OutboxRow) -> None:
+        note: Unattended | None = None
         try:
-            refresh = CardRefresh.from_payload(row.payload)
+            if Unattended.is_one(row.payload):
+                note = Unattended.from_payload(row.payload)
+            else:
+                booking_id = CardRefresh.from_payload(row.payload).booking_id
         except BadPayload as exc:
             raise PermanentFailure(f"cannot read card row {row.id}: {exc}") from exc
         try:
-            self.publish(refresh.booking_id)
+            if note is not None:
+                self.post_note(note)
+            else:
+                self.publish(booking_id)
         except SlackApiError as exc:
             error = exc.response.get("error")
             if error in APPROVALS_CHANNEL_FIXES:
@@ -123,7 +134,10 @@ class CardPublisher:
 
     def calls(self, row: OutboxRow) -> list[Call]:
         """An update of the card in place, or a first post (after a look for a card already
-        posted, when an attempt was made before): all in the approvals channel."""
+        posted, when an attempt was made before): all in the approvals channel. A note (see
+        :meth:`post_note`) is one post."""
+        if Unattended.is_one(row.payload):
+            return [("chat.postMessage", self.channel)]
         try:
             booking_id = self.card_of(CardRefresh.from_payload(row.payload).booking_id)
         except BadPayload:
@@ -160,6 +174,19 @@ class CardPublisher:
             return booking_id
         series = self.queries.series(booking.series_id)
         return series.anchor if series is not None else booking_id
+
+    def post_note(self, note: Unattended) -> None:
+        """A note to the approvals channel, about no one booking: rooms nobody may decide for
+        since someone left (there is no admin left to DM). Posted once, never updated."""
+        with use_locale(self.locale):
+            message = unattended_message(note)
+        with_text_fallback(
+            lambda m: self.client.chat_postMessage(
+                channel=self.channel, unfurl_links=False, unfurl_media=False, **m
+            ),
+            message,
+            f"the note about rooms {', '.join(i for i, _n in note.rooms)}",
+        )
 
     def publish(self, booking_id: int) -> None:
         """Post or update the card that shows the booking: its own, or its series' one."""

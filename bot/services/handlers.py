@@ -8,6 +8,7 @@ together or not at all.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -55,6 +56,7 @@ from bot.notifications.notice import (
     HomeRefresh,
     Notice,
     SeriesPart,
+    Unattended,
 )
 from bot.services.ports import (
     BookingRow,
@@ -67,6 +69,8 @@ from bot.services.ports import (
     RoomRow,
 )
 from bot.services.unit_of_work import AbstractUnitOfWork
+
+log = logging.getLogger(__name__)
 
 #: Actors that are not Slack users: the operator's shell and the scheduler. Slack user ids are
 #: upper-case (``U0123ABC``), so these can never be claimed by a Slack user.
@@ -590,10 +594,28 @@ def release_departed(cmd: commands.ReleaseDeparted, uow: AbstractUnitOfWork, ctx
     released = tuple(b.id for b in upcoming if b.id is not None)
     if again and not released:
         return 0
-    approver_of = tuple(r.id for r in uow.rooms.list() if cmd.user in r.approvers)
+    approvers = _Approvers(cmd.user, ctx.groups)
+    rooms = uow.rooms.list()
+    approver_of = tuple(r.id for r in rooms if cmd.user in r.approvers)
+    through_groups = tuple(
+        (r.id, group)
+        for r in rooms
+        if r.id not in approver_of and (group := approvers.group_of(r)) is not None
+    )
     admin = cmd.user in ctx.admins
-    if cmd.quiet and not (released or approver_of or admin):
+    if cmd.quiet and not (released or approver_of or through_groups or admin):
         return 0
+    theirs = set(approver_of) | {room_id for room_id, _group in through_groups}
+    no_approver_left = tuple(
+        r.id for r in rooms if r.id in theirs and not approvers.someone_else(r)
+    )
+    stranded: tuple[str, ...] = ()
+    if not ctx.admins - {cmd.user}:  # nobody decides every room: who decides these?
+        stranded = tuple(
+            r.id
+            for r in rooms
+            if (admin or r.id in theirs) and not r.auto_approve and not approvers.someone_else(r)
+        )
     uow.record(
         events.MemberLeft(
             booking_id=0,
@@ -604,9 +626,46 @@ def release_departed(cmd: commands.ReleaseDeparted, uow: AbstractUnitOfWork, ctx
             released=released,
             approver_of=approver_of,
             admin=admin,
+            through_groups=through_groups,
+            no_approver_left=no_approver_left,
+            stranded=stranded,
         )
     )
     return len(upcoming)
+
+
+class _Approvers:
+    """Who else approves a room's requests once ``user`` left, as far as the rooms' approver
+    user groups tell (each group asked once). Slack may already have taken someone deactivated
+    out of their groups; the membership the adapter cached may still name them."""
+
+    def __init__(self, user: str, groups: GroupMembers) -> None:
+        self.user = user
+        self._groups = groups
+        self._members: dict[str, frozenset[str] | None] = {}
+
+    def members(self, group: str) -> frozenset[str] | None:
+        if group not in self._members:
+            self._members[group] = self._groups.members(group)
+        return self._members[group]
+
+    def group_of(self, room: Room) -> str | None:
+        """The first of the room's approver groups ``user`` is a member of, if any."""
+        groups = (a for a in room.approvers if a.startswith("S"))
+        return next((g for g in groups if self.user in (self.members(g) or ())), None)
+
+    def someone_else(self, room: Room) -> bool:
+        """The room has an approver besides ``user``: another person, or a group with another
+        member, or one Slack could not list (nobody claims it is empty then)."""
+        for approver in room.approvers:
+            if not approver.startswith("S"):
+                if approver != self.user:
+                    return True
+                continue
+            found = self.members(approver)
+            if found is None or found - {self.user}:
+                return True
+        return False
 
 
 def report_approvals_channel(
@@ -1198,19 +1257,43 @@ def notify_series(event: events.SeriesEvent, uow: AbstractUnitOfWork, ctx: Conte
 
 
 def notify_departure(event: events.MemberLeft, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    """One DM to each admin (but the one who left): who left, which bookings were freed, and
-    which rooms lost an approver or whether ADMIN_USER_IDS names them. The rows carry the
-    event's id, which is the person's, so they are written once."""
+    """One DM to each admin (but the one who left): who left, which bookings were freed, which
+    rooms lost an approver (named, or a member of a user group; and which of those have no
+    approver of their own left) and whether ADMIN_USER_IDS names them. The rows carry the
+    event's id, which is the person's, so they are written once.
+
+    Rooms nobody may decide for any more (no admin is left to DM either) are said where someone
+    sees it: a warning in the log and a note in the approvals channel."""
     released = [row for i in event.released if (row := uow.booking_list.get(i)) is not None]
-    rooms = [uow.rooms.get(room_id) for room_id in event.approver_of]
-    approver_of = tuple((r.id, r.name) for r in rooms if r is not None)
-    payload = Departure.of(event.user, event.at, released, approver_of, event.admin).to_payload()
-    uow.outbox.add(
-        [
-            OutboxMessage(event.event_id, Channel.DM, admin, payload, event.at)
-            for admin in sorted(ctx.admins - {event.user})
-        ]
-    )
+    names = {r.id: r.name for r in uow.rooms.list(include_inactive=True)}
+    approver_of = tuple((i, names[i]) for i in event.approver_of if i in names)
+    through = tuple((i, names[i], group) for i, group in event.through_groups if i in names)
+    payload = Departure.of(
+        event.user,
+        event.at,
+        released,
+        approver_of,
+        event.admin,
+        through_groups=through,
+        no_approver_left=event.no_approver_left,
+    ).to_payload()
+    messages = [
+        OutboxMessage(event.event_id, Channel.DM, admin, payload, event.at)
+        for admin in sorted(ctx.admins - {event.user})
+    ]
+    if event.stranded:
+        log.warning(
+            "%s left the workspace, and nobody can approve or deny requests for rooms %s now: "
+            "ADMIN_USER_IDS names no other admin and these rooms have no approver of their own "
+            "left. Set ADMIN_USER_IDS, or give each room approvers "
+            "(python -m bot rooms edit ROOM --approvers IDS)",
+            event.user,
+            ", ".join(event.stranded),
+        )
+        rooms = tuple((i, names.get(i, i)) for i in event.stranded)
+        note = Unattended(event.user, event.at, rooms, admin=event.admin).to_payload()
+        messages.append(OutboxMessage(event.event_id, Channel.CARD, APPROVALS, note, event.at))
+    uow.outbox.add(messages)
 
 
 def notify_approvals_channel(

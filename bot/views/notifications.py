@@ -18,7 +18,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.notifications.notice import NON_PERSON_ACTORS, ChannelProblem, Departure, Notice
+from bot.notifications.notice import (
+    NON_PERSON_ACTORS,
+    ChannelProblem,
+    Departure,
+    Notice,
+    Unattended,
+)
 from bot.views import i18n, ids
 from bot.views.blocks import MESSAGE_TEXT_MAX, section, sections
 from bot.views.blocks import context as block_context
@@ -544,11 +550,7 @@ def departure_message(departure: Departure, tz: ZoneInfo) -> dict[str, Any]:
             if freed.title:
                 line += f" · _{shown(_one_line(freed.title), DEPARTURE_TITLE_MAX)}_"
             lines.append(line)
-        if count > DEPARTURE_LISTED:
-            rest = count - DEPARTURE_LISTED
-            lines.append(
-                ngettext("…and {count} more.", "…and {count} more.", rest).format(count=rest)
-            )
+        lines += _more(count)
     else:
         lines.append(_("They had no upcoming bookings."))
     lines += _what_to_fix(departure)
@@ -566,9 +568,19 @@ def departure_message(departure: Departure, tz: ZoneInfo) -> dict[str, Any]:
 
 def _what_to_fix(departure: Departure) -> list[str]:
     """What only an admin can fix about someone who left: the rooms they approved requests for
-    (listed like the freed bookings) and their id in ADMIN_USER_IDS."""
+    (listed like the freed bookings), by name or as a member of a user group, each marked when
+    it has no approver of its own left; and their id in ADMIN_USER_IDS."""
     lines = []
     rooms = departure.approver_of
+    left = set(departure.no_approver_left)
+
+    def listed(room_id: str, line: str) -> str:
+        if room_id not in left:
+            return "• " + line
+        return "• " + _("{room}: no approver of its own left, only admins decide it now").format(
+            room=line
+        )
+
     if rooms:
         lines.append(
             ":warning: "
@@ -580,13 +592,32 @@ def _what_to_fix(departure: Departure) -> list[str]:
             ).format(count=len(rooms))
         )
         lines += [
-            "• " + escape(room_label(room_id, name)) for room_id, name in rooms[:DEPARTURE_LISTED]
+            listed(room_id, escape(room_label(room_id, name)))
+            for room_id, name in rooms[:DEPARTURE_LISTED]
         ]
-        if len(rooms) > DEPARTURE_LISTED:
-            rest = len(rooms) - DEPARTURE_LISTED
-            lines.append(
-                ngettext("…and {count} more.", "…and {count} more.", rest).format(count=rest)
+        lines += _more(len(rooms))
+    grouped = departure.through_groups
+    if grouped:
+        lines.append(
+            ":warning: "
+            + ngettext(
+                "They approve requests for this room as a member of a user group; check that "
+                "the group still holds who should:",
+                "They approve requests for these {count} rooms as a member of a user group; "
+                "check that each group still holds who should:",
+                len(grouped),
+            ).format(count=len(grouped))
+        )
+        lines += [
+            listed(
+                room_id,
+                _("{room}, through {group}").format(
+                    room=escape(room_label(room_id, name)), group=mention(group)
+                ),
             )
+            for room_id, name, group in grouped[:DEPARTURE_LISTED]
+        ]
+        lines += _more(len(grouped))
     if departure.admin:
         lines.append(
             ":warning: "
@@ -595,6 +626,60 @@ def _what_to_fix(departure: Departure) -> list[str]:
             ).format(user_id=departure.user)
         )
     return lines
+
+
+def _more(count: int) -> list[str]:
+    """``…and N more.`` after the first :data:`DEPARTURE_LISTED` of ``count`` listed, if any."""
+    if count <= DEPARTURE_LISTED:
+        return []
+    rest = count - DEPARTURE_LISTED
+    return [ngettext("…and {count} more.", "…and {count} more.", rest).format(count=rest)]
+
+
+def unattended_message(note: Unattended) -> dict[str, Any]:
+    """The approvals channel's note when someone left and nobody may approve or deny requests
+    for some rooms any more (no admin is left to tell): which rooms, why, and how to fix it."""
+    who = mention(note.user)
+    count = len(note.rooms)
+    title = ":rotating_light: " + ngettext(
+        "*{who} left the workspace, and nobody can approve or deny requests for this room now:*",
+        "*{who} left the workspace, and nobody can approve or deny requests for these {count} "
+        "rooms now:*",
+        count,
+    ).format(who=who, count=count)
+    lines = [title]
+    lines += [
+        "• " + escape(room_label(room_id, name)) for room_id, name in note.rooms[:DEPARTURE_LISTED]
+    ]
+    lines += _more(count)
+    if note.admin:
+        lines.append(
+            _(
+                "They were the last admin `ADMIN_USER_IDS` named, and no room listed has an "
+                "approver of its own."
+            )
+        )
+    else:
+        lines.append(
+            _(
+                "`ADMIN_USER_IDS` names no admin, and they were the last approver of each room "
+                "listed."
+            )
+        )
+    lines.append(
+        _(
+            "Set `ADMIN_USER_IDS` to whoever decides and restart roombot, or give each room "
+            "approvers: `python -m bot rooms edit ROOM --approvers IDS` (Slack user or user "
+            "group ids)."
+        )
+    )
+    text = ngettext(
+        "{who} left the workspace; nobody can approve or deny requests for {count} room now.",
+        "{who} left the workspace; nobody can approve or deny requests for {count} rooms now.",
+        count,
+    ).format(who=who, count=count)
+    note_text = _("Requests for these rooms wait, and expire at their start if nobody decides.")
+    return {"text": text, "blocks": [*sections(lines), block_context(note_text)]}
 
 
 # --- email ---------------------------------------------------------------------------------------

@@ -4,13 +4,19 @@ get one DM."""
 
 from __future__ import annotations
 
+from sqlalchemy import Engine
+
+from bot.domain.commands import UpdateRoom
 from bot.domain.model import BookingStatus
 from bot.views import ids
-from tests.conftest import ADMIN
-from tests.e2e.conftest import AL, APPROVALS, BOB, Stack
+from tests.conftest import ADMIN, FixedClock
+from tests.e2e.conftest import AL, APPROVALS, BOB, Stack, running_stack
 from tests.e2e.test_change_booking import _status_becomes
 from tests.e2e.test_slack_app import _card_update, _texts
+from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import bookings, outbox
+
+LABS = "S0LABS"
 
 
 def test_a_booker_who_left_is_released_and_the_admins_told_once(stack: Stack) -> None:
@@ -50,3 +56,32 @@ def test_a_booker_who_left_is_released_and_the_admins_told_once(stack: Stack) ->
     stack.container.dispatcher.on_departed(BOB)  # type: ignore[misc]
     stack.deliver()
     assert len(stack.dms_to(ADMIN)) == 1
+
+
+def test_an_approver_through_a_group_who_leaves_the_last_one_is_said_in_the_channel(
+    database_url: str, engine: Engine, clock: FixedClock, fake_slack: StrictSlackApi
+) -> None:
+    """No admin is named, and room 102's requests were decided by a user group whose only member
+    was Al: once he leaves, nobody can decide them, which the log and the approvals channel say.
+    Room 201 keeps its approver and is not named."""
+    fake_slack.add_usergroup(LABS, [AL])
+    with running_stack(database_url, engine, clock, fake_slack, admin_user_ids="") as stack:
+        stack.container.bus.handle(UpdateRoom("102", by="cli", approvers=(LABS,)))
+        stack.container.bus.handle(UpdateRoom("201", by="cli", approvers=(LABS, BOB)))
+        assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Sync").text
+        stack.deliver()
+        cards = len(stack.cards())
+
+        stack.fake.delete_user(AL)
+        stack.container.dispatcher.on_departed(AL)  # type: ignore[misc]  # as a DM would find
+        stack.deliver()
+
+        [note] = stack.cards()[cards:]
+        assert "ts" not in note.params  # a post of its own, not a card's update
+        text = _texts(note.params["blocks"])
+        assert f"<@{AL}>" in text and "nobody can approve or deny" in text
+        assert "Room 102" in text and "Room 201" not in text
+        assert "ADMIN_USER_IDS" in text
+        stack.container.dispatcher.on_departed(AL)  # type: ignore[misc]  # said again: once
+        stack.deliver()
+        assert len(stack.cards()) == cards + 1

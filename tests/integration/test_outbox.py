@@ -155,6 +155,20 @@ def test_refreshes_of_one_home_or_one_card_in_a_batch_are_sent_once(
     assert [outcome[i] for i in cards] == ["coalesced", "sent", "sent"]
 
 
+def test_notes_to_the_approvals_channel_are_each_their_own_message(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """A note (about no one booking) rides the card rows, but says what happened once: two
+    notes in one batch are two posts."""
+    notes = [
+        add_rows(engine, 1, clock.now, channel="card", payload={"kind": "unattended_rooms"})[0]
+        for _ in range(2)
+    ]
+    posted = Recorder()
+    assert dispatcher(engine, clock, {"card": posted}).run_once() == 2
+    assert sorted(posted.sent) == notes
+
+
 def test_a_failed_refresh_is_one_failed_send_of_every_row_it_stood_for(
     engine: Engine, clock: FixedClock
 ) -> None:

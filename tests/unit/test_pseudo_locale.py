@@ -42,6 +42,7 @@ from bot.notifications.notice import (
     Notice,
     SeriesDate,
     SeriesPart,
+    Unattended,
 )
 from bot.services.ports import BookingRow, RoomRow, SeriesRow
 from bot.views import booking_modal as form
@@ -188,7 +189,9 @@ def _departure(count: int) -> Departure:
     freed = FreedBooking(42, "102", ROOM_NAME, START, START + timedelta(hours=1), TITLE)
     bookings = tuple(replace(freed, booking_id=i) for i in range(count))
     rooms = tuple((f"R{i}", ROOM_NAME) for i in range(count))
-    return Departure(BOOKER, NOW, bookings, rooms, admin=count > 1)
+    grouped = tuple((f"G{i}", ROOM_NAME, "S0TEAM") for i in range(count))
+    left = tuple(f"{k}0" for k in "RG")  # the first of each has no approver of its own left
+    return Departure(BOOKER, NOW, bookings, rooms, count > 1, grouped, left)
 
 
 def _home(**extra: Any) -> dict[str, Any]:
@@ -369,6 +372,13 @@ def renders() -> Iterator[tuple[str, Render]]:
         yield (
             f"departure DM, {count} freed",
             (lambda c=count: notifications.departure_message(_departure(c), SEOUL), check_message),
+        )
+    for count, admin in ((1, False), (notifications.DEPARTURE_LISTED + 2, True)):
+        rooms = tuple((f"R{i}", ROOM_NAME) for i in range(count))
+        note = Unattended(BOOKER, NOW, rooms, admin=admin)
+        yield (
+            f"approvals channel note, {count} rooms nobody decides",
+            (lambda u=note: notifications.unattended_message(u), check_message),
         )
     for error in sorted(APPROVALS_CHANNEL_FIXES):
         problem = ChannelProblem("C0APPROVALS", error, NOW)
