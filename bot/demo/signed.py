@@ -118,8 +118,10 @@ class SlackSender:
         message_ts: str | None = None,
         view: dict[str, Any] | None = None,
         ephemeral: bool = False,
+        block_id: str | None = None,
         **kw: Any,
     ) -> Reply:
+        """A click on a button (``block_id``: of the block it is in, as the app rendered it)."""
         n = next(_counter)
         payload: dict[str, Any] = {
             "type": "block_actions",
@@ -129,7 +131,7 @@ class SlackSender:
                 {
                     "type": "button",
                     "action_id": action_id,
-                    "block_id": f"b{n}",
+                    "block_id": block_id or f"b{n}",
                     "value": value,
                     "action_ts": f"{time.time():.6f}",
                 }

@@ -85,8 +85,11 @@ class DenyBooking(Command):
 
 @dataclass(frozen=True)
 class CancelBooking(Command):
+    """``reason``: an admin's words to the booker, sent with the cancellation."""
+
     booking_id: int
     by: str
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

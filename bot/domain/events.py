@@ -123,7 +123,8 @@ class BookingCancelled(Event):
     was_approved: bool
     by_admin: bool = False
     sequence: int = 0
-    #: Why, as a code (:data:`bot.domain.model.LEFT_WORKSPACE`); ``None``: someone chose to.
+    #: Why: a code (:data:`bot.domain.model.LEFT_WORKSPACE`) or an admin's words; ``None``:
+    #: someone chose to and said nothing.
     reason: str | None = None
     whole_series: bool = False
 

@@ -429,7 +429,8 @@ class Booking:
         whole_series: bool = False,
     ) -> None:
         """Cancel the booking; ``reason`` is a code such as :data:`LEFT_WORKSPACE` (the views
-        say it in the reader's language), not free text. ``whole_series``: one of many in one
+        say it in the reader's language) or the words of the admin who cancelled it, sent to
+        the booker. ``whole_series``: one of many in one
         act on its series (this and all following), which the series' own event tells people
         about."""
         if by != self.booker and not is_admin:

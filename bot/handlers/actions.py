@@ -15,7 +15,7 @@ from bot.adapters.feeds import USER_SCOPE, room_scope
 from bot.domain import commands as c
 from bot.domain.errors import BookingError
 from bot.domain.model import BookingStatus
-from bot.handlers.commands import open_booking_modal
+from bot.handlers.commands import listed_again, open_booking_modal
 from bot.handlers.deps import (
     REFUSED,
     Deps,
@@ -37,8 +37,22 @@ from bot.views.booking_modal import (
 from bot.views.cards import series_status
 from bot.views.home import MAX_PAGES, pages_of
 from bot.views.i18n import current_locale
-from bot.views.lists import LIST_LIMIT, after, cancelled, my_bookings, waitlist_request
-from bot.views.modals import deny_modal, deny_series_modal, feed_link_modal, room_modal
+from bot.views.lists import (
+    LIST_LIMIT,
+    Listing,
+    after,
+    cancelled,
+    listing_of,
+    my_bookings,
+    waitlist_request,
+)
+from bot.views.modals import (
+    cancel_modal,
+    deny_modal,
+    deny_series_modal,
+    feed_link_modal,
+    room_modal,
+)
 from bot.views.series_preview import read_series, series_refused
 
 #: A Slack view (modal) as the views send it.
@@ -94,7 +108,9 @@ def _decidable(
     return None
 
 
-def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+def approve(
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: Any
+) -> None:
     deps = deps_of(context)
     row = _decidable(deps, client, body, ack)
     if row is None:
@@ -104,6 +120,9 @@ def approve(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> 
         return
     if body.get("view", {}).get("type") == "home":
         deps.bus.handle(c.RefreshHome(user, pages_of(body.get("view"))))
+    elif (listing := _listed(body)) is not None:
+        done = texts.decided(row.booking_id, BookingStatus.APPROVED)
+        _show_listing(deps, body, respond, listing, done)
 
 
 def deny(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
@@ -114,12 +133,64 @@ def deny(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> Non
         return
     channel = (body.get("channel") or {}).get("id")
     message_ts = (body.get("message") or {}).get("ts")
-    client.views_open(
-        trigger_id=body["trigger_id"], view=deny_modal(row, channel=channel, message_ts=message_ts)
-    )
+    view = deny_modal(row, channel=channel, message_ts=message_ts, back=_back(body))
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def approve_series(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+def admin_cancel(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """An admin's Cancel in a list: the form for the reason sent to the booker (its submit
+    cancels), once the booking can still be cancelled."""
+    ack()
+    deps = deps_of(context)
+    booking_id = _booking_id(body)
+    if booking_id is None:
+        tell(client, body, texts.stale_button())
+        return
+    if not deps.is_admin(body["user"]["id"]):
+        tell(client, body, texts.not_admin_list())
+        return
+    row = deps.queries.booking(booking_id)
+    if row is None or not row.status.holds_slot or row.ends_at <= deps.clock():
+        tell(client, body, texts.cannot_cancel(booking_id, row.status if row else None))
+        return
+    client.views_open(trigger_id=body["trigger_id"], view=cancel_modal(row, back=_back(body)))
+
+
+def _listed(body: dict[str, Any]) -> Listing | None:
+    """The person's or room's list a click was in, if it was in one."""
+    return listing_of((body.get("actions") or [{}])[0].get("block_id"))
+
+
+def _back(body: dict[str, Any]) -> dict[str, Any] | None:
+    """Where a form opened from a list shows the list again once submitted: the click's
+    response_url, and the list (see :func:`bot.views.modals.cancel_modal`)."""
+    listing, url = _listed(body), body.get("response_url")
+    if listing is None or not isinstance(url, str) or not url:
+        return None
+    return {"url": url, "list": listing.value()}
+
+
+def _show_listing(
+    deps: Deps, body: dict[str, Any], respond: Respond, listing: Listing, done: str | None = None
+) -> None:
+    """The list a click was in again, in its place, saying what the click did."""
+    respond(replace_original=True, **listed_again(deps, body["user"]["id"], listing, done))
+
+
+def page_list(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> None:
+    """*Later bookings* or *Back to the first* under a person's or a room's list."""
+    ack()
+    deps = deps_of(context)
+    listing = listing_of((body.get("actions") or [{}])[0].get("value"))
+    if listing is None:
+        respond(replace_original=False, text=texts.stale_button())
+        return
+    _show_listing(deps, body, respond, listing)
+
+
+def approve_series(
+    ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: Any
+) -> None:
     """Approve on a series' card or in the queue: one command for every date still waiting.
     Who may decide is the service's to say (an admin or the room's approvers); a click on a
     series with nothing left waiting is told what happened, and the card brought up to date."""
@@ -136,6 +207,9 @@ def approve_series(ack: Ack, body: dict[str, Any], client: WebClient, context: A
     if decided:
         if body.get("view", {}).get("type") == "home":  # the clicker keeps their pages
             deps.bus.handle(c.RefreshHome(user, pages_of(body.get("view"))))
+        elif (listing := _listed(body)) is not None:
+            done = texts.series_decided(series_id, BookingStatus.APPROVED)
+            _show_listing(deps, body, respond, listing, done)
         return
     _series_decided_already(deps, client, body, series_id)
 
@@ -174,7 +248,7 @@ def deny_series(ack: Ack, body: dict[str, Any], client: WebClient, context: Any)
         return
     channel = (body.get("channel") or {}).get("id")
     message_ts = (body.get("message") or {}).get("ts")
-    view = deny_series_modal(series, channel=channel, message_ts=message_ts)
+    view = deny_series_modal(series, channel=channel, message_ts=message_ts, back=_back(body))
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -525,6 +599,8 @@ def register(app: App) -> None:
     app.action(ids.APPROVE_SERIES)(in_users_language(approve_series))
     app.action(ids.DENY_SERIES)(in_users_language(deny_series))
     app.action(ids.CANCEL)(in_users_language(cancel))
+    app.action(ids.ADMIN_CANCEL)(in_users_language(admin_cancel))
+    app.action(re.compile(f"^{ids.LIST_PAGE}"))(in_users_language(page_list))
     app.action(ids.CANCEL_OCCURRENCE)(in_users_language(cancel))
     app.action(ids.CANCEL_FOLLOWING)(in_users_language(cancel))
     app.action(ids.CHANGE)(in_users_language(change_form))

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -27,7 +28,17 @@ from bot.views import refusals, texts
 from bot.views.booking_modal import booking_modal, end_day, to_aware, wall_clock
 from bot.views.find import requested_text
 from bot.views.i18n import span
-from bot.views.lists import LIST_LIMIT, my_bookings, rooms_list, taken_reply
+from bot.views.lists import (
+    LIST_LIMIT,
+    Listing,
+    after,
+    bookings_of,
+    my_bookings,
+    room_bookings,
+    rooms_list,
+    taken_reply,
+)
+from bot.views.mrkdwn import typed, user_id_in
 
 ONE_LINE = re.compile(
     r"^(?P<room>\S+)\s+(?P<day>\d{4}-\d{2}-\d{2})\s+"
@@ -91,19 +102,13 @@ def book(
     if word == "help":
         ack(text=texts.help_text(email=deps.settings.email_enabled))
     elif word == "list":
-
-        def bookings_list(profile: UserProfile) -> dict[str, Any]:
-            now = deps.clock()
-            page = deps.queries.upcoming_for(user, now, limit=LIST_LIMIT)
-            return my_bookings(page.rows, page.total, profile.tz, now)
-
-        _later(ack, respond, deps, user, bookings_list)
+        _later(ack, respond, deps, user, lambda p: list_from_text(deps, p, rest))
     elif word == "cancel":
         _later(ack, respond, deps, user, lambda p: {"text": cancel_from_text(deps, p, rest)})
     elif word == "checkin":
         ack(text=checkin_now(deps, user))
     elif word == "find":
-        _later(ack, respond, deps, user, lambda p: find_from_text(deps, p.tz, rest))
+        _later(ack, respond, deps, user, lambda p: find_from_text(deps, p.tz, typed(rest)))
     elif word == "rooms":
         rooms = deps.queries.rooms(include_inactive=True)
         feeds = deps.feeds is not None and bool(deps.settings.public_base_url)
@@ -119,6 +124,70 @@ def book(
         ack(text=texts.unreadable_booking())
     else:
         ack(text=texts.unknown_subcommand(word, email=deps.settings.email_enabled))
+
+
+def list_from_text(deps: Deps, profile: UserProfile, rest: str) -> dict[str, Any]:
+    """``/book list``: your upcoming bookings; ``/book list 102``: a room's (for anyone, read
+    only unless you are an admin); ``/book list @someone`` (or their member ID): theirs, for
+    admins."""
+    user, what = profile.user_id, rest.strip()
+    listing = _listing(deps, what) if what else Listing("user", user)
+    if listing is None:
+        return {"text": texts.nothing_to_list(typed(what))}
+    if listing.kind == "user" and listing.key == user:
+        now = deps.clock()
+        page = deps.queries.upcoming_for(user, now, limit=LIST_LIMIT)
+        return my_bookings(page.rows, page.total, profile.tz, now)
+    if listing.kind == "user" and not deps.is_admin(user):
+        return {"text": texts.not_admin_list()}
+    return listing_reply(deps, user, listing, profile.tz)
+
+
+def _listing(deps: Deps, what: str) -> Listing | None:
+    """The list ``/book list <what>`` asks for: a mention is a person; otherwise a room by its
+    id (or name, in any case), else a member ID typed as it is."""
+    if what.startswith("<@"):
+        person = user_id_in(what)
+        return Listing("user", person) if person else None
+    rooms = deps.queries.rooms(include_inactive=True)
+    wanted = typed(what).casefold()
+    room = next((r for r in rooms if r.id == what), None) or next(
+        (r for r in rooms if wanted in (r.id.casefold(), r.name.casefold())), None
+    )
+    if room is not None:
+        return Listing("room", room.id)
+    person = user_id_in(what)
+    return Listing("user", person) if person else None
+
+
+def listing_reply(deps: Deps, viewer: str, listing: Listing, tz: ZoneInfo) -> dict[str, Any]:
+    """A person's or a room's upcoming bookings, one page, as ``viewer`` may see them; a page
+    past the end (bookings went since it was shown) is the first page instead."""
+    now = deps.clock()
+    if listing.kind == "user":
+        page = deps.queries.upcoming_for(listing.key, now, LIST_LIMIT, listing.offset)
+    else:
+        page = deps.queries.upcoming_in(listing.key, now, LIST_LIMIT, listing.offset)
+    if not page.rows and listing.offset > 0:
+        return listing_reply(deps, viewer, Listing(listing.kind, listing.key), tz)
+    if listing.kind == "user":
+        return bookings_of(listing, page.rows, page.total, tz)
+    room = deps.queries.room(listing.key)
+    if room is None:
+        return {"text": texts.no_room_any_more(listing.key)}
+    is_admin = deps.is_admin(viewer)
+    return room_bookings(listing, room, page.rows, page.total, tz, is_admin=is_admin)
+
+
+def listed_again(
+    deps: Deps, viewer: str, listing: Listing, done: str | None = None
+) -> dict[str, Any]:
+    """A list shown again after a click in it or in a form opened from it, saying what was
+    done; a person's only to admins (a button's block id is the clicker's to tamper with)."""
+    if listing.kind == "user" and listing.key != viewer and not deps.is_admin(viewer):
+        return {"text": texts.not_admin_list()}
+    reply = listing_reply(deps, viewer, listing, deps.directory.tz(viewer))
+    return after(done, reply) if done else reply
 
 
 def cancel_from_text(deps: Deps, profile: UserProfile, rest: str) -> str:
@@ -175,10 +244,10 @@ def book_one_line(deps: Deps, profile: UserProfile, match: re.Match[str]) -> str
     starts_at, ends_at = to_aware(day, start_t, tz), to_aware(last_day, end_t, tz)
     if starts_at is None or ends_at is None:
         return texts.clock_change(day, tz)
-    room_id = match["room"]
+    room_id, title = match["room"], typed(match["title"] or "")
     try:
         booking_id = deps.bus.handle(
-            c.RequestBooking(room_id, starts_at, ends_at, by=user, title=match["title"] or "")
+            c.RequestBooking(room_id, starts_at, ends_at, by=user, title=title)
         )
     except RoomUnavailable as error:
         from bot.handlers.submissions import unavailable_text
@@ -186,7 +255,7 @@ def book_one_line(deps: Deps, profile: UserProfile, match: re.Match[str]) -> str
         text = ":no_entry: " + unavailable_text(deps, error, starts_at, ends_at, tz)
         if error.yours:
             return text
-        return taken_reply(text, room_id, starts_at, ends_at, match["title"] or "")
+        return taken_reply(text, room_id, starts_at, ends_at, title)
     except BookingError as error:
         return refusals.reply(error)
     row = deps.queries.booking(booking_id)

@@ -219,6 +219,17 @@ def tell(client: WebClient, body: dict[str, Any], text: str) -> None:
     client.chat_postMessage(channel=user, text=text)
 
 
+def replace_at(url: str, message: dict[str, Any]) -> None:
+    """Put ``message`` in place of the one a ``response_url`` belongs to (an ephemeral list a
+    form was opened from: a submission has no response_url of its own)."""
+    WebhookClient(url, timeout=10).send(
+        text=message.get("text"),
+        blocks=message.get("blocks"),
+        response_type="ephemeral",
+        replace_original=True,
+    )
+
+
 def booking_number(value: Any) -> int | None:
     """A booking id from a button value, typed text or modal metadata: ASCII digits in range.
     Slack hands back what we wrote, so anything else was tampered with (``abc``, ``1.0``, ``²``)."""

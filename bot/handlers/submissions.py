@@ -1,4 +1,5 @@
-"""Modal submissions: booking requests, denial reasons, rooms. Errors go back onto the field."""
+"""Modal submissions: booking requests, denial and cancellation reasons, rooms. Errors go back
+onto the field."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.domain import commands as c
 from bot.domain.errors import BookingError, RoomUnavailable
-from bot.domain.model import check_checkin_minutes
+from bot.domain.model import BookingStatus, check_checkin_minutes
 from bot.domain.rules import elapsed
+from bot.handlers.commands import listed_again
 from bot.handlers.deps import (
     ACK_BUDGET_SECONDS,
     Deps,
@@ -25,6 +27,7 @@ from bot.handlers.deps import (
     deps_of,
     in_users_language,
     metadata,
+    replace_at,
 )
 from bot.services.queries import suggest
 from bot.views import ids, refusals, texts
@@ -36,6 +39,7 @@ from bot.views.booking_modal import (
     request_sent,
     slot_taken,
 )
+from bot.views.lists import listing_of
 from bot.views.series_preview import (
     all_taken,
     read_series,
@@ -304,6 +308,45 @@ def submit_denial(ack: Ack, body: dict[str, Any], view: dict[str, Any], context:
         ack(response_action="errors", errors={ids.REASON_BLOCK: refusals.text(error)})
         return
     ack()
+    if isinstance(command, c.DenySeries):
+        done = texts.series_decided(command.series_id, BookingStatus.DENIED)
+    else:
+        done = texts.decided(command.booking_id, BookingStatus.DENIED)
+    _list_again(deps, user, meta, done)
+
+
+def submit_cancellation(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    """An admin's cancel form: the booking cancelled with the reason given, sent to the
+    booker; then the list the Cancel was clicked in again."""
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    meta = metadata(view)
+    booking_id = booking_number(meta.get("booking_id"))
+    reason = _text(view.get("state", {}).get("values", {}), ids.REASON_BLOCK, ids.REASON_ACTION)
+    if booking_id is None:
+        ack(response_action="errors", errors={ids.REASON_BLOCK: texts.form_outdated()})
+        return
+    if not deps.is_admin(user):
+        ack(response_action="errors", errors={ids.REASON_BLOCK: texts.not_admin_list()})
+        return
+    try:
+        deps.bus.handle(c.CancelBooking(booking_id, by=user, reason=reason or None))
+    except BookingError as error:
+        ack(response_action="errors", errors={ids.REASON_BLOCK: refusals.text(error)})
+        return
+    ack()
+    _list_again(deps, user, meta, texts.decided(booking_id, BookingStatus.CANCELLED))
+
+
+def _list_again(deps: Deps, user: str, meta: dict[str, Any], done: str) -> None:
+    """The list a form was opened from, shown again in its place (through the click's
+    response_url), saying what the form did."""
+    back = meta.get("back")
+    if not isinstance(back, dict):
+        return
+    url, listing = back.get("url"), listing_of(back.get("list"))
+    if isinstance(url, str) and url and listing is not None:
+        replace_at(url, listed_again(deps, user, listing, done))
 
 
 def _input(values: Any, block: str, action: str) -> dict[str, Any]:
@@ -412,4 +455,5 @@ def register(app: App) -> None:
     app.view(ids.BOOK_MODAL)(in_users_language(submit_booking))
     app.view(ids.SERIES_MODAL)(in_users_language(submit_series))
     app.view(ids.DENY_MODAL)(in_users_language(submit_denial))
+    app.view(ids.CANCEL_MODAL)(in_users_language(submit_cancellation))
     app.view(ids.ROOM_MODAL)(in_users_language(submit_room))

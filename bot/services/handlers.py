@@ -480,7 +480,10 @@ def deny_booking(cmd: commands.DenyBooking, uow: AbstractUnitOfWork, ctx: Contex
 
 
 def cancel_booking(cmd: commands.CancelBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    _booking(uow, cmd.booking_id).cancel(cmd.by, ctx.clock(), is_admin=ctx.is_admin(cmd.by))
+    _check_reason(cmd.reason)
+    reason = (cmd.reason or "").strip() or None
+    booking = _booking(uow, cmd.booking_id)
+    booking.cancel(cmd.by, ctx.clock(), is_admin=ctx.is_admin(cmd.by), reason=reason)
 
 
 def change_booking(cmd: commands.ChangeBooking, uow: AbstractUnitOfWork, ctx: Context) -> bool:

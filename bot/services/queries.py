@@ -103,12 +103,18 @@ class Queries:
         return Page(rows, self._count(where))
 
     def upcoming_for(self, user: str, now: datetime, limit: int = 20, offset: int = 0) -> Page:
-        """A user's bookings that have not ended and still hold their slot, soonest first.
+        """A user's bookings that have not ended and still hold their slot, soonest first."""
+        return self._upcoming(T.booker == user, now, limit, offset)
 
-        The rows still ahead are picked first (through the ``(booker, ends_at)`` index) and
-        sorted after: ordering the index walk by start would read the user's whole past.
-        """
-        where = and_(T.booker == user, T.ends_at > now, T.status.in_(list(HOLDING)))
+    def upcoming_in(self, room_id: str, now: datetime, limit: int = 20, offset: int = 0) -> Page:
+        """A room's bookings that have not ended and still hold their slot, soonest first."""
+        return self._upcoming(T.room_id == room_id, now, limit, offset)
+
+    def _upcoming(self, whose: Any, now: datetime, limit: int, offset: int) -> Page:
+        """The rows still ahead are picked first (through the ``(booker, ends_at)`` or
+        ``(room_id, ends_at)`` index) and sorted after: ordering the index walk by start would
+        read the whole past."""
+        where = and_(whose, T.ends_at > now, T.status.in_(list(HOLDING)))
         ahead = select(orm.booking_list).where(where).cte("ahead").prefix_with("MATERIALIZED")
         rows = self._rows(
             select(ahead)

@@ -70,17 +70,21 @@ def _outcome(row: BookingRow, approvers: Sequence[str] = ()) -> str:
         if row.reason == LEFT_WORKSPACE:
             return _("Cancelled: {reason}").format(reason=left_workspace_text())
         by_booker = row.cancelled_by in (None, row.booker)
-        if row.decided_by:
-            if by_booker:
+        if by_booker:
+            if row.decided_by:
                 return _("Cancelled by requester (approved by {admin} before)").format(
                     admin=decider
                 )
-            return _("Cancelled by admin {who} (approved by {admin} before)").format(
+            return _("Cancelled by requester")
+        if row.decided_by:
+            text = _("Cancelled by admin {who} (approved by {admin} before)").format(
                 who=mention(row.cancelled_by or ""), admin=decider
             )
-        if by_booker:
-            return _("Cancelled by requester")
-        return _("Cancelled by admin {who}").format(who=mention(row.cancelled_by or ""))
+        else:
+            text = _("Cancelled by admin {who}").format(who=mention(row.cancelled_by or ""))
+        if row.reason:
+            text = _("{outcome}: “{reason}”").format(outcome=text, reason=shown(row.reason))
+        return text
     if row.status == BookingStatus.EXPIRED:
         return _("Expired: nobody decided before it started")
     if row.status == BookingStatus.RELEASED:
@@ -118,6 +122,24 @@ def _was(row: BookingRow) -> str | None:
     return "\n".join(lines)
 
 
+def approve_button(row: BookingRow) -> dict[str, Any]:
+    """Approve a request, after a confirm (on its card and in an admin's lists)."""
+    return button(
+        _("Approve"),
+        ids.APPROVE,
+        str(row.booking_id),
+        style="primary",
+        confirm=confirm_dialog(
+            _("Approve this booking?"),
+            _("Room {room_id} for the requester; they get a calendar invite.").format(
+                room_id=row.room_id
+            ),
+            _("Approve"),
+            _("Not yet"),
+        ),
+    )
+
+
 def card(row: BookingRow, *, approvers: Sequence[str] = ()) -> dict[str, Any]:
     """``text`` and ``blocks`` for chat.postMessage / chat.update, in the active language (the
     caller picks APPROVALS_LOCALE); times are Slack date tokens, each reader's own zone.
@@ -142,20 +164,7 @@ def card(row: BookingRow, *, approvers: Sequence[str] = ()) -> dict[str, Any]:
         value = str(row.booking_id)
         blocks.append(
             actions(
-                button(
-                    _("Approve"),
-                    ids.APPROVE,
-                    value,
-                    style="primary",
-                    confirm=confirm_dialog(
-                        _("Approve this booking?"),
-                        _("Room {room_id} for the requester; they get a calendar invite.").format(
-                            room_id=row.room_id
-                        ),
-                        _("Approve"),
-                        _("Not yet"),
-                    ),
-                ),
+                approve_button(row),
                 button(_("Deny"), ids.DENY, value, style="danger"),
                 button(_("Change"), ids.CHANGE, value),
                 block_id=f"decide_{row.booking_id}",

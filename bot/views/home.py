@@ -80,11 +80,12 @@ def status_text(row: BookingRow, reason_max: int | None = None) -> str:
     text = f"{_STATUS_ICON[row.status]} {_status(row.status)}"
     if row.status == BookingStatus.APPROVED and row.policy:
         text += " " + _("(by policy)")
-    if row.status == BookingStatus.DENIED and row.reason:
-        reason = shown(row.reason, reason_max) if reason_max else shown(row.reason)
-        text = _("{status} – “{reason}”").format(status=text, reason=reason)
     if row.status == BookingStatus.CANCELLED and row.reason == LEFT_WORKSPACE:
         text = _("{status} – {reason}").format(status=text, reason=left_workspace_text())
+    elif row.status in (BookingStatus.DENIED, BookingStatus.CANCELLED) and row.reason:
+        # a denial's reason, or the words of the admin who cancelled it
+        reason = shown(row.reason, reason_max) if reason_max else shown(row.reason)
+        text = _("{status} – “{reason}”").format(status=text, reason=reason)
     return text
 
 

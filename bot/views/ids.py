@@ -37,6 +37,9 @@ WAIT = "join_waitlist"
 BOOK_IT = "claim_offer"
 OPEN_BOOK_MODAL = "open_book_modal"
 HOME_MORE = "home_more"
+ADMIN_CANCEL = "admin_cancel_booking"  # an admin's Cancel in a list: the reason form first
+CANCEL_MODAL = "cancel_modal"
+LIST_PAGE = "list_page"  # a person's or a room's upcoming bookings: another page
 
 # room administration
 ROOM_MODAL = "room_modal"

@@ -1,4 +1,5 @@
-"""Small modals: the reason for a denial, and adding or editing a room."""
+"""Small modals: the reason for a denial or an admin's cancellation, and adding or editing a
+room."""
 
 from __future__ import annotations
 
@@ -17,22 +18,60 @@ from bot.views.series import pattern
 REASON_MAX = 500
 
 
-def deny_modal(row: BookingRow, *, channel: str | None, message_ts: str | None) -> dict[str, Any]:
-    meta = {"booking_id": row.booking_id, "channel": channel, "ts": message_ts}
-    summary = _("*#{booking_id}* {room} for {booker}, {when}").format(
+def _summary(row: BookingRow) -> str:
+    return _("*#{booking_id}* {room} for {booker}, {when}").format(
         booking_id=row.booking_id,
         room=escape(row.room_name),
         booker=mention(row.booker),
         when=token_span(row.starts_at, row.ends_at),
     )
-    return _deny_view(meta, summary)
+
+
+def deny_modal(
+    row: BookingRow,
+    *,
+    channel: str | None,
+    message_ts: str | None,
+    back: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The reason for a denial; ``back``: the list the Deny was clicked in (see
+    :func:`cancel_modal`)."""
+    meta = {"booking_id": row.booking_id, "channel": channel, "ts": message_ts}
+    return _deny_view(_with_back(meta, back), _summary(row))
+
+
+def _with_back(meta: dict[str, Any], back: dict[str, Any] | None) -> dict[str, Any]:
+    return {**meta, "back": back} if back else meta
+
+
+def cancel_modal(row: BookingRow, *, back: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An admin cancels someone's booking; the reason goes to the booker with it. ``back``:
+    the list the Cancel was clicked in (its ``response_url`` as ``url``, and ``list``, what
+    the list showed), shown again once the booking is cancelled."""
+    blocks = [section(_summary(row))]
+    if row.series_id is not None:
+        blocks.append(context(_("Only this date is cancelled; the other dates stay booked.")))
+    blocks.append(_reason_input(_("Reason (sent to the booker)")))
+    return {
+        "type": "modal",
+        "callback_id": ids.CANCEL_MODAL,
+        "title": plain(_("Cancel booking"), 24),
+        "submit": plain(_("Cancel booking"), 24),
+        "close": plain(_("Back"), 24),
+        "private_metadata": json.dumps(_with_back({"booking_id": row.booking_id}, back)),
+        "blocks": blocks,
+    }
 
 
 def deny_series_modal(
-    series: SeriesRow, *, channel: str | None, message_ts: str | None
+    series: SeriesRow,
+    *,
+    channel: str | None,
+    message_ts: str | None,
+    back: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The reason for denying a whole series: every date of it still waiting."""
-    meta = {"series_id": series.series_id, "channel": channel, "ts": message_ts}
+    meta = _with_back({"series_id": series.series_id, "channel": channel, "ts": message_ts}, back)
     waiting = sum(o.status == BookingStatus.PENDING for o in series.occurrences)
     summary = ngettext(
         "*Series #{series_id}* {room} for {booker}, {pattern}: {count} date waiting",
@@ -56,21 +95,22 @@ def _deny_view(meta: dict[str, Any], summary: str) -> dict[str, Any]:
         "submit": plain(_("Deny"), 24),
         "close": plain(_("Back"), 24),
         "private_metadata": json.dumps(meta),
-        "blocks": [
-            section(summary),
-            {
-                "type": "input",
-                "block_id": ids.REASON_BLOCK,
-                "optional": True,
-                "label": plain(_("Reason (sent to the requester)")),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ids.REASON_ACTION,
-                    "multiline": True,
-                    "max_length": REASON_MAX,
-                },
-            },
-        ],
+        "blocks": [section(summary), _reason_input(_("Reason (sent to the requester)"))],
+    }
+
+
+def _reason_input(label: str) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": ids.REASON_BLOCK,
+        "optional": True,
+        "label": plain(label),
+        "element": {
+            "type": "plain_text_input",
+            "action_id": ids.REASON_ACTION,
+            "multiline": True,
+            "max_length": REASON_MAX,
+        },
     }
 
 

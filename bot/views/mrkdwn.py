@@ -23,11 +23,41 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _GROUP_ID = re.compile(r"^S[A-Z0-9]{2,20}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,20}$")
 _ZWJ = "\u200d"
+#: Slack's markup in what people type, as a command's text carries it: mentions, channels,
+#: links (``<https://x|label>``) and special mentions (``<!here>``).
+_MARKUP = re.compile(r"<([@#!]?)([^<>|]*)(?:\|([^<>]*))?>")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
 
 
 def escape(text: str) -> str:
     """``&``, ``<`` and ``>`` as Slack documents them, so user text is shown and never obeyed."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def typed(text: str) -> str:
+    """What someone typed, from a command's text as Slack sends it (``/book`` asks Slack to
+    escape it, so mentions arrive as ``<@U123|ada>``): ``@ada``, ``#general``, a link's label
+    or address, and ``&``, ``<`` and ``>`` as themselves."""
+
+    def readable(found: re.Match[str]) -> str:
+        sign, target, label = found.groups()
+        if sign == "!":
+            return label or "@" + target.split("^")[0]
+        if sign:
+            return sign + (label or target)
+        return label or target.removeprefix("mailto:")
+
+    text = _MARKUP.sub(readable, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def user_id_in(text: str) -> str | None:
+    """The Slack user id of a mention in a command's text (``<@U123|ada>`` or ``<@U123>``) or
+    of a member ID typed as it is (``U123``); ``None`` for anything else."""
+    text = text.strip()
+    if found := _MENTION.fullmatch(text):
+        return found[1]
+    return text if _USER_ID.match(text) else None
 
 
 def _joins_previous(char: str) -> bool:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.domain.model import LEFT_WORKSPACE
 from bot.notifications.notice import (
     NON_PERSON_ACTORS,
     ChannelProblem,
@@ -277,6 +278,18 @@ def _by(kind: str, who: str | None) -> str:
     return _("Cancelled by {who}").format(who=who)
 
 
+def _reason(notice: Notice) -> str | None:
+    """The words a denial or an admin's cancellation came with (``""``: a denial without
+    any), or ``None`` where a reason has no place."""
+    said = (notice.reason or "").strip()
+    if notice.kind == "denied":
+        return said
+    by_admin = notice.kind == "cancelled" and notice.by_admin and notice.actor != notice.booker
+    if by_admin and said and said != LEFT_WORKSPACE:
+        return said
+    return None
+
+
 def _quoted(text: str) -> str:
     return _("“{text}”").format(text=text)
 
@@ -404,9 +417,9 @@ def dm_text(notice: Notice, tz: ZoneInfo) -> str:
     parts = [headline(notice).rstrip(".").rstrip("。"), where]
     if notice.title:
         parts.append(_quoted(shown(_one_line(notice.title))))
-    if notice.kind == "denied" and notice.reason:
-        reason = shown(_one_line(notice.reason))
-        parts.append(_("reason: {reason}").format(reason=reason))
+    reason = _reason(notice)
+    if reason:
+        parts.append(_("reason: {reason}").format(reason=shown(_one_line(reason))))
     return clip(" — ".join(parts), MESSAGE_TEXT_MAX)
 
 
@@ -427,8 +440,8 @@ def dm_blocks(notice: Notice, tz: ZoneInfo) -> list[dict[str, Any]]:
         lines.append(_("Was: ~{room}~").format(room=was_room))
     if notice.title:
         lines.append(f"_{shown(_one_line(notice.title))}_")
-    if notice.kind == "denied":
-        reason = notice.reason.strip() if notice.reason else ""
+    reason = _reason(notice)
+    if reason is not None:
         lines.append(
             _("*Reason:* {reason}").format(reason=shown(reason))
             if reason
@@ -751,8 +764,9 @@ def _details(
         notice.kind == "changed" and notice.actor != notice.booker and _is_person(notice.actor)
     ):
         rows.append((_("By"), actor_name or _("an admin")))
-    if notice.kind == "denied":
-        rows.append((_("Reason"), (notice.reason or "").strip() or _("No reason was given.")))
+    reason = _reason(notice)
+    if reason is not None:
+        rows.append((_("Reason"), reason or _("No reason was given.")))
     return rows
 
 

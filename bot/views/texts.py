@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.model import BookingStatus
 from bot.views.cards import status_word
 from bot.views.i18n import _, calendar_day, clock, span
-from bot.views.mrkdwn import escape, mention
+from bot.views.mrkdwn import escape, mention, shown
 
 
 def example() -> str:
@@ -36,6 +36,11 @@ def help_text(*, email: bool) -> str:
                 "(or `14:00`, `tomorrow 10:00`) that fit"
             ),
             _("• `/book list` – your upcoming bookings, with Change, End now and Cancel buttons"),
+            _("• `/book list 102` – a room's upcoming bookings"),
+            _(
+                "• `/book list @someone` – (admins) their upcoming bookings, with Approve, Deny, "
+                "Change and Cancel"
+            ),
             _("• `/book cancel 42` – cancel booking #42"),
             _("• `/book checkin` – check in to your booking starting now (where a room asks)"),
             _("• `/book rooms` – the rooms (admins can add and edit them there)"),
@@ -63,6 +68,19 @@ def cannot_change(booking_id: int, status: BookingStatus | None) -> str:
         )
     return _(
         "Booking #{booking_id} is {status} and can no longer be changed. Nothing was changed."
+    ).format(booking_id=booking_id, status=status_word(status))
+
+
+def cannot_cancel(booking_id: int, status: BookingStatus | None) -> str:
+    """An admin's Cancel click on a booking that is gone, closed or over."""
+    if status is None:
+        return _("Booking #{booking_id} no longer exists.").format(booking_id=booking_id)
+    if status.holds_slot:
+        return _("Booking #{booking_id} is over and can no longer be cancelled.").format(
+            booking_id=booking_id
+        )
+    return _(
+        "Booking #{booking_id} is {status} and can no longer be cancelled. Nothing was changed."
     ).format(booking_id=booking_id, status=status_word(status))
 
 
@@ -124,6 +142,22 @@ def one_line_usage() -> str:
 
 def not_admin_decide() -> str:
     return _("Only admins can approve or deny bookings. Nothing was changed.")
+
+
+def not_admin_list() -> str:
+    """A non-admin's ``/book list @someone`` (someone else)."""
+    return ":lock: " + _(
+        "Only admins can see someone else's bookings. `/book list` shows yours, and "
+        "`/book list 102` a room's."
+    )
+
+
+def nothing_to_list(typed: str) -> str:
+    """``/book list <text>`` whose text is neither a room nor a person."""
+    return _(
+        "“{typed}” is neither a room nor a person. Use `/book list 102` (a room id from "
+        "`/book rooms`), `/book list @someone`, or a member ID such as `U0123ABCD`."
+    ).format(typed=shown(typed, 80))
 
 
 def not_admin_rooms() -> str:
@@ -208,6 +242,20 @@ def requested(booking_id: int, room_id: str, when: str, *, email: bool) -> str:
         )
     done = text.format(room_id=escape(room_id), when=when, booking_id=booking_id)
     return f":hourglass_flowing_sand: {done}"
+
+
+def decided(booking_id: int, status: BookingStatus) -> str:
+    """What an admin's click in a list did to a booking, above the list shown again."""
+    return _("Booking #{booking_id} is {status}.").format(
+        booking_id=booking_id, status=status_word(status)
+    )
+
+
+def series_decided(series_id: int, status: BookingStatus) -> str:
+    """What an admin's click in a list did to a series' waiting dates."""
+    return _("Series #{series_id} is {status}.").format(
+        series_id=series_id, status=status_word(status)
+    )
 
 
 def no_booking(booking_id: int) -> str:

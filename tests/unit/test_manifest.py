@@ -92,7 +92,8 @@ def test_book_command_exists(manifest: dict[str, Any]) -> None:
     commands = {command["command"]: command for command in manifest["features"]["slash_commands"]}
 
     assert "/book" in commands
-    assert commands["/book"]["should_escape"] is False
+    # Slack sends a mention as <@U123|name> (``/book list @someone``), links and & < > escaped
+    assert commands["/book"]["should_escape"] is True
 
 
 def test_app_home_is_enabled_and_subscribed(manifest: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from bot.views import lists, modals, texts
 from bot.views.blocks import SECTION_TEXT_MAX, sections
 from bot.views.cards import card
 from bot.views.home import HomeData, home_view
-from bot.views.mrkdwn import ELLIPSIS, clip, escape, mention, shown
+from bot.views.mrkdwn import ELLIPSIS, clip, escape, mention, shown, typed, user_id_in
 from bot.views.notifications import dm_message, email_content
 
 EVIL = "<!channel> <https://evil.example|Free pizza> <@U0VICTIM> & <#C1>"
@@ -216,3 +216,31 @@ def test_email_subject_and_greeting_carry_no_control_characters() -> None:
     mail = email_content(Notice.from_payload(payload), SEOUL, recipient_name="Bob\r\nBcc: x")
     assert not re.search(r"[\x00-\x1f\x7f]", mail.subject)
     assert mail.text.startswith("Hello Bob Bcc: x,\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "user"),
+    [
+        ("<@U0ADA123|ada>", "U0ADA123"),
+        ("<@W0ADA123>", "W0ADA123"),
+        (" U0ADA123 ", "U0ADA123"),
+        ("102", None),
+        ("@ada", None),
+        ("<@U0ADA123|ada> 102", None),
+        ("<#C0GENERAL|general>", None),
+        ("u0ada123", None),
+    ],
+)
+def test_the_person_a_command_names(text: str, user: str | None) -> None:
+    assert user_id_in(text) == user
+
+
+def test_a_commands_text_reads_as_typed() -> None:
+    sent = (
+        "Sync &amp; &lt;plan&gt; with <@U1|ada> in <#C1|general>: <https://x.example|x.example> "
+        "<https://y.example> <mailto:a@b.example|a@b.example> <!here> <!subteam^S1|@team>"
+    )
+    assert typed(sent) == (
+        "Sync & <plan> with @ada in #general: x.example https://y.example a@b.example @here @team"
+    )
+    assert typed("&amp;lt;") == "&lt;"  # an entity typed as text stays as typed

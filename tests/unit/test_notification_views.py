@@ -141,6 +141,21 @@ def test_cancelled_by_the_booker_or_by_an_admin() -> None:
     assert admin.withdraws_invite and not own.withdraws_invite
 
 
+def test_an_admins_cancellation_says_why_when_the_admin_said() -> None:
+    said = notice(
+        "cancelled", by_admin=True, was_approved=True, booking={"reason": "Fire drill <b>"}
+    )
+    assert "*Reason:* Fire drill &lt;b&gt;" in section_text(dm_blocks(said, SEOUL))
+    assert "reason: Fire drill &lt;b&gt;" in dm_text(said, SEOUL)
+    mail = email_content(said, SEOUL, actor_name="Ada Admin")
+    assert "Fire drill <b>" in mail.text and "Fire drill &lt;b&gt;" in mail.html
+    silent = notice("cancelled", by_admin=True, was_approved=True)
+    assert "Reason" not in section_text(dm_blocks(silent, SEOUL))  # no "No reason was given."
+    assert "Reason" not in email_content(silent, SEOUL).text
+    own = notice("cancelled", actor="UBOB", booking={"reason": "mine"})
+    assert "mine" not in section_text(dm_blocks(own, SEOUL))
+
+
 def test_expired_says_no_one_decided_in_time() -> None:
     n = notice("expired", actor="system")
     assert "no one decided before it started" in dm_text(n, SEOUL)

@@ -123,6 +123,7 @@ ROWS = [
         was_title="",
     ),
     row(15, BookingStatus.CANCELLED, cancelled_by="system", reason=LEFT_WORKSPACE),
+    row(16, BookingStatus.CANCELLED, cancelled_by=ADMIN, decided_by=ADMIN, reason=REASON),
 ]
 
 
@@ -166,6 +167,7 @@ NOTICES = [
         payload("cancelled", actor=BOOKER),
         payload("cancelled", by_admin=True, was_approved=True),
         payload("cancelled", actor="cli", by_admin=True),
+        payload("cancelled", by_admin=True, was_approved=True, reason=REASON),
         payload("expired", actor="system"),
         payload("reminder", actor="system", minutes=1),
         payload("reminder", actor="system", minutes=10),
@@ -361,6 +363,61 @@ def renders() -> Iterator[tuple[str, Render]]:
     )
     yield "rooms, admin", (lambda: lists.rooms_list(ROOMS, is_admin=True), check_message)
     yield "rooms", (lambda: lists.rooms_list(ROOMS[:3], is_admin=False), check_message)
+    person, room = lists.Listing("user", BOOKER), lists.Listing("room", "102")
+    listed = [*ROWS[:3], row(17, series_id=3), row(18, BookingStatus.APPROVED, series_id=3)]
+    yield (
+        "someone's bookings",
+        (lambda: lists.bookings_of(person, listed, 30, SEOUL), check_message),
+    )
+    yield (
+        "someone's bookings, a later page",
+        (
+            lambda: lists.bookings_of(lists.Listing("user", BOOKER, 20), ROWS[:1], 21, SEOUL),
+            check_message,
+        ),
+    )
+    yield "someone's bookings, none", (lambda: lists.bookings_of(person, [], 0, SEOUL), None)
+    for admin in (True, False):
+        yield (
+            f"a room's bookings, admin {admin}",
+            (
+                lambda admin=admin: lists.room_bookings(
+                    room, ROOMS[2], listed, 25, SEOUL, is_admin=admin
+                ),
+                check_message,
+            ),
+        )
+    yield (
+        "a room's bookings, none",
+        (lambda: lists.room_bookings(room, ROOMS[2], [], 0, SEOUL, is_admin=False), None),
+    )
+    yield (
+        "approved in someone's list",
+        (
+            lambda: lists.after(
+                texts.decided(1, BookingStatus.APPROVED),
+                lists.bookings_of(person, ROWS[:2], 2, SEOUL),
+            ),
+            check_message,
+        ),
+    )
+    yield "series approved", (lambda: texts.series_decided(3, BookingStatus.APPROVED), None)
+    yield "cancel modal", (lambda: modals.cancel_modal(row(2, BookingStatus.APPROVED)), modal)
+    back = {"url": "https://hooks.slack.com/actions/1", "list": person.value()}
+    yield (
+        "cancel modal, a date of a series",
+        (
+            lambda: modals.cancel_modal(row(18, BookingStatus.APPROVED, series_id=3), back=back),
+            modal,
+        ),
+    )
+    for status in (None, BookingStatus.APPROVED, BookingStatus.CANCELLED):
+        yield (
+            f"cannot cancel, {status}",
+            (lambda status=status: texts.cannot_cancel(1, status), None),
+        )
+    yield "not an admin's list", (texts.not_admin_list, None)
+    yield "nothing to list", (lambda: texts.nothing_to_list(PERSON), None)
     yield "no rooms, admin", (lambda: lists.rooms_list([], is_admin=True), check_message)
     yield "no rooms", (lambda: lists.rooms_list([], is_admin=False), check_message)
     for n in NOTICES:
@@ -1035,6 +1092,9 @@ NOT_RENDERS = {
     "bot.views.find.read_book_value",
     "bot.views.home.pages_of",
     "bot.views.lists.waitlist_request",
+    "bot.views.lists.listing_of",
+    "bot.views.mrkdwn.typed",
+    "bot.views.mrkdwn.user_id_in",
     "bot.views.series_preview.read_series",
     "bot.views.i18n.set_default_locale",
     "bot.views.i18n.default_locale",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -898,6 +899,139 @@ def test_my_bookings_all_shown() -> None:
     message = lists.my_bookings(many_rows(2, BookingStatus.PENDING), 2, NEW_YORK)
     check_message(message)
     assert contexts(message["blocks"]) == []
+
+
+def _room_row(**extra: Any) -> RoomRow:
+    return RoomRow("102", "Board room", 8, active=True, **extra)
+
+
+def test_someones_bookings_offer_an_admin_what_their_card_does() -> None:
+    listing = lists.Listing("user", BOOKER)
+    rows = [
+        make_row(1),
+        make_row(2, status=BookingStatus.APPROVED, starts_at=START + timedelta(hours=2)),
+        replace(make_row(3, starts_at=START + timedelta(hours=4)), series_id=7),
+    ]
+    message = lists.bookings_of(listing, rows, 3, SEOUL)
+    check_message(message)
+    blocks = message["blocks"]
+    assert f"<@{BOOKER}>" in blocks[0]["text"]["text"] and "Asia/Seoul" in blocks[0]["text"]["text"]
+    assert [b["value"] for b in buttons(blocks, ids.APPROVE)] == ["1"]  # a request
+    assert [b["value"] for b in buttons(blocks, ids.DENY)] == ["1"]
+    assert [b["value"] for b in buttons(blocks, ids.CHANGE)] == ["1", "2"]
+    assert [b["value"] for b in buttons(blocks, ids.ADMIN_CANCEL)] == ["2"]  # approved
+    assert [b["value"] for b in buttons(blocks, ids.APPROVE_SERIES)] == ["7"]  # decided as one
+    assert buttons(blocks, ids.CANCEL) == []  # an admin's Cancel asks for a reason first
+    rows_listed = [lists.listing_of(b["block_id"]) for b in blocks if b["type"] == "actions"]
+    assert rows_listed == [listing] * 3  # each click shows this list again
+    assert buttons(blocks, ids.LIST_PAGE) == [] and contexts(blocks) == []
+
+
+def test_someones_bookings_page_through_a_long_list() -> None:
+    rows = many_rows(lists.LIST_LIMIT, BookingStatus.APPROVED)
+    message = lists.bookings_of(lists.Listing("user", BOOKER), rows, 45, SEOUL)
+    check_message(message)
+    blocks = message["blocks"]
+    assert len(blocks) == 1 + 2 * lists.LIST_LIMIT + 2 <= 50
+    assert contexts(blocks) == ["Bookings 1–20 of 45."]
+    [later] = buttons(blocks, ids.LIST_PAGE)
+    assert later["text"]["text"] == "Later bookings (25 more)"
+    assert lists.listing_of(later["value"]) == lists.Listing("user", BOOKER, 20)
+    last = lists.bookings_of(lists.Listing("user", BOOKER, 40), rows[:5], 45, SEOUL)
+    check_message(last)
+    assert contexts(last["blocks"]) == ["Bookings 41–45 of 45."]
+    assert buttons(last["blocks"], ids.LIST_PAGE) == []
+    [first] = buttons(last["blocks"], f"{ids.LIST_PAGE}_first")
+    assert lists.listing_of(first["value"]) == lists.Listing("user", BOOKER, 0)
+
+
+def test_someone_without_bookings() -> None:
+    message = lists.bookings_of(lists.Listing("user", BOOKER), [], 0, SEOUL)
+    check_message(message)
+    assert message["text"] == f"<@{BOOKER}> has no upcoming bookings."
+
+
+@pytest.mark.parametrize("details", [True, False])
+def test_a_rooms_bookings_read_only_say_who_and_when(details: bool) -> None:
+    rows = [make_row(1, title=NASTY), make_row(2, status=BookingStatus.APPROVED, booker="UCAROL")]
+    room = _room_row(feed_details=details)
+    message = lists.room_bookings(
+        lists.Listing("room", "102"), room, rows, 2, SEOUL, is_admin=False
+    )
+    check_message(message)
+    blob = all_blocks_text(message["blocks"])
+    assert list(elements(message["blocks"])) == []  # no buttons for a plain user
+    assert f"<@{BOOKER}>" in blob and "<@UCAROL>" in blob and "Tue 1 Dec, 09:00–10:00" in blob
+    assert ("&lt;script&gt;" in blob) is details  # titles only where the room's feed shows them
+    assert "<script>" not in blob and "<!channel>" not in blob
+    assert message["text"] == "Board room (102) has 2 upcoming bookings."
+
+
+def test_a_rooms_bookings_for_an_admin_have_buttons_and_titles() -> None:
+    rows = many_rows(lists.LIST_LIMIT, BookingStatus.PENDING)
+    listing = lists.Listing("room", "102")
+    message = lists.room_bookings(listing, _room_row(), rows, 30, SEOUL, is_admin=True)
+    check_message(message)
+    blocks = message["blocks"]
+    assert len(blocks) <= 50 and len(buttons(blocks, ids.APPROVE)) == lists.LIST_LIMIT
+    assert "Meeting 19" in all_blocks_text(blocks)  # admins see every title
+    assert contexts(blocks) == ["Bookings 1–20 of 30."]
+    empty = lists.room_bookings(listing, _room_row(), [], 0, SEOUL, is_admin=True)
+    assert empty["text"] == "Nothing is booked in Board room (102) from now on."
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "x",
+        "[]",
+        '["user"]',
+        '["team","U1",0]',
+        '["user","",0]',
+        '["user","U1",-1]',
+        '["user","U1",true]',
+        '["room",1,0]',
+        "[" * 5000,
+    ],
+)
+def test_a_tampered_list_is_not_one(value: Any) -> None:
+    assert lists.listing_of(value) is None
+
+
+def test_a_listing_survives_its_block_id_and_value() -> None:
+    listing = lists.Listing("room", 'a"\\b|<c>' + "방" * 24, 20)
+    assert lists.listing_of(listing.value()) == listing
+    assert lists.listing_of(listing.block_id(42)) == listing
+    assert len(listing.block_id(2**31)) <= 255
+
+
+def test_the_cancel_form_asks_for_the_reason_sent_to_the_booker() -> None:
+    back = {"url": "https://hooks.slack.com/actions/T/1/x", "list": '["user","UBOOKER",0]'}
+    view = modals.cancel_modal(make_row(5, status=BookingStatus.APPROVED), back=back)
+    check_view(view, "modal")
+    assert view["callback_id"] == ids.CANCEL_MODAL
+    assert json.loads(view["private_metadata"]) == {"booking_id": 5, "back": back}
+    assert block_by_id(view, ids.REASON_BLOCK)["optional"] is True
+    series = modals.cancel_modal(replace(make_row(6), series_id=2))
+    assert json.loads(series["private_metadata"]) == {"booking_id": 6}
+    assert contexts(series["blocks"]) == [
+        "Only this date is cancelled; the other dates stay booked."
+    ]
+
+
+def test_an_admins_cancel_reason_shows_on_card_and_home() -> None:
+    row = make_row(
+        8,
+        status=BookingStatus.CANCELLED,
+        cancelled_by=ADMIN,
+        decided_by=ADMIN,
+        reason="Room <closed> for repairs",
+    )
+    outcome = contexts(card(row)["blocks"])[-1]
+    assert "Cancelled by admin <@UADMIN>" in outcome
+    assert "“Room &lt;closed&gt; for repairs”" in outcome
 
 
 @pytest.mark.parametrize("count", [0, 1, 60])
