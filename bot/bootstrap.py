@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.adapters import orm
-from bot.adapters.db import make_engine, make_session_factory
+from bot.adapters.db import is_postgres, make_engine, make_session_factory
 from bot.adapters.directory import Directory
 from bot.adapters.feeds import FeedStore
 from bot.adapters.groups import SlackGroups
@@ -40,7 +40,7 @@ from bot.handlers.deps import Deps
 from bot.notifications.dispatcher import Dispatcher, DispatchSettings, Sender
 from bot.notifications.failures import ChannelUnusable, Misconfigured, SlackSender
 from bot.notifications.ics import uid_domain
-from bot.notifications.limits import Rate, RateLimiter
+from bot.notifications.limits import Limiter, Rate, RateLimiter, SharedRateLimiter
 from bot.notifications.mailer import SmtpMailer
 from bot.notifications.outbox import OutboxStore
 from bot.notifications.publishers import CardPublisher, HomePublisher
@@ -166,8 +166,8 @@ def bootstrap(
     home senders (``extra_senders`` added or replacing them), the scheduler, and, with
     ``receiving=True``, the Bolt app; ``receiving=False`` (the worker) needs no signing secret.
     ``delivery_clock`` is the dispatcher's, when a test moves it apart from the bus's clock
-    (``delivery_monotonic`` its breakers', its pacing's and the users.info cache's, so a test
-    can let an outage last);
+    (``delivery_monotonic`` its breakers', pacing's, rate limits' and users.info
+    cache's, so a test can let an outage last);
     ``listener_executor`` runs Bolt's listeners (tests watch it to know they finished).
     """
     orm.start_mappers()
@@ -200,7 +200,7 @@ def bootstrap(
         dispatch,
         extra_senders,
         delivery_clock or clock,
-        delivery_monotonic or time.monotonic,
+        delivery_monotonic,
         listener_executor,
     )
 
@@ -219,6 +219,23 @@ def make_directory(
     )
 
 
+def make_limiter(
+    settings: Settings, engine: Engine, clock: Callable[[], float] | None = None
+) -> Limiter:
+    """Slack's rate limits as the settings give them: in the database on PostgreSQL, where
+    several workers may deliver at once and must spend one allowance; in memory on SQLite (one
+    process delivers). ``clock``: a test's; by default the database's or this process's."""
+    tiers = {
+        2: Rate.per_minute(settings.slack_tier2_per_minute),
+        3: Rate.per_minute(settings.slack_tier3_per_minute),
+        4: Rate.per_minute(settings.slack_tier4_per_minute),
+    }
+    per_channel = Rate(settings.slack_channel_posts_per_second, settings.slack_channel_post_burst)
+    if is_postgres(engine):
+        return SharedRateLimiter(engine, tiers, per_channel, clock=clock)
+    return RateLimiter(tiers, per_channel, monotonic=clock or time.monotonic)
+
+
 def _runtime(
     core: Container,
     receiving: bool,
@@ -227,16 +244,17 @@ def _runtime(
     dispatch: DispatchSettings | None,
     extra_senders: Mapping[str, Sender],
     delivery_clock: Callable[[], datetime],
-    delivery_monotonic: Callable[[], float],
+    delivery_monotonic: Callable[[], float] | None,
     listener_executor: Executor | None,
 ) -> Runtime:
     settings = core.settings
     settings.require_slack(receiving=receiving)
     assert settings.slack_bot_token is not None and settings.approvals_channel is not None
     clock = core.bus.context.clock
+    monotonic = delivery_monotonic or time.monotonic
     client = client or make_client(settings.slack_bot_token, settings.slack_api_url)
     # One cache of users.info answers for the process: the listeners' and the senders'.
-    directory = make_directory(client, settings, delivery_monotonic)
+    directory = make_directory(client, settings, monotonic)
     # Policies ask Slack who is in a user group; before Slack is wired nobody is in any.
     core.bus.context = dataclasses.replace(
         core.bus.context,
@@ -284,16 +302,8 @@ def _runtime(
         senders,
         dispatch or DispatchSettings.from_settings(settings),
         delivery_clock,
-        limiter=RateLimiter(
-            {
-                2: Rate.per_minute(settings.slack_tier2_per_minute),
-                3: Rate.per_minute(settings.slack_tier3_per_minute),
-                4: Rate.per_minute(settings.slack_tier4_per_minute),
-            },
-            Rate(settings.slack_channel_posts_per_second, settings.slack_channel_post_burst),
-            monotonic=delivery_monotonic,
-        ),
-        monotonic=delivery_monotonic,
+        limiter=make_limiter(settings, core.engine, delivery_monotonic),
+        monotonic=monotonic,
     )
     if isinstance(mailer, SmtpMailer):
         dispatcher.closers.append(mailer.close)

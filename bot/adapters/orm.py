@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Double,
     Enum,
     ForeignKey,
     Index,
@@ -302,6 +303,19 @@ deliveries = Table(
     Index("ix_deliveries_at", "at"),
     Index("ix_deliveries_outbox_id", "outbox_id"),
     sqlite_autoincrement=True,
+)
+
+#: Slack's rate-limit buckets that every worker on PostgreSQL spends together (see
+#: ``bot.notifications.limits.SharedRateLimiter``); times are seconds on the limiter's clock.
+slack_buckets = Table(
+    "slack_buckets",
+    metadata,
+    Column("key", String(120), primary_key=True),
+    Column("per_second", Double, nullable=False),
+    Column("burst", Double, nullable=False),
+    Column("tokens", Double, nullable=False),
+    Column("updated", Double, nullable=False),
+    Column("blocked_until", Double, nullable=False),
 )
 
 #: Signatures of admitted Slack requests (see ``bot.adapters.replays``).

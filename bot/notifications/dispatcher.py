@@ -58,11 +58,14 @@ from bot.notifications.failures import (
     RetryLater,
     UpstreamUnavailable,
 )
-from bot.notifications.limits import Call, RateLimiter
+from bot.notifications.limits import Call, Limiter
 from bot.notifications.outbox import OutboxRow, OutboxStore
 from bot.services.ports import Channel
 
 log = logging.getLogger(__name__)
+
+#: How many times a row's calls are reserved afresh after they changed while it waited.
+_REPACE_MAX = 3
 
 #: Delivers one row. Raises :class:`PermanentFailure` when retrying cannot help, anything else
 #: when it might. A sender that calls Slack also has ``calls(row)``: the Web API calls the row
@@ -163,7 +166,7 @@ class Dispatcher:
         params: DispatchSettings | None = None,
         clock: Callable[[], datetime] = _utcnow,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -335,19 +338,9 @@ class Dispatcher:
                     each.id, f"{row.channel} is not configured", now=self.clock()
                 )
             return
-        calls: Sequence[Call] = ()
         describe = getattr(sender, "calls", None)
-        if self.limiter is not None and describe is not None:
-            calls = describe(row)
-            wait = self.limiter.reserve(calls)
-            if wait > self.params.pace_wait_max_seconds:
-                self.limiter.release(calls)
-                self._put_back(unit, wait)
-                return
-            if wait > 0 and self._stop.wait(wait):
-                self.limiter.release(calls)
-                self._put_back(unit, 0)
-                return
+        if self.limiter is not None and describe is not None and not self._paced(unit, describe):
+            return
         breaker = self.breaker(row.channel)
         closed_for = breaker.admit()
         if closed_for is not None:
@@ -481,6 +474,38 @@ class Dispatcher:
         if isinstance(exc, RetryLater):
             delay = max(delay, exc.after_seconds)
         return delay
+
+    def _paced(
+        self, unit: Sequence[OutboxRow], describe: Callable[[OutboxRow], list[Call]]
+    ) -> bool:
+        """Wait until the row's calls may be made (True), or put it back (False).
+
+        What a row costs may change while it waits: another worker posts the card this row
+        was to post, so it updates the card instead. The calls are asked again after a wait,
+        and reserved afresh if they changed, so a token reserved for a post that is no longer
+        needed goes back to the channel for the posts behind it.
+        """
+        assert self.limiter is not None
+        row = unit[-1]
+        calls = describe(row)
+        for _ in range(_REPACE_MAX):
+            wait = self.limiter.reserve(calls)
+            if wait > self.params.pace_wait_max_seconds:
+                self.limiter.release(calls)
+                self._put_back(unit, wait)
+                return False
+            if wait <= 0:
+                return True
+            if self._stop.wait(wait):
+                self.limiter.release(calls)
+                self._put_back(unit, 0)
+                return False
+            now_costs = describe(row)
+            if now_costs == calls:
+                return True
+            self.limiter.release(calls)
+            calls = now_costs
+        return True
 
     def _put_back(self, unit: Sequence[OutboxRow], seconds: float) -> None:
         """Defer rows without counting the attempt, and make their lane look again in time."""

@@ -133,9 +133,13 @@ class CardPublisher:
             raise
 
     def calls(self, row: OutboxRow) -> list[Call]:
-        """An update of the card in place, or a first post (after a look for a card already
-        posted, when an attempt was made before): all in the approvals channel. A note (see
-        :meth:`post_note`) is one post."""
+        """An update of the card in place, or a first post: all in the approvals channel.
+
+        After an attempt to post whose card is not recorded, the card is looked for and, found,
+        updated: that is what usually happens (the attempt is another worker's post still
+        waiting for Slack's answer, or one whose answer was lost), so it is what is reserved; a
+        card not found is posted without the channel's token, and a 429 then puts it back. A
+        note (see :meth:`post_note`) is one post."""
         if Unattended.is_one(row.payload):
             return [("chat.postMessage", self.channel)]
         try:
@@ -146,7 +150,7 @@ class CardPublisher:
         if where is not None:
             return [("chat.update", where[0])]
         if self.attempted(booking_id) is not None:
-            return [("conversations.history", self.channel), ("chat.postMessage", self.channel)]
+            return [("conversations.history", self.channel), ("chat.update", self.channel)]
         return [("chat.postMessage", self.channel)]
 
     def location(self, booking_id: int) -> tuple[str, str] | None:
@@ -279,10 +283,17 @@ class CardPublisher:
         return found
 
     def _post(self, booking_id: int, message: dict[str, Any]) -> None:
-        self._begin(booking_id)
-        posted = self.client.chat_postMessage(
-            channel=self.channel, unfurl_links=False, unfurl_media=False, **message
-        )
+        begun = self._begin(booking_id)
+        try:
+            posted = self.client.chat_postMessage(
+                channel=self.channel, unfurl_links=False, unfurl_media=False, **message
+            )
+        except SlackApiError as exc:
+            if exc.response.status_code < 500:
+                # Slack answered and posted nothing (a 429, an error): no card to look for
+                # next time, so the retry is paced as the post it is.
+                self._end(booking_id, begun)
+            raise
         if not self._record(booking_id, posted["channel"], posted["ts"]):
             # Another worker posted the card first: keep theirs, bring it up to date, drop ours.
             self.client.chat_delete(channel=posted["channel"], ts=posted["ts"])
@@ -290,19 +301,29 @@ class CardPublisher:
             if where is not None:
                 self.client.chat_update(channel=where[0], ts=where[1], **message)
 
-    def _begin(self, booking_id: int) -> None:
-        """Record that a post of this card is about to be made (before Slack sees it)."""
+    def _begin(self, booking_id: int) -> datetime:
+        """Record that a post of this card is about to be made (before Slack sees it); return
+        the attempt's time."""
         table, c = orm.card_posts, orm.card_posts.c
-        values = {"channel": self.channel, "attempted_at": self.clock()}
+        attempted = self.clock()
+        values = {"channel": self.channel, "attempted_at": attempted}
         with self.engine.begin() as conn:
             done = conn.execute(update(table).where(c.booking_id == booking_id).values(values))
-            if done.rowcount:
-                return
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(table).values(booking_id=booking_id, **values))
-            except IntegrityError:
-                pass  # another worker began one at the same moment: its row says the same
+            if not done.rowcount:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(table).values(booking_id=booking_id, **values))
+                except IntegrityError:
+                    pass  # another worker began one at the same moment: its row says the same
+        return attempted
+
+    def _end(self, booking_id: int, begun: datetime) -> None:
+        """Forget an attempt that posted nothing, unless another has begun since."""
+        c = orm.card_posts.c
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(orm.card_posts).where(c.booking_id == booking_id, c.attempted_at == begun)
+            )
 
     def _record(self, booking_id: int, channel: str, ts: str) -> bool:
         """Keep where the card is; False if another card was recorded first."""

@@ -21,12 +21,13 @@ from sqlalchemy import Engine, delete
 from bot.adapters import orm
 from bot.bootstrap import Runtime, bootstrap
 from bot.domain import commands as c
-from bot.notifications.outbox import OutboxStore
+from bot.notifications.outbox import OutboxRow, OutboxStore
 from bot.notifications.publishers import CARD_EVENT
+from bot.services.ports import Channel
 from bot.views import ids
 from tests.conftest import ADMIN, FixedClock, make_settings
 from tests.e2e.conftest import APPROVALS, BOOKER, booker_slack, slack_runtime
-from tests.fakes.slack_api import TOKEN, StrictSlackApi
+from tests.fakes.slack_api import TOKEN, Rate, StrictSlackApi
 from tests.integration.helpers import add_rooms, outbox, rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -134,6 +135,30 @@ def test_a_card_posted_but_never_recorded_is_found_and_updated_not_posted_again(
     (card,) = cards_of(fake, booking)
     assert card["ts"] == posted["ts"] and "approved" in card["text"] and not live(card)
     assert rows(engine, orm.approval_cards)[0]["ts"] == posted["ts"]
+
+
+def test_a_card_post_slack_refused_leaves_no_attempt_and_its_retry_is_paced_as_a_post(
+    runtime: Runtime, engine: Engine, clock: FixedClock, fake: StrictSlackApi
+) -> None:
+    """A 429 is Slack's answer that nothing was posted: there is no card to look for, so the
+    row waits for the channel's posting allowance like any first post (an attempt left behind
+    would have it reserve a card update, and post unpaced into the limit again)."""
+    fake.set_limit("chat.postMessage", Rate(1, 3600.0, burst=1))  # one post per channel an hour
+    first = request(runtime, clock)
+    later = clock.now + timedelta(hours=3)
+    second = runtime.bus.handle(
+        c.RequestBooking("102", later, later + timedelta(hours=1), BOOKER, title="Retro")
+    )
+    runtime.dispatcher.drain()
+
+    assert sorted(len(cards_of(fake, b)) for b in (first, second)) == [0, 1]
+    refused = [x for x in fake.calls_to("chat.postMessage") if x.params["channel"] == APPROVALS]
+    assert [x.response.get("error") for x in refused] == [None, "ratelimited"]
+    (waiting,) = [r for r in outbox(engine) if r["channel"] == "card" and r["status"] != "sent"]
+    assert waiting["status"] == "pending" and waiting["attempts"] == 0
+    card = runtime.dispatcher.senders[Channel.CARD]
+    assert card.calls(OutboxRow(**waiting)) == [("chat.postMessage", APPROVALS)]  # type: ignore[attr-defined]
+    assert fake.calls_to("conversations.history") == []
 
 
 def test_a_card_of_another_installation_for_the_same_booking_id_is_not_adopted(

@@ -156,6 +156,40 @@ def test_rows_held_back_by_the_limiter_keep_their_attempts(
     assert Counter(e["outcome"] for e in log_of(engine)) == {"sent": 2, "deferred": 3}
 
 
+def test_a_row_whose_calls_changed_while_it_waited_gives_back_what_it_no_longer_needs(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """Another worker posted the card this row was to post: after its wait the row updates the
+    card instead, and the post it had reserved goes back to the channel for the posts behind."""
+    ids = add_rows(engine, 2, clock.now, channel="dm")
+    steps = Steps()  # stands still: the second post's wait is the bucket's 10 ms, slept for real
+    limiter = RateLimiter({3: Rate.per_minute(50)}, Rate(100.0, burst=1), monotonic=steps)
+    asked: Counter[int] = Counter()
+    sent: list[int] = []
+
+    class Card:
+        def calls(self, row: OutboxRow) -> list[Call]:
+            asked[row.id] += 1
+            return [("chat.postMessage", "C")] if asked[row.id] == 1 else [("chat.update", "C")]
+
+        def __call__(self, row: OutboxRow) -> None:
+            sent.append(row.id)
+
+    d = Dispatcher(
+        OutboxStore(engine),
+        {"dm": Card()},
+        DispatchSettings(pace_wait_max_seconds=1.0, channel_in_flight=1),
+        clock,
+        limiter=limiter,
+        monotonic=steps,
+    )
+    assert d.run_once() == 2
+    assert sent == ids
+    assert asked == {ids[0]: 1, ids[1]: 2}  # the first went at once; the second waited
+    # one post spent, not two: the next waits for one token, not two
+    assert limiter.reserve([("chat.postMessage", "C")]) == pytest.approx(0.01)
+
+
 def test_a_429_throttles_the_method_and_puts_the_row_back_without_an_attempt(
     engine: Engine, clock: FixedClock
 ) -> None:
