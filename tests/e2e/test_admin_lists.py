@@ -198,3 +198,27 @@ def test_in_korean(admins: Stack) -> None:
     stack.fake.add_user("UJUN", tz="Asia/Seoul", email="jun@example.com", name="준", locale="ko-KR")
     korean_only("refused", _list(stack, "UJUN", f"<@{BOB}|bob>")["text"])
     korean_only("nothing to list", _list(stack, "UJUN", "없는방")["text"])
+
+
+def test_a_deny_from_the_list_shows_the_list_again(admins: Stack) -> None:
+    stack = admins
+    _bobs_two_bookings(stack)
+    listing = _list(stack, ADMIN, f"<@{BOB}|bob>")
+    opened = len(stack.fake.calls_to("views.open"))
+    seen = _click(stack, ADMIN, ids.DENY, _buttons(listing, ids.DENY)[0])
+    form = stack.fake.wait_for("views.open", opened + 1)[-1].params["view"]
+    assert form["callback_id"] == ids.DENY_MODAL
+    values = {ids.REASON_BLOCK: {ids.REASON_ACTION: {"value": "Taken for the offsite"}}}
+    assert stack.send.submit(ADMIN, form, values).status == 200
+    assert _status(stack, 1) == BookingStatus.DENIED
+    again = stack.fake.wait_for_responses(seen + 1)[seen].body
+    assert "Booking #1 is denied." in texts_of(again["blocks"])
+    assert again["text"].endswith(f"<@{BOB}> has 1 upcoming booking.")
+
+
+def test_a_one_line_title_reads_as_typed_though_slack_escapes_it(admins: Stack) -> None:
+    # with should_escape, Slack sends & < > as entities and a mention as <@U...|name>
+    sent = "102 2026-12-02 10:00-11:00 Sync &amp; &lt;plan&gt; with <@UAL|al>"
+    assert admins.send.command(BOB, sent).status == 200
+    admins.until(lambda: len(bookings(admins.engine)) == 1)
+    assert bookings(admins.engine)[0]["title"] == "Sync & <plan> with @al"

@@ -338,6 +338,24 @@ def test_a_denial_reason_is_at_most_500_characters(bus: MessageBus, store: Store
     assert state(store) == before
 
 
+def test_an_admins_cancellation_carries_its_reason_to_the_booker(
+    bus: MessageBus, store: Store
+) -> None:
+    booking_id = request(bus)
+    bus.handle(commands.ApproveBooking(booking_id, ADMIN))
+    before = state(store)
+    with pytest.raises(InvalidBooking, match="at most 500 characters"):
+        bus.handle(commands.CancelBooking(booking_id, ADMIN, reason="r" * 501))
+    assert state(store) == before
+
+    bus.handle(commands.CancelBooking(booking_id, ADMIN, reason="  The board meets there  "))
+    assert store.bookings[booking_id].status is BookingStatus.CANCELLED
+    event = last_event(store)
+    assert isinstance(event, events.BookingCancelled) and event.by_admin
+    assert event.reason == "The board meets there"
+    assert dm_of(store, event)["booking"]["reason"] == "The board meets there"
+
+
 def test_deciding_an_unknown_booking_is_refused(bus: MessageBus) -> None:
     with pytest.raises(UnknownBooking, match="There is no booking #42"):
         bus.handle(commands.ApproveBooking(42, ADMIN))
