@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import URL, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -31,6 +32,16 @@ from bot.config import Settings
 
 ADMIN = "UADMIN"
 BACKENDS = ["sqlite", "postgres"]
+
+# Hypothesis: no deadline anywhere (the machine is shared: a slow example is no failure). In CI
+# (``CI=true``, as .ci/run is run) fewer examples, the same ones every run, so a failure there
+# repeats on any machine; elsewhere more, random, and a failing one is kept in .hypothesis/ and
+# replayed first next time. HYPOTHESIS_PROFILE chooses one by name.
+settings.register_profile("ci", max_examples=30, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("dev", max_examples=100, deadline=None, print_blob=True)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
+)
 
 
 def _require_postgres() -> bool:

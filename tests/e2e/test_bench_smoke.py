@@ -18,43 +18,46 @@ ROOT = Path(__file__).resolve().parents[2]
 INTERACTIONS = ("command", "click", "submission")
 
 
-def expected_figures(databases: list[str]) -> set[str]:
-    names = {
-        f"{interaction} c={c} {db} {stat}"
-        for db in databases
-        for interaction in INTERACTIONS
-        for c in (1, 32)
-        for stat in ("p50", "p95", "p99", "req/s")
-    }
-    names |= {
-        f"command c={c} {db} {what} vs Bolt + the same views.open"
-        for db in databases
-        for c in (1, 32)
-        for what in ("p50", "CPU per request")
-    }
-    names |= {
-        f"submission c={c} SMTP {mode} {stat}"
-        for c in (1, 8)
-        for mode in ("refusing", "hanging")
-        for stat in ("mean", "p50", "p95")
-    }
-    names |= {f"approval cards posted, SMTP {mode}" for mode in ("refusing", "hanging")}
-    names |= {
+def expected_figures(suite: str, databases: list[str]) -> set[str]:
+    """The figures one suite's quick run reports."""
+    if suite == "latency":
+        names = {
+            f"{interaction} c={c} {db} {stat}"
+            for db in databases
+            for interaction in INTERACTIONS
+            for c in (1, 32)
+            for stat in ("p50", "p95", "p99", "req/s")
+        }
+        return names | {
+            f"command c={c} {db} {what} vs Bolt + the same views.open"
+            for db in databases
+            for c in (1, 32)
+            for what in ("p50", "CPU per request")
+        }
+    if suite == "faults":
+        names = {
+            f"submission c={c} SMTP {mode} {stat}"
+            for c in (1, 8)
+            for mode in ("refusing", "hanging")
+            for stat in ("mean", "p50", "p95")
+        }
+        return names | {f"approval cards posted, SMTP {mode}" for mode in ("refusing", "hanging")}
+    assert suite == "memory"
+    return {
         "RSS idle (after warm-up)",
-        "RSS after 100 interactions",
-        "RSS after 1000 vs 100 interactions",
+        "RSS after 40 interactions",  # the quick sizes
+        "RSS after 200 vs 40 interactions",
     }
-    return names
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(330)  # beyond the subprocess's own hang guard
-def test_the_quick_bench_writes_the_results_table(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suite", ["latency", "faults", "memory"])  # in parallel under xdist
+def test_the_quick_bench_writes_the_results_table(suite: str, tmp_path: Path) -> None:
     out = tmp_path / "RESULTS.md"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    suites = "latency,faults,memory"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", suites, "--out", str(out)],
+        [sys.executable, "-m", "bench", "--quick", "--only", suite, "--out", str(out)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -78,8 +81,9 @@ def test_the_quick_bench_writes_the_results_table(tmp_path: Path) -> None:
         " target ",
         " result ",
     ]
+    assert {row.split("|")[1].strip() for row in rows[1:]} == {suite}
     names = {row.split("|")[2].strip() for row in rows[1:]}
-    assert names == expected_figures(databases)
+    assert names == expected_figures(suite, databases)
     results = {row.split("|")[7].strip() for row in rows[1:]}
     assert results <= {"pass", "FAIL", "info"}
     assert re.search(r"Machine: .*CPUs", report)

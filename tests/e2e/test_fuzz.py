@@ -25,9 +25,12 @@ from tests.e2e.conftest import BOB, Stack
 from tests.e2e.slack_client import booking_values
 from tests.integration.helpers import bookings, rows
 
-#: Bounded, and the same examples every run, so the suite stays fast and a failure repeats.
+#: Bounded (each example is requests to a running app), and the same examples every run, so the
+#: suite stays fast and a failure repeats.
 EXAMPLES = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=min(40, settings.default.max_examples),
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
 )
 
 HOSTILE_TEXT = st.sampled_from(

@@ -104,7 +104,9 @@ operations = st.lists(
     max_size=25,
 )
 
-EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "150"))
+#: The profile's number of examples (tests/conftest.py), half as many again: a script is short
+#: next to what it checks; PROPERTY_EXAMPLES sets another.
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES") or settings.default.max_examples * 3 // 2)
 
 
 def _apply(

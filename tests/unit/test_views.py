@@ -1297,7 +1297,10 @@ def rows(draw: st.DrawFn, booking_id: int) -> BookingRow:
     )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=settings.default.max_examples * 3 // 2,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     first=rows(1),
     second=rows(2),
