@@ -17,7 +17,7 @@ from bot.domain.recurrence import MAX_OCCURRENCES, Frequency, Repeat
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import ids, refusals, texts
 from bot.views.blocks import OPTION_TEXT_MAX, Block, actions, button, context, plain, section
-from bot.views.i18n import _, calendar_day, span, wall_time
+from bot.views.i18n import _, calendar_day, per_language, span, wall_time
 from bot.views.lists import people, wait_value
 from bot.views.mrkdwn import clip, escape, mention, shown
 from bot.views.series import weekday_names
@@ -37,6 +37,12 @@ def room_label(room: RoomRow) -> str:
 
 def _room_option(room: RoomRow) -> dict[str, Any]:
     return {"text": plain(room_label(room), OPTION_TEXT_MAX), "value": room.id}
+
+
+@per_language
+def _room_options(rooms: tuple[RoomRow, ...]) -> list[dict[str, Any]]:
+    """Every /book lists the same rooms: their options are rendered once per language."""
+    return [_room_option(r) for r in rooms]
 
 
 def _next_half_hour(now: datetime) -> datetime:
@@ -80,7 +86,7 @@ def booking_modal(
     else:
         start = _next_half_hour(now.astimezone(tz)).astimezone(UTC).astimezone(tz)
         end = (start.astimezone(UTC) + timedelta(hours=1)).astimezone(tz)
-    options = [_room_option(r) for r in rooms[:MAX_ROOM_OPTIONS]]
+    options = list(_room_options(tuple(rooms[:MAX_ROOM_OPTIONS])))  # a copy to insert in
     room_select: Block = {
         "type": "static_select",
         "action_id": ids.ROOM_ACTION,
@@ -209,6 +215,18 @@ def repeat_blocks(horizon_days: int, repeat: Repeat | None = None) -> list[Block
     one, N, and its end: a last date or a number of times, filled in with ``repeat`` if given.
     Slack's datepicker has no bounds, so the horizon is said in the hint and checked on
     submission."""
+    if repeat is None:
+        return list(_blank_repeat_blocks(horizon_days))
+    return _repeat_blocks(horizon_days, repeat)
+
+
+@per_language
+def _blank_repeat_blocks(horizon_days: int) -> list[Block]:
+    """The Repeat fields of every new booking's form, rendered once per language."""
+    return _repeat_blocks(horizon_days, None)
+
+
+def _repeat_blocks(horizon_days: int, repeat: Repeat | None) -> list[Block]:
     options = _repeat_options()
     days = [
         {"text": plain(weekday_names((d,)), OPTION_TEXT_MAX), "value": str(d)} for d in range(7)

@@ -20,6 +20,7 @@ messages read by many use Slack date tokens instead (:func:`token`).
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 import logging
@@ -29,6 +30,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_skeleton
@@ -126,6 +128,9 @@ def resolve(slack_locale: str | None, enabled: Iterable[str], default: str) -> s
 
 
 def translations(locale: str) -> gettext.NullTranslations:
+    found = _loaded.get(locale)  # every text rendered asks: no lock once it is loaded
+    if found is not None:
+        return found
     with _lock:
         found = _loaded.get(locale)
         if found is None:
@@ -174,6 +179,36 @@ def pgettext(context: str, message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of ``singular``/``plural`` for ``n`` in the active language (format it after)."""
     return translations(current_locale()).ngettext(singular, plural, n)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+#: Renders kept per function by :func:`per_language` before it starts afresh.
+KEPT_RENDERS = 64
+
+
+def per_language(build: Callable[P, T]) -> Callable[P, T]:
+    """``build``, remembered for each language (its catalog and its date names) and each set of
+    (hashable, positional) arguments: for a part of a view that depends on nothing else, such
+    as the booking form's room options, rendered once instead of at every request.
+
+    What it returns is shared by every render that asks for it afterwards: never change it (copy
+    a list before adding to it)."""
+    kept: dict[tuple[Any, ...], T] = {}
+
+    @functools.wraps(build)
+    def render(*args: P.args, **kwargs: P.kwargs) -> T:
+        assert not kwargs, "per_language keys on positional arguments only"
+        locale = current_locale()
+        key = (locale, translations(locale), _date_locale.get(locale, locale), *args)
+        found = kept.get(key)
+        if found is None:
+            if len(kept) >= KEPT_RENDERS:
+                kept.clear()
+            found = kept[key] = build(*args, **kwargs)
+        return found
+
+    return render
 
 
 # --- dates and times -----------------------------------------------------------------------------

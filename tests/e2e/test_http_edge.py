@@ -17,13 +17,16 @@ import logging
 import socket
 import time
 import urllib.request
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import pytest
 from slack_bolt import BoltRequest
+from sqlalchemy import select, text
 
+from bot.adapters import orm
 from bot.adapters.http import MAX_BODY_BYTES, Rejected, SlackEdge
-from bot.adapters.replays import MemoryReplays
+from bot.adapters.replays import KEEP, MemoryReplays, ReplayStore
 from bot.bootstrap import build_web
 from tests.e2e.conftest import BOB, SECRET, Stack
 from tests.integration.helpers import bookings
@@ -182,6 +185,72 @@ def test_a_replay_to_another_web_process_has_no_effect_either(stack: Stack) -> N
     environ = _environ(body, ts, _signature(ts, body))
     assert other.edge.admit(environ) is None
     assert len(bookings(stack.engine)) == 1
+
+
+def test_a_replayed_book_opens_no_second_form(stack: Stack) -> None:
+    """``/book`` writes nothing: its one effect is the form it opens (views.open)."""
+    form = {
+        "user_id": BOB,
+        "command": "/book",
+        "text": "",
+        "channel_id": "C0GENERAL",
+        "trigger_id": stack.fake.issue_trigger_id(),
+        "response_url": stack.fake.issue_response_url("commands"),
+    }
+    body = urlencode(form).encode()
+    ts = int(time.time())
+    assert stack.send.post(body, FORM, timestamp=ts).status == 200
+    stack.until(lambda: len(stack.fake.calls_to("views.open")) == 1)
+    replayed = stack.send.post(body, FORM, timestamp=ts)
+    assert (replayed.status, replayed.body) == (200, b"")
+    _nothing_more_than(stack, "views.open", 1)
+
+
+def _nothing_more_than(stack: Stack, method: str, count: int) -> None:
+    time.sleep(0.2)  # a listener that was (wrongly) started would have called by now
+    assert len(stack.fake.calls_to(method)) == count
+
+
+def test_a_replay_check_whose_connection_the_server_dropped_still_records(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL ends the check's pooled connection (a restart, a proxy's idle timeout): the
+    next request is recorded on a fresh one, so another web process still refuses its replay,
+    instead of this process admitting it on its own memory alone."""
+    if stack.engine.dialect.name != "postgresql":
+        pytest.skip("a dropped server connection is PostgreSQL's")
+    store = ReplayStore(stack.engine)
+    other = ReplayStore(stack.engine)
+    assert store.first_time("v0=" + "1" * 64)  # its pool now holds an open connection
+    with stack.engine.connect() as conn:
+        ended = conn.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert ended >= 1
+    signature = "v0=" + "2" * 64
+    with caplog.at_level(logging.WARNING, logger="bot.adapters.replays"):
+        assert store.first_time(signature)
+    assert not [r for r in caplog.records if r.name == "bot.adapters.replays"]
+    assert not other.first_time(signature)  # the row is in the database
+    assert not store.first_time(signature)
+
+
+def test_the_replay_record_and_its_sweep_keep_the_columns_types(stack: Stack) -> None:
+    """The check writes its row with the driver's own statement; the sweep reads it back with
+    SQLAlchemy's: a row older than the window goes, a recent one stays."""
+    now = time.time()
+    store = ReplayStore(stack.engine, clock=lambda: now)
+    assert store.first_time("v0=old")
+    later = ReplayStore(stack.engine, clock=lambda: now + KEEP.total_seconds() + 1)
+    assert later.first_time("v0=new")  # the first check of a store sweeps
+    with stack.engine.connect() as conn:
+        rows = conn.execute(select(orm.seen_requests.c.signature, orm.seen_requests.c.seen_at))
+        kept = {signature: seen_at for signature, seen_at in rows}
+    assert list(kept) == ["v0=new"]
+    assert kept["v0=new"] == datetime.fromtimestamp(now + KEEP.total_seconds() + 1, UTC)
 
 
 def _environ(body: bytes, ts: str, signature: str) -> dict[str, object]:

@@ -14,6 +14,7 @@ from bot.views import ids
 from bot.views.booking_modal import booking_modal, change_saved, read_booking
 from bot.views.cards import card
 from bot.views.home import booking_rows
+from bot.views.i18n import use_locale
 from tests.unit.slack_limits import check_view
 from tests.unit.test_views import NOW, START, all_blocks_text, block_by_id, buttons, make_row
 
@@ -110,3 +111,29 @@ def test_the_card_of_a_changed_booking_shows_old_and_new_with_the_decision_butto
     assert buttons(message["blocks"], ids.APPROVE) and buttons(message["blocks"], ids.DENY)
     decided = card(dataclasses.replace(row, status=BookingStatus.APPROVED))
     assert "*Changed*" not in all_blocks_text(decided["blocks"])  # only while it is decided
+
+
+def test_the_forms_kept_parts_follow_the_language_and_the_rooms_and_stay_unchanged() -> None:
+    """The room options and Repeat fields are rendered once per language and kept: a second
+    form in another language, or with other rooms, gets its own; a form that adds a room to
+    its copy (a booking in a room deactivated since) leaves the next form as it was."""
+
+    def labels(view: dict[str, object]) -> list[str]:
+        element = block_by_id(view, ids.ROOM_BLOCK)["element"]
+        return [o["text"]["text"] for o in element["options"]]
+
+    english = booking_modal(ROOMS, SEOUL, NOW)
+    with use_locale("ko"):
+        korean = booking_modal(ROOMS, SEOUL, NOW)
+    assert labels(english) == ["Small room (102) · 4 people", "Board room (201) · 12 people"]
+    assert labels(korean) != labels(english) and "명" in labels(korean)[0]
+    assert block_by_id(korean, ids.REPEAT_BLOCK)["label"]["text"] != "Repeat"
+
+    row = dataclasses.replace(make_row(7, starts_at=START), room_id="999", room_name="Old room")
+    changed = booking_modal(ROOMS, SEOUL, NOW, booking=row)
+    assert labels(changed)[0].startswith("Old room (999)")
+    assert labels(booking_modal(ROOMS, SEOUL, NOW)) == labels(english)
+
+    grown = [*ROOMS, RoomRow("301", "Hall", 40, True)]
+    assert labels(booking_modal(grown, SEOUL, NOW))[-1] == "Hall (301) · 40 people"
+    assert json.dumps(booking_modal(ROOMS, SEOUL, NOW)) == json.dumps(english)
