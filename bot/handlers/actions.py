@@ -349,6 +349,7 @@ def change_form(ack: Ack, body: dict[str, Any], client: WebClient, context: Any)
         max_title=deps.settings.max_title_length,
         booking=row,
         by=user,
+        back=_back(body),
     )
     client.views_open(trigger_id=body["trigger_id"], view=view)
 

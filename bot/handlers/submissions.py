@@ -165,6 +165,8 @@ def submit_booking(
                 changed, bool(result), tz, email=deps.settings.email_enabled, by=user
             ),
         )
+        if result:
+            _list_again(deps, user, metadata(view), texts.changed(form.booking_id))
         return
     row = deps.queries.booking(result)
     assert row is not None

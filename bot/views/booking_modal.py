@@ -65,6 +65,7 @@ def booking_modal(
     series: RequestSeries | None = None,
     title: str = "",
     by: str | None = None,
+    back: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The form, prefilled with today and the next half hour in the booker's time zone, or with
     the window (and ``title``) given: a found room's *Change…*, a taken slot's *Back to the form*.
@@ -73,7 +74,9 @@ def booking_modal(
     rather than calling it theirs. A new booking can repeat (the Repeat fields); a change is
     to one booking, or one date of a series, so its form has none. ``series``: the form again
     from a preview's *Change the pattern*, filled in with that request. ``by``: who opened the
-    Change form; an admin changing someone else's booking is told whose it is."""
+    Change form; an admin changing someone else's booking is told whose it is. ``back``: the
+    list the Change was clicked in, shown again once it is saved (see
+    :func:`bot.views.modals.cancel_modal`)."""
     # Arithmetic in UTC, then shown locally: a wall-clock sum could land in a DST gap.
     if booking is not None:  # the Change form: filled in with the booking
         start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
@@ -160,6 +163,8 @@ def booking_modal(
     meta: dict[str, Any] = {"tz": tz.key}
     if booking is not None:
         meta["booking_id"] = booking.booking_id
+        if back:
+            meta["back"] = back
         changing = _(
             "Changing booking #{booking_id}. Moving it, making it longer or choosing "
             "another room asks an admin to approve it again; a shorter slot or a new "

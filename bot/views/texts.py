@@ -251,6 +251,11 @@ def decided(booking_id: int, status: BookingStatus) -> str:
     )
 
 
+def changed(booking_id: int) -> str:
+    """An admin's change saved from a form opened in a list, above the list shown again."""
+    return _("Booking #{booking_id} is changed.").format(booking_id=booking_id)
+
+
 def series_decided(series_id: int, status: BookingStatus) -> str:
     """What an admin's click in a list did to a series' waiting dates."""
     return _("Series #{series_id} is {status}.").format(

@@ -18,7 +18,7 @@ from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.conftest import ADMIN, FixedClock
 from tests.e2e.conftest import AL, APPROVALS, BOB, GENERAL, Stack, running_stack
-from tests.e2e.slack_client import Reply
+from tests.e2e.slack_client import Reply, booking_values
 from tests.e2e.test_languages import korean_only, texts_of
 from tests.fakes.slack_api import StrictSlackApi
 from tests.integration.helpers import bookings
@@ -222,3 +222,20 @@ def test_a_one_line_title_reads_as_typed_though_slack_escapes_it(admins: Stack) 
     assert admins.send.command(BOB, sent).status == 200
     admins.until(lambda: len(bookings(admins.engine)) == 1)
     assert bookings(admins.engine)[0]["title"] == "Sync & <plan> with @al"
+
+
+def test_a_change_from_the_list_shows_the_list_again(admins: Stack) -> None:
+    stack = admins
+    _bobs_two_bookings(stack)
+    listing = _list(stack, ADMIN, f"<@{BOB}|bob>")
+    change = next(b for b in _buttons(listing, ids.CHANGE) if b[0] == "2")
+    opened = len(stack.fake.calls_to("views.open"))
+    seen = _click(stack, ADMIN, ids.CHANGE, change)
+    form = stack.fake.wait_for("views.open", opened + 1)[-1].params["view"]
+    assert json.loads(form["private_metadata"])["back"]["list"] == json.dumps(["user", BOB, 0])
+    # the form is in the admin's zone: 14:00 in Seoul is 06:00 in Berlin
+    values = booking_values("201", "2026-12-03", "06:00", "07:00", "Retro, moved up")
+    assert stack.send.submit(ADMIN, form, values).status == 200
+    again = stack.fake.wait_for_responses(seen + 1)[seen].body
+    assert "Booking #2 is changed." in texts_of(again["blocks"])
+    assert "Retro, moved up" in texts_of(again["blocks"])

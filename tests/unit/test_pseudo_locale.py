@@ -402,6 +402,7 @@ def renders() -> Iterator[tuple[str, Render]]:
         ),
     )
     yield "series approved", (lambda: texts.series_decided(3, BookingStatus.APPROVED), None)
+    yield "changed from a list", (lambda: texts.changed(3), None)
     yield "cancel modal", (lambda: modals.cancel_modal(row(2, BookingStatus.APPROVED)), modal)
     back = {"url": "https://hooks.slack.com/actions/1", "list": person.value()}
     yield (
