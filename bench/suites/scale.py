@@ -17,11 +17,15 @@ neighbour on the machine slows all sizes alike instead of whichever was being me
 should not matter is history: with the right indexes all three stay flat. The statements the
 home, the overlap check and Find really send are captured and explained at the largest size; the
 plans go to ``ctx.work / "plans.txt"``.
+
+``BENCH_SCALE_PARTS=throughput`` (or ``history``) runs one part only: the throughput alone takes
+about a minute, where seeding the history takes several.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -64,6 +68,7 @@ OUTBOX_ROWS = (
     ("home", "UADMIN"),
 )
 WARM_UP = 5
+PARTS = ("throughput", "history")
 HOME_QUERIES = ("upcoming_for rows", "upcoming_for count", "pending rows", "pending count")
 
 
@@ -103,15 +108,27 @@ class _Store:
 
 
 def run(ctx: Context) -> list[Figure]:
+    parts = _parts(os.environ.get("BENCH_SCALE_PARTS", ""))
     figures: list[Figure] = []
     (ctx.work / "plans.txt").unlink(missing_ok=True)  # each database appends its plans
     databases = [_Database("sqlite", None)]
     if ctx.postgres_url:
         databases.append(_Database("postgresql", app_url(ctx.postgres_url)))
     for db in databases:
-        figures += _throughput(ctx, db)
-        figures += _history(ctx, db)
+        if "throughput" in parts:
+            figures += _throughput(ctx, db)
+        if "history" in parts:
+            figures += _history(ctx, db)
     return figures
+
+
+def _parts(chosen: str) -> tuple[str, ...]:
+    """The parts named (comma-separated), or all of them."""
+    named = tuple(p.strip() for p in chosen.split(",") if p.strip())
+    unknown = sorted(set(named) - set(PARTS))
+    if unknown:
+        raise ValueError(f"BENCH_SCALE_PARTS: unknown {', '.join(unknown)}; choose from {PARTS}")
+    return named or PARTS
 
 
 def app_url(url: str) -> str:

@@ -26,9 +26,6 @@ from bot.domain.model import (
 )
 from bot.services.ports import BookingRow, Channel, OutboxMessage
 
-#: The LISTEN/NOTIFY channel that tells dispatchers new outbox rows were committed.
-OUTBOX_WAKEUP = "roombot_outbox"
-
 
 class SqlRoomRepository:
     def __init__(self, session: Session) -> None:
@@ -407,11 +404,13 @@ def _conflicts(excluding: bool) -> Any:
     return query.where(b.id != bindparam("excluding")) if excluding else query
 
 
-_NOTIFY = text("SELECT pg_notify(:channel, '')")
 _OUTBOX_INSERT = insert(orm.outbox)
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 _EVENT_INSERT = insert(orm.event_log)
 _BOOKING_LIST_INSERT = insert(orm.booking_list)
+_BOOKING_LIST_ROW = select(orm.booking_list).where(
+    orm.booking_list.c.booking_id == bindparam("key")
+)
 _BOOKING_LIST_UPDATE = update(orm.booking_list).where(
     orm.booking_list.c.booking_id == bindparam("key")
 )
@@ -495,9 +494,9 @@ class SqlBookingList:
     def get(self, booking_id: int) -> BookingRow | None:
         if booking_id in self._written:
             return self._written[booking_id]
-        found = self.session.execute(
-            select(orm.booking_list).where(orm.booking_list.c.booking_id == booking_id)
-        ).one_or_none()
+        found = (
+            self.session.connection().execute(_BOOKING_LIST_ROW, {"key": booking_id}).one_or_none()
+        )
         return row_of(found._mapping) if found is not None else None
 
 
@@ -512,12 +511,9 @@ class SqlOutbox:
     def add(self, messages: Sequence[OutboxMessage]) -> None:
         if not messages:
             return
-        conn = self.session.connection()
-        if conn.dialect.name == "postgresql":
-            # Delivered on commit only: wakes dispatchers in other processes
-            # (bot/notifications/wakeup).
-            conn.execute(_NOTIFY, {"channel": OUTBOX_WAKEUP})
-        conn.execute(
+        # On PostgreSQL the insert wakes dispatchers in other processes when it commits (a
+        # trigger, migration 0017; bot/notifications/wakeup).
+        self.session.connection().execute(
             _OUTBOX_INSERT,
             [
                 {

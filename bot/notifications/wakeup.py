@@ -3,8 +3,8 @@
 A web process running with ``RUN_SCHEDULER=false`` commits outbox rows that a separate worker
 delivers. Without a signal the worker finds them at its next poll (``OUTBOX_POLL_SECONDS``).
 
-- PostgreSQL: ``LISTEN/NOTIFY``. The notification is sent inside the writing transaction, so
-  PostgreSQL delivers it only if that transaction commits, and folds repeats within it into one.
+- PostgreSQL: ``LISTEN/NOTIFY``. A trigger on ``outbox`` notifies inside the writing transaction,
+  so PostgreSQL delivers it only if that transaction commits, and folds repeats within it into one.
 - SQLite has no such signal, but every connection can tell cheaply whether another one committed
   (``PRAGMA data_version``, which reads no table); only then is the outbox's highest id read, and
   a new one wakes the dispatcher. Looking every ``interval`` seconds costs a few microseconds.
@@ -19,11 +19,11 @@ from collections.abc import Callable
 import psycopg
 from sqlalchemy import Engine
 
-from bot.adapters.repositories import OUTBOX_WAKEUP
-
 log = logging.getLogger(__name__)
 
-CHANNEL = OUTBOX_WAKEUP
+#: The LISTEN/NOTIFY channel that tells dispatchers new outbox rows were committed: a trigger on
+#: ``outbox`` notifies it (migration 0017).
+CHANNEL = "roombot_outbox"
 
 
 class _Watcher:

@@ -4,15 +4,18 @@ NOTIFY; SQLite: a watcher of the file's data version)."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
+import psycopg
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
+from bot.adapters import orm
 from bot.bootstrap import Container
 from bot.domain import commands as c
 from bot.notifications.dispatcher import Dispatcher, DispatchSettings
 from bot.notifications.outbox import OutboxStore
-from bot.notifications.wakeup import PostgresWakeup, SqliteWakeup
+from bot.notifications.wakeup import CHANNEL, PostgresWakeup, SqliteWakeup
 from tests.conftest import FixedClock
 from tests.integration.helpers import add_rooms, slot
 
@@ -55,3 +58,29 @@ def test_a_commit_elsewhere_wakes_a_dispatcher_long_before_its_poll(
     finally:
         worker.stop()
     assert "dm" in sent
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_any_statement_writing_outbox_rows_notifies_on_commit_only(engine: Engine) -> None:
+    """The notification is the database's (a trigger), not each writer's: a plain insert into
+    the outbox is heard once it commits, and a rolled back one never."""
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    row = {
+        "channel": "dm",
+        "recipient": "UB",
+        "payload": {},
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": datetime.now(UTC),
+        "created_at": datetime.now(UTC),
+    }
+    with psycopg.connect(dsn, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        with engine.connect() as conn:
+            conn.execute(insert(orm.outbox), [row, {**row, "recipient": "UC"}])
+            conn.rollback()
+        assert list(listener.notifies(timeout=0.5)) == []
+        with engine.begin() as conn:
+            conn.execute(insert(orm.outbox), [row, {**row, "recipient": "UC"}])
+        heard = list(listener.notifies(timeout=2, stop_after=1))
+        assert [n.channel for n in heard] == [CHANNEL]
