@@ -30,6 +30,7 @@ from bot.adapters.directory import Directory
 from bot.adapters.feeds import FeedStore
 from bot.adapters.groups import SlackGroups
 from bot.adapters.http import SlackEdge, WebApp, readiness
+from bot.adapters.member_changes import MemberChangeFeed
 from bot.adapters.replays import ReplayStore
 from bot.adapters.scheduler import build_scheduler
 from bot.adapters.slack import BotIdentity, delivery_client, make_client
@@ -316,6 +317,7 @@ def _runtime(
     core.bus.after_commit.append(dispatcher.after_commit)
     dispatcher.on_departed = _releaser(core.bus)
     dispatcher.on_misconfigured = _reporter(core.bus)
+    dispatcher.before_claim = MemberChangeFeed(core.engine, directory).catch_up
     bolt = None
     identity = None
     if receiving:

@@ -200,7 +200,9 @@ class Directory:
         return True
 
     def _gone(self, user_id: str) -> UserProfile:
-        return UserProfile(user_id, self.default_tz, locale=self.default_locale, gone=True)
+        return UserProfile(
+            user_id, self.default_tz, locale=self.default_locale, zone_read=False, gone=True
+        )
 
     def _fetch(self, user_id: str) -> tuple[UserProfile, float]:
         try:

@@ -318,6 +318,20 @@ slack_buckets = Table(
     Column("blocked_until", Double, nullable=False),
 )
 
+#: Slack's ``user_change`` events as the process that received them heard them, so every other
+#: process's users.info cache learns them (see ``bot.adapters.member_changes``). Ids only grow,
+#: in commit order (writers take turns), and rows older than a day are dropped.
+member_changes = Table(
+    "member_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(64), nullable=False),
+    Column("deleted", Boolean, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_member_changes_at", "at"),
+    sqlite_autoincrement=True,
+)
+
 #: Signatures of admitted Slack requests (see ``bot.adapters.replays``).
 seen_requests = Table(
     "seen_requests",

@@ -561,6 +561,28 @@ class SqlOutbox:
         return len(skipped)
 
 
+class SqlMemberChanges:
+    """Written by the process that received Slack's ``user_change``; read by every process
+    (:class:`bot.adapters.member_changes.MemberChangeFeed`) from the id it read last. So ids
+    must become visible in their order: writers take turns (an advisory lock on PostgreSQL,
+    ``BEGIN IMMEDIATE`` on SQLite), each allocating its id after the one before committed."""
+
+    #: How long a change is kept: a worker reads it within a claim or two; one down longer has
+    #: no cached profile left from before it.
+    KEPT = timedelta(days=1)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, user: str, deleted: bool, at: datetime) -> None:
+        if self.session.get_bind().dialect.name == "postgresql":
+            lock = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+            self.session.execute(lock, {"key": "member_changes"})
+        changes = orm.member_changes
+        self.session.execute(delete(changes).where(changes.c.at < at - self.KEPT))
+        self.session.execute(insert(changes).values(user_id=user, deleted=deleted, at=at))
+
+
 def delete_all(session: Session) -> None:
     """Empty every table of data (tests only), children first; the installation's id stays."""
     for table in reversed(orm.metadata.sorted_tables):

@@ -143,6 +143,16 @@ class ReleaseDeparted(Command):
 
 
 @dataclass(frozen=True)
+class NoteMemberChange(Command):
+    """Slack said a member's profile changed, or that they were deactivated (``deleted``):
+    recorded, so the users.info cache of every process (a worker sending notifications) hears
+    it, not only the one that received the event."""
+
+    user: str
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
 class ReportApprovalsChannel(Command):
     """Slack refuses approval cards in ``channel`` with ``error`` (``not_in_channel``...):
     tell the admins what to do, once for that channel and error."""

@@ -203,6 +203,10 @@ class Dispatcher:
         #: Told each setup problem a send met, every time (the approvals channel refusing cards:
         #: the runtime has the admins told once).
         self.on_misconfigured: Callable[[Misconfigured], None] | None = None
+        #: Called before each claim: brings what other processes heard from Slack since (a
+        #: member deactivated or changed) into this one's users.info cache, so no row claimed
+        #: after it is sent as if it had not happened.
+        self.before_claim: Callable[[], object] | None = None
 
     # -- batches in the caller's thread ---------------------------------------------------------
 
@@ -216,6 +220,8 @@ class Dispatcher:
         """Claim one batch of due rows (of ``channels``, or of any channel), deliver it with as
         many sends in flight as the lanes allow, and return how many rows were claimed."""
         p = self.params
+        if self.before_claim is not None:
+            self.before_claim()
         rows = self.store.claim(
             self.clock(),
             p.batch_size,
@@ -622,6 +628,8 @@ class Dispatcher:
             if free > 0:
                 try:
                     lane.claiming(self._monotonic())
+                    if self.before_claim is not None:
+                        self.before_claim()
                     rows = self.store.claim(
                         self.clock(),
                         free,

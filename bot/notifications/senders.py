@@ -76,6 +76,9 @@ class DmSender:
         return [("chat.postMessage", row.recipient)]
 
     def __call__(self, row: OutboxRow) -> None:
+        known = self.directory.cached(row.recipient)
+        if known is not None and known.gone:  # deactivated since the notice was written
+            raise RecipientGone(row.recipient)
         render, reader = _renderer(row)
         tz, locale = self._reader(row, reader)
         with use_locale(locale):

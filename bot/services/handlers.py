@@ -671,6 +671,12 @@ class _Approvers:
         return False
 
 
+def note_member_change(
+    cmd: commands.NoteMemberChange, uow: AbstractUnitOfWork, ctx: Context
+) -> None:
+    uow.member_changes.add(cmd.user, cmd.deleted, ctx.clock().astimezone(UTC))
+
+
 def report_approvals_channel(
     cmd: commands.ReportApprovalsChannel, uow: AbstractUnitOfWork, ctx: Context
 ) -> bool:
@@ -1366,6 +1372,7 @@ COMMAND_HANDLERS: dict[type[commands.Command], Handler] = {
     commands.ReleaseBooking: release_booking,
     commands.ReleaseUnattended: release_unattended,
     commands.ReleaseDeparted: release_departed,
+    commands.NoteMemberChange: note_member_change,
     commands.ReportApprovalsChannel: report_approvals_channel,
     commands.JoinWaitlist: join_waitlist,
     commands.ClaimOffer: claim_offer,

@@ -266,6 +266,12 @@ class BookingList(Protocol):
     def get(self, booking_id: int) -> BookingRow | None: ...
 
 
+class MemberChanges(Protocol):
+    def add(self, user: str, deleted: bool, at: datetime) -> None:
+        """Slack said ``user``'s profile changed (or they were deactivated, ``deleted``), for
+        every process's users.info cache to hear."""
+
+
 class Outbox(Protocol):
     def add(self, messages: Sequence[OutboxMessage]) -> None: ...
 

@@ -16,6 +16,7 @@ from bot.services.ports import (
     BookingList,
     BookingRepository,
     EventLog,
+    MemberChanges,
     Outbox,
     RoomRepository,
     SeriesRepository,
@@ -34,6 +35,7 @@ class AbstractUnitOfWork:
     event_log: EventLog
     booking_list: BookingList
     outbox: Outbox
+    member_changes: MemberChanges
     waitlist: WaitlistRepository
     series: SeriesRepository
 
@@ -97,6 +99,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self.event_log = repositories.SqlEventLog(self.session)
         self.booking_list = repositories.SqlBookingList(self.session)
         self.outbox = repositories.SqlOutbox(self.session)
+        self.member_changes = repositories.SqlMemberChanges(self.session)
         self.waitlist = repositories.SqlWaitlist(self.session)
         self.series = repositories.SqlSeriesRepository(self.session, self.bookings)
         return super().__enter__()

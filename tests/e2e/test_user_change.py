@@ -1,18 +1,27 @@
 """Slack's ``user_change`` event through the signed Events API endpoint: a member deactivated is
 released at once (the admins told once, whichever of the event and a DM finding them gone comes
-first), and a new time zone shows in the next DM and email. The listeners and the senders of one
-process share one users.info cache."""
+first), and a new time zone shows in the next DM. The listeners and the senders of one process
+share one users.info cache; a worker running apart from the web process that received the event
+hears it before its next claim."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from bot.adapters.slack import make_client
+from bot.bootstrap import Runtime, bootstrap
 from bot.demo.loopback import Inbox
+from bot.domain import commands as c
 from bot.domain.model import BookingStatus
 from bot.views import ids
 from tests.conftest import ADMIN
 from tests.e2e.conftest import APPROVALS, BOB, Stack
 from tests.e2e.test_change_booking import _status_becomes
 from tests.e2e.test_slack_app import _card_update, _texts
-from tests.integration.helpers import bookings
+from tests.integration.helpers import bookings, outbox
 
 
 def _bob_books_two(stack: Stack) -> None:
@@ -97,3 +106,78 @@ def test_one_process_asks_slack_for_a_profile_once(mailed: tuple[Stack, Inbox]) 
     inbox.wait_for(1)
     asked = [c for c in stack.fake.calls_to("users.info") if c.params.get("user") == BOB]
     assert len(asked) == 1
+
+
+# --- a web process (RUN_SCHEDULER=false) and a worker (python -m bot worker) ---------------------
+
+
+@pytest.fixture
+def worker(mailed: tuple[Stack, Inbox]) -> Iterator[Runtime]:
+    """The worker beside the mailing stack's web process, which delivers nothing itself: same
+    settings and database (an engine of its own), its own users.info cache."""
+    stack, _ = mailed
+    runtime = bootstrap(
+        stack.container.settings,
+        clock=stack.clock,
+        slack=True,
+        receiving=False,
+        client=make_client("xoxb-test", stack.fake.url, timeout=5),
+    )
+    yield runtime
+    runtime.close()
+
+
+def _emails_to(inbox: Inbox, address: str) -> int:
+    return len([m for m in inbox.received if address in m.rcpt_tos])
+
+
+def _bob_books_and_the_worker_delivers(stack: Stack, inbox: Inbox, worker: Runtime) -> None:
+    assert "booking #1" in stack.send.command(BOB, "102 2026-12-02 10:00-11:00 Planning").text
+    stack.listeners.wait_idle()
+    worker.dispatcher.drain()
+    inbox.wait_for(1)  # Bob's email: the worker looked his profile up and keeps it cached
+    assert len(stack.dms_to(BOB)) == 1 and _emails_to(inbox, "bob@example.com") == 1
+    assert worker.directory.cached(BOB) is not None
+
+
+def test_a_worker_sends_nothing_more_to_a_member_the_web_process_heard_was_deactivated(
+    mailed: tuple[Stack, Inbox], worker: Runtime
+) -> None:
+    stack, inbox = mailed
+    _bob_books_and_the_worker_delivers(stack, inbox, worker)
+
+    stack.fake.delete_user(BOB)
+    assert stack.send.event(stack.fake.user_change(BOB)).status == 200
+    _status_becomes(stack, 1, BookingStatus.CANCELLED)
+    stack.listeners.wait_idle()
+    # A request Bob sent just before, committed after his release: its DM and email wait
+    start = stack.clock.now + timedelta(days=1)
+    late = stack.container.bus.handle(
+        c.RequestBooking("201", start, start + timedelta(hours=1), BOB, title="Late")
+    )
+    worker.dispatcher.drain()
+    worker.dispatcher.drain()  # what its release wrote
+
+    assert len(stack.dms_to(BOB, tried=True)) == 1  # nothing more was even tried
+    assert _emails_to(inbox, "bob@example.com") == 1
+    mine = [r for r in outbox(stack.engine) if r["recipient"] == BOB and r["channel"] != "home"]
+    assert {r["status"] for r in mine[2:]} == {"skipped"}
+    assert "dead" not in {r["status"] for r in outbox(stack.engine)}  # no home refused either
+    assert {b["id"]: b["status"] for b in bookings(stack.engine)}[late] == BookingStatus.CANCELLED
+
+
+def test_a_new_time_zone_the_web_process_heard_shows_in_the_workers_next_dm(
+    mailed: tuple[Stack, Inbox], worker: Runtime
+) -> None:
+    stack, inbox = mailed
+    _bob_books_and_the_worker_delivers(stack, inbox, worker)
+    assert "10:00–11:00 (Asia/Seoul)" in _texts(stack.dms_to(BOB)[0].params["blocks"])
+
+    stack.fake.add_user(BOB, tz="Europe/London", email="bob@example.com", name="Bob")
+    assert stack.send.event(stack.fake.user_change(BOB)).status == 200
+    stack.listeners.wait_idle()
+    stack.container.bus.handle(c.ApproveBooking(1, by=ADMIN))
+    worker.dispatcher.drain()
+
+    [_, approved] = stack.dms_to(BOB)
+    assert "01:00–02:00 (Europe/London)" in _texts(approved.params["blocks"])

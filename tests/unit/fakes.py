@@ -65,6 +65,8 @@ class Store:
     outbox: list[OutboxMessage] = field(default_factory=list)
     #: (recipient, channels, reason) of the pending rows skipped (``Outbox.skip_pending``).
     skipped: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)
+    #: (user, deleted) of every member change recorded (``MemberChanges.add``).
+    member_changes: list[tuple[str, bool]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -262,6 +264,13 @@ class FakeBookingList(dict[int, BookingRow]):
         self.upsert(row)
 
 
+class FakeMemberChanges(list[tuple[str, bool]]):
+    """The member changes this transaction recorded."""
+
+    def add(self, user: str, deleted: bool, at: datetime) -> None:
+        self.append((user, deleted))
+
+
 class FakeOutbox(list[OutboxMessage]):
     """The outbox rows this transaction added."""
 
@@ -287,6 +296,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
     event_log: FakeEventLog
     booking_list: FakeBookingList
     outbox: FakeOutbox
+    member_changes: FakeMemberChanges
     waitlist: FakeWaitlist
 
     def __init__(self, store: Store) -> None:
@@ -311,6 +321,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.event_log = FakeEventLog(self.store.event_log)
         self.booking_list = FakeBookingList(rows)
         self.outbox = FakeOutbox()
+        self.member_changes = FakeMemberChanges()
         self.waitlist = FakeWaitlist()
 
     def __enter__(self) -> Self:
@@ -335,6 +346,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
             store.event_log.extend(self.event_log)
             store.outbox.extend(self.outbox)
             store.skipped.extend(self.outbox.skipped)
+            store.member_changes.extend(self.member_changes)
         self.committed = True
         self._begin()
 

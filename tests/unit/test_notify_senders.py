@@ -20,6 +20,7 @@ from bot.notifications.failures import (
     Misconfigured,
     NoRecipient,
     PermanentFailure,
+    RecipientGone,
     RetryLater,
     UpstreamUnavailable,
     slack_failure,
@@ -39,6 +40,9 @@ class Profiles:
 
     def tz(self, user_id: str) -> ZoneInfo:
         return self.profile(user_id).tz
+
+    def cached(self, user_id: str) -> UserProfile | None:
+        return self.profiles.get(user_id)
 
 
 class Outbox:
@@ -253,6 +257,15 @@ def test_a_dm_to_the_booker_uses_the_zone_and_language_the_notice_carries() -> N
     DmSender(slack, NoLookups())(row("approved", reader=seoul))  # type: ignore[arg-type]
     [dm] = slack.posted
     assert "승인" in dm["text"] and "Asia/Seoul" in str(dm["blocks"])
+
+
+def test_no_dm_to_the_booker_the_cache_knows_left_though_the_notice_carries_a_reader() -> None:
+    """Slack said they were deactivated after the notice was written: nothing is posted."""
+    slack = Posts()
+    gone = UserProfile("UBOB", ZoneInfo("UTC"), gone=True)
+    with pytest.raises(RecipientGone):
+        DmSender(slack, NoLookups(gone))(row("approved", reader={"tz": "UTC", "locale": "en"}))  # type: ignore[arg-type]
+    assert slack.posted == []
 
 
 @pytest.mark.parametrize(

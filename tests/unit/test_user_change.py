@@ -26,6 +26,8 @@ from tests.unit.test_departed import ADMIN, ADMIN2, BOOKER, NOW, OTHER, Slack, b
 class FakeDeps:
     def __init__(self, slack: Slack) -> None:
         self.directory = directory(slack)
+        self.store = Store()
+        self.bus = MessageBus(lambda: FakeUnitOfWork(self.store), Context(clock=FixedClock(NOW)))
         self.released: list[str] = []
         self.release_departed = self.released.append
 
@@ -48,6 +50,7 @@ def test_a_profile_change_drops_the_cached_profile_and_releases_no_one() -> None
     assert deps.directory.tz(BOOKER) == ZoneInfo("Europe/London")  # asked again, with locale
     assert slack.info_calls == 2
     assert deps.released == []
+    assert deps.store.member_changes == [(BOOKER, False)]  # for the other processes' caches
 
 
 def test_a_deactivated_member_is_gone_at_once_and_released() -> None:
@@ -62,6 +65,7 @@ def test_a_deactivated_member_is_gone_at_once_and_released() -> None:
     assert gone is not None and gone.gone
     assert deps.released == [BOOKER]
     assert slack.info_calls == 1  # the event said it: Slack is not asked
+    assert deps.store.member_changes == [(BOOKER, True)]
 
 
 def test_the_senders_share_the_listeners_cache() -> None:
@@ -83,6 +87,7 @@ def test_an_event_without_a_member_does_nothing(event: dict[str, Any]) -> None:
     deps = FakeDeps(Slack())
     user_changed(event, {"deps": deps})
     assert deps.released == [] and len(deps.directory) == 0
+    assert deps.store.member_changes == []
 
 
 # --- what the admins are told --------------------------------------------------------------------
