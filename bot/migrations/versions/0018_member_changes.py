@@ -2,8 +2,8 @@
 so a separately running worker's users.info cache learns them at its next claim (someone
 deactivated gets nothing more from it) instead of when the cached profile expires.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-02
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from bot.adapters.orm import UTCDateTime
 
-revision = "0017"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
