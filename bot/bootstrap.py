@@ -353,7 +353,7 @@ def _runtime(
                 queries=core.queries,
                 directory=directory,
                 clock=clock,
-                feeds=feed_store(core.engine, settings, clock),
+                feeds=feed_store(core.engine, settings, clock, directory),
                 release_departed=_releaser(core.bus, quiet=True),
             ),
         )
@@ -374,11 +374,23 @@ def _runtime(
 
 
 def feed_store(
-    engine: Engine, settings: Settings, clock: Callable[[], datetime] | None = None
+    engine: Engine,
+    settings: Settings,
+    clock: Callable[[], datetime] | None = None,
+    directory: Directory | None = None,
 ) -> FeedStore:
-    """Calendar feeds whose events carry the UIDs of the bookings' email invites."""
+    """Calendar feeds whose events carry the UIDs of the bookings' email invites, and name the
+    bookers whose display names ``directory``'s users.info cache holds (Slack is not asked:
+    a feed poll must not spend the lookups the listeners wait for)."""
+
+    def name(user: str) -> str | None:
+        found = None if directory is None else directory.cached(user)
+        return found.name if found is not None and found.known else None
+
     install_id = OutboxStore(engine).install_id
-    return FeedStore(engine, clock, install_id=install_id, domain=uid_domain(settings.sender))
+    return FeedStore(
+        engine, clock, install_id=install_id, domain=uid_domain(settings.sender), names=name
+    )
 
 
 def _releaser(bus: MessageBus, *, quiet: bool = False) -> Callable[[str], None]:
@@ -415,5 +427,5 @@ def build_web(runtime: Runtime, startup: StartupReport | None = None) -> WebApp:
 
     Replays are remembered in the database, so several web processes refuse them alike."""
     edge = SlackEdge(runtime.settings.slack_signing_secret or "", ReplayStore(runtime.engine))
-    feeds = feed_store(runtime.engine, runtime.settings)
+    feeds = feed_store(runtime.engine, runtime.settings, directory=runtime.directory)
     return WebApp(runtime.app, readiness(runtime.engine, startup), edge, feeds)

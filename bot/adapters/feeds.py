@@ -16,6 +16,12 @@ person's feed, waiting for approval again); its ETag covers every date of each s
 Words in a feed (a room's "Busy", a booking's status) are rendered in the language of whoever
 holds the link: a person's feed in the language its owner had when they got the link (stored
 with the link), a room's feed, which many people subscribe to, in ``DEFAULT_LOCALE``.
+
+A room's feed that shows details names each booker as Slack does (their display name, which the
+``names`` lookup gives if this process knows it); a booker whose name is not known yet gets no
+line rather than a Slack user id, which a calendar shows as it is. The names shown are in the
+ETag, so a feed polled again once they are known is sent anew. Each date of a series has its own
+title: a date retitled since the series was requested is an override with that title.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from bot.adapters import orm
 from bot.domain.model import BookingStatus
 from bot.notifications.ics import PRODID, series_events, series_span, uid
 from bot.notifications.notice import SeriesPart
-from bot.views.feeds import feed_name, feed_status, room_busy
+from bot.views.feeds import booked_by, feed_name, feed_status, room_busy
 from bot.views.i18n import default_locale, use_locale
 
 USER_SCOPE = "user"
@@ -51,8 +57,9 @@ _STATUS = {
 }
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 #: How a feed is rendered, in its ETag: a client's copy from an earlier rendering (a series as
-#: one event per date) is out of date even when no booking changed.
-_RENDERING = 2
+#: one event per date; bookers as Slack user ids, every date with its series' title) is out of
+#: date even when no booking changed.
+_RENDERING = 3
 
 
 def _hash(token: str) -> str:
@@ -76,7 +83,8 @@ class Feed:
 class FeedStore:
     """Feed links and the feeds they serve.
 
-    ``install_id`` and ``domain`` name the events as the invites do (see the module's doc)."""
+    ``install_id`` and ``domain`` name the events as the invites do (see the module's doc);
+    ``names`` gives a Slack user's display name, or None while it is not known."""
 
     def __init__(
         self,
@@ -85,11 +93,13 @@ class FeedStore:
         *,
         install_id: Callable[[], str | None] = lambda: None,
         domain: str = "roombot",
+        names: Callable[[str], str | None] = lambda user: None,
     ) -> None:
         self.engine = engine
         self.clock = clock or (lambda: datetime.now(UTC))
         self.install_id = install_id
         self.domain = domain
+        self.names = names
 
     def issue(self, owner: str, scope: str, locale: str | None = None) -> str:
         """A new secret for ``owner``'s feed of ``scope``, whose words are in ``locale`` (a
@@ -169,6 +179,10 @@ class FeedStore:
                 .select_from(orm.booking_list.join(orm.event_log, ev.booking_id == bl.booking_id))
                 .where(or_(where, shown_series))
             ).one()
+            names: dict[str, str] = {}
+            if scope != USER_SCOPE and details:
+                bookers = conn.execute(select(bl.booker).where(where).distinct()).scalars()
+                names = {b: name for b in bookers if (name := self.names(b))}
             # Seconds: Last-Modified has no finer resolution.
             modified = (latest or _EPOCH).replace(microsecond=0)
             if modified.tzinfo is None:
@@ -177,6 +191,7 @@ class FeedStore:
             # other words or other UIDs is another entity.
             words = (locale if scope == USER_SCOPE else None) or default_locale()
             shown = f"{_RENDERING}|{scope}|{owner}|{words}|{self.domain}|{details}|{room_name}"
+            shown += "|" + "|".join(f"{b}={n}" for b, n in sorted(names.items()))
             tag = _hash(f"{shown}|{count}|{latest}")[:32]
             etag = f'"{tag}"'
             if _current(etag, modified, if_none_match, if_modified_since):
@@ -196,7 +211,7 @@ class FeedStore:
         install_id = self.install_id()
         with use_locale(words):
             data = _calendar(
-                _Shown(rows, series, dates, scope, details, room_name),
+                _Shown(rows, series, dates, scope, details, room_name, names),
                 lambda b, kind="booking": uid(b, install_id, self.domain, kind=kind),
             )
         return Feed(etag, modified, body=data)
@@ -219,7 +234,8 @@ def _current(etag: str, modified: datetime, if_none_match: str, if_modified_sinc
 @dataclass(frozen=True)
 class _Shown:
     """What a feed shows: its bookings' rows (``rows``, by start), the series some of them are
-    dates of (``series`` by id) with every date of those (``dates``), and whose feed it is."""
+    dates of (``series`` by id) with every date of those (``dates``), whose feed it is, and the
+    bookers' names known (a room's feed with details)."""
 
     rows: Sequence[Any]
     series: dict[int, Any]
@@ -227,6 +243,7 @@ class _Shown:
     scope: str
     details: bool
     room_name: str
+    names: dict[str, str]
 
     def shows(self, row: Any) -> bool:
         """Whether this feed holds the date of a series: a person's, any waiting or approved;
@@ -237,7 +254,7 @@ class _Shown:
 
     def fill(self, event: Event, status: str, title: str, room: str, booker: str) -> None:
         """The words of one event: a person's feed shows the status, a room's a busy slot with
-        the title and booker only where the room allows."""
+        the title and booker only where the room allows (the booker by name, when known)."""
         if self.scope == USER_SCOPE:
             event.add("summary", title or room)
             event.add("location", room)
@@ -248,7 +265,8 @@ class _Shown:
         event.add("transp", "OPAQUE")
         if self.details:
             event.add("summary", title or self.room_name)
-            event.add("description", booker)
+            if name := self.names.get(booker):
+                event.add("description", booked_by(name))
         else:
             event.add("summary", room_busy())
 
@@ -298,18 +316,18 @@ def _series(
     stamp = max(d.decided_at or d.requested_at for d in dates)
     room = dates[0].room_name
 
-    def entry(starts_at: datetime, ends_at: datetime, status: str) -> Event:
+    def entry(starts_at: datetime, ends_at: datetime, status: str, title: str) -> Event:
         event = Event()
         event.add("uid", event_uid(series_id, kind="series"))
         event.add("dtstamp", stamp)
         event.add("dtstart", starts_at)
         event.add("dtend", ends_at)
         event.add("sequence", part.sequence)
-        shown.fill(event, status, found.title, room, found.booker)
+        shown.fill(event, status, title, room, found.booker)
         return event
 
     held = [d for d in part.dates if d.recurrence_id in kept]
-    return part, series_events(part, entry, held=held, whole=bool(held))
+    return part, series_events(part, entry, held=held, whole=bool(held), title=found.title)
 
 
 def http_date(moment: datetime) -> str:

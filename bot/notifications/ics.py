@@ -82,7 +82,7 @@ def calendar(
     calendar.add("version", "2.0")
     calendar.add("method", method)
 
-    def entry(starts_at: datetime, ends_at: datetime, _status: str = "") -> Event:
+    def entry(starts_at: datetime, ends_at: datetime, _status: str = "", _title: str = "") -> Event:
         """An event of this notice's entry with its slot; the rest is the same for every one
         (a series' invite holds its approved dates alone, so the status is the notice's)."""
         event = Event()
@@ -132,9 +132,9 @@ def calendar(
     return bytes(calendar.to_ical())
 
 
-#: Makes one event of a series' entry: its slot (in the series' zone) and the status (a
-#: ``BookingStatus`` value) of the dates it stands for; the rest is the caller's.
-Entry = Callable[[datetime, datetime, str], Event]
+#: Makes one event of a series' entry: its slot (in the series' zone), the status (a
+#: ``BookingStatus`` value) and the title of the dates it stands for; the rest is the caller's.
+Entry = Callable[[datetime, datetime, str, str], Event]
 
 
 def series_events(
@@ -143,6 +143,7 @@ def series_events(
     *,
     held: Iterable[SeriesDate] | None = None,
     whole: bool = True,
+    title: str | None = None,
 ) -> list[Event]:
     """The series' one calendar entry: its master event (DTSTART, RRULE, EXDATE for every date
     of the rule it does not hold) and, with ``whole``, an override (RECURRENCE-ID) for each held
@@ -153,12 +154,18 @@ def series_events(
     calendar feed's those its reader sees. The master has the status most of them have, so a
     date with another (waiting again in an approved series) is an override of its own.
 
+    ``title``: the master's (the series'); with it, a held date retitled since is an override
+    with its own title too (a calendar feed shows each date's). Without it titles are the
+    caller's alone, the same for every event (an invite's).
+
     The invites and the calendar feeds both build a series with this, so they are one object."""
     zone = ZoneInfo(series.timezone)
     kept = {d.recurrence_id: d for d in (series.approved if held is None else held)}
     statuses = Counter(d.status for d in (kept.values() or series.dates))
     status = statuses.most_common(1)[0][0] if statuses else "APPROVED"
-    master = entry(series.starts_at.astimezone(zone), series.ends_at.astimezone(zone), status)
+    master = entry(
+        series.starts_at.astimezone(zone), series.ends_at.astimezone(zone), status, title or ""
+    )
     master.add("rrule", vRecur.from_ical(series.rule))
     by_rule = series.by_rule()
     if whole:
@@ -171,13 +178,14 @@ def series_events(
     length = series.ends_at - series.starts_at
     for start, _end in by_rule:
         one = kept.get(start)
-        if one is None or (one.starts_at, one.ends_at, one.status) == (
-            start,
-            start + length,
-            status,
+        if one is None or (
+            (one.starts_at, one.ends_at, one.status) == (start, start + length, status)
+            and (title is None or one.title == title)
         ):
             continue
-        moved = entry(one.starts_at.astimezone(zone), one.ends_at.astimezone(zone), one.status)
+        moved = entry(
+            one.starts_at.astimezone(zone), one.ends_at.astimezone(zone), one.status, one.title
+        )
         moved.add("recurrence-id", start.astimezone(zone))
         events.append(moved)
     return events

@@ -54,12 +54,15 @@ class BadPayload(ValueError):
 @dataclass(frozen=True)
 class SeriesDate:
     """One occurrence of a series as a notice carries it: its start by the rule (the calendar's
-    RECURRENCE-ID), its slot now (moved, if it differs) and its status (a ``BookingStatus``)."""
+    RECURRENCE-ID), its slot now (moved, if it differs), its status (a ``BookingStatus``) and
+    its own title (retitled, if it differs from the series'; empty in payloads written before
+    dates carried it)."""
 
     recurrence_id: datetime
     starts_at: datetime
     ends_at: datetime
     status: str
+    title: str = ""
 
     @property
     def approved(self) -> bool:
@@ -96,6 +99,8 @@ class _OccurrenceLike(Protocol):
     def status(self) -> str: ...
     @property
     def sequence(self) -> int: ...
+    @property
+    def title(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,9 @@ class SeriesPart:
             starts_at=series.starts_at,
             ends_at=series.ends_at,
             dates=tuple(
-                SeriesDate(d.recurrence_id or d.starts_at, d.starts_at, d.ends_at, str(d.status))
+                SeriesDate(
+                    d.recurrence_id or d.starts_at, d.starts_at, d.ends_at, str(d.status), d.title
+                )
                 for d in dates
             ),
             sequence=sum(d.sequence for d in dates) + (0 if series.ended_at is None else 1),
@@ -172,6 +179,7 @@ class SeriesPart:
                     "starts_at": d.starts_at.isoformat(),
                     "ends_at": d.ends_at.isoformat(),
                     "status": d.status,
+                    "title": d.title,
                 }
                 for d in self.dates
             ],
@@ -193,6 +201,7 @@ class SeriesPart:
                     starts_at=_moment(d["starts_at"]),
                     ends_at=_moment(d["ends_at"]),
                     status=str(d["status"]),
+                    title=str(d.get("title") or ""),
                 )
                 for d in payload["dates"]
             ),

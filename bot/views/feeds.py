@@ -18,6 +18,11 @@ def room_busy() -> str:
     return pgettext("calendar feed", "Busy")
 
 
+def booked_by(name: str) -> str:
+    """Who booked a slot, in the description of a room feed's event that shows details."""
+    return _("Booked by {name}").format(name=name)
+
+
 def feed_status(status: BookingStatus) -> str:
     """A person's booking's status, in the event's description."""
     return _("Booking status: {status}").format(status=status_word(status))

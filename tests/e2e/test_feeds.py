@@ -15,6 +15,8 @@ import vobject
 from icalendar import Calendar
 from sqlalchemy import Engine
 
+from bot.adapters.feeds import room_scope
+from bot.bootstrap import feed_store
 from bot.demo.loopback import Inbox
 from bot.domain import commands as c
 from bot.views import ids
@@ -159,3 +161,30 @@ def test_an_admin_gets_a_room_feed_link_from_book_rooms(feeds: tuple[Stack, Inbo
     [slot] = vobject.readOne(body.decode()).vevent_list
     assert (slot.summary.value, slot.status.value) == ("Busy", "TENTATIVE")
     assert slot.uid.value.startswith(f"booking-{booking}-") and "description" not in slot.contents
+
+
+def test_a_room_feed_names_a_booker_by_the_name_slack_gave_the_app(
+    feeds: tuple[Stack, Inbox],
+) -> None:
+    """The served room feed (details shown) takes bookers' names from the app's users.info
+    cache: Kim, who used the app, by name; someone it never looked up, not at all."""
+    stack, _inbox = feeds
+    bus, now = stack.container.bus, stack.clock.now
+    bus.handle(c.UpdateRoom("201", by="cli", feed_details=True))
+    start = now + timedelta(hours=2)
+    bus.handle(c.RequestBooking("201", start, start + timedelta(hours=1), KIM, "Plan"))
+    later = start + timedelta(hours=2)
+    bus.handle(c.RequestBooking("201", later, later + timedelta(hours=1), "USTRANGER", "Demo"))
+    assert stack.send.command(KIM, "rooms").status == 200  # the app looks Kim up
+    stack.listeners.wait_idle()
+
+    token = feed_store(stack.engine, stack.container.settings).issue(ADMIN, room_scope("201"))
+    status, _headers, body = _get(stack, f"/calendar/{token}.ics")
+    assert status == 200
+    shown = {
+        e.summary.value: e.contents.get("description", [None])[0]
+        for e in vobject.readOne(body.decode()).vevent_list
+    }
+    assert shown["Demo"] is None
+    assert shown["Plan"] is not None and shown["Plan"].value == "Booked by Kim"
+    assert b"UKIM" not in body and b"USTRANGER" not in body

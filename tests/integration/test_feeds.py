@@ -84,14 +84,15 @@ def test_feeds_serve_bookings_and_answer_polls_cheaply(
     found = {str(e["summary"]): str(e["status"]) for e in _events(body)}
     assert found == {"Plan": "CONFIRMED", "Sync": "TENTATIVE"}
 
-    # the room without details shows busy slots only; the other shows title and booker
+    # the room without details shows busy slots only; the other shows the title, and the
+    # booker once their name is known (see below), never their Slack user id
     busy = feeds.issue("admin", room_scope("R1"))
     [slot] = _events(_get(app, f"/calendar/{busy}.ics")[2])
     assert str(slot["summary"]) == "Busy" and "description" not in slot
     assert slot.decoded("dtstart") == now + timedelta(hours=1)
     detailed = feeds.issue("admin", room_scope("R2"))
     [shown] = _events(_get(app, f"/calendar/{detailed}.ics")[2])
-    assert (str(shown["summary"]), str(shown["description"])) == ("Sync", "U1")
+    assert str(shown["summary"]) == "Sync" and "description" not in shown
 
     # an unchanged feed answers 304 to either validator; HEAD has the headers and no body
     etag, modified = headers["ETag"], headers["Last-Modified"]
@@ -283,6 +284,73 @@ def test_a_series_is_one_feed_entry_the_same_as_its_invite(
     [gone] = [e for e in _events(feeds.feed(user).body) if str(e["uid"]) == series_uid]  # type: ignore[union-attr,arg-type]
     assert str(gone["status"]) == "CANCELLED" and "exdate" not in gone
     assert series_uid.encode() not in feeds.feed(room).body  # type: ignore[union-attr,operator]
+
+
+def _summaries(body: bytes) -> list[tuple[datetime, str, str]]:
+    """Each date of a feed as a calendar app shows it: (start, title, description)."""
+    found = recurring_ical_events.of(Calendar.from_ical(body)).between(
+        date(2026, 1, 1), date(2028, 1, 1)
+    )
+    return sorted(
+        (e["DTSTART"].dt.astimezone(UTC), str(e["SUMMARY"]), str(e.get("DESCRIPTION", "")))
+        for e in found
+    )
+
+
+def test_a_room_feed_names_bookers_it_knows_and_each_series_date_has_its_own_title(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    """A room's feed with details says who booked by name, as Slack shows them, when the name
+    is known, and otherwise nothing (never a Slack user id); a series date retitled since it
+    was requested shows its own title, in the room's feed and the booker's."""
+    bus, now = container.bus, clock.now
+    bus.handle(c.AddRoom("R2", "Delta", 4, by="cli", feed_details=True))
+    start, end = now + timedelta(hours=26), now + timedelta(hours=27)
+    series_id = bus.handle(
+        c.RequestSeries(
+            "R2",
+            start,
+            end,
+            by="UBOB",
+            repeat=Repeat(Frequency.WEEKLY, count=3),
+            timezone="Asia/Seoul",
+            title="Weekly sync",
+        )
+    )
+    bus.handle(c.ApproveSeries(series_id, by=ADMIN))
+    dates = [b for b in bookings(engine) if b["series_id"] == series_id]
+    bus.handle(c.ChangeBooking(dates[1]["id"], by="UBOB", title="Planning"))  # stays approved
+    single = now + timedelta(hours=2)
+    bus.handle(
+        c.RequestBooking("R2", single, single + timedelta(hours=1), by="UNEW", title="Intro")
+    )
+    known = {"UBOB": "Bob"}
+    feeds = FeedStore(container.engine, clock, names=known.get)
+    room = feeds.issue("admin", room_scope("R2"))
+
+    served = feeds.feed(room)
+    assert served is not None and served.body is not None
+    assert _summaries(served.body) == [
+        (single, "Intro", ""),  # nobody knows UNEW's name yet
+        (start, "Weekly sync", "Booked by Bob"),
+        (start + WEEK, "Planning", "Booked by Bob"),
+        (start + 2 * WEEK, "Weekly sync", "Booked by Bob"),
+    ]
+    assert b"UBOB" not in served.body and b"UNEW" not in served.body
+
+    # a name learnt since is a new rendering: the client's copy is out of date
+    known["UNEW"] = "Nina"
+    again = feeds.feed(room, if_none_match=served.etag)
+    assert again is not None and not again.not_modified and again.body is not None
+    assert _summaries(again.body)[0] == (single, "Intro", "Booked by Nina")
+
+    mine = feeds.feed(feeds.issue("UBOB", USER_SCOPE))
+    assert mine is not None and mine.body is not None
+    assert [title for _start, title, _text in _summaries(mine.body)] == [
+        "Weekly sync",
+        "Planning",
+        "Weekly sync",
+    ]
 
 
 def test_a_feed_token_is_random_and_stored_only_as_its_sha256(

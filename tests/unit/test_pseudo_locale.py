@@ -890,6 +890,7 @@ def _replies() -> Iterator[tuple[str, Render]]:
     yield "feed's name", reply(lambda: feeds.feed_name(None))
     yield "feed: busy", reply(feeds.room_busy)
     yield "feed: status", reply(lambda: feeds.feed_status(BookingStatus.PENDING))
+    yield "feed: booked by", reply(lambda: feeds.booked_by("김민지"))
     yield "oops", reply(lambda: texts.oops("0123"))
     yield "unreadable booking", reply(texts.unreadable_booking)
     yield "no such date", reply(texts.no_such_date)
