@@ -35,7 +35,7 @@ class SqlRoomRepository:
         self._loaded: dict[str, Room] = {}
 
     def get(self, room_id: str) -> Room | None:
-        # A statement built once: ``session.get`` builds its own on every call.
+        # A statement built once (see ``_conflicts``): ``session.get`` builds its own each time.
         room = (
             self._loaded.get(room_id)
             or self.session.scalars(_room_by_id(), {"room_id": room_id}).one_or_none()
@@ -68,9 +68,7 @@ class SqlBookingRepository:
         self.seen.add(booking)
 
     def get(self, booking_id: int) -> Booking | None:
-        booking = self.session.scalars(
-            select(Booking).where(orm.bookings.c.id == booking_id).with_for_update()
-        ).one_or_none()
+        booking = self.session.scalars(_booking_locked(), {"booking_id": booking_id}).one_or_none()
         if booking is not None:
             self.seen.add(booking)
         return booking
@@ -383,6 +381,11 @@ def _writer(cls: type[Any]) -> _Writer:
 @functools.cache
 def _room_by_id() -> Any:
     return select(Room).where(orm.rooms.c.id == bindparam("room_id"))
+
+
+@functools.cache
+def _booking_locked() -> Any:
+    return select(Booking).where(orm.bookings.c.id == bindparam("booking_id")).with_for_update()
 
 
 @functools.cache
