@@ -20,6 +20,21 @@ from bot.domain.rules import (
 #: The reason of a cancellation made because the booker left the workspace (Slack answers
 #: ``deleted: true`` or ``user_not_found`` for them).
 LEFT_WORKSPACE = "left_workspace"
+#: The reasons the app gives itself, which the views say in the reader's language. Someone's
+#: typed words never equal one (:func:`typed_reason`).
+REASON_CODES = frozenset({LEFT_WORKSPACE})
+#: Follows typed words that would read as a code: a word joiner, which shows as nothing, so the
+#: words still show as typed while the rows stored with the code keep meaning it.
+NOT_A_CODE = "\u2060"
+
+
+def typed_reason(words: str | None) -> str | None:
+    """A reason someone typed (a denial's, an admin's cancellation's) as it is stored: stripped,
+    ``None`` when empty, and never one of :data:`REASON_CODES`."""
+    said = (words or "").strip()
+    if said in REASON_CODES:
+        return said + NOT_A_CODE
+    return said or None
 
 
 class BookingStatus(StrEnum):
@@ -430,7 +445,7 @@ class Booking:
     ) -> None:
         """Cancel the booking; ``reason`` is a code such as :data:`LEFT_WORKSPACE` (the views
         say it in the reader's language) or the words of the admin who cancelled it, sent to
-        the booker. ``whole_series``: one of many in one
+        the booker (as :func:`typed_reason` stores them). ``whole_series``: one of many in one
         act on its series (this and all following), which the series' own event tells people
         about."""
         if by != self.booker and not is_admin:

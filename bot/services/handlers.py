@@ -37,6 +37,7 @@ from bot.domain.model import (
     Series,
     WaitlistEntry,
     WaitlistStatus,
+    typed_reason,
 )
 from bot.domain.recurrence import occurrences
 from bot.domain.rules import (
@@ -364,11 +365,11 @@ def approve_series(cmd: commands.ApproveSeries, uow: AbstractUnitOfWork, ctx: Co
 
 def deny_series(cmd: commands.DenySeries, uow: AbstractUnitOfWork, ctx: Context) -> int:
     """Deny the series as one, told once (:class:`events.SeriesDenied`)."""
-    _check_reason(cmd.reason)
+    reason = _typed(cmd.reason)
     now = ctx.clock()
     series, pending = _pending_occurrences(uow, ctx, cmd.series_id, cmd.by)
     for booking in pending:
-        booking.deny(cmd.by, now, cmd.reason, whole_series=True)
+        booking.deny(cmd.by, now, reason, whole_series=True)
     if pending:
         pending[0].events.append(
             events.SeriesDenied(
@@ -464,7 +465,8 @@ def approve_booking(cmd: commands.ApproveBooking, uow: AbstractUnitOfWork, ctx: 
     _decidable(uow, ctx, cmd.booking_id, cmd.by).approve(cmd.by, ctx.clock())
 
 
-def _check_reason(reason: str | None) -> None:
+def _typed(reason: str | None) -> str | None:
+    """A reason from a command, checked, as it is stored (:func:`typed_reason`: never a code)."""
     if reason is not None and len(reason) > 500:
         raise InvalidBooking(
             "A reason is at most 500 characters.",
@@ -472,16 +474,16 @@ def _check_reason(reason: str | None) -> None:
             code="reason_too_long",
             params={"limit": 500},
         )
+    return typed_reason(reason)
 
 
 def deny_booking(cmd: commands.DenyBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    _check_reason(cmd.reason)
-    _decidable(uow, ctx, cmd.booking_id, cmd.by).deny(cmd.by, ctx.clock(), cmd.reason)
+    reason = _typed(cmd.reason)
+    _decidable(uow, ctx, cmd.booking_id, cmd.by).deny(cmd.by, ctx.clock(), reason)
 
 
 def cancel_booking(cmd: commands.CancelBooking, uow: AbstractUnitOfWork, ctx: Context) -> None:
-    _check_reason(cmd.reason)
-    reason = (cmd.reason or "").strip() or None
+    reason = _typed(cmd.reason)
     booking = _booking(uow, cmd.booking_id)
     booking.cancel(cmd.by, ctx.clock(), is_admin=ctx.is_admin(cmd.by), reason=reason)
 

@@ -14,9 +14,14 @@ from bot.adapters.directory import Directory
 from bot.bootstrap import Container
 from bot.domain import commands as c
 from bot.domain import events as e
+from bot.domain.model import LEFT_WORKSPACE
 from bot.notifications.dispatcher import Dispatcher, DispatchSettings
+from bot.notifications.notice import Notice
 from bot.notifications.outbox import OutboxStore
 from bot.notifications.senders import DmSender
+from bot.views.cards import card
+from bot.views.home import status_text
+from bot.views.notifications import dm_text
 from tests.conftest import ADMIN, FixedClock
 from tests.integration.helpers import add_rooms, booking_list, bookings, events, outbox, rows, slot
 from tests.unit.test_departed import Slack
@@ -124,3 +129,37 @@ def test_who_left_leaves_every_waitlist_and_an_offer_they_held_passes_on(
     offers = [r for r in outbox(engine) if r["payload"].get("kind") == "offer"]
     assert [r["recipient"] for r in offers] == [CAROL, "UDAN"]
     assert {b["id"]: b["status"] for b in bookings(engine)}[other] == "PENDING"  # Bob's, kept
+
+
+def test_a_reason_typed_as_the_code_reaches_the_booker_as_typed(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    """Words an admin types are never read as the code of someone who left: the booker is told,
+    and the card and Home show the words."""
+    add_rooms(container.bus, "102")
+    held = container.bus.handle(c.RequestBooking("102", *slot(clock.now, 2, 3), by=BOB))
+    container.bus.handle(c.ApproveBooking(held, by=ADMIN))
+    denied = container.bus.handle(c.RequestBooking("102", *slot(clock.now, 4, 5), by=BOB))
+    sent = {r["id"] for r in outbox(engine)}
+
+    container.bus.handle(c.CancelBooking(held, by=ADMIN, reason=f" {LEFT_WORKSPACE} "))
+    container.bus.handle(c.DenyBooking(denied, by=ADMIN, reason=LEFT_WORKSPACE))
+
+    new = [r for r in outbox(engine) if r["id"] not in sent and r["channel"] in ("dm", "email")]
+    for booking_id in (held, denied):
+        told = [r for r in new if r["payload"]["booking"]["booking_id"] == booking_id]
+        assert {(r["channel"], r["recipient"]) for r in told} == {("dm", BOB), ("email", BOB)}
+        text = dm_text(Notice.from_payload(told[0]["payload"]), ZoneInfo("UTC"))
+        assert LEFT_WORKSPACE in text and "left the workspace" not in text
+        row = container.queries.booking(booking_id)
+        assert row is not None and row.reason != LEFT_WORKSPACE
+        for shown in (str(card(row)), status_text(row)):
+            assert f"“{LEFT_WORKSPACE}" in shown and "left the workspace" not in shown
+    assert {b["id"]: b["status"] for b in bookings(engine)} == {held: "CANCELLED", denied: "DENIED"}
+
+    # The code itself still means what it always did
+    left = container.bus.handle(c.RequestBooking("102", *slot(clock.now, 6, 7), by=BOB))
+    container.bus.handle(c.ReleaseDeparted(BOB))
+    row = container.queries.booking(left)
+    assert row is not None and row.reason == LEFT_WORKSPACE
+    assert "left the workspace" in status_text(row) and "left the workspace" in str(card(row))

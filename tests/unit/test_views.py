@@ -14,7 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.model import MAX_CHECKIN_MINUTES, BookingStatus, Room
+from bot.domain.model import (
+    LEFT_WORKSPACE,
+    MAX_CHECKIN_MINUTES,
+    BookingStatus,
+    Room,
+    typed_reason,
+)
 from bot.services.ports import BookingRow, RoomRow
 from bot.views import i18n, ids, lists, modals, texts
 from bot.views.booking_modal import MAX_ROOM_OPTIONS, booking_modal, read_booking
@@ -27,6 +33,7 @@ from bot.views.home import (
     HomeData,
     home_view,
     pages_of,
+    status_text,
 )
 from tests.unit.slack_limits import check_message, check_view
 
@@ -621,6 +628,22 @@ def test_cancelled_by_an_admin_after_approval() -> None:
     assert "Cancelled by admin <@UOTHERADMIN>" in text
     assert f"approved by <@{ADMIN}> before" in text
     assert not any(b["type"] == "actions" for b in message["blocks"])
+
+
+def test_an_admins_words_that_spell_a_code_show_as_typed_and_the_code_as_its_meaning() -> None:
+    typed = make_row(
+        status=BookingStatus.CANCELLED,
+        cancelled_by=ADMIN,
+        reason=typed_reason(f" {LEFT_WORKSPACE} "),
+    )
+    for text in (card_context(card(typed)), status_text(typed)):
+        assert f"“{LEFT_WORKSPACE}" in text and "left the workspace" not in text
+    assert f"Cancelled by admin <@{ADMIN}>" in card_context(card(typed))
+
+    coded = make_row(status=BookingStatus.CANCELLED, cancelled_by="system", reason=LEFT_WORKSPACE)
+    for text in (card_context(card(coded)), status_text(coded)):
+        assert "the booker left the workspace" in text and LEFT_WORKSPACE not in text
+    assert typed_reason("  ") is None and typed_reason(" Painting ") == "Painting"
 
 
 def test_card_times_are_slack_date_tokens() -> None:
