@@ -92,6 +92,8 @@ class Runtime(Container):
     dispatcher: Dispatcher
     scheduler: BackgroundScheduler
     bolt: App | None
+    #: The member changes other processes heard, read into ``directory``.
+    member_changes: MemberChangeFeed
     identity: BotIdentity | None = None
 
     @property
@@ -110,6 +112,7 @@ class Runtime(Container):
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         self.dispatcher.close()
+        self.member_changes.wait(timeout=5)
         super().close()
 
 
@@ -317,7 +320,9 @@ def _runtime(
     core.bus.after_commit.append(dispatcher.after_commit)
     dispatcher.on_departed = _releaser(core.bus)
     dispatcher.on_misconfigured = _reporter(core.bus)
-    dispatcher.before_claim = MemberChangeFeed(core.engine, directory).catch_up
+    # Read before each claim, and by the listeners after a request (every few seconds at most).
+    member_changes = MemberChangeFeed(core.engine, directory, monotonic=monotonic)
+    dispatcher.before_claim = member_changes.catch_up
     bolt = None
     identity = None
     if receiving:
@@ -355,6 +360,7 @@ def _runtime(
                 clock=clock,
                 feeds=feed_store(core.engine, settings, clock, directory),
                 release_departed=_releaser(core.bus, quiet=True),
+                member_changes=member_changes,
             ),
         )
     return Runtime(
@@ -369,6 +375,7 @@ def _runtime(
         dispatcher=dispatcher,
         scheduler=build_scheduler(core.bus, dispatcher),
         bolt=bolt,
+        member_changes=member_changes,
         identity=identity,
     )
 

@@ -3,20 +3,32 @@ running apart sends the notifications; the receiver records each change
 (:class:`bot.adapters.repositories.SqlMemberChanges`) and every process brings the changes it has
 not seen into its users.info cache before it claims outbox rows, so someone deactivated gets
 nothing more from a worker that had their profile cached, and a new time zone or language counts
-from its next message, not when the cache expires.
+from its next message, not when the cache expires. A web process reads them too, in the
+background after a request, at most every :data:`CATCH_UP_EVERY` seconds
+(:meth:`MemberChangeFeed.catch_up_soon`), so its listeners do not keep what another web process
+heard changed until the cache expires either.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
+import time
+from collections.abc import Callable
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapters import orm
 from bot.adapters.db import READ_ONLY
 from bot.adapters.directory import Directory
 
+log = logging.getLogger(__name__)
+
 CHANGES = orm.member_changes.c
+#: How long a web process's listeners may go on with a profile another process heard changed.
+CATCH_UP_EVERY = 5.0
 
 
 class MemberChangeFeed:
@@ -24,10 +36,22 @@ class MemberChangeFeed:
     first look reads every change still kept: for a cache that is still empty, forgetting is
     nothing, and someone deactivated is known to be gone without asking Slack."""
 
-    def __init__(self, engine: Engine, directory: Directory) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        directory: Directory,
+        *,
+        every: float = CATCH_UP_EVERY,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.engine = engine
         self.directory = directory
+        self.every = every
+        self._now = monotonic
         self._seen = 0
+        self._looked = -math.inf  # when the last look began, on ``monotonic``'s clock
+        self._background: threading.Thread | None = None
+        self._starting = threading.Lock()
         # One statement: on PostgreSQL it needs no transaction around it (a round trip to begin
         # and one to end it, which about doubled its cost before every claim).
         postgres = engine.dialect.name == "postgresql"
@@ -39,6 +63,7 @@ class MemberChangeFeed:
     def catch_up(self) -> int:
         """Apply the changes recorded since the last look; return how many."""
         with self._lock:
+            self._looked = self._now()
             query = (
                 select(CHANGES.id, CHANGES.user_id, CHANGES.deleted)
                 .where(CHANGES.id > self._seen)
@@ -51,3 +76,30 @@ class MemberChangeFeed:
             if changes:
                 self._seen = changes[-1].id
             return len(changes)
+
+    def catch_up_soon(self) -> None:
+        """After a request: when the last look is :attr:`every` seconds old and none is under
+        way, look again on a thread of its own. The request does not wait for it (and a
+        dispatcher's look before a claim counts as one)."""
+        with self._starting:
+            running = self._background is not None and self._background.is_alive()
+            if running or self._now() - self._looked < self.every:
+                return
+            self._looked = self._now()  # a request meanwhile starts no second one
+            self._background = threading.Thread(
+                target=self._look, name="member-changes", daemon=True
+            )
+            self._background.start()
+
+    def _look(self) -> None:
+        try:
+            self.catch_up()
+        except SQLAlchemyError:  # the database is away: the next request tries again
+            log.warning("could not read the member changes", exc_info=True)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the look started in the background (if any) is over."""
+        with self._starting:
+            background = self._background
+        if background is not None:
+            background.join(timeout)

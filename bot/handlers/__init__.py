@@ -73,6 +73,13 @@ def register(app: App, deps: Deps) -> None:
         return None
 
     @app.middleware
+    def hear_member_changes(next: Callable[[], None]) -> None:
+        # Verified requests only; the look runs on a thread of its own, the request goes on.
+        if deps.member_changes is not None:
+            deps.member_changes.catch_up_soon()
+        next()
+
+    @app.middleware
     def provide_deps(context: Any, next: Callable[[], None]) -> None:
         context["deps"] = deps
         next()

@@ -20,6 +20,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.adapters.directory import Directory, UserProfile
 from bot.adapters.feeds import FeedStore
+from bot.adapters.member_changes import MemberChangeFeed
 from bot.config import Settings
 from bot.domain import commands as c
 from bot.domain.errors import BookingError
@@ -44,6 +45,8 @@ class Deps:
     feeds: FeedStore | None = None
     #: Releases someone Slack says was deactivated (the dispatcher's release, told quietly).
     release_departed: Callable[[str], None] | None = None
+    #: What other processes heard of Slack's ``user_change``, read after a request now and then.
+    member_changes: MemberChangeFeed | None = None
     #: Runs a click's transaction so the listener can wait for it only as long as the ack allows.
     decisions: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="decisions")

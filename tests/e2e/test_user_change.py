@@ -2,23 +2,29 @@
 released at once (the admins told once, whichever of the event and a DM finding them gone comes
 first), and a new time zone shows in the next DM. The listeners and the senders of one process
 share one users.info cache; a worker running apart from the web process that received the event
-hears it before its next claim."""
+hears it before its next claim, and a second web process after a request, a few seconds at most
+after the last time it looked."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.adapters.http import HttpServer
+from bot.adapters.member_changes import CATCH_UP_EVERY
 from bot.adapters.slack import make_client
-from bot.bootstrap import Runtime, bootstrap
+from bot.bootstrap import Runtime, bootstrap, build_web
+from bot.demo.listeners import Listeners
 from bot.demo.loopback import Inbox
 from bot.domain import commands as c
 from bot.domain.model import BookingStatus
 from bot.views import ids
-from tests.conftest import ADMIN
-from tests.e2e.conftest import APPROVALS, BOB, Stack
+from tests.conftest import ADMIN, FixedClock
+from tests.e2e.conftest import APPROVALS, BOB, SECRET, Stack
+from tests.e2e.slack_client import SlackSender
 from tests.e2e.test_change_booking import _status_becomes
 from tests.e2e.test_slack_app import _card_update, _texts
 from tests.integration.helpers import bookings, outbox
@@ -181,3 +187,73 @@ def test_a_new_time_zone_the_web_process_heard_shows_in_the_workers_next_dm(
 
     [_, approved] = stack.dms_to(BOB)
     assert "01:00–02:00 (Europe/London)" in _texts(approved.params["blocks"])
+
+
+# --- two web processes (RUN_SCHEDULER=false) on one database -------------------------------------
+
+
+@dataclass
+class OtherWeb:
+    runtime: Runtime
+    send: SlackSender
+    listeners: Listeners
+    #: This process's monotonic time (its users.info cache and when it last looked for changes).
+    ticks: FixedClock
+
+    def served(self) -> None:
+        """The listeners of the requests sent so far are done, and so is the look for member
+        changes a request may have started."""
+        self.listeners.wait_idle()
+        self.runtime.member_changes.wait(timeout=10)
+
+
+@pytest.fixture
+def other_web(stack: Stack) -> Iterator[OtherWeb]:
+    """A second web process beside the stack's: same settings and database (an engine of its
+    own), its own users.info cache, and a monotonic clock the test moves."""
+    listeners = Listeners()
+    ticks = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    runtime = bootstrap(
+        stack.container.settings,
+        clock=stack.clock,
+        slack=True,
+        client=make_client("xoxb-test", stack.fake.url, timeout=5),
+        listener_executor=listeners,
+        delivery_monotonic=lambda: ticks().timestamp(),
+    )
+    server = HttpServer(build_web(runtime), host="127.0.0.1", port=0, threads=4).start()
+    try:
+        yield OtherWeb(runtime, SlackSender(server.url, SECRET, stack.fake), listeners, ticks)
+    finally:
+        server.stop()
+        listeners.shutdown(wait=True)
+        runtime.close()
+
+
+def _book(web: SlackSender | OtherWeb, number: int, day: int) -> None:
+    send = web.send if isinstance(web, OtherWeb) else web
+    reply = send.command(BOB, f"102 2026-12-{day:02d} 10:00-11:00 Planning")
+    assert f"booking #{number}" in reply.text
+
+
+def test_a_new_time_zone_one_web_process_heard_counts_in_the_other_a_few_seconds_later(
+    stack: Stack, other_web: OtherWeb
+) -> None:
+    _book(other_web, 1, 2)  # the other process looks Bob up (Seoul) and keeps him cached
+    other_web.served()
+
+    stack.fake.add_user(BOB, tz="Europe/London", email="bob@example.com", name="Bob")
+    assert stack.send.event(stack.fake.user_change(BOB)).status == 200  # to the first process
+    stack.listeners.wait_idle()
+    _book(stack.send, 2, 3)  # which reads the new zone at once
+    _book(other_web, 3, 4)  # the other looked a moment ago: it still reads Seoul
+    other_web.served()
+
+    other_web.ticks.advance(timedelta(seconds=CATCH_UP_EVERY))
+    assert "/book" in other_web.send.command(BOB, "help").text  # any request: it looks again
+    other_web.served()
+    _book(other_web, 4, 5)
+
+    typed_in = {b["id"]: b["starts_at"].replace(tzinfo=None).hour for b in bookings(stack.engine)}
+    assert typed_in == {1: 1, 2: 10, 3: 1, 4: 10}  # 10:00 in Seoul is 01:00 UTC; London's is 10:00
+    assert other_web.runtime.directory.cached(BOB) is not None  # asked Slack once more, then kept

@@ -69,3 +69,38 @@ def test_changes_older_than_a_day_are_dropped(container: Container, clock: Fixed
     kept = rows(container.engine, orm.member_changes, orm.member_changes.c.id)
     assert [r["user_id"] for r in kept] == ["UB"]
     assert kept[0]["id"] > first["id"]  # never reused, or a feed would miss the next change
+
+
+def test_a_web_process_looks_after_a_request_at_most_every_few_seconds(
+    container: Container,
+) -> None:
+    cache = Directory(Users(), ZoneInfo("UTC"))  # type: ignore[arg-type]
+    ticks = [0.0]
+    feed = MemberChangeFeed(container.engine, cache, every=5.0, monotonic=lambda: ticks[0])
+    cache.profile("UA")
+    container.bus.handle(NoteMemberChange("UB", deleted=True))
+    feed.catch_up_soon()  # never looked: it looks
+    feed.wait(timeout=10)
+    gone = cache.cached("UB")
+    assert gone is not None and gone.gone
+
+    container.bus.handle(NoteMemberChange("UA"))
+    ticks[0] = 4.9
+    feed.catch_up_soon()  # looked 4.9 s ago: not yet
+    feed.wait(timeout=10)
+    assert cache.cached("UA") is not None
+    ticks[0] = 5.0
+    feed.catch_up_soon()
+    feed.wait(timeout=10)
+    assert cache.cached("UA") is None
+
+    cache.profile("UA")
+    container.bus.handle(NoteMemberChange("UA"))
+    ticks[0] = 11.0
+    assert feed.catch_up() == 1  # a dispatcher's look before a claim counts as one
+    cache.profile("UA")
+    container.bus.handle(NoteMemberChange("UA"))
+    ticks[0] = 15.0
+    feed.catch_up_soon()
+    feed.wait(timeout=10)
+    assert cache.cached("UA") is not None
