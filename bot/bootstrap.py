@@ -234,7 +234,9 @@ def make_limiter(
         3: Rate.per_minute(settings.slack_tier3_per_minute),
         4: Rate.per_minute(settings.slack_tier4_per_minute),
     }
-    per_channel = Rate(settings.slack_channel_posts_per_second, settings.slack_channel_post_burst)
+    per_channel = Rate(
+        settings.slack_channel_posts_per_second, settings.slack_channel_post_burst
+    ).arriving_late(settings.slack_post_jitter_seconds)
     if is_postgres(engine):
         return SharedRateLimiter(engine, tiers, per_channel, clock=clock)
     return RateLimiter(tiers, per_channel, monotonic=clock or time.monotonic)

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     slack_tier4_per_minute: float = Field(default=100, gt=0)
     slack_channel_posts_per_second: float = Field(default=1.0, gt=0)
     slack_channel_post_burst: int = Field(default=4, ge=1, le=100)
+    slack_post_jitter_seconds: float = Field(default=0.5, ge=0, le=60)
     reminder_minutes: int = Field(default=10, ge=0, le=24 * 60)
     admin_nudge_minutes: int = Field(default=120, ge=1)
     waitlist_offer_minutes: int = Field(default=15, ge=1, le=24 * 60)
@@ -124,6 +125,16 @@ class Settings(BaseSettings):
     def _default_is_enabled(self) -> Settings:
         if self.default_locale not in self.enabled_locales:
             raise ValueError(f"DEFAULT_LOCALE {self.default_locale!r} is not in ENABLED_LOCALES")
+        return self
+
+    @model_validator(mode="after")
+    def _burst_absorbs_jitter(self) -> Settings:
+        kept = self.slack_channel_posts_per_second * self.slack_post_jitter_seconds
+        if self.slack_channel_post_burst - kept < 1:
+            raise ValueError(
+                "SLACK_POST_JITTER_SECONDS x SLACK_CHANNEL_POSTS_PER_SECOND must leave at least "
+                f"one post of SLACK_CHANNEL_POST_BURST ({self.slack_channel_post_burst})"
+            )
         return self
 
     @property

@@ -180,6 +180,7 @@ def worker_process(
             # not the cost of a delivery. The limiter still reserves every post.
             slack_channel_posts_per_second=10_000.0,
             slack_channel_post_burst=100,
+            slack_post_jitter_seconds=0.0,
         )
         mailer = SmtpMailer.from_settings(settings)
         runtime = bootstrap(

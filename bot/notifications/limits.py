@@ -8,6 +8,13 @@ send *reserves* its calls: it gets the moment at which all its buckets have a to
 the tokens are taken from the future, so senders waiting on one bucket go out in order at its
 rate while other buckets (another channel, another method) are not held up.
 
+Slack counts a call when it arrives, not when it was reserved, and calls do not all travel
+alike: the first of a burst may reach Slack a few hundred milliseconds after its turn (a new
+connection, a loaded host) and a later one at once, closer to it than the bucket spaced them.
+The channel's bucket therefore keeps that much refill in hand (:meth:`Rate.arriving_late`):
+posts spaced by it reach Slack within Slack's own bucket when none is later than the assumed
+jitter, at the cost of that jitter, once, for the posts past the burst.
+
 A 429 says the bucket was wrong (another app shares the workspace's limits, or Slack is
 stricter right now): :meth:`RateLimiter.throttle` empties that bucket until ``Retry-After``
 has passed.
@@ -39,6 +46,15 @@ class Rate:
     @classmethod
     def per_minute(cls, calls: float, burst: float | None = None) -> Rate:
         return cls(calls / 60.0, burst if burst is not None else max(1.0, calls / 20.0))
+
+    def arriving_late(self, seconds: float) -> Rate:
+        """This rate for calls that may reach Slack up to ``seconds`` later than their turn, one
+        more than another: ``seconds`` of refill are taken off the burst, so however unevenly
+        the calls travel, they never come closer together at Slack than this rate allows."""
+        burst = self.burst - self.per_second * seconds
+        if burst < 1.0:
+            raise ValueError(f"a burst of {self.burst:g} cannot absorb {seconds:g} s of jitter")
+        return Rate(self.per_second, burst)
 
 
 #: Web API tiers of the methods roombot calls while delivering (Slack's method pages).

@@ -158,3 +158,10 @@ def test_a_language_without_a_catalog_is_refused_naming_the_setting(
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=re.escape(message)):
         load_settings()
+
+
+def test_a_post_burst_that_cannot_absorb_the_jitter_is_refused(monkeypatch) -> None:
+    monkeypatch.setenv("SLACK_CHANNEL_POST_BURST", "2")
+    monkeypatch.setenv("SLACK_POST_JITTER_SECONDS", "1.5")
+    with pytest.raises(SettingsError, match="must leave at least one post"):
+        load_settings()
