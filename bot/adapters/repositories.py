@@ -8,7 +8,18 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, delete, insert, inspect, select, text, update
+from sqlalchemy import (
+    Insert,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 
 from bot.adapters import orm
@@ -34,12 +45,24 @@ class SqlRoomRepository:
         # loaded and dropped would be selected again by the policies of the same transaction.
         self._loaded: dict[str, Room] = {}
 
-    def get(self, room_id: str) -> Room | None:
-        # A statement built once (see ``_conflicts``): ``session.get`` builds its own each time.
-        room = (
-            self._loaded.get(room_id)
-            or self.session.scalars(_room_by_id(), {"room_id": room_id}).one_or_none()
-        )
+    def get(self, room_id: str, *, to_book: bool = False) -> Room | None:
+        key = _room_lock(room_id)
+        if to_book and _postgres(self.session) and key not in _held_locks(self.session):
+            # The room's lock (see ``SqlBookingRepository._serialise_room``) in the statement
+            # that reads it, one round trip fewer; the overlap check, a later statement, still
+            # reads a snapshot taken once the lock is held.
+            found = self.session.execute(
+                _room_by_id_locked(), {"room_id": room_id, "key": key}
+            ).first()
+            room = found[0] if found is not None else None
+            if room is not None:
+                _held_locks(self.session).add(key)
+        else:
+            # A statement built once (see ``_conflicts``): ``session.get`` builds its own.
+            room = (
+                self._loaded.get(room_id)
+                or self.session.scalars(_room_by_id(), {"room_id": room_id}).one_or_none()
+            )
         if room is not None:
             self._loaded[room_id] = room
         return room
@@ -79,11 +102,13 @@ class SqlBookingRepository:
         and deadlock (each costing ``deadlock_timeout``); with it they run one by one and each
         check sees the winner. The constraint stays the guarantee; SQLite's ``BEGIN IMMEDIATE``
         already serialises every writer."""
-        self._serialise(f"room:{room_id}")
+        self._serialise(_room_lock(room_id))
 
     def _serialise(self, key: str) -> None:
-        if self.session.get_bind().dialect.name == "postgresql":
+        """Take the advisory lock ``key`` unless this transaction already holds it."""
+        if _postgres(self.session) and key not in _held_locks(self.session):
             self.session.connection().execute(_ADVISORY_LOCK, {"key": key})
+            _held_locks(self.session).add(key)
 
     def conflicts(
         self,
@@ -381,6 +406,32 @@ def _writer(cls: type[Any]) -> _Writer:
 @functools.cache
 def _room_by_id() -> Any:
     return select(Room).where(orm.rooms.c.id == bindparam("room_id"))
+
+
+@functools.cache
+def _room_by_id_locked() -> Any:
+    lock = func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0))
+    return select(Room, lock).where(orm.rooms.c.id == bindparam("room_id"))
+
+
+def _room_lock(room_id: str) -> str:
+    """The key of the advisory lock that serialises the checks of one room's slots."""
+    return f"room:{room_id}"
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _held_locks(session: Session) -> set[str]:
+    """The advisory locks the session's current transaction holds (they last until it ends):
+    its repositories take each one once."""
+    transaction = session.get_transaction()
+    held = session.info.get("advisory_locks")
+    if held is None or held[0] is not transaction:
+        held = session.info["advisory_locks"] = (transaction, set())
+    locks: set[str] = held[1]
+    return locks
 
 
 @functools.cache

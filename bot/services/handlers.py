@@ -148,10 +148,11 @@ class Context:
 # --- use cases -----------------------------------------------------------------------------------
 
 
-def _room(uow: AbstractUnitOfWork, room_id: str) -> Room:
+def _room(uow: AbstractUnitOfWork, room_id: str, *, to_book: bool = False) -> Room:
     """The room, or UnknownRoom; an id no room could have is not looked up (a database refuses
-    NUL in text, and ids are short)."""
-    room = uow.rooms.get(room_id) if len(room_id) <= 32 and printable(room_id) else None
+    NUL in text, and ids are short). ``to_book``: its slots are checked next."""
+    valid = len(room_id) <= 32 and printable(room_id)
+    room = uow.rooms.get(room_id, to_book=to_book) if valid else None
     if room is None:
         raise UnknownRoom(
             f"There is no room {room_id!r}.",
@@ -162,7 +163,7 @@ def _room(uow: AbstractUnitOfWork, room_id: str) -> Room:
 
 
 def request_booking(cmd: commands.RequestBooking, uow: AbstractUnitOfWork, ctx: Context) -> int:
-    room = _room(uow, cmd.room_id)
+    room = _room(uow, cmd.room_id, to_book=True)
     room.ensure_bookable()
     booking = Booking.request(
         room=room,
@@ -232,7 +233,7 @@ def preview_series(
     """Every occurrence of the series the command asks for, free or taken (and by whom); the
     same checks as the request, nothing held."""
     cmd = query.request
-    room = _room(uow, cmd.room_id)
+    room = _room(uow, cmd.room_id, to_book=True)
     room.ensure_bookable()
     now = ctx.clock()
     validate_request(
@@ -258,7 +259,7 @@ def request_series(cmd: commands.RequestSeries, uow: AbstractUnitOfWork, ctx: Co
     """One request for every free occurrence, in one transaction: the series row and a booking
     row per occurrence (so each holds its own slot); taken dates are skipped, and a series
     with no free date at all is refused with who holds the first."""
-    room = _room(uow, cmd.room_id)
+    room = _room(uow, cmd.room_id, to_book=True)
     room.ensure_bookable()
     now = ctx.clock()
     zone = _zone(cmd.timezone)

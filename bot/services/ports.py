@@ -131,7 +131,10 @@ class FreeRoom:
 
 
 class RoomRepository(Protocol):
-    def get(self, room_id: str) -> Room | None: ...
+    def get(self, room_id: str, *, to_book: bool = False) -> Room | None:
+        """``to_book``: the transaction goes on to check the room's slots, so the read may take
+        the lock those checks queue on in the database, in the same statement."""
+
     def add(self, room: Room) -> None: ...
     def list(self, *, include_inactive: bool = False) -> list[Room]: ...
 

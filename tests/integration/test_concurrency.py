@@ -7,9 +7,10 @@ import multiprocessing
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from bot.bootstrap import Container
 from bot.domain import commands as c
@@ -183,3 +184,29 @@ def test_one_booker_racing_into_many_rooms_stays_within_the_weekly_quota(
     outcomes = race_one_booker(container.bus, rooms, start, start + timedelta(hours=1), "U1")
     assert sorted(outcomes) == ["booked"] * 2 + ["quota"] * 6
     assert len([b for b in bookings(engine) if b["booker"] == "U1"]) == 2
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_a_booking_request_takes_the_rooms_lock_once_with_the_room_read_before_the_check(
+    container: Container, clock: FixedClock, engine: Engine
+) -> None:
+    """The lock the overlap checks queue on comes with the room's row, in one statement; the
+    check runs in a later one, so its snapshot is taken with the lock held."""
+    add_rooms(container.bus, "102", "103")
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        start = clock.now + timedelta(hours=2)
+        container.bus.handle(c.RequestBooking("102", start, start + timedelta(hours=1), by="U1"))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    locking = [i for i, s in enumerate(statements) if "pg_advisory_xact_lock" in s]
+    room_lock = [i for i in locking if "FROM rooms" in statements[i]]
+    assert len(room_lock) == 1, statements
+    check = next(i for i, s in enumerate(statements) if "FROM bookings" in s)
+    assert room_lock[0] < check
+    assert locking == room_lock  # the overlap check takes it no second time

@@ -81,7 +81,7 @@ class FakeRoomRepository:
         self._rooms = rooms
         self.touched: set[str] = set()
 
-    def get(self, room_id: str) -> Room | None:
+    def get(self, room_id: str, *, to_book: bool = False) -> Room | None:
         room = self._rooms.get(room_id)
         if room is not None:
             self.touched.add(room_id)
