@@ -8,10 +8,14 @@ from datetime import datetime, timedelta
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
+from bot.adapters.db import make_engine
 from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.domain import commands
 from bot.domain.errors import QuotaExceeded, RoomUnavailable
+
+#: Connections of one racing process's pool.
+RACER_CONNECTIONS = 8
 
 
 def race_for_one_room(bus: Any, room: str, base: datetime, threads: int) -> list[str]:
@@ -106,7 +110,11 @@ def race_threads_in_process(
     bus_log = logging.getLogger("bot.services.messagebus")
     bus_log.setLevel(logging.INFO)
     bus_log.addHandler(CountReruns())
-    container = bootstrap(Settings(_env_file=None, database_url=url))
+    # Threads queue for a small pool, as a web process's listeners do; with the default pool
+    # (up to 30), two processes of 32 threads took 60 of the server's 100 connections, and
+    # tests running beside this one were refused theirs.
+    engine = make_engine(url, pool_size=RACER_CONNECTIONS, max_overflow=0, pool_timeout=60)
+    container = bootstrap(Settings(_env_file=None, database_url=url), engine=engine)
     container.queries.rooms()
     ready = threading.Barrier(len(users))
 
