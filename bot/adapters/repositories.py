@@ -629,9 +629,8 @@ class SqlMemberChanges:
         self.session = session
 
     def add(self, user: str, deleted: bool, at: datetime) -> None:
-        if self.session.get_bind().dialect.name == "postgresql":
-            lock = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
-            self.session.execute(lock, {"key": "member_changes"})
+        if _postgres(self.session):
+            self.session.execute(_ADVISORY_LOCK, {"key": "member_changes"})
         changes = orm.member_changes
         self.session.execute(delete(changes).where(changes.c.at < at - self.KEPT))
         self.session.execute(insert(changes).values(user_id=user, deleted=deleted, at=at))
