@@ -21,7 +21,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.adapters import orm
-from bot.adapters.db import READ_ONLY
+from bot.adapters.db import READ_ONLY, is_postgres
 from bot.adapters.directory import Directory
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,7 @@ class MemberChangeFeed:
         self._starting = threading.Lock()
         # One statement: on PostgreSQL it needs no transaction around it (a round trip to begin
         # and one to end it, which about doubled its cost before every claim).
-        postgres = engine.dialect.name == "postgresql"
-        self._options = {"isolation_level": "AUTOCOMMIT"} if postgres else READ_ONLY
+        self._options = {"isolation_level": "AUTOCOMMIT"} if is_postgres(engine) else READ_ONLY
         #: Lanes claim in threads of their own: one reads while the others wait for what it
         #: read, so none claims before the changes committed so far are in the cache.
         self._lock = threading.Lock()
